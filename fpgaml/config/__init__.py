@@ -1,0 +1,172 @@
+"""Load a YAML config (fpgaml or hls4ml format) into a validated :class:`ProjectConfig`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from fpgaml.config.schema import (
+    Hls4mlFormat,
+    FpgamlFormat,
+    LayerSettings,
+    ModelSource,
+    ProjectConfig,
+    ValidationSettings,
+)
+from fpgaml.config.yamlio import KerasModelTag, LineDict, line_for, load_yaml
+from fpgaml.errors import FpgamlError
+
+__all__ = ['load_config', 'ProjectConfig', 'LayerSettings']
+
+HLS4ML_MARKERS = ('KerasJson', 'KerasH5', 'KerasModel', 'HLSConfig', 'OutputDir', 'ProjectName', 'IOType')
+
+
+def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e['loc'] if not (isinstance(p, str) and p.startswith(('function-', 'union['))))
+        # pydantic tags union members in loc (e.g. 'str', 'ModelFiles'); drop those that are not keys
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in _all_keys(data)))
+        if e['type'] == 'unknown_key':
+            loc = loc + (e['ctx']['key'],)
+        line = line_for(data, loc)
+        key = '.'.join(str(p) for p in loc) or '(top level)'
+        msg = e['msg']
+        for prefix in ('Value error, ', 'Assertion failed, '):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix):]
+        if e['type'] == 'missing':
+            msg = 'required key is missing'
+        lines.append(f'{path}:{line}: {key}: {msg}')
+    # pydantic reports every branch of a union; keep the first message per key
+    seen, unique = set(), []
+    for ln in lines:
+        k = ln.split(': ', 2)[1] if ln.count(': ') >= 2 else ln
+        if k not in seen:
+            seen.add(k)
+            unique.append(ln)
+    return '\n'.join(unique)
+
+
+def _all_keys(data) -> set:
+    keys = set()
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, dict):
+            keys.update(str(k) for k in d)
+            stack.extend(d.values())
+        elif isinstance(d, list):
+            stack.extend(d)
+    return keys
+
+
+def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> Path:
+    """Resolve like hls4ml (relative to the current directory), then relative to the YAML's folder."""
+    p = Path(path_str).expanduser()
+    if p.is_absolute():
+        if p.exists():
+            return p
+        raise FpgamlError(f'{yaml_path}:{line}: {what} "{path_str}" not found')
+    tried = [Path.cwd() / p, yaml_path.resolve().parent / p]
+    for t in tried:
+        if t.exists():
+            return t.resolve()
+    raise FpgamlError(
+        f'{yaml_path}:{line}: {what} "{path_str}" not found; tried {tried[0]} (current directory) and '
+        f'{tried[1]} (the config file\'s folder)'
+    )
+
+
+def load_config(path: str | Path, output_dir: str | Path | None = None) -> ProjectConfig:
+    """Read, validate and resolve one config file. Raises FpgamlError with file:line messages."""
+    path = Path(path)
+    data = load_yaml(path)
+    is_hls4ml = any(k in data for k in HLS4ML_MARKERS)
+    try:
+        cfg = _from_hls4ml(path, data) if is_hls4ml else _from_fpgaml(path, data)
+    except ValidationError as e:
+        raise FpgamlError(_format_errors(path, data, e)) from None
+    if output_dir is not None:
+        cfg.output_dir = Path(output_dir).resolve()
+    return cfg
+
+
+def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
+    raw = FpgamlFormat.model_validate(data)
+    mline = data.line_of('model')
+    if isinstance(raw.model, str):
+        src = ModelSource(file=_resolve_existing(raw.model, path, 'model file', mline))
+    else:
+        mdata = data['model']
+        src = ModelSource(
+            file=_resolve_existing(raw.model.file, path, 'model file', mdata.line_of('file')) if raw.model.file else None,
+            json_=_resolve_existing(raw.model.json_, path, 'model JSON', mdata.line_of('json')) if raw.model.json_ else None,
+            weights=_resolve_existing(raw.model.weights, path, 'model weights', mdata.line_of('weights'))
+            if raw.model.weights else None,
+        )
+    layers = {}
+    ldata = data.get('layers') or {}
+    for pattern, s in raw.layers.items():
+        extra = {'table_size': s.table_size} if s.table_size is not None else {}
+        layers[pattern] = LayerSettings(precision=s.precision, reuse_factor=s.reuse_factor, strategy=s.strategy,
+                                        extra=extra, line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0)
+    vdata = None
+    if raw.validation.data:
+        vline = data['validation'].line_of('data')
+        vdata = _resolve_existing(raw.validation.data, path, 'validation data', vline)
+        if vdata.suffix not in ('.npy', '.npz'):
+            raise FpgamlError(f'{path}:{vline}: validation.data: "{raw.validation.data}" must be a .npy or .npz file')
+    output = Path(raw.output_dir) if raw.output_dir else Path('vivado_projects') / raw.name
+    return ProjectConfig(
+        source=path.resolve(), format='fpgaml', model=src, name=raw.name, output_dir=output.resolve(),
+        backend=raw.backend, part=raw.part, clock_period=raw.clock_period, io_type=raw.io_type,
+        strategy=raw.strategy, reuse_factor=raw.reuse_factor, default_precision=raw.precision.default,
+        input_precision=raw.precision.input, layer_patterns=layers, bit_exact=raw.bit_exact,
+        validation=raw.validation, validation_data=vdata, tolerance=raw.tolerance, budgets=raw.budgets,
+    )
+
+
+def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
+    raw = Hls4mlFormat.model_validate(data)
+    if raw.KerasModel:
+        src = ModelSource(file=_resolve_existing(raw.KerasModel, path, 'KerasModel', data.line_of('KerasModel')))
+    elif raw.KerasJson:
+        src = ModelSource(
+            json_=_resolve_existing(raw.KerasJson, path, 'KerasJson', data.line_of('KerasJson')),
+            weights=_resolve_existing(raw.KerasH5, path, 'KerasH5', data.line_of('KerasH5')),
+        )
+    else:
+        src = ModelSource(file=_resolve_existing(raw.KerasH5, path, 'KerasH5', data.line_of('KerasH5')))
+
+    hls = data.get('HLSConfig') or LineDict()
+
+    def settings(section: str) -> dict[str, LayerSettings]:
+        out = {}
+        sec_data = hls.get(section) if isinstance(hls, dict) else None
+        for name, c in getattr(raw.HLSConfig, section).items():
+            extra = {k: v for k, v in c.model_dump(exclude_none=True).items()
+                     if k not in ('Precision', 'ReuseFactor', 'Strategy', 'Trace')}
+            out[name] = LayerSettings(precision=c.Precision, reuse_factor=c.ReuseFactor, strategy=c.Strategy,
+                                      trace=c.Trace, extra=extra,
+                                      line=sec_data.line_of(name) if isinstance(sec_data, LineDict) else 0)
+        return out
+
+    m = raw.HLSConfig.Model
+    bit_exact = raw.BitExact
+    if m.BitExact is not None and 'BitExact' not in data:
+        bit_exact = {True: 'on', False: 'off'}.get(m.BitExact, str(m.BitExact).lower())
+    vdata = None
+    if raw.InputData:
+        vdata = _resolve_existing(raw.InputData, path, 'InputData', data.line_of('InputData'))
+    validation = raw.Validation
+    return ProjectConfig(
+        source=path.resolve(), format='hls4ml', model=src, name=raw.ProjectName,
+        output_dir=Path(raw.OutputDir).resolve(), backend=raw.Backend, part=raw.Part,
+        clock_period=raw.ClockPeriod, clock_uncertainty=raw.ClockUncertainty, io_type=raw.IOType,
+        strategy=m.Strategy, reuse_factor=m.ReuseFactor, default_precision=m.Precision,
+        layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,
+        validation=validation if isinstance(validation, ValidationSettings) else ValidationSettings(),
+        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor,
+    )

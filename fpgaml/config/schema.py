@@ -1,0 +1,376 @@
+"""The two accepted YAML formats, as pydantic models, and the one typed config they resolve to.
+
+* fpgaml format (snake_case keys, documented in the README): ``model``, ``name``, ``strategy`` ...
+* hls4ml format (as published, e.g. in fastmachinelearning/example-models): ``KerasJson``, ``KerasH5``,
+  ``KerasModel``, ``OutputDir``, ``ProjectName``, ``Part``, ``ClockPeriod``, ``IOType``, ``HLSConfig``.
+
+Both resolve to :class:`ProjectConfig`, the only config object the rest of fpgaml sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from fpgaml.config.precision import PrecisionError, normalize
+from fpgaml.errors import suggest
+
+STRATEGIES = ('Latency', 'Resource')
+# Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.
+SOFTMAX_STRATEGIES = ('Stable', 'Argmax', 'Legacy')
+IO_TYPES = ('io_parallel', 'io_stream')
+BACKENDS = ('Vivado', 'Vitis')
+BIT_EXACT = ('auto', 'on', 'off')
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, with a suggestion for a likely typo."""
+
+    model_config = ConfigDict(extra='forbid', populate_by_name=True, frozen=False)
+
+    @model_validator(mode='before')
+    @classmethod
+    def _unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            accepted = []
+            for name, field in cls.model_fields.items():
+                accepted.append(field.alias or name)
+            for key in data:
+                if key not in accepted:
+                    raise PydanticCustomError(
+                        'unknown_key',
+                        'unknown key "{key}"{hint}; accepted keys here: {accepted}',
+                        {'key': str(key), 'hint': suggest(str(key), accepted), 'accepted': ', '.join(accepted)},
+                    )
+        return data
+
+
+def _choice(value: Any, choices: tuple[str, ...], what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f'{what} must be one of {", ".join(choices)}, got {value!r}')
+    for c in choices:
+        if value.lower() == c.lower():
+            return c
+    raise ValueError(f'unknown {what} "{value}"{suggest(value, choices)}; accepted: {", ".join(choices)}')
+
+
+def _precision(value: Any) -> str:
+    try:
+        return normalize(value)
+    except PrecisionError as e:
+        raise ValueError(str(e)) from None
+
+
+def _reuse(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'reuse factor must be a positive integer, got {value!r}')
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# fpgaml format
+# --------------------------------------------------------------------------------------------------
+
+
+class ModelFiles(Strict):
+    file: Optional[str] = Field(None, description='A whole saved model: .h5 (Keras 2 / QKeras) or .keras (Keras 3)')
+    json_: Optional[str] = Field(None, alias='json', description='JSON architecture (use with weights)')
+    weights: Optional[str] = Field(None, description='HDF5 weights for the JSON architecture')
+
+    @model_validator(mode='after')
+    def _one_source(self):
+        if self.file and (self.json_ or self.weights):
+            raise ValueError('give either "file" or "json" + "weights", not both')
+        if not self.file and not (self.json_ and self.weights):
+            raise ValueError('give the model as "file: model.h5" (or .keras), or as "json: arch.json" plus '
+                             '"weights: weights.h5"')
+        return self
+
+
+class PrecisionSettings(Strict):
+    default: str = 'fixed<16,6>'
+    input: Optional[str] = None
+
+    _v = field_validator('default', 'input')(classmethod(lambda cls, v: v if v is None else _precision(v)))
+
+
+class LayerSettingsIn(Strict):
+    precision: Union[str, dict[str, str], None] = None
+    reuse_factor: Optional[int] = None
+    strategy: Optional[str] = None
+    table_size: Optional[int] = None
+
+    @field_validator('precision')
+    @classmethod
+    def _p(cls, v):
+        if v is None:
+            return v
+        if isinstance(v, str):
+            return _precision(v)
+        return {k: _precision(p) for k, p in v.items()}
+
+    @field_validator('strategy')
+    @classmethod
+    def _s(cls, v):
+        return v if v is None else _choice(v, STRATEGIES, 'strategy')
+
+    @field_validator('reuse_factor')
+    @classmethod
+    def _r(cls, v):
+        return v if v is None else _reuse(v)
+
+
+class ValidationSettings(Strict):
+    data: Optional[str] = Field(None, description='.npy (inputs) or .npz (keys x [and y]) validation inputs')
+    samples: int = Field(1000, description='number of samples (generated, or taken from data)', ge=1)
+    seed: int = 0
+
+
+class ToleranceSettings(Strict):
+    max_abs_diff: Optional[float] = Field(None, ge=0)
+    mean_abs_diff: Optional[float] = Field(None, ge=0)
+    argmax_agreement: Optional[float] = Field(None, ge=0, le=1)
+
+
+class FpgamlFormat(Strict):
+    model: Union[str, ModelFiles]
+    name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
+    output_dir: Optional[str] = None
+    backend: str = 'Vivado'
+    part: str = 'xcvu9p-flga2104-2L-e'
+    clock_period: float = Field(5.0, gt=0)
+    io_type: str = 'io_parallel'
+    strategy: str = 'Latency'
+    reuse_factor: int = 1
+    precision: Union[str, PrecisionSettings] = PrecisionSettings()
+    layers: dict[str, LayerSettingsIn] = {}
+    bit_exact: Union[str, bool] = 'auto'
+    validation: ValidationSettings = ValidationSettings()
+    tolerance: ToleranceSettings = ToleranceSettings()
+    budgets: Optional[dict[str, Any]] = None
+
+    @field_validator('backend')
+    @classmethod
+    def _b(cls, v):
+        return _choice(v, BACKENDS, 'backend')
+
+    @field_validator('io_type')
+    @classmethod
+    def _io(cls, v):
+        return _choice(v, IO_TYPES, 'io_type')
+
+    @field_validator('strategy')
+    @classmethod
+    def _s(cls, v):
+        return _choice(v, STRATEGIES, 'strategy')
+
+    @field_validator('reuse_factor')
+    @classmethod
+    def _r(cls, v):
+        return _reuse(v)
+
+    @field_validator('precision')
+    @classmethod
+    def _p(cls, v):
+        return PrecisionSettings(default=_precision(v)) if isinstance(v, str) else v
+
+    @field_validator('bit_exact', mode='before')
+    @classmethod
+    def _be(cls, v):
+        if isinstance(v, bool):  # YAML reads on/off as booleans
+            return 'on' if v else 'off'
+        return _choice(v, BIT_EXACT, 'bit_exact mode')
+
+
+# --------------------------------------------------------------------------------------------------
+# hls4ml format
+# --------------------------------------------------------------------------------------------------
+
+# Per-layer keys hls4ml 1.3.0 reads from LayerName / LayerType entries.
+HLS4ML_LAYER_KEYS = (
+    'Precision', 'ReuseFactor', 'Strategy', 'Trace', 'table_size', 'exp_table_t', 'inv_table_t', 'table_t',
+    'accum_t', 'ParallelizationFactor', 'ConvImplementation', 'Implementation', 'implementation',
+    'exp_scale', 'skip', 'n_partitions', 'TableSize', 'BramFactor', 'static', 'Static',
+)
+
+
+def _hls_precision(v):
+    if isinstance(v, str):
+        return _precision(v)
+    if isinstance(v, dict):
+        return {k: _precision(p) for k, p in v.items()}
+    raise ValueError(f'Precision must be a precision string or a mapping of names to precision strings, got {v!r}')
+
+
+class HlsLayerConfig(Strict):
+    model_config = ConfigDict(extra='forbid')
+    Precision: Union[str, dict[str, str], None] = None
+    ReuseFactor: Optional[int] = None
+    Strategy: Optional[str] = None
+    Trace: Optional[bool] = None
+    table_size: Optional[int] = None
+    exp_table_t: Optional[str] = None
+    inv_table_t: Optional[str] = None
+    table_t: Optional[str] = None
+    ParallelizationFactor: Optional[int] = None
+    ConvImplementation: Optional[str] = None
+    Implementation: Optional[str] = None
+    implementation: Optional[str] = None
+    exp_scale: Optional[float] = None
+
+    _p = field_validator('Precision')(classmethod(lambda cls, v: v if v is None else _hls_precision(v)))
+    _t = field_validator('exp_table_t', 'inv_table_t', 'table_t')(
+        classmethod(lambda cls, v: v if v is None else _precision(v)))
+
+    @field_validator('Strategy')
+    @classmethod
+    def _s(cls, v):
+        return v if v is None else _choice(v, STRATEGIES + SOFTMAX_STRATEGIES, 'Strategy')
+
+    @field_validator('ReuseFactor')
+    @classmethod
+    def _r(cls, v):
+        return v if v is None else _reuse(v)
+
+
+class HlsModelConfig(Strict):
+    Precision: Union[str, dict[str, str]] = 'fixed<16,6>'
+    ReuseFactor: int = 1
+    Strategy: str = 'Latency'
+    BramFactor: Optional[int] = None
+    TraceOutput: Optional[bool] = None
+    BitExact: Union[bool, str, None] = None
+
+    _p = field_validator('Precision')(classmethod(lambda cls, v: _hls_precision(v)))
+
+    @field_validator('Strategy')
+    @classmethod
+    def _s(cls, v):
+        return _choice(v, STRATEGIES, 'Strategy')
+
+    @field_validator('ReuseFactor')
+    @classmethod
+    def _r(cls, v):
+        return _reuse(v)
+
+
+class HlsConfigSection(Strict):
+    Model: HlsModelConfig = HlsModelConfig()
+    LayerType: dict[str, HlsLayerConfig] = {}
+    LayerName: dict[str, HlsLayerConfig] = {}
+
+
+class Hls4mlFormat(Strict):
+    KerasJson: Optional[str] = None
+    KerasH5: Optional[str] = None
+    KerasModel: Optional[str] = None
+    OutputDir: str = 'my-hls-test'
+    ProjectName: str = Field('myproject', pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
+    Backend: str = 'Vivado'
+    Part: str = 'xcvu9p-flga2104-2L-e'
+    Board: Optional[str] = None
+    ClockPeriod: float = Field(5.0, gt=0)
+    ClockUncertainty: Optional[Union[str, float]] = None
+    IOType: str = 'io_parallel'
+    HLSConfig: HlsConfigSection = HlsConfigSection()
+    Version: Optional[str] = None
+    Stamp: Optional[str] = None
+    WriterConfig: Optional[dict[str, Any]] = None
+    InputData: Optional[str] = None
+    OutputPredictions: Optional[str] = None
+    # fpgaml additions, accepted in hls4ml-format files too
+    BitExact: Union[str, bool] = 'auto'
+    Validation: ValidationSettings = ValidationSettings()
+    Tolerance: ToleranceSettings = ToleranceSettings()
+
+    @field_validator('Backend')
+    @classmethod
+    def _b(cls, v):
+        return _choice(v, BACKENDS, 'Backend')
+
+    @field_validator('IOType')
+    @classmethod
+    def _io(cls, v):
+        return _choice(v, IO_TYPES, 'IOType')
+
+    @field_validator('BitExact', mode='before')
+    @classmethod
+    def _be(cls, v):
+        if isinstance(v, bool):
+            return 'on' if v else 'off'
+        return _choice(v, BIT_EXACT, 'BitExact mode')
+
+    @model_validator(mode='after')
+    def _model_source(self):
+        if self.KerasModel and (self.KerasJson or self.KerasH5):
+            raise ValueError('give either KerasModel or KerasJson + KerasH5, not both')
+        if not self.KerasModel and not self.KerasJson and not self.KerasH5:
+            raise ValueError('no model given: set KerasJson + KerasH5 (architecture + weights), KerasH5 alone '
+                             '(a whole saved model), or KerasModel')
+        if self.KerasJson and not self.KerasH5:
+            raise ValueError('KerasJson needs KerasH5 (the weights file) beside it')
+        return self
+
+
+# --------------------------------------------------------------------------------------------------
+# The resolved config
+# --------------------------------------------------------------------------------------------------
+
+
+class LayerSettings(BaseModel):
+    """Settings for one layer (or one layer type), already validated. Keys follow hls4ml's names."""
+
+    model_config = ConfigDict(extra='forbid')
+    precision: Union[str, dict[str, str], None] = None
+    reuse_factor: Optional[int] = None
+    strategy: Optional[str] = None
+    trace: Optional[bool] = None
+    extra: dict[str, Any] = {}
+    line: int = 0  # where it was written, for error messages
+
+
+class ModelSource(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    file: Optional[Path] = None  # whole model (.h5/.keras)
+    json_: Optional[Path] = Field(None, alias='json')
+    weights: Optional[Path] = None
+
+    def describe(self) -> str:
+        return str(self.file) if self.file else f'{self.json_} + {self.weights}'
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.file, self.json_, self.weights) if p is not None]
+
+
+class ProjectConfig(BaseModel):
+    """Everything fpgaml needs to build one firmware project; the only config the pipeline sees."""
+
+    model_config = ConfigDict(extra='forbid')
+    source: Path  # the YAML file
+    format: Literal['fpgaml', 'hls4ml']
+    model: ModelSource
+    name: str
+    output_dir: Path
+    backend: str
+    part: str
+    clock_period: float
+    clock_uncertainty: Optional[Union[str, float]] = None
+    io_type: str
+    strategy: str
+    reuse_factor: int
+    default_precision: Union[str, dict[str, str]]
+    input_precision: Optional[str] = None
+    layer_patterns: dict[str, LayerSettings] = {}  # by exact name or glob
+    layer_types: dict[str, LayerSettings] = {}  # by hls4ml class name
+    bit_exact: Literal['auto', 'on', 'off'] = 'auto'
+    validation: ValidationSettings = ValidationSettings()
+    validation_data: Optional[Path] = None
+    tolerance: ToleranceSettings = ToleranceSettings()
+    budgets: Optional[dict[str, Any]] = None
+    bram_factor: Optional[int] = None
+
+    def summary(self) -> dict:
+        return self.model_dump(mode='json')
