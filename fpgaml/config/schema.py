@@ -191,7 +191,7 @@ class FpgamlFormat(Strict):
 
 # Per-layer keys hls4ml 1.3.0 reads from LayerName / LayerType entries.
 HLS4ML_LAYER_KEYS = (
-    'Precision', 'ReuseFactor', 'Strategy', 'Trace', 'table_size', 'exp_table_t', 'inv_table_t', 'table_t',
+    'Precision', 'ReuseFactor', 'Strategy', 'Trace', 'table_size', 'exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t',
     'accum_t', 'ParallelizationFactor', 'ConvImplementation', 'Implementation', 'implementation',
     'exp_scale', 'skip', 'n_partitions', 'TableSize', 'BramFactor', 'static', 'Static',
 )
@@ -214,6 +214,7 @@ class HlsLayerConfig(Strict):
     table_size: Optional[int] = None
     exp_table_t: Optional[str] = None
     inv_table_t: Optional[str] = None
+    inp_norm_t: Optional[str] = None
     table_t: Optional[str] = None
     ParallelizationFactor: Optional[int] = None
     ConvImplementation: Optional[str] = None
@@ -222,7 +223,7 @@ class HlsLayerConfig(Strict):
     exp_scale: Optional[float] = None
 
     _p = field_validator('Precision')(classmethod(lambda cls, v: v if v is None else _hls_precision(v)))
-    _t = field_validator('exp_table_t', 'inv_table_t', 'table_t')(
+    _t = field_validator('exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t')(
         classmethod(lambda cls, v: v if v is None else _precision(v)))
 
     @field_validator('Strategy')

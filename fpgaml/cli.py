@@ -1,0 +1,183 @@
+"""The ``fpgaml`` command line: convert, csim, build.
+
+Every user error is one line on stderr and a non-zero exit code; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fpgaml.errors import FpgamlError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.')
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True)
+_state = {'debug': False}
+
+
+def _silence_native_stderr() -> None:
+    """TensorFlow's C++ logging (oneDNN, CUDA probes) writes to file descriptor 2 directly, bypassing
+    Python. Point fd 2 at /dev/null and give Python (our messages, progress bars) the real stderr."""
+    sys.stderr.flush()
+    real = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(real, 'w', buffering=1)
+
+
+def _import_ml_stack() -> None:
+    if not _state['debug']:
+        warnings.filterwarnings('ignore')
+    import tensorflow  # noqa: F401
+    import tf_keras  # noqa: F401
+    import qkeras  # noqa: F401
+    import hls4ml  # noqa: F401
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, '--debug', help='Show Python tracebacks and library logs.')):
+    _state['debug'] = debug
+
+
+ConfigArg = typer.Argument(..., help='YAML config (fpgaml format or hls4ml format).', show_default=False)
+OutputOpt = typer.Option(None, '--output', '-o', help='Output folder (overrides the config).')
+ForceOpt = typer.Option(False, '--force', help='Replace an existing project.')
+CacheOpt = typer.Option(None, '--cache-dir', help='Compile cache folder (default: $FPGAML_CACHE_DIR or '
+                                                  '~/.cache/fpgaml/csim).')
+NoCacheOpt = typer.Option(False, '--no-cache', help='Recompile even if a cached library exists.')
+
+
+def _load(config: Path, output: Optional[Path]):
+    from fpgaml.config import load_config
+
+    cfg = load_config(config, output_dir=output)
+    _import_ml_stack()
+    return cfg
+
+
+def _short(precision: str) -> str:
+    """fixed<16,6,TRN,WRAP,0> -> fixed<16,6> (hls4ml's default modes left out)."""
+    return precision.replace(',TRN,WRAP,0>', '>').replace(',0>', '>')
+
+
+def _print_layers(res) -> None:
+    t = Table(title=f'{res.conversion.config.name}: {len(res.conversion.layers)} layers', title_justify='left')
+    for col in ('layer', 'class', 'output', 'result type', 'weight type', 'RF', 'weights', 'zeros'):
+        t.add_column(col)
+    for r in res.conversion.layers:
+        t.add_row(r.name, r.cls, 'x'.join(map(str, r.output_shape)), _short(r.precisions.get('result', '')),
+                  _short(r.precisions.get('weight', '')), str(r.reuse_factor or ''), str(r.n_weights or ''),
+                  str(r.n_zero_weights or ''))
+    out.print(t)
+
+
+def _print_csim(res) -> None:
+    c = res.csim
+    if c is None:
+        return
+    status = '[green]PASSED[/green]' if c.passed else '[red]FAILED[/red]'
+    out.print(f'C-simulation {status}: {c.mode} on {c.input_source}')
+    out.print(f'  compared at: {c.compared_at}')
+    if c.exact_fraction is not None:
+        out.print(f'  bit-exact samples: {100 * c.exact_fraction:.2f}%')
+    line = f'  max |diff| {c.max_abs_diff:.4g}, mean |diff| {c.mean_abs_diff:.4g}'
+    if c.argmax_agreement is not None:
+        line += f', argmax agreement {100 * c.argmax_agreement:.2f}%'
+    out.print(line)
+    if c.accuracy:
+        out.print(f'  accuracy: Keras {100 * c.accuracy["keras"]:.2f}%, firmware {100 * c.accuracy["firmware"]:.2f}%')
+    if c.tolerances:
+        out.print(f'  tolerances: {c.tolerances}')
+    out.print(f'  compile {c.compile_seconds:.1f} s{" (cached)" if c.compile_cached else ""}, '
+              f'C-sim {c.us_per_sample:.1f} us/sample')
+    for n in c.notes:
+        out.print(f'  note: {n}')
+    for f in c.failures:
+        out.print(f'  [red]{f}[/red]')
+
+
+def _finish(res, csim: bool) -> None:
+    out.print(f'project: {res.project_dir}')
+    out.print(f'report:  {res.project_dir / "fpgaml-report.json"}')
+    if csim and res.csim is not None and not res.csim.passed:
+        raise typer.Exit(4)
+
+
+@app.command()
+def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt):
+    """Write the HLS firmware project (no compile)."""
+    from fpgaml.pipeline import build
+
+    res = build(_load(config, output), csim=False, force=force)
+    out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
+              f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
+    _finish(res, False)
+
+
+@app.command()
+def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir: Optional[Path] = CacheOpt,
+         no_cache: bool = NoCacheOpt):
+    """Compile and C-simulate an already written project against the model."""
+    from fpgaml.pipeline import csim_existing
+
+    res = csim_existing(_load(config, output), cache=cache_dir, use_cache=not no_cache)
+    _print_csim(res)
+    _finish(res, True)
+
+
+@app.command('build')
+def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
+              cache_dir: Optional[Path] = CacheOpt, no_cache: bool = NoCacheOpt):
+    """Convert, compile and C-simulate; print a summary."""
+    from fpgaml.pipeline import build
+
+    res = build(_load(config, output), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
+    _print_layers(res)
+    _print_csim(res)
+    _finish(res, True)
+
+
+def main() -> None:
+    debug = '--debug' in sys.argv[1:]
+    _state['debug'] = debug
+    if not debug:
+        _silence_native_stderr()
+    try:
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
+    except FpgamlError as e:
+        if debug:
+            raise
+        err.print(f'[red]error:[/red] {e}', highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print('interrupted: nothing was written', highlight=False)
+        sys.exit(130)
+    except typer.Abort:
+        err.print('aborted: nothing was written', highlight=False)
+        sys.exit(130)
+    except typer.TyperException as e:  # usage errors: unknown option, missing argument ...
+        e.show()
+        sys.exit(e.exit_code)
+    except Exception as e:  # unexpected failures
+        if debug:
+            raise
+        err.print(f'[red]internal error:[/red] {type(e).__name__}: {e} (run with --debug for the traceback)',
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,391 @@
+"""Turn a loaded model + typed config into an hls4ml ModelGraph and write the firmware project.
+
+hls4ml's config dicts live only in this module. Every user setting is checked against what hls4ml
+actually did with it: a reuse factor hls4ml would have replaced, or an override that names no layer,
+is an error instead of a silent fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import io
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgaml.config.precision import FixedType, from_hls4ml, parse_precision
+from fpgaml.config.schema import SOFTMAX_STRATEGIES, LayerSettings, ProjectConfig
+from fpgaml.errors import FpgamlError, suggest
+from fpgaml.frontend import LoadedModel
+
+# Softmax input after max-normalisation (x_max - x >= 0): 5 integer bits cover exp(-x) down to e^-32, the
+# rest of the bits index the table. hls4ml otherwise derives it from the (possibly very wide) input type and
+# indexes its table with the top bits of that type, which turns the softmax into a constant.
+SOFTMAX_INP_NORM = 'ufixed<16,5,RND,SAT>'
+
+
+@dataclass
+class LayerRecord:
+    name: str
+    cls: str
+    output_shape: list[int]
+    precisions: dict[str, str]
+    reuse_factor: int | None
+    strategy: str | None
+    n_weights: int
+    n_zero_weights: int
+
+
+@dataclass
+class Conversion:
+    """The converted graph and what fpgaml decided while converting it."""
+
+    graph: Any  # hls4ml ModelGraph
+    config: ProjectConfig
+    loaded: LoadedModel
+    bit_exact: bool
+    bit_exact_reason: str
+    layers: list[LayerRecord] = field(default_factory=list)
+    hls4ml_log: str = ''
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_types(self) -> list[FixedType]:
+        return [from_hls4ml(v.type.precision) for v in self.graph.get_input_variables()]
+
+    @property
+    def output_types(self) -> list[FixedType]:
+        return [from_hls4ml(v.type.precision) for v in self.graph.get_output_variables()]
+
+    def layer_table(self) -> list[dict]:
+        return [asdict(r) for r in self.layers]
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str]:
+    quantized, unquantized = loaded.is_fully_quantized()
+    if cfg.bit_exact == 'on':
+        return True, 'bit_exact: on (config)'
+    if cfg.bit_exact == 'off':
+        return False, 'bit_exact: off (config)'
+    if quantized:
+        return True, 'auto: every computing layer is quantized'
+    shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
+    return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
+
+
+def _quantizer_precisions(layer: dict) -> dict[str, str]:
+    """Precisions implied by a layer's QKeras quantizers (as hls4ml's config_from_keras_model does)."""
+    from hls4ml.utils.config import _get_precision_from_quantizer
+
+    out = {}
+    for qname, q in layer.items():
+        if 'quantizer' not in qname or q is None:
+            continue
+        pname = qname.lower().split('_quantizer')[0]
+        if pname == 'activation':
+            pname = 'result'
+        try:
+            prec = _get_precision_from_quantizer(q) if isinstance(q, (dict, str)) else q.hls_type
+        except Exception as e:  # noqa: BLE001
+            raise FpgamlError(f'layer "{layer["name"]}": unsupported quantizer {qname}: {e}') from None
+        out[pname] = str(prec)
+    return out
+
+
+def _auto_types(layer_cls: str, backend: str) -> list[str]:
+    """Type attributes that hls4ml can infer exactly ('auto') for this layer class."""
+    import hls4ml
+
+    cls = hls4ml.model.layers.layer_map.get(layer_cls)
+    if cls is None:
+        return []
+    cls = hls4ml.backends.get_backend(backend).create_layer_class(cls)
+    out = []
+    for attr in cls.expected_attributes:
+        if not isinstance(attr, hls4ml.model.attributes.TypeAttribute) or not attr.configurable:
+            continue
+        # result/accum: exact widths inferred from the inputs and weights (no silent truncation)
+        if attr.default is None or (attr.name == 'accum_t' and layer_cls not in ('Softmax', 'Activation')):
+            out.append(attr.name[:-2] if attr.name.endswith('_t') else attr.name)
+    return out
+
+
+def _softmax_tables(loaded: LoadedModel, name: str) -> dict[str, str]:
+    """Lookup-table types for a softmax over ``n`` values, sized to the values they hold.
+
+    hls4ml indexes its tables with the top bits of these types, so each type's integer bits must match
+    its real range: x_max - x in [0, 32) (exp(-32) ~ 1e-14 is 0 at any table width), exp(-x) in (0, 1],
+    and the sum of n exponentials in [1, n]."""
+    n = 0
+    base = name[: -len('_softmax')] if name.endswith('_softmax') else name
+    try:
+        n = int(loaded.model.get_layer(base).output.shape[-1])
+    except Exception:  # noqa: BLE001 - unknown: fall back to a wide sum
+        n = 0
+    sum_int = max(1, math.ceil(math.log2(n)) + 1) if n > 0 else 8
+    return {
+        'inp_norm_t': SOFTMAX_INP_NORM,
+        'exp_table_t': 'ufixed<18,1,RND,SAT>',
+        'inv_table_t': 'ufixed<18,1,RND,SAT>',
+        'inv_inp_t': f'ufixed<18,{sum_int},RND,SAT>',
+    }
+
+
+def _settings_to_hls(s: LayerSettings, layer_cls: str | None = None) -> dict:
+    out: dict[str, Any] = {}
+    if s.precision is not None:
+        out['Precision'] = dict(s.precision) if isinstance(s.precision, dict) else s.precision
+    if s.reuse_factor is not None:
+        out['ReuseFactor'] = s.reuse_factor
+    if s.strategy is not None:
+        out['Strategy'] = s.strategy
+    if s.trace is not None:
+        out['Trace'] = s.trace
+    out.update(s.extra)
+    return out
+
+
+def _merge(dst: dict, src: dict) -> None:
+    for k, v in src.items():
+        if k == 'Precision' and isinstance(v, dict) and isinstance(dst.get(k), dict):
+            dst[k].update(v)
+        elif k == 'Precision' and isinstance(v, str) and isinstance(dst.get(k), dict):
+            # a single precision string for a layer: hls4ml reads it as the layer's result type
+            dst[k]['result'] = v
+        else:
+            dst[k] = dict(v) if isinstance(v, dict) else v
+
+
+def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[dict], bit_exact: bool,
+                     output_dir: Path) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
+    """The full hls4ml config dict. Returns (config, pattern -> matched names, layer name -> class)."""
+    from hls4ml.utils.config import create_config
+
+    kwargs = dict(part=cfg.part, clock_period=cfg.clock_period, io_type=cfg.io_type)
+    if cfg.clock_uncertainty is not None:
+        kwargs['clock_uncertainty'] = cfg.clock_uncertainty
+    config = create_config(output_dir=str(output_dir), project_name=cfg.name, backend=cfg.backend, **kwargs)
+    # Weights compiled in from headers: the C-simulation library is then self-contained and uses exactly
+    # the initialisers that synthesis uses.
+    config.setdefault('WriterConfig', {})['WriteWeightsTxt'] = False
+    # Per-layer trace hooks for the layer-by-layer comparison; hls4ml emits them inside
+    # #ifndef __SYNTHESIS__, so the synthesized design is unchanged.
+    config['TraceOutput'] = True
+
+    model_cfg: dict[str, Any] = {
+        'Precision': cfg.default_precision,
+        'ReuseFactor': cfg.reuse_factor,
+        'Strategy': cfg.strategy,
+    }
+    if cfg.bram_factor is not None:
+        model_cfg['BramFactor'] = cfg.bram_factor
+
+    # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for fused activations.
+    classes: dict[str, str] = {}
+    for layer in layer_list:
+        classes[layer['name']] = layer['class_name']
+        act = layer.get('activation')
+        if isinstance(act, str) and act not in ('linear', None) and layer['class_name'] not in (
+                'Activation', 'QActivation', 'Softmax', 'ReLU', 'LeakyReLU', 'ELU', 'PReLU', 'ThresholdedReLU'):
+            classes[f'{layer["name"]}_{act}'] = 'Softmax' if act == 'softmax' else 'Activation'
+
+    layer_name: dict[str, dict] = {}
+    for layer in layer_list:
+        entry: dict[str, Any] = {'Trace': True, 'Precision': {}}
+        if bit_exact:
+            for t in _auto_types(layer['class_name'], cfg.backend):
+                entry['Precision'][t] = 'auto'
+        entry['Precision'].update(_quantizer_precisions(layer))
+        if layer['class_name'] == 'InputLayer' and cfg.input_precision:
+            entry['Precision']['result'] = cfg.input_precision
+        layer_name[layer['name']] = entry
+    for name, cls in classes.items():
+        layer_name.setdefault(name, {'Trace': True, 'Precision': {}})
+        if cls == 'Softmax':
+            layer_name[name].update(_softmax_tables(loaded, name))
+
+    # User overrides: by exact name or glob, applied in the order written.
+    matched: dict[str, list[str]] = {}
+    for pattern, s in cfg.layer_patterns.items():
+        names = [n for n in classes if fnmatch.fnmatchcase(n, pattern)]
+        matched[pattern] = names
+        for n in names:
+            hls = _settings_to_hls(s)
+            strategy = hls.get('Strategy')
+            if strategy in SOFTMAX_STRATEGIES or (strategy and classes[n] == 'Softmax' and strategy == 'Latency'):
+                if classes[n] != 'Softmax' and not n.endswith('softmax'):
+                    raise FpgamlError(f'{cfg.source}:{s.line}: Strategy "{strategy}" only applies to softmax layers; '
+                                      f'layer "{n}" is a {classes[n]}. Accepted here: Latency, Resource')
+                hls.pop('Strategy')
+                hls['implementation'] = strategy.lower()
+            _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), hls)
+    for entry in layer_name.values():
+        if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
+            entry.pop('Precision')
+        if 'Precision' in entry and isinstance(entry['Precision'], dict) and 'default' in entry['Precision'] \
+                and len(entry['Precision']) == 1:
+            entry['Precision'] = entry['Precision']['default']
+
+    layer_type = {t: _settings_to_hls(s) for t, s in cfg.layer_types.items()}
+    config['HLSConfig'] = {'Model': model_cfg, 'LayerName': layer_name}
+    if layer_type:
+        config['HLSConfig']['LayerType'] = layer_type
+    return config, matched, classes
+
+
+def _requested_reuse(cfg: ProjectConfig, hls_config: dict, name: str, cls: str) -> int:
+    ln = hls_config['HLSConfig'].get('LayerName', {}).get(name, {})
+    if 'ReuseFactor' in ln:
+        return ln['ReuseFactor']
+    lt = hls_config['HLSConfig'].get('LayerType', {}).get(cls, {})
+    if 'ReuseFactor' in lt:
+        return lt['ReuseFactor']
+    return cfg.reuse_factor
+
+
+def _check_reuse_factors(cfg: ProjectConfig, hls_config: dict, graph) -> None:
+    backend = graph.config.backend
+    for layer in graph.get_layers():
+        rf = layer.get_attr('reuse_factor')
+        if rf is None or not hasattr(backend, 'get_valid_reuse_factors'):
+            continue
+        requested = _requested_reuse(cfg, hls_config, layer.name, layer.class_name)
+        if requested == rf:
+            continue
+        n_in, n_out = _mult_shape(layer)
+        valid = backend.get_valid_reuse_factors(n_in, n_out) if n_in else []
+        shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
+        raise FpgamlError(
+            f'{cfg.source}: reuse factor {requested} is not valid for layer "{layer.name}" ({layer.class_name}, '
+            f'{n_in} inputs x {n_out} outputs per multiplication block); valid reuse factors: {shown}. hls4ml '
+            f'would silently use {rf} instead.'
+        )
+
+
+def _mult_shape(layer) -> tuple[int, int]:
+    a = layer.attributes
+    if a.get('n_in') is not None and a.get('n_out') is not None:
+        return int(a['n_in']), int(a['n_out'])
+    if a.get('n_filt') is not None:
+        n_chan = int(a.get('n_chan', 1))
+        k = int(a.get('filt_height', 1)) * int(a.get('filt_width', 1))
+        return n_chan * k, int(a['n_filt'])
+    return 0, 0
+
+
+def _check_overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> None:
+    graph_names = [lay.name for lay in graph.get_layers()]
+    for pattern, names in matched.items():
+        if names or any(fnmatch.fnmatchcase(n, pattern) for n in graph_names):
+            continue
+        line = cfg.layer_patterns[pattern].line
+        key = 'LayerName' if cfg.format == 'hls4ml' else 'layers'
+        known = sorted(set(classes) | set(graph_names))
+        raise FpgamlError(
+            f'{cfg.source}:{line}: {key}: "{pattern}" matches no layer{suggest(pattern, known)}; the model\'s '
+            f'layers are: {", ".join(known)}'
+        )
+    import hls4ml
+
+    known_types = set(hls4ml.model.layers.layer_map)
+    for t, s in cfg.layer_types.items():
+        if t not in known_types:
+            raise FpgamlError(f'{cfg.source}:{s.line}: LayerType: "{t}" is not an hls4ml layer type'
+                              f'{suggest(t, known_types)}')
+
+
+def _layer_records(graph) -> list[LayerRecord]:
+    records = []
+    for layer in graph.get_layers():
+        precisions = {}
+        for tname, t in layer.types.items():
+            if tname == 'index_t':
+                continue
+            precisions[tname[:-2] if tname.endswith('_t') else tname] = str(t.precision)
+        n_w = n_zero = 0
+        for w in layer.get_weights():
+            data = np.asarray(w.data)
+            n_w += int(data.size)
+            n_zero += int(np.count_nonzero(data == 0))
+        out = layer.get_output_variable()
+        strategy = layer.get_attr('strategy')
+        records.append(LayerRecord(
+            name=layer.name, cls=layer.class_name, output_shape=[int(d) for d in out.shape],
+            precisions=precisions, reuse_factor=layer.get_attr('reuse_factor'),
+            strategy=str(strategy) if strategy is not None else None, n_weights=n_w, n_zero_weights=n_zero))
+    return records
+
+
+def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conversion:
+    """Build the hls4ml graph for ``cfg`` (written later by :func:`write_project`)."""
+    bit_exact, reason = _decide_bit_exact(cfg, loaded)
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log):
+            layer_list = loaded.parse_layers()
+    except Exception as e:  # noqa: BLE001
+        raise FpgamlError(_unsupported_message(e, loaded)) from None
+    hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir)
+    try:
+        with contextlib.redirect_stdout(log):
+            graph = loaded.to_hls(hls_config)
+    except FpgamlError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise FpgamlError(_unsupported_message(e, loaded)) from None
+    _check_overrides_matched(cfg, matched, graph, classes)
+    _check_reuse_factors(cfg, hls_config, graph)
+    conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
+                      layers=_layer_records(graph), hls4ml_log=log.getvalue())
+    if loaded.pruning_stripped:
+        conv.notes.append(f'stripped pruning wrappers from: {", ".join(loaded.pruning_stripped)}')
+    for t in conv.input_types + conv.output_types:
+        if t is not None and t.width > 53:
+            conv.notes.append(f'a model input/output type is {t.width} bits wide; C-simulation reads it through '
+                              f'a double, which is exact only up to 53 bits')
+    return conv
+
+
+def _unsupported_message(e: Exception, loaded: LoadedModel) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if 'Unsupported layer type' in text or 'not supported' in text.lower():
+        # hls4ml: "ERROR: Unsupported layer type: Foo"
+        cls = text.rsplit(':', 1)[-1].strip()
+        names = [lay.name for lay in loaded.model.layers if type(lay).__name__ == cls]
+        which = f' (layer "{names[0]}")' if names else ''
+        return f'unsupported layer class {cls}{which}: hls4ml 1.3.0 cannot convert it'
+    return f'hls4ml could not convert the model: {type(e).__name__}: {text}'
+
+
+def write_project(conv: Conversion, directory: Path) -> None:
+    """Write the hls4ml project into ``directory`` (the graph's OutputDir must already point there)."""
+    graph = conv.graph
+    graph.config.config['OutputDir'] = str(directory)
+    with contextlib.redirect_stdout(io.StringIO()) as log:
+        graph.write()
+    conv.hls4ml_log += log.getvalue()
+
+
+def firmware_hash(directory: Path) -> str:
+    """SHA-256 over the firmware sources (what the C-simulation compiles), excluding bundled headers."""
+    import hashlib
+
+    h = hashlib.sha256()
+    fw = directory / 'firmware'
+    for p in sorted(fw.rglob('*')):
+        rel = p.relative_to(fw)
+        if p.is_dir() or rel.parts[0] in ('ap_types', 'nnet_utils'):
+            continue
+        h.update(str(rel).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+__all__ = ['convert', 'write_project', 'Conversion', 'LayerRecord', 'firmware_hash', 'math']

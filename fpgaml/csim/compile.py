@@ -1,0 +1,167 @@
+"""Compile a generated project's C-simulation library with g++ and the ap_types that hls4ml bundles.
+
+Compiled libraries are cached by content (firmware sources + harness + compiler + flags), so an
+unchanged firmware never pays for g++ twice. Cache writes are atomic and locked; every entry carries
+its own checksum and a corrupted entry is rebuilt, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from filelock import FileLock
+
+import fpgaml
+from fpgaml.errors import CompileError, FpgamlError
+from fpgaml.progress import Spinner
+
+TEMPLATES = Path(__file__).resolve().parents[2] / 'firmware_templates'
+CXX = os.environ.get('CXX', 'g++')
+CXXFLAGS = ['-O2', '-std=c++17', '-fPIC', '-fno-gnu-unique', '-w']
+
+
+def cache_dir(override: str | Path | None = None) -> Path:
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get('FPGAML_CACHE_DIR'):
+        return Path(os.environ['FPGAML_CACHE_DIR']).expanduser()
+    base = os.environ.get('XDG_CACHE_HOME') or str(Path.home() / '.cache')
+    return Path(base) / 'fpgaml' / 'csim'
+
+
+def render_harness(project_dir: Path, graph) -> Path:
+    """Write fpgaml_harness.cpp (from firmware_templates/) into the project."""
+    name = graph.config.get_project_name()
+    ins = [v.size() for v in graph.get_input_variables()]
+    outs = [v.size() for v in graph.get_output_variables()]
+    args = [f'const_cast<double *>(xs[{k}] + i * FPGAML_IN_SIZES[{k}])' for k in range(len(ins))]
+    args += [f'ys[{k}] + i * FPGAML_OUT_SIZES[{k}]' for k in range(len(outs))]
+    text = Template((TEMPLATES / 'fpgaml_harness.cpp').read_text()).substitute(
+        project=name, version=fpgaml.__version__, in_sizes=', '.join(map(str, ins)),
+        out_sizes=', '.join(map(str, outs)), n_inputs=len(ins), n_outputs=len(outs),
+        call_args=', '.join(args))
+    path = project_dir / 'fpgaml_harness.cpp'
+    path.write_text(text)
+    return path
+
+
+def _compiler_id() -> str:
+    try:
+        out = subprocess.run([CXX, '--version'], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise FpgamlError(f'C++ compiler "{CXX}" not found: install g++ (or set CXX) to run the C-simulation') \
+            from None
+    return out.splitlines()[0]
+
+
+def source_hash(project_dir: Path, project: str) -> str:
+    """Key of a compiled library: every source the compile reads, the compiler and the flags."""
+    h = hashlib.sha256()
+    h.update(_compiler_id().encode())
+    h.update(' '.join(CXXFLAGS).encode())
+    files = sorted(p for p in (project_dir / 'firmware').rglob('*') if p.is_file())
+    files += [project_dir / f'{project}_bridge.cpp', project_dir / 'fpgaml_harness.cpp']
+    for p in files:
+        h.update(str(p.relative_to(project_dir)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class CompiledLibrary:
+    path: Path
+    key: str
+    seconds: float
+    cached: bool
+
+
+def _first_error(log: str) -> str:
+    for line in log.splitlines():
+        if ' error: ' in line or line.startswith('error:') or 'fatal error' in line:
+            return line.strip()
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    return lines[0].strip() if lines else 'unknown error'
+
+
+def _run_parallel(cmds: list[list[str]], cwd: Path, log_path: Path) -> None:
+    procs = []
+    logs = []
+    try:
+        for cmd in cmds:
+            f = tempfile.TemporaryFile(mode='w+')
+            logs.append(f)
+            procs.append(subprocess.Popen(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT))
+        codes = [p.wait() for p in procs]
+    except BaseException:  # Ctrl-C included: never leave compilers running
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        raise
+    text = ''
+    for cmd, f in zip(cmds, logs):
+        f.seek(0)
+        text += '$ ' + ' '.join(cmd) + '\n' + f.read()
+        f.close()
+    if any(codes):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(text)
+        raise CompileError(f'C++ compilation failed: {_first_error(text)} (full log: {log_path})')
+
+
+def _sidecar(lib: Path) -> Path:
+    return lib.with_suffix('.sha256')
+
+
+def _valid(lib: Path) -> bool:
+    side = _sidecar(lib)
+    if not lib.is_file() or not side.is_file():
+        return False
+    return hashlib.sha256(lib.read_bytes()).hexdigest() == side.read_text().strip()
+
+
+def compile_library(project_dir: Path, project: str, cache: str | Path | None = None,
+                    use_cache: bool = True, log_dir: Path | None = None) -> CompiledLibrary:
+    """Compile (or fetch from the cache) the C-simulation library of the project in ``project_dir``."""
+    key = source_hash(project_dir, project)
+    root = cache_dir(cache)
+    entry = root / key[:2] / key
+    lib = entry / 'libfpgaml_csim.so'
+    log_path = (log_dir or Path(tempfile.gettempdir())) / f'fpgaml-{project}-compile.log'
+    t0 = time.perf_counter()
+    try:
+        entry.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FpgamlError(f'cannot create the compile cache folder {entry} ({e.strerror}); set FPGAML_CACHE_DIR '
+                          f'or --cache-dir to a writable folder') from None
+    with FileLock(str(entry / '.lock')):
+        if use_cache and _valid(lib):
+            return CompiledLibrary(lib, key, time.perf_counter() - t0, True)
+        build = Path(tempfile.mkdtemp(prefix='build-', dir=entry))
+        try:
+            inc = [f'-I{project_dir / "firmware" / "ap_types"}', f'-I{project_dir / "firmware"}', f'-I{project_dir}']
+            objs = [build / 'firmware.o', build / 'harness.o']
+            cmds = [
+                [CXX, *CXXFLAGS, *inc, '-c', str(project_dir / 'firmware' / f'{project}.cpp'), '-o', str(objs[0])],
+                [CXX, *CXXFLAGS, *inc, '-c', str(project_dir / 'fpgaml_harness.cpp'), '-o', str(objs[1])],
+            ]
+            with Spinner(f'compiling {project} with {CXX} (C-simulation library)'):
+                _run_parallel(cmds, project_dir, log_path)
+                _run_parallel([[CXX, '-shared', *map(str, objs), '-o', str(build / 'lib.so')]], project_dir,
+                              log_path)
+            digest = hashlib.sha256((build / 'lib.so').read_bytes()).hexdigest()
+            os.replace(build / 'lib.so', lib)
+            tmp_side = build / 'sha'
+            tmp_side.write_text(digest + '\n')
+            os.replace(tmp_side, _sidecar(lib))
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    return CompiledLibrary(lib, key, time.perf_counter() - t0, False)

@@ -1,0 +1,251 @@
+"""Arithmetic building blocks of the estimator: fixed-point formats, weight analysis, multiplier binding.
+
+Everything here is physical reasoning about what Vivado/Vitis HLS builds from hls4ml's C++:
+
+* A product ``x * w`` with a *constant* ``w`` (io_parallel/io_stream, Latency strategy, reuse factor 1:
+  the weight array is a fully partitioned ``const``) is constant-folded by HLS.  A zero weight removes the
+  product, a power-of-two weight is a shift (wiring), and any other constant becomes a shift-and-add
+  network in LUTs or a DSP slice.  The cost of the shift-add network grows with the number of non-zero
+  digits of the constant in canonical signed digit (CSD) form; HLS binds the product to a DSP when the
+  constant (and the other operand) are wide.  We model the binding as a smooth (logistic) function of
+  the narrower operand's significant width: ``P(DSP) = 1 / (1 + exp(-(d - DSP_WIDTH_MID) / DSP_WIDTH_SPREAD))``
+  where ``d`` is the magnitude width of the constant's odd part (trailing zeros are free shifts) or of the
+  data operand, whichever is narrower.  The spread expresses that the decision also depends on context
+  (timing slack, adder-tree packing) that a static model cannot see.
+* A product whose weight is *not* constant (reuse factor > 1 shares a multiplier between several
+  weights; Resource strategy reads weights from a ROM) is a full ``a x b`` multiplier sized by the
+  declared types: a DSP (or several for operands wider than the DSP ports) when wide, LUTs
+  (about ``a*b/2``) when narrow.
+* Each product is cast to the accumulator type (``accum_t``) and summed in an adder tree: one adder per
+  term, one LUT per adder bit (carry chain), the adder width being the accumulator width clipped to the
+  bits the product can actually occupy.
+
+The handful of constants below are the only tunables; `benchmarks/estimator_calibration.py` reports how
+well they reproduce public synthesis results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------------------
+# Model constants (physically motivated; see module docstring and benchmarks/README_estimator.md)
+# ---------------------------------------------------------------------------------------------------------
+DSP_WIDTH_MID = 6.0  # bits: significant width at which half of the constant products go to DSPs
+DSP_WIDTH_SPREAD = 0.5  # bits: width of the DSP/LUT transition
+MIN_DSP_WIDTH = 3  # products with an operand of <= 3 significant bits are never put in a DSP
+DSP_WIDTH_METRIC = "odd"  # "odd": width of the constant's odd part; "bitlen": its full magnitude width
+CSD_ADD_LUT_FACTOR = 0.5  # LUTs per bit per extra CSD digit of a LUT-mapped constant multiplication
+VAR_MULT_LUT_PER_BIT2 = 0.55  # LUTs per (a*b) bit^2 of a LUT-mapped variable multiplier
+T_ADD_NS = 0.35  # ns per adder-tree level (16-bit carry chain, UltraScale+ -2, HLS delay model)
+T_DSP_NS = 2.0  # ns: DSP multiplier as HLS schedules it (UltraScale+)
+T_LUTMULT_NS = 0.9  # ns: shift-add constant multiplier
+T_BRAM_NS = 2.0  # ns: block-RAM read (table lookups)
+CLOCK_UNCERTAINTY = 0.125  # HLS default clock uncertainty: 12.5 % of the period
+
+
+@dataclass(frozen=True)
+class Fmt:
+    """A fixed-point format: total width, integer bits (incl. sign), signedness; binary (xnor) flag."""
+
+    width: int
+    integer: int
+    signed: bool = True
+    binary: bool = False  # XnorPrecisionType: {-1, +1} encoded as one bit
+    exponent: bool = False  # ExponentPrecisionType: power-of-two weights (shift only)
+    is_float: bool = False
+    rounding: str = "TRN"
+
+    @property
+    def frac(self) -> int:
+        return self.width - self.integer
+
+    @property
+    def magnitude_bits(self) -> int:
+        return max(1, self.width - (1 if self.signed else 0))
+
+
+DEFAULT_FMT = Fmt(16, 6, True)
+
+
+def fmt_of(precision) -> Fmt:
+    """Convert an hls4ml precision type (or a type wrapper with ``.precision``) to :class:`Fmt`."""
+    if precision is None:
+        return DEFAULT_FMT
+    precision = getattr(precision, "precision", precision)
+    cls = type(precision).__name__
+    width = int(getattr(precision, "width", 16) or 16)
+    signed = bool(getattr(precision, "signed", True))
+    if cls == "XnorPrecisionType":
+        return Fmt(1, 1, False, binary=True)
+    if cls == "ExponentPrecisionType":
+        return Fmt(width, width, signed, exponent=True)
+    if "Float" in cls:
+        return Fmt(width, int(getattr(precision, "integer", 2) or 2), True, is_float=True)
+    integer = getattr(precision, "integer", None)
+    if integer is None:
+        integer = width
+    rounding = str(getattr(precision, "rounding_mode", "TRN") or "TRN")
+    return Fmt(width, int(integer), signed, rounding=rounding.split(".")[-1].upper())
+
+
+def quantize_to_lsb(data: np.ndarray, fmt: Fmt) -> np.ndarray:
+    """Quantize real weights to integers in units of the format's LSB (as the C++ cast would)."""
+    x = np.asarray(data, dtype=np.float64).ravel()
+    if fmt.binary:
+        return np.where(x >= 0, 1, -1).astype(np.int64)
+    if fmt.exponent:
+        # power-of-two weights: value sign * 2^k; represent as +-1 (odd part 1)
+        return np.where(x == 0, 0, np.sign(x)).astype(np.int64)
+    if fmt.is_float:
+        # floats: treat as a wide fixed-point with 10 fraction bits (rarely used in firmware)
+        return np.round(x * 2**10).astype(np.int64)
+    scaled = x * (2.0 ** fmt.frac)
+    if fmt.rounding.startswith("RND"):
+        q = np.floor(scaled + 0.5)
+    else:
+        q = np.floor(scaled + 1e-9)  # TRN: towards -inf (tolerate float noise on exact grid values)
+    lo = -(2 ** (fmt.width - 1)) if fmt.signed else 0
+    hi = 2 ** (fmt.width - 1) - 1 if fmt.signed else 2**fmt.width - 1
+    return np.clip(q, lo, hi).astype(np.int64)
+
+
+def odd_part_bits(q: np.ndarray) -> np.ndarray:
+    """Magnitude width of the odd part of each integer (0 for 0, 1 for powers of two)."""
+    v = np.abs(q.astype(np.int64))
+    out = np.zeros(v.shape, dtype=np.int64)
+    nz = v > 0
+    if not nz.any():
+        return out
+    w = v[nz]
+    # strip trailing zeros: w & -w is the lowest set bit
+    low = w & (-w)
+    w = w // low
+    out[nz] = np.floor(np.log2(w)).astype(np.int64) + 1
+    return out
+
+
+def msb_position(q: np.ndarray) -> np.ndarray:
+    """Bit length of |q| (0 for 0)."""
+    v = np.abs(q.astype(np.int64))
+    out = np.zeros(v.shape, dtype=np.int64)
+    nz = v > 0
+    out[nz] = np.floor(np.log2(v[nz])).astype(np.int64) + 1
+    return out
+
+
+def csd_digits(q: np.ndarray) -> np.ndarray:
+    """Number of non-zero digits in the canonical signed digit representation of each integer."""
+    x = np.abs(q.astype(np.int64))
+    n = np.zeros(x.shape, dtype=np.int64)
+    while (x != 0).any():
+        odd = (x & 1) == 1
+        d = np.where(odd, 2 - (x % 4), 0)
+        n += d != 0
+        x = (x - d) // 2
+    return n
+
+
+def p_dsp(width_bits: np.ndarray | float) -> np.ndarray:
+    """Probability that a product whose narrower operand has ``width_bits`` significant bits uses a DSP."""
+    d = np.asarray(width_bits, dtype=np.float64)
+    p = 1.0 / (1.0 + np.exp(-(d - DSP_WIDTH_MID) / DSP_WIDTH_SPREAD))
+    return np.where(d <= MIN_DSP_WIDTH, 0.0, p)
+
+
+def dsps_per_mult(a_bits: int, b_bits: int, dsp_ports: tuple[int, int]) -> int:
+    """DSP slices for one a x b multiplier (operands wider than the ports are split)."""
+    pa, pb = dsp_ports
+    a, b = max(a_bits, b_bits), min(a_bits, b_bits)
+    return max(1, math.ceil(a / pa)) * max(1, math.ceil(b / pb))
+
+
+@dataclass
+class MacCost:
+    """Cost of one parallel instance of a multiply-accumulate array (one output pixel of a Dense/Conv)."""
+
+    n_products: int  # non-zero products (or multipliers, for shared multipliers)
+    dsp: float
+    lut: float
+    ff_products: float  # bits of LUT-mapped products (registered at the first pipeline boundary)
+    adder_width: float  # mean adder-tree width (bits)
+    terms_per_output: float  # mean number of terms summed per output
+    n_out: int
+    levels: int  # adder-tree depth
+    mult_delay_ns: float  # delay of the multiplier stage (0 if there are no real multipliers)
+
+
+def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias: np.ndarray | None,
+                 dsp_ports: tuple[int, int]) -> MacCost:
+    """A fully unrolled MAC array with constant weights ``w_q`` (n_in x n_out integers in LSB units)."""
+    w2 = w_q.reshape(w_q.shape[0], -1) if w_q.ndim >= 2 else w_q.reshape(-1, 1)
+    n_out = w2.shape[1]
+    nz = w2 != 0
+    n_products = int(nz.sum())
+    terms = nz.sum(axis=0).astype(np.float64)
+    if has_bias is not None:
+        terms = terms + np.asarray(has_bias, dtype=np.float64).reshape(-1)[:n_out]
+    if n_products == 0:
+        return MacCost(0, 0.0, 0.0, 0.0, 0.0, float(terms.mean()) if n_out else 0.0, n_out, 0, 0.0)
+    q = w2[nz]
+    e = odd_part_bits(q)
+    k = csd_digits(q)
+    msb = msb_position(q)
+    a_mag = a_fmt.magnitude_bits
+    if a_fmt.binary and w_fmt.binary:
+        # XNOR-popcount: one LUT per product, popcount adders grow with log2(n)
+        width = np.full(q.shape, 1.0)
+        p = np.zeros(q.shape)
+        k = np.ones(q.shape, dtype=np.int64)
+    else:
+        d = np.minimum(e if DSP_WIDTH_METRIC == "odd" else msb, a_mag)
+        p = p_dsp(d)
+        p = np.where(k <= 1, 0.0, p)  # powers of two are shifts
+        # bits a product occupies in the accumulator: msb at a_int + w_int, lsb at the accumulator's lsb
+        w_int = msb - w_fmt.frac  # integer bits of |w| (can be negative for small weights)
+        prod_msb = a_fmt.integer + w_int + 1  # + sign
+        prod_lsb = -min(acc_fmt.frac, a_fmt.frac + w_fmt.frac)
+        width = np.clip(prod_msb - prod_lsb, 2, acc_fmt.width).astype(np.float64)
+    dsp_each = dsps_per_mult(a_fmt.width, int(e.max()) + 1, dsp_ports)
+    dsp = float(p.sum()) * dsp_each
+    lut_mult = CSD_ADD_LUT_FACTOR * np.maximum(k - 1, 0) * width * (1.0 - p)
+    lut_add = width  # one adder per term (N terms -> N-1 adders, +1 for the bias / output cast)
+    lut = float(lut_mult.sum() + lut_add.sum())
+    levels = int(math.ceil(math.log2(max(2.0, float(terms.max())))))
+    if p.sum() > 0.5:
+        mult_delay = T_DSP_NS
+    elif (k > 1).any():
+        mult_delay = T_LUTMULT_NS
+    else:
+        mult_delay = 0.0
+    ff_products = float(((1.0 - p) * (k > 1) * width).sum())
+    return MacCost(n_products, dsp, lut, ff_products, float(width.mean()), float(terms.mean()), n_out, levels,
+                   mult_delay)
+
+
+def variable_mult(a_fmt: Fmt, w_fmt: Fmt, dsp_ports: tuple[int, int]) -> tuple[float, float, float]:
+    """(dsp, lut, delay_ns) of one a x w multiplier whose operands are both variables."""
+    if w_fmt.binary or a_fmt.binary:
+        return 0.0, float(max(a_fmt.width, w_fmt.width)), 0.3
+    if w_fmt.exponent:
+        # shift by a variable amount: barrel shifter
+        return 0.0, float(a_fmt.width * max(1, math.ceil(math.log2(max(2, w_fmt.width))))), T_LUTMULT_NS
+    d = min(a_fmt.magnitude_bits, w_fmt.magnitude_bits)
+    p = float(p_dsp(d))
+    dsp = p * dsps_per_mult(a_fmt.width, w_fmt.width, dsp_ports)
+    lut = (1.0 - p) * VAR_MULT_LUT_PER_BIT2 * a_fmt.width * w_fmt.width
+    return dsp, lut, T_DSP_NS if p >= 0.5 else T_LUTMULT_NS
+
+
+def cycles(delay_ns: float, clock_ns: float, speed_factor: float) -> int:
+    """Pipeline stages HLS needs for a combinational path of ``delay_ns`` (UltraScale+ reference)."""
+    t_eff = clock_ns * (1.0 - CLOCK_UNCERTAINTY)
+    return max(1, int(math.ceil(delay_ns * speed_factor / t_eff - 1e-9)))
+
+
+def levels_per_cycle(clock_ns: float, speed_factor: float) -> int:
+    t_eff = clock_ns * (1.0 - CLOCK_UNCERTAINTY)
+    return max(1, int(t_eff // (T_ADD_NS * speed_factor)))

@@ -1,0 +1,716 @@
+"""Per-layer cost models: one small function per family of hls4ml layer classes.
+
+Each function receives the converted hls4ml layer and a :class:`Context` (device, clock, IO type) and
+returns a :class:`LayerCost`.  Nothing is looked up by model or layer *name*: shapes, precisions, reuse
+factor, strategy and the weight values come from the converted graph.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import arith
+from .arith import Fmt, fmt_of
+from .devices import Device
+
+BRAM_MIN_BITS = 1024  # memories / FIFOs smaller than this end up in LUTs (SRL / LUTRAM) after synthesis
+BRAM_18K_BITS = 18 * 1024
+STREAM_CTRL_LUT = 6  # handshake logic per stream channel of a dataflow process
+STREAM_CTRL_FF = 4
+
+
+@dataclass
+class Context:
+    device: Device
+    clock_ns: float
+    io_type: str  # "io_parallel" | "io_stream"
+
+    @property
+    def stream(self) -> bool:
+        return self.io_type == "io_stream"
+
+    def cycles(self, delay_ns: float) -> int:
+        return arith.cycles(delay_ns, self.clock_ns, self.device.speed_factor)
+
+    @property
+    def levels_per_cycle(self) -> int:
+        return arith.levels_per_cycle(self.clock_ns, self.device.speed_factor)
+
+
+@dataclass
+class LayerCost:
+    latency_cycles: int = 0
+    ii_cycles: int = 1
+    dsp: float = 0.0
+    lut: float = 0.0
+    ff: float = 0.0
+    bram_18k: float = 0.0
+    uram: float = 0.0
+    flags: list[str] = field(default_factory=list)
+    process: bool = True  # is a dataflow process of its own in io_stream (False for pure wiring)
+
+    def add(self, other: "LayerCost") -> "LayerCost":
+        self.dsp += other.dsp
+        self.lut += other.lut
+        self.ff += other.ff
+        self.bram_18k += other.bram_18k
+        self.uram += other.uram
+        self.flags += other.flags
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers reading the converted graph
+# ---------------------------------------------------------------------------------------------------------
+def attr(layer, name, default=None):
+    try:
+        v = layer.get_attr(name, default)
+    except Exception:  # pragma: no cover - defensive: exotic layers
+        v = default
+    return default if v is None else v
+
+
+def out_var(layer):
+    try:
+        return layer.get_output_variable()
+    except Exception:
+        return None
+
+
+def in_var(layer, i=0):
+    try:
+        names = list(layer.inputs)
+        if i >= len(names):
+            return None
+        return layer.get_input_variable(names[i])
+    except Exception:
+        return None
+
+
+def shape_of(var) -> list[int]:
+    if var is None:
+        return []
+    try:
+        return [int(s) for s in var.shape]
+    except Exception:
+        return []
+
+
+def size_of(var) -> int:
+    s = shape_of(var)
+    return int(np.prod(s)) if s else 0
+
+
+def out_fmt(layer) -> Fmt:
+    v = out_var(layer)
+    return fmt_of(v.type.precision) if v is not None else arith.DEFAULT_FMT
+
+
+def in_fmt(layer, i=0) -> Fmt:
+    v = in_var(layer, i)
+    return fmt_of(v.type.precision) if v is not None else out_fmt(layer)
+
+
+def type_fmt(layer, name: str, fallback: Fmt) -> Fmt:
+    t = layer.types.get(name) if hasattr(layer, "types") else None
+    if t is None:
+        t = attr(layer, name)
+    if t is None or not hasattr(t, "precision"):
+        return fallback
+    return fmt_of(t.precision)
+
+
+def weight(layer, name: str):
+    """(data, Fmt) of a weight variable, or (None, None)."""
+    w = layer.weights.get(name) if hasattr(layer, "weights") else None
+    if w is None:
+        return None, None
+    return np.asarray(w.data), fmt_of(w.type.precision)
+
+
+def reuse_factor(layer) -> int:
+    return max(1, int(attr(layer, "reuse_factor", 1) or 1))
+
+
+def strategy(layer) -> str:
+    return str(attr(layer, "strategy", "latency") or "latency").lower()
+
+
+def stream_fifos(ctx: Context, layer, channels: int | None = None) -> LayerCost:
+    """Output FIFOs of an io_stream process: one per channel, depth from hls4ml's stream pragma."""
+    c = LayerCost()
+    if not ctx.stream:
+        return c
+    v = out_var(layer)
+    pragma = getattr(v, "pragma", None)
+    if not (isinstance(pragma, tuple) and len(pragma) >= 2 and pragma[0] == "stream"):
+        return c
+    depth = max(1, int(pragma[1]))
+    shape = shape_of(v)
+    n = channels if channels is not None else (shape[-1] if shape else 1)
+    w = out_fmt(layer).width
+    bits = depth * w
+    if bits >= BRAM_MIN_BITS:
+        c.bram_18k += n * math.ceil(bits / BRAM_18K_BITS)
+        c.lut += n * 12
+        c.ff += n * 2 * max(1, math.ceil(math.log2(depth + 1)))
+    else:
+        c.lut += n * (w * math.ceil(depth / 32) if depth > 2 else 0)
+        c.ff += n * (w if depth <= 2 else 2 * math.ceil(math.log2(depth + 1)))
+    c.lut += n * STREAM_CTRL_LUT
+    c.ff += n * STREAM_CTRL_FF
+    return c
+
+
+def rom(bits_per_copy: float, copies: int) -> LayerCost:
+    """A read-only table replicated ``copies`` times: BRAM when large, LUT ROM (64 bits/LUT6) otherwise."""
+    c = LayerCost()
+    if bits_per_copy >= BRAM_MIN_BITS * 4:
+        c.bram_18k += copies * math.ceil(bits_per_copy / BRAM_18K_BITS)
+    else:
+        c.lut += copies * math.ceil(bits_per_copy / 64)
+    return c
+
+
+# ---------------------------------------------------------------------------------------------------------
+# multiply-accumulate layers: Dense, Conv, Depthwise, Pointwise, Separable, BatchNorm
+# ---------------------------------------------------------------------------------------------------------
+@dataclass
+class MacSpec:
+    w: np.ndarray  # (terms, outputs) real weights of one kernel instance
+    w_fmt: Fmt
+    a_fmt: Fmt
+    acc_fmt: Fmt
+    o_fmt: Fmt
+    bias: np.ndarray | None
+    n_inst: int  # parallel kernel instances
+    n_iter: int  # sequential iterations (pipelined with II = reuse factor)
+    rf: int
+    strategy: str
+    extra_latency: int = 0  # e.g. stream reads
+
+
+def mac(ctx: Context, s: MacSpec) -> LayerCost:
+    c = LayerCost()
+    n_terms, n_out = s.w.shape
+    q = arith.quantize_to_lsb(s.w, s.w_fmt).reshape(n_terms, n_out)
+    has_bias = None
+    if s.bias is not None:
+        has_bias = (np.asarray(s.bias).reshape(-1)[:n_out] != 0).astype(np.float64)
+        if has_bias.size < n_out:
+            has_bias = np.resize(has_bias, n_out)
+    t_eff = ctx.clock_ns * (1 - arith.CLOCK_UNCERTAINTY)
+    sf = ctx.device.speed_factor
+    resource = s.strategy.startswith("resource")
+    shared = resource or s.rf > 1
+    if not shared:
+        m = arith.constant_mac(q, s.w_fmt, s.a_fmt, s.acc_fmt, has_bias, ctx.device.dsp_width)
+        depth = ctx.cycles(m.mult_delay_ns + m.levels * arith.T_ADD_NS) if m.n_products else 1
+        # registers: LUT-mapped products at the first boundary, then partial sums of the adder tree
+        ff = 0.0
+        first = max(0, int((t_eff / sf - m.mult_delay_ns) // arith.T_ADD_NS))
+        done = first
+        if depth > 1 and m.mult_delay_ns > 0:
+            ff += m.ff_products * min(1.0, 1.0 / max(1, 2**first))
+        for _ in range(1, depth):
+            live = max(1.0, math.ceil(m.terms_per_output / 2**done))
+            ff += m.n_out * live * m.adder_width
+            done += ctx.levels_per_cycle
+        ff += n_out * s.o_fmt.width  # output register
+        c.dsp = m.dsp * s.n_inst
+        c.lut = m.lut * s.n_inst
+        c.ff = ff * s.n_inst
+        ii = 1
+        c.latency_cycles = (s.n_iter - 1) * ii + depth + s.extra_latency
+        c.ii_cycles = s.n_iter * ii
+        return c
+    # shared multipliers: weights are no longer constants at the multiplier input
+    n_all = n_terms * n_out if resource else int((q != 0).sum())
+    n_mult = max(1, math.ceil(n_all / s.rf))
+    dsp1, lut1, t_mult = arith.variable_mult(s.a_fmt, s.w_fmt, ctx.device.dsp_width)
+    lut = n_mult * lut1
+    lut += n_mult * s.a_fmt.width * (s.rf - 1) / 4.0  # input selection multiplexers
+    lut += n_mult * s.acc_fmt.width  # accumulation adders
+    ff = n_mult * (s.a_fmt.width + s.w_fmt.width) + n_out * s.acc_fmt.width + n_out * s.o_fmt.width
+    bram = 0.0
+    wbits = n_mult * s.w_fmt.width  # one weight per multiplier per cycle, RF words deep
+    if resource and s.rf > 1 and s.rf * s.w_fmt.width * n_mult >= BRAM_MIN_BITS * 8 and s.rf >= 32:
+        bram = math.ceil(wbits / 36) * math.ceil(s.rf / 512)
+    else:
+        lut += wbits * math.ceil(s.rf / 64)  # LUT ROM
+    levels = int(math.ceil(math.log2(max(2, n_mult / max(1, n_out) + 1))))
+    depth = ctx.cycles(t_mult + levels * arith.T_ADD_NS) + 1
+    c.dsp = n_mult * dsp1 * s.n_inst
+    c.lut = lut * s.n_inst
+    c.ff = ff * s.n_inst
+    c.bram_18k = bram * s.n_inst
+    c.latency_cycles = s.n_iter * s.rf + depth + s.extra_latency
+    c.ii_cycles = s.n_iter * s.rf
+    return c
+
+
+def _accum(layer, o: Fmt) -> Fmt:
+    return type_fmt(layer, "accum_t", o)
+
+
+def _stream_reads(ctx: Context, layer, n_in: int) -> int:
+    """Cycles a stream layer spends reading its input when it consumes a whole tensor (Dense)."""
+    if not ctx.stream:
+        return 0
+    v = in_var(layer)
+    # the stream element width is the channel count of the tensor that produced the stream
+    elem = None
+    src = layer
+    for _ in range(8):
+        try:
+            prev = src.model.graph.get(src.inputs[0]) if hasattr(src.model, "graph") else None
+        except Exception:
+            prev = None
+        if prev is None:
+            break
+        if prev.class_name not in ("Reshape", "Flatten"):
+            sh = shape_of(out_var(prev))
+            elem = sh[-1] if sh else None
+            break
+        src = prev
+    if elem is None:
+        sh = shape_of(v)
+        elem = sh[-1] if sh else n_in
+    return max(1, math.ceil(n_in / max(1, elem))) + 1  # reads + write
+
+
+def dense(ctx: Context, layer) -> LayerCost:
+    w, wf = weight(layer, "weight")
+    if w is None:
+        return generic(ctx, layer)
+    n_in = int(attr(layer, "n_in", w.shape[0]))
+    n_out = int(attr(layer, "n_out", w.shape[-1]))
+    w2 = w.reshape(n_in, n_out) if w.size == n_in * n_out else w.reshape(w.shape[0], -1)
+    b, _ = weight(layer, "bias")
+    o = out_fmt(layer)
+    rows = max(1, size_of(in_var(layer)) // max(1, n_in))
+    spec = MacSpec(w2, wf, in_fmt(layer), _accum(layer, o), o, b, n_inst=1 if ctx.stream else rows,
+                   n_iter=rows if ctx.stream else 1, rf=reuse_factor(layer), strategy=strategy(layer),
+                   extra_latency=_stream_reads(ctx, layer, n_in) if ctx.stream else 0)
+    c = mac(ctx, spec)
+    return c.add(stream_fifos(ctx, layer))
+
+
+def _conv_geometry(layer):
+    oh = int(attr(layer, "out_height", 1))
+    ow = int(attr(layer, "out_width", 1))
+    ih = int(attr(layer, "in_height", 1))
+    iw = int(attr(layer, "in_width", 1))
+    fh = int(attr(layer, "filt_height", 1))
+    fw = int(attr(layer, "filt_width", 1))
+    return ih, iw, oh, ow, fh, fw
+
+
+def _conv_iterations(ctx: Context, layer, out_pixels: int, in_pixels: int) -> tuple[int, int]:
+    """(parallel instances, sequential iterations) of the kernel."""
+    if ctx.stream:
+        return 1, in_pixels  # line buffer: one iteration per input pixel
+    n_part = int(attr(layer, "n_partitions", 0) or 0)
+    if n_part <= 0:
+        pf = int(attr(layer, "parallelization_factor", 1) or 1)
+        n_part = max(1, out_pixels // max(1, pf))
+    return max(1, out_pixels // n_part), n_part
+
+
+def _line_buffer(ctx: Context, layer, fh: int, fw: int, iw: int, n_chan: int, a: Fmt) -> LayerCost:
+    c = LayerCost()
+    if not ctx.stream or (fh <= 1 and fw <= 1):
+        return c
+    sr_bits = max(0, fh - 1) * iw * n_chan * a.width  # shift registers holding previous rows
+    c.lut += sr_bits / 32.0  # SRLC32E
+    c.ff += fh * fw * n_chan * a.width  # the sliding window
+    return c
+
+
+def conv(ctx: Context, layer) -> LayerCost:
+    w, wf = weight(layer, "weight")
+    if w is None:
+        return generic(ctx, layer)
+    ih, iw, oh, ow, fh, fw = _conv_geometry(layer)
+    n_chan = int(attr(layer, "n_chan", w.shape[-2] if w.ndim >= 2 else 1))
+    n_filt = int(attr(layer, "n_filt", w.shape[-1]))
+    depthwise = "Depthwise" in layer.class_name
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    if depthwise:
+        k = fh * fw
+        w2 = w.reshape(k, -1)  # each output channel sums over its own kernel window only
+    else:
+        w2 = w.reshape(-1, n_filt)
+    b, _ = weight(layer, "bias")
+    n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
+    spec = MacSpec(w2, wf, a, _accum(layer, o), o, b, n_inst, n_iter, reuse_factor(layer), strategy(layer),
+                   extra_latency=1 if ctx.stream else 0)
+    c = mac(ctx, spec)
+    c.add(_line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
+    return c.add(stream_fifos(ctx, layer))
+
+
+def separable(ctx: Context, layer) -> LayerCost:
+    dw, dwf = weight(layer, "depthwise")
+    pw, pwf = weight(layer, "pointwise")
+    if dw is None or pw is None:
+        return generic(ctx, layer)
+    ih, iw, oh, ow, fh, fw = _conv_geometry(layer)
+    n_chan = int(attr(layer, "n_chan", 1))
+    n_filt = int(attr(layer, "n_filt", pw.shape[-1]))
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    mid = type_fmt(layer, "depthwise_result_t", o)
+    n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
+    rf, st = reuse_factor(layer), strategy(layer)
+    c1 = mac(ctx, MacSpec(dw.reshape(fh * fw, -1), dwf, a, type_fmt(layer, "depthwise_accum_t", mid), mid, None,
+                          n_inst, n_iter, rf, st, extra_latency=1 if ctx.stream else 0))
+    c2 = mac(ctx, MacSpec(pw.reshape(-1, n_filt), pwf, mid, type_fmt(layer, "pointwise_accum_t", o), o,
+                          weight(layer, "bias")[0], n_inst, oh * ow if ctx.stream else n_iter, rf, st))
+    c = LayerCost(latency_cycles=c1.latency_cycles + c2.latency_cycles - (n_iter - 1 if not ctx.stream else 0),
+                  ii_cycles=max(c1.ii_cycles, c2.ii_cycles))
+    c.add(c1).add(c2)
+    if ctx.stream:
+        c.latency_cycles = max(c1.latency_cycles, c2.latency_cycles) + 3
+    c.add(_line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
+    return c.add(stream_fifos(ctx, layer))
+
+
+def batchnorm(ctx: Context, layer) -> LayerCost:
+    s, sf = weight(layer, "scale")
+    if s is None:
+        return generic(ctx, layer)
+    b, _ = weight(layer, "bias")
+    o = out_fmt(layer)
+    n = size_of(out_var(layer))
+    per_pixel = s.size
+    pixels = max(1, n // max(1, per_pixel))
+    # y = x * scale + bias: one constant product per element, no adder tree
+    spec = MacSpec(s.reshape(1, -1), sf, in_fmt(layer), o, o, b, n_inst=1 if ctx.stream else pixels,
+                   n_iter=pixels if ctx.stream else 1, rf=reuse_factor(layer), strategy="latency",
+                   extra_latency=1 if ctx.stream else 0)
+    c = mac(ctx, spec)
+    return c.add(stream_fifos(ctx, layer))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------------------------------------
+_CHEAP = {"relu", "relu6", "linear", "binary_tanh", "ternary_tanh", "step", "sign", "hard_sigmoid",
+          "hard_tanh", "leaky_relu", "thresholdedrelu", "thresholded_relu", "prelu", "binary", "ternary"}
+
+
+def _elementwise_timing(ctx: Context, layer, n: int, comb_cycles: int) -> tuple[int, int, int]:
+    """(latency, ii, per-iteration parallel elements) for an element-wise layer."""
+    if ctx.stream:
+        sh = shape_of(out_var(layer))
+        chan = sh[-1] if sh else n
+        pixels = max(1, n // max(1, chan))
+        return pixels + comb_cycles + 1, pixels, chan
+    return comb_cycles, 1, n
+
+
+def activation(ctx: Context, layer) -> LayerCost:
+    act = str(attr(layer, "activation", layer.class_name) or "").lower()
+    if layer.class_name == "Softmax" or act == "softmax":
+        return softmax(ctx, layer)
+    n = size_of(out_var(layer))
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    c = LayerCost()
+    if act == "linear":
+        c.process = ctx.stream
+        lat, ii, par = _elementwise_timing(ctx, layer, n, 0)
+        c.latency_cycles, c.ii_cycles = lat, ii
+        return c.add(stream_fifos(ctx, layer))
+    if act in _CHEAP or "relu" in act or layer.class_name in ("TernaryTanh", "PReLU", "HardActivation"):
+        # a compare-and-select chains into the producer's last cycle (csynth shows 0-cycle ReLUs)
+        lat, ii, par = _elementwise_timing(ctx, layer, n, 0)
+        per = 0.5 * o.width  # compare (sign) + select
+        if "leaky" in act or act in ("prelu", "elu") or layer.class_name == "PReLU":
+            per += 1.0 * o.width  # multiplication by a constant slope
+        if act.startswith("hard"):
+            per += 1.5 * o.width
+        if a.width > o.width or o.rounding.startswith("RND"):
+            per += 2  # saturation / rounding
+        c.lut = par * per
+        c.ff = par * o.width if ctx.stream else 0.0
+        c.latency_cycles, c.ii_cycles = lat, ii
+        return c.add(stream_fifos(ctx, layer))
+    # table-based: sigmoid, tanh, elu, selu, softplus, softsign, exp ...
+    table_size = int(attr(layer, "table_size", 1024) or 1024)
+    tf = type_fmt(layer, "table_t", Fmt(18, 8))
+    lat, ii, par = _elementwise_timing(ctx, layer, n, 2 + ctx.cycles(arith.T_BRAM_NS))
+    c.add(rom(table_size * tf.width, max(1, math.ceil(par / 2))))
+    c.lut += par * (a.width + 4)  # index computation (scale, clamp)
+    c.ff += par * (o.width + math.ceil(math.log2(table_size)))
+    c.latency_cycles, c.ii_cycles = lat, ii
+    return c.add(stream_fifos(ctx, layer))
+
+
+def softmax(ctx: Context, layer) -> LayerCost:
+    n_total = size_of(out_var(layer))
+    n = int(attr(layer, "n_in", n_total) or n_total)
+    n_outer = max(1, n_total // max(1, n))
+    impl = str(attr(layer, "implementation", "stable") or "stable").lower()
+    table_size = int(attr(layer, "table_size", 1024) or 1024)
+    ef = type_fmt(layer, "exp_table_t", Fmt(18, 8))
+    inf = type_fmt(layer, "inv_table_t", Fmt(18, 8))
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    c = LayerCost()
+    if impl == "argmax":
+        c.lut = (n - 1) * 1.5 * a.width + n
+        c.ff = n * o.width
+        c.latency_cycles = ctx.cycles(math.ceil(math.log2(max(2, n))) * arith.T_ADD_NS)
+    else:
+        lg = math.ceil(math.log2(max(2, n)))
+        c.add(rom(table_size * ef.width, math.ceil(n / 2)))  # exp table, dual-ported
+        c.add(rom(table_size * inf.width, 1))  # 1/sum table
+        dsp1, lut1, t_mult = arith.variable_mult(ef, inf, ctx.device.dsp_width)
+        c.dsp += n * dsp1
+        c.lut += n * lut1
+        c.lut += n * ef.width  # sum tree
+        if impl == "stable":
+            c.lut += (n - 1) * 1.5 * a.width + n * a.width  # max tree + subtraction
+        c.lut += n * 8  # index formation
+        c.ff += n * (ef.width + o.width) * 2
+        t_bram = ctx.cycles(arith.T_BRAM_NS)
+        comb = ctx.cycles(lg * arith.T_ADD_NS * (2 if impl == "stable" else 1))
+        c.latency_cycles = comb + 2 * t_bram + ctx.cycles(t_mult) + 1
+    c.dsp *= n_outer
+    c.lut *= n_outer
+    c.ff *= n_outer
+    c.bram_18k *= 1 if ctx.stream else n_outer
+    if ctx.stream:
+        c.latency_cycles += n_outer + 1
+        c.ii_cycles = n_outer
+    return c.add(stream_fifos(ctx, layer))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pooling, merges, wiring
+# ---------------------------------------------------------------------------------------------------------
+def pooling(ctx: Context, layer) -> LayerCost:
+    cls = layer.class_name
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    op = str(attr(layer, "pool_op", "Max") or "Max").lower()
+    n_filt = int(attr(layer, "n_filt", shape_of(out_var(layer))[-1] if shape_of(out_var(layer)) else 1))
+    if cls.startswith("Global"):
+        in_sz = size_of(in_var(layer))
+        win = max(1, in_sz // max(1, n_filt))
+        out_pix = 1
+        ih, iw, fh = 1, win, 1
+    else:
+        ih = int(attr(layer, "in_height", 1))
+        iw = int(attr(layer, "in_width", attr(layer, "n_in", 1)))
+        fh = int(attr(layer, "pool_height", 1))
+        fw = int(attr(layer, "pool_width", 1))
+        win = fh * fw
+        out_pix = max(1, size_of(out_var(layer)) // max(1, n_filt))
+    per_op = (1.5 if op == "max" else 1.0) * a.width
+    c = LayerCost()
+    lg = math.ceil(math.log2(max(2, win)))
+    if ctx.stream:
+        if cls.startswith("Global"):
+            c.lut = n_filt * per_op
+            c.ff = n_filt * a.width
+        else:
+            c.lut = n_filt * (win - 1) * per_op
+            c.add(_line_buffer(ctx, layer, fh, win // max(1, fh), iw, n_filt, a))
+        in_pix = max(1, size_of(in_var(layer)) // max(1, n_filt))
+        c.latency_cycles = in_pix + ctx.cycles(lg * arith.T_ADD_NS) + 1
+        c.ii_cycles = in_pix
+    else:
+        c.lut = out_pix * n_filt * (win - 1) * per_op
+        c.ff = out_pix * n_filt * o.width
+        c.latency_cycles = ctx.cycles(lg * arith.T_ADD_NS)
+        c.ii_cycles = 1
+    if op != "max" and win & (win - 1):
+        c.lut += out_pix * n_filt * o.width  # division by a non power of two (constant multiplication)
+    return c.add(stream_fifos(ctx, layer))
+
+
+def merge(ctx: Context, layer) -> LayerCost:
+    op = str(attr(layer, "op", layer.class_name) or layer.class_name).lower()
+    n = size_of(out_var(layer))
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    b = in_fmt(layer, 1)
+    c = LayerCost()
+    if layer.class_name == "Concatenate" or op.startswith("concat"):
+        c.process = ctx.stream
+        lat, ii, par = _elementwise_timing(ctx, layer, n, 0 if not ctx.stream else 1)
+        c.latency_cycles, c.ii_cycles = lat, ii
+        if ctx.stream:
+            c.lut = par * 2
+            c.ff = par * o.width
+        return c.add(stream_fifos(ctx, layer))
+    if layer.class_name == "Dot" or op == "dot":
+        n_in = size_of(in_var(layer))
+        dsp1, lut1, t = arith.variable_mult(a, b, ctx.device.dsp_width)
+        c.dsp, c.lut = n_in * dsp1, n_in * (lut1 + o.width)
+        c.ff = n_in * o.width / 2
+        c.latency_cycles = ctx.cycles(t + math.ceil(math.log2(max(2, n_in))) * arith.T_ADD_NS)
+        return c.add(stream_fifos(ctx, layer))
+    lat_comb = 1
+    if op == "multiply":
+        dsp1, lut1, t = arith.variable_mult(a, b, ctx.device.dsp_width)
+        per_dsp, per_lut = dsp1, lut1
+        lat_comb = ctx.cycles(t)
+    else:  # add, subtract, average, maximum, minimum
+        per_dsp, per_lut = 0.0, (1.5 if op in ("maximum", "minimum") else 1.0) * o.width
+    lat, ii, par = _elementwise_timing(ctx, layer, n, lat_comb)
+    c.dsp, c.lut, c.ff = par * per_dsp, par * per_lut, par * o.width
+    c.latency_cycles, c.ii_cycles = lat, ii
+    return c.add(stream_fifos(ctx, layer))
+
+
+def wiring(ctx: Context, layer) -> LayerCost:
+    """Reshape / Flatten / Transpose / padding / cropping / Input: wiring in io_parallel."""
+    c = LayerCost(latency_cycles=0, ii_cycles=1, process=False)
+    if ctx.stream and layer.class_name not in ("Input", "Reshape", "Flatten", "InputLayer"):
+        n = size_of(out_var(layer))
+        o = out_fmt(layer)
+        lat, ii, par = _elementwise_timing(ctx, layer, n, 1)
+        c.latency_cycles, c.ii_cycles, c.process = lat, ii, True
+        c.lut = par * 2 + 20
+        c.ff = par * o.width + 20
+        c.add(stream_fifos(ctx, layer))
+    return c
+
+
+# ---------------------------------------------------------------------------------------------------------
+# recurrent layers
+# ---------------------------------------------------------------------------------------------------------
+def recurrent(ctx: Context, layer) -> LayerCost:
+    w, wf = weight(layer, "weight")
+    wr, wrf = weight(layer, "recurrent_weight")
+    if w is None or wr is None:
+        return generic(ctx, layer)
+    in_shape = shape_of(in_var(layer))
+    n_t = in_shape[0] if len(in_shape) >= 2 else 1
+    n_out = int(attr(layer, "n_out", wr.shape[0]))
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    acc = _accum(layer, o)
+    rf, st = reuse_factor(layer), strategy(layer)
+    gates = {"LSTM": 4, "GRU": 3}.get(layer.class_name, 1)
+    state = Fmt(o.width, o.integer)
+    k = mac(ctx, MacSpec(w.reshape(w.shape[0], -1), wf, a, acc, o, weight(layer, "bias")[0], 1, 1, rf, st))
+    r = mac(ctx, MacSpec(wr.reshape(wr.shape[0], -1), wrf, state, acc, o, None, 1, 1, rf, st))
+    c = LayerCost().add(k).add(r)
+    # gate non-linearities: tables (sigmoid / tanh), one lookup per gate output
+    table_size = int(attr(layer, "table_size", 1024) or 1024)
+    n_tab = gates * n_out + (n_out if gates == 4 else 0)
+    c.add(rom(table_size * 18, max(1, math.ceil(n_tab / 2))))
+    # element-wise products of the cell update
+    n_ew = {4: 3, 3: 3}.get(gates, 0) * n_out
+    dsp1, lut1, t = arith.variable_mult(o, o, ctx.device.dsp_width)
+    c.dsp += n_ew * dsp1
+    c.lut += n_ew * (lut1 + o.width)
+    c.ff += (gates + 2) * n_out * o.width
+    step = k.latency_cycles + r.latency_cycles + 2 * ctx.cycles(arith.T_BRAM_NS) + ctx.cycles(t) + 1
+    c.latency_cycles = n_t * step + 1
+    c.ii_cycles = c.latency_cycles  # hls4ml's recurrent loop keeps its state: no overlap between samples
+    c.flags.append("recurrent: time steps are sequential; II = latency")
+    return c.add(stream_fifos(ctx, layer))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GarNet / GarNetStack (hls4ml contrib graph layer)
+# ---------------------------------------------------------------------------------------------------------
+def garnet(ctx: Context, layer) -> LayerCost:
+    v = int(attr(layer, "n_vertices", 1))
+    n_in = int(attr(layer, "n_in_features", 1) if not isinstance(attr(layer, "n_in_features", 1), list)
+               else attr(layer, "n_in_features")[0])
+    aggs = attr(layer, "n_aggregators", 1)
+    outs = attr(layer, "n_out_features", 1)
+    aggs = list(aggs) if isinstance(aggs, (list, tuple)) else [aggs]
+    outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+    rf = reuse_factor(layer)
+    o = out_fmt(layer)
+    a = in_fmt(layer)
+    c = LayerCost()
+    lat = 0
+    feat = n_in
+    for n_a, n_f in zip(aggs, outs):
+        # per vertex: distance to each aggregator (n_in x A), edge weight table, transformed features (n_in x A x F)
+        per_vertex = feat * n_a + feat * n_a * n_f + n_a * n_f
+        # hls4ml unrolls the vertex loop by n_vertices / reuse_factor: RF iterations per pass
+        n_mult = math.ceil(per_vertex * v / rf)
+        dsp1, lut1, t = arith.variable_mult(a, Fmt(16, 6), ctx.device.dsp_width)
+        c.dsp += n_mult * dsp1
+        c.lut += n_mult * (lut1 + o.width)
+        c.ff += n_mult * o.width / 2 + n_a * n_f * 2 * o.width
+        c.add(rom(1024 * 18, max(1, math.ceil(v / rf / 2))))  # exp(-d^2) edge-weight table
+        depth = ctx.cycles(t + math.ceil(math.log2(max(2, feat * v / rf))) * arith.T_ADD_NS) + ctx.cycles(
+            arith.T_BRAM_NS)
+        lat += 2 * (rf + depth)  # aggregation pass + output pass
+        feat = n_f
+    c.latency_cycles = int(lat)
+    c.ii_cycles = 2 * rf
+    c.flags.append("garnet: vertex loop unrolled by n_vertices / reuse_factor")
+    return c.add(stream_fifos(ctx, layer))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fallback
+# ---------------------------------------------------------------------------------------------------------
+def generic(ctx: Context, layer) -> LayerCost:
+    """Conservative estimate for a layer class the estimator has no model for."""
+    n_in = max(1, size_of(in_var(layer)))
+    n_out = max(1, size_of(out_var(layer)))
+    o = out_fmt(layer)
+    c = LayerCost()
+    n_w = 0
+    for wv in getattr(layer, "weights", {}).values():
+        try:
+            n_w += int(np.count_nonzero(np.asarray(wv.data)))
+        except Exception:
+            pass
+    dsp1, lut1, t = arith.variable_mult(in_fmt(layer), o, ctx.device.dsp_width)
+    rf = reuse_factor(layer)
+    c.dsp = math.ceil(n_w / rf) * dsp1
+    c.lut = math.ceil(n_w / rf) * (lut1 + o.width) + (n_in + n_out) * o.width
+    c.ff = 2 * n_out * o.width
+    c.latency_cycles = max(2, ctx.cycles(t + math.ceil(math.log2(max(2, n_in))) * arith.T_ADD_NS) + 1) * (
+        1 if not ctx.stream else max(1, n_out // max(1, shape_of(out_var(layer))[-1] if shape_of(out_var(layer)) else 1)))
+    c.ii_cycles = rf
+    c.flags.append(f"no cost model for layer class {layer.class_name!r}: conservative generic estimate")
+    return c.add(stream_fifos(ctx, layer))
+
+
+HANDLERS: dict[str, Callable[[Context, object], LayerCost]] = {
+    "Input": wiring, "InputLayer": wiring, "Reshape": wiring, "Flatten": wiring, "Transpose": wiring,
+    "ZeroPadding1D": wiring, "ZeroPadding2D": wiring, "Cropping1D": wiring, "Cropping2D": wiring,
+    "Resize": wiring, "Constant": wiring, "Repack": wiring, "Clone": wiring, "Quant": wiring,
+    "Dense": dense, "BinaryDense": dense, "QDense": dense, "EinsumDense": dense,
+    "Conv1D": conv, "Conv2D": conv, "Conv2DBatchnorm": conv, "PointwiseConv1D": conv, "PointwiseConv2D": conv,
+    "DepthwiseConv1D": conv, "DepthwiseConv2D": conv,
+    "SeparableConv1D": separable, "SeparableConv2D": separable,
+    "BatchNormalization": batchnorm, "ApplyAlpha": batchnorm,
+    "Activation": activation, "ParametrizedActivation": activation, "HardActivation": activation,
+    "PReLU": activation, "TernaryTanh": activation, "Softmax": softmax, "UnaryLUT": activation,
+    "Pooling1D": pooling, "Pooling2D": pooling, "GlobalPooling1D": pooling, "GlobalPooling2D": pooling,
+    "Merge": merge, "Concatenate": merge, "Dot": merge,
+    "SimpleRNN": recurrent, "LSTM": recurrent, "GRU": recurrent,
+    "GarNet": garnet, "GarNetStack": garnet,
+}
+
+
+def handler_for(layer) -> tuple[Callable[[Context, object], LayerCost], bool]:
+    """The cost function for a layer and whether it is a known class (by class name, then base classes)."""
+    names = [layer.class_name] + [k.__name__ for k in type(layer).__mro__]
+    for n in names:
+        if n in HANDLERS:
+            return HANDLERS[n], True
+        if n.startswith("Vivado") and n[len("Vivado"):] in HANDLERS:
+            return HANDLERS[n[len("Vivado"):]], True
+    return generic, False

@@ -1,0 +1,210 @@
+"""Load a trained model (QKeras / tf.keras or Keras 3), strip pruning wrappers, describe its layers.
+
+The model object decides the route through hls4ml: a tf_keras model goes to hls4ml's Keras-2 parser,
+a Keras-3 model to its Keras-3 parser — whatever ``keras`` version is installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+import fpgaml  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from fpgaml.config.schema import ModelSource
+from fpgaml.errors import FpgamlError
+
+Flavor = Literal['tf_keras', 'keras3']
+
+
+def _sha256(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _tf_keras_custom_objects() -> dict:
+    co: dict[str, Any] = {}
+    from qkeras.utils import _add_supported_quantized_objects
+
+    _add_supported_quantized_objects(co)
+    try:
+        from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+        co['PruneLowMagnitude'] = pruning_wrapper.PruneLowMagnitude
+    except Exception:  # pragma: no cover - tfmot is optional at run time
+        pass
+    return co
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f'{type(e).__name__}: {text[0] if text else ""}'.rstrip(': ')
+
+
+@dataclass
+class LoadedModel:
+    """A trained model plus what fpgaml needs to know about it."""
+
+    model: Any
+    flavor: Flavor
+    sha256: str
+    source: ModelSource
+    pruning_stripped: list[str] = field(default_factory=list)
+
+    # ---- description ---------------------------------------------------------------------------
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.model.layers]
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
+        return [tuple(int(d) for d in t.shape[1:]) for t in inputs]
+
+    def is_fully_quantized(self) -> tuple[bool, list[str]]:
+        """True when every layer that computes is quantized (QKeras quantizers / HGQ).
+
+        Returns (answer, names of the layers that are not quantized)."""
+        unquantized = []
+        for layer in self.model.layers:
+            cls = type(layer).__name__
+            if cls in ('InputLayer', 'Flatten', 'Reshape', 'Dropout', 'Permute', 'ZeroPadding1D', 'ZeroPadding2D',
+                       'MaxPooling1D', 'MaxPooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D'):
+                continue
+            if cls == 'Activation' and getattr(layer.activation, '__name__', '') in ('linear', 'softmax', 'relu'):
+                # relu after a quantized layer keeps the grid; softmax is a LUT, checked by tolerance
+                continue
+            if cls.startswith('Q') or cls in ('FixedPointQuantizer', 'HQuantize') or cls.startswith('H'):
+                continue
+            unquantized.append(layer.name)
+        return (not unquantized, unquantized)
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def predict(self, x: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            y = self.model.predict(x, verbose=0, batch_size=1024)
+        return [np.asarray(a) for a in (y if isinstance(y, (list, tuple)) else [y])]
+
+    def layer_outputs(self, x) -> dict[str, np.ndarray]:
+        """Each layer's output on ``x``; for layers with a fused activation, also the output before the
+        activation under ``<name>`` and after it under ``<name>:post`` (matching how hls4ml splits them)."""
+        if self.flavor == 'tf_keras':
+            import tf_keras as K
+        else:
+            import keras as K
+        linear = K.activations.linear
+        out: dict[str, np.ndarray] = {}
+        layers = [lay for lay in self.model.layers if type(lay).__name__ not in ('InputLayer',)]
+        fused = [lay for lay in layers if getattr(lay, 'activation', None) is not None
+                 and getattr(lay.activation, '__name__', '') != 'linear' and type(lay).__name__ != 'Activation'
+                 and type(lay).__name__ != 'QActivation']
+        post = K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers])
+        with contextlib.redirect_stdout(io.StringIO()):
+            ys = post.predict(x, verbose=0, batch_size=1024)
+        if len(layers) == 1:
+            ys = [ys]
+        for lay, y in zip(layers, ys):
+            out[lay.name] = np.asarray(y)
+        for lay in fused:
+            saved = lay.activation
+            try:
+                lay.activation = linear
+                pre = K.Model(inputs=self.model.inputs, outputs=[lay.output])
+                with contextlib.redirect_stdout(io.StringIO()):
+                    y = pre.predict(x, verbose=0, batch_size=1024)
+            except Exception:
+                continue
+            finally:
+                lay.activation = saved
+            out[lay.name + ':post'] = out[lay.name]
+            out[lay.name] = np.asarray(y)
+        return out
+
+    # ---- hls4ml parser routing ---------------------------------------------------------------
+    def parse_layers(self) -> list[dict]:
+        """hls4ml's layer list for this model, through the parser that matches the model object."""
+        if self.flavor == 'tf_keras':
+            from hls4ml.converters.keras_v2_to_hls import KerasModelReader, parse_keras_model
+
+            layer_list, *_ = parse_keras_model(json.loads(self.model.to_json()), KerasModelReader(self.model))
+        else:
+            from hls4ml.converters.keras_v3_to_hls import parse_keras_v3_model
+
+            layer_list, *_ = parse_keras_v3_model(self.model)
+        return layer_list
+
+    def to_hls(self, hls_config: dict):
+        """Run hls4ml's converter matching this model's flavour on a full hls4ml config dict."""
+        hls_config = dict(hls_config, KerasModel=self.model)
+        if self.flavor == 'tf_keras':
+            from hls4ml.converters.keras_v2_to_hls import keras_v2_to_hls
+
+            return keras_v2_to_hls(hls_config)
+        from hls4ml.converters.keras_v3_to_hls import keras_v3_to_hls
+
+        return keras_v3_to_hls(hls_config, True, True)
+
+
+def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:
+    names = [lay.name for lay in model.layers if type(lay).__name__ == 'PruneLowMagnitude']
+    if not names:
+        return model, []
+    import tensorflow_model_optimization as tfmot
+
+    return tfmot.sparsity.keras.strip_pruning(model), names
+
+
+def _load_tf_keras(src: ModelSource):
+    import tf_keras
+
+    co = _tf_keras_custom_objects()
+    with tf_keras.utils.custom_object_scope(co):
+        if src.file is not None:
+            return tf_keras.models.load_model(src.file, custom_objects=co, compile=False)
+        model = tf_keras.models.model_from_json(Path(src.json_).read_text(), custom_objects=co)
+        model.load_weights(src.weights)
+        return model
+
+
+def _load_keras3(src: ModelSource):
+    import keras
+
+    if src.file is None:
+        raise ValueError('Keras 3 models are loaded from a single .keras file')
+    return keras.saving.load_model(src.file, compile=False)
+
+
+def load_model(src: ModelSource) -> LoadedModel:
+    """Load the model files named by the config. Raises FpgamlError with one clear line."""
+    paths = src.paths()
+    for p in paths:
+        if not Path(p).is_file():
+            raise FpgamlError(f'{p}: model file not found')
+    if src.file is not None and src.file.suffix not in ('.h5', '.hdf5', '.keras'):
+        raise FpgamlError(f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
+                          f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights')
+    order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras',
+                                                                                                     'keras3']
+    errors = []
+    for flavor in order:
+        if flavor == 'keras3' and src.file is None:
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = _load_tf_keras(src) if flavor == 'tf_keras' else _load_keras3(src)
+        except Exception as e:  # noqa: BLE001 - every loader failure becomes one user message below
+            errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
+            continue
+        model, stripped = _strip_pruning(model, flavor)
+        return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped)
+    raise FpgamlError(f'{src.describe()}: cannot load the model ({"; ".join(errors)})')

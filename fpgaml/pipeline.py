@@ -1,0 +1,169 @@
+"""The whole pipeline in one place: config -> model -> hls4ml project -> C-simulation -> record.
+
+Projects are written into a temporary folder beside the target and renamed into place only when
+everything (including the C-simulation of ``build``) has succeeded; any failure or Ctrl-C leaves the
+previous state untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from string import Template
+
+import fpgaml
+from fpgaml.config import ProjectConfig
+from fpgaml.convert import Conversion, convert, firmware_hash, write_project
+from fpgaml.csim import CsimResult, run_csim
+from fpgaml.csim.compile import TEMPLATES, render_harness
+from fpgaml.errors import FpgamlError
+from fpgaml.frontend import load_model
+
+REPORT = 'fpgaml-report.json'
+
+
+@dataclass
+class BuildResult:
+    project_dir: Path
+    conversion: Conversion
+    csim: CsimResult | None
+    report: dict
+
+
+def tool_versions() -> dict[str, str]:
+    out = {'fpgaml': fpgaml.__version__, 'python': platform.python_version()}
+    for pkg in ('hls4ml', 'tensorflow', 'tf_keras', 'keras', 'qkeras', 'numpy'):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = 'not installed'
+    try:
+        cxx = os.environ.get('CXX', 'g++')
+        out['cxx'] = subprocess.run([cxx, '--version'], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        out['cxx'] = 'not found'
+    return out
+
+
+def _report(conv: Conversion, project_dir: Path, csim: CsimResult | None) -> dict:
+    cfg = conv.config
+    return {
+        'fpgaml_version': fpgaml.__version__,
+        'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
+        'config': cfg.summary(),
+        'tool_versions': tool_versions(),
+        'model': {'files': [str(p) for p in cfg.model.paths()], 'sha256': conv.loaded.sha256,
+                  'flavor': conv.loaded.flavor, 'pruning_wrappers_stripped': conv.loaded.pruning_stripped},
+        'firmware_sha256': firmware_hash(project_dir),
+        'bit_exact': {'enabled': conv.bit_exact, 'reason': conv.bit_exact_reason},
+        'layers': conv.layer_table(),
+        'notes': conv.notes,
+        'csim': csim.to_json() if csim else None,
+    }
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + '\n')
+    os.replace(tmp, path)
+
+
+def _render_readme(conv: Conversion, project_dir: Path, final_dir: Path, csim: CsimResult | None) -> None:
+    cfg = conv.config
+    if csim is None:
+        summary = 'not run (`fpgaml csim` or `fpgaml build`)'
+    else:
+        summary = f'{"PASSED" if csim.passed else "FAILED"}: {csim.mode}, {csim.samples} samples'
+        if csim.exact_fraction is not None:
+            summary += f', {100 * csim.exact_fraction:.2f}% bit-exact'
+    text = Template((TEMPLATES / 'project_README.md').read_text()).substitute(
+        project=cfg.name, version=fpgaml.__version__, hls4ml_version=tool_versions()['hls4ml'],
+        date=_dt.date.today().isoformat(), model=cfg.model.describe(), model_sha256=conv.loaded.sha256,
+        config=cfg.source, backend=cfg.backend, part=cfg.part, clock_period=cfg.clock_period, io_type=cfg.io_type,
+        strategy=cfg.strategy, reuse_factor=cfg.reuse_factor, csim_summary=summary,
+        project_dir_name=final_dir.name)
+    (project_dir / 'README.md').write_text(text)
+
+
+def _install(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` into place; an existing target (only with --force) is swapped out, then removed."""
+    old = None
+    if target.exists():
+        old = target.with_name(f'.{target.name}.old-{os.getpid()}')
+        os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = None,
+          use_cache: bool = True) -> BuildResult:
+    """Convert (and with ``csim`` C-simulate) ``cfg`` into ``cfg.output_dir``, atomically."""
+    target = cfg.output_dir
+    if target.exists() and not force:
+        raise FpgamlError(f'{target} already exists; use --force to replace it, or --output DIR to write '
+                          f'elsewhere')
+    if target.exists() and not (target / REPORT).exists() and any(target.iterdir()):
+        raise FpgamlError(f'{target} exists and is not an fpgaml project (no {REPORT}); refusing to replace it '
+                          f'even with --force. Choose another --output')
+    loaded = load_model(cfg.model)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FpgamlError(f'cannot create output folder {target.parent} ({e.strerror})') from None
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{target.name}.tmp-', dir=target.parent))
+    try:
+        conv = convert(cfg, loaded, tmp)
+        write_project(conv, tmp)
+        render_harness(tmp, conv.graph)
+        result = run_csim(conv, tmp, cache=cache, use_cache=use_cache) if csim else None
+        _render_readme(conv, tmp, target, result)
+        report = _report(conv, tmp, result)
+        _write_json_atomic(tmp / REPORT, report)
+        _install(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    conv.graph.config.config['OutputDir'] = str(target)
+    return BuildResult(target, conv, result, report)
+
+
+def csim_existing(cfg: ProjectConfig, *, cache: str | None = None, use_cache: bool = True) -> BuildResult:
+    """C-simulate the project already written for ``cfg``; refuse if it is out of date."""
+    target = cfg.output_dir
+    if not (target / REPORT).is_file():
+        raise FpgamlError(f'{target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or '
+                          f'"fpgaml build" first')
+    loaded = load_model(cfg.model)
+    scratch = Path(tempfile.mkdtemp(prefix='fpgaml-check-'))
+    try:
+        conv = convert(cfg, loaded, scratch)
+        write_project(conv, scratch)
+        fresh = firmware_hash(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    on_disk = firmware_hash(target)
+    if fresh != on_disk:
+        raise FpgamlError(f'{target} is out of date: its firmware differs from what {cfg.source.name} and the '
+                          f'model produce now; run "fpgaml convert --force" (or "fpgaml build --force")')
+    conv.graph.config.config['OutputDir'] = str(target)
+    render_harness(target, conv.graph)
+    result = run_csim(conv, target, cache=cache, use_cache=use_cache)
+    report = json.loads((target / REPORT).read_text())
+    report['csim'] = result.to_json()
+    _write_json_atomic(target / REPORT, report)
+    _render_readme(conv, target, target, result)
+    return BuildResult(target, conv, result, report)
