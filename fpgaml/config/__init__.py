@@ -22,14 +22,35 @@ __all__ = ['load_config', 'ProjectConfig', 'LayerSettings']
 HLS4ML_MARKERS = ('KerasJson', 'KerasH5', 'KerasModel', 'HLSConfig', 'OutputDir', 'ProjectName', 'IOType')
 
 
+def _real_loc(data, loc: tuple) -> tuple:
+    """pydantic's error location minus the union-member tags it inserts ('str', 'dict[str,str]', ...)."""
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif not isinstance(node, (dict, list)) or isinstance(part, int):
+            break
+        # else: a union tag or a key that is absent (missing keys are handled below)
+    return tuple(out)
+
+
 def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = tuple(p for p in e['loc'] if not (isinstance(p, str) and p.startswith(('function-', 'union['))))
-        # pydantic tags union members in loc (e.g. 'str', 'ModelFiles'); drop those that are not keys
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in _all_keys(data)))
+    errors = err.errors()
+    # A value that fails one member of a union is reported once per member; keep the specific errors.
+    specific = [e for e in errors if not e['type'].endswith('_type')]
+    if specific:
+        errors = specific
+    lines, seen = [], set()
+    for e in errors:
+        loc = _real_loc(data, e['loc'])
         if e['type'] == 'unknown_key':
             loc = loc + (e['ctx']['key'],)
+        elif e['type'] == 'missing':
+            loc = loc + (e['loc'][-1],)
         line = line_for(data, loc)
         key = '.'.join(str(p) for p in loc) or '(top level)'
         msg = e['msg']
@@ -38,28 +59,11 @@ def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
                 msg = msg[len(prefix):]
         if e['type'] == 'missing':
             msg = 'required key is missing'
+        if key in seen:
+            continue
+        seen.add(key)
         lines.append(f'{path}:{line}: {key}: {msg}')
-    # pydantic reports every branch of a union; keep the first message per key
-    seen, unique = set(), []
-    for ln in lines:
-        k = ln.split(': ', 2)[1] if ln.count(': ') >= 2 else ln
-        if k not in seen:
-            seen.add(k)
-            unique.append(ln)
-    return '\n'.join(unique)
-
-
-def _all_keys(data) -> set:
-    keys = set()
-    stack = [data]
-    while stack:
-        d = stack.pop()
-        if isinstance(d, dict):
-            keys.update(str(k) for k in d)
-            stack.extend(d.values())
-        elif isinstance(d, list):
-            stack.extend(d)
-    return keys
+    return '\n'.join(lines)
 
 
 def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> Path:

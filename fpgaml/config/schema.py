@@ -10,9 +10,9 @@ Both resolve to :class:`ProjectConfig`, the only config object the rest of fpgam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from fpgaml.config.precision import PrecisionError, normalize
@@ -64,6 +64,9 @@ def _precision(value: Any) -> str:
         raise ValueError(str(e)) from None
 
 
+PrecisionStr = Annotated[str, AfterValidator(lambda v: _precision(v))]
+
+
 def _reuse(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'reuse factor must be a positive integer, got {value!r}')
@@ -91,26 +94,15 @@ class ModelFiles(Strict):
 
 
 class PrecisionSettings(Strict):
-    default: str = 'fixed<16,6>'
-    input: Optional[str] = None
-
-    _v = field_validator('default', 'input')(classmethod(lambda cls, v: v if v is None else _precision(v)))
+    default: PrecisionStr = 'fixed<16,6>'
+    input: Optional[PrecisionStr] = None
 
 
 class LayerSettingsIn(Strict):
-    precision: Union[str, dict[str, str], None] = None
+    precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
     reuse_factor: Optional[int] = None
     strategy: Optional[str] = None
     table_size: Optional[int] = None
-
-    @field_validator('precision')
-    @classmethod
-    def _p(cls, v):
-        if v is None:
-            return v
-        if isinstance(v, str):
-            return _precision(v)
-        return {k: _precision(p) for k, p in v.items()}
 
     @field_validator('strategy')
     @classmethod
@@ -145,7 +137,7 @@ class FpgamlFormat(Strict):
     io_type: str = 'io_parallel'
     strategy: str = 'Latency'
     reuse_factor: int = 1
-    precision: Union[str, PrecisionSettings] = PrecisionSettings()
+    precision: Union[PrecisionStr, PrecisionSettings] = PrecisionSettings()
     layers: dict[str, LayerSettingsIn] = {}
     bit_exact: Union[str, bool] = 'auto'
     validation: ValidationSettings = ValidationSettings()
@@ -175,7 +167,7 @@ class FpgamlFormat(Strict):
     @field_validator('precision')
     @classmethod
     def _p(cls, v):
-        return PrecisionSettings(default=_precision(v)) if isinstance(v, str) else v
+        return PrecisionSettings(default=v) if isinstance(v, str) else v
 
     @field_validator('bit_exact', mode='before')
     @classmethod
@@ -197,17 +189,8 @@ HLS4ML_LAYER_KEYS = (
 )
 
 
-def _hls_precision(v):
-    if isinstance(v, str):
-        return _precision(v)
-    if isinstance(v, dict):
-        return {k: _precision(p) for k, p in v.items()}
-    raise ValueError(f'Precision must be a precision string or a mapping of names to precision strings, got {v!r}')
-
-
 class HlsLayerConfig(Strict):
-    model_config = ConfigDict(extra='forbid')
-    Precision: Union[str, dict[str, str], None] = None
+    Precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
     ReuseFactor: Optional[int] = None
     Strategy: Optional[str] = None
     Trace: Optional[bool] = None
@@ -222,7 +205,6 @@ class HlsLayerConfig(Strict):
     implementation: Optional[str] = None
     exp_scale: Optional[float] = None
 
-    _p = field_validator('Precision')(classmethod(lambda cls, v: v if v is None else _hls_precision(v)))
     _t = field_validator('exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t')(
         classmethod(lambda cls, v: v if v is None else _precision(v)))
 
@@ -238,14 +220,12 @@ class HlsLayerConfig(Strict):
 
 
 class HlsModelConfig(Strict):
-    Precision: Union[str, dict[str, str]] = 'fixed<16,6>'
+    Precision: Union[PrecisionStr, dict[str, PrecisionStr]] = 'fixed<16,6>'
     ReuseFactor: int = 1
     Strategy: str = 'Latency'
     BramFactor: Optional[int] = None
     TraceOutput: Optional[bool] = None
     BitExact: Union[bool, str, None] = None
-
-    _p = field_validator('Precision')(classmethod(lambda cls, v: _hls_precision(v)))
 
     @field_validator('Strategy')
     @classmethod

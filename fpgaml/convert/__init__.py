@@ -251,33 +251,28 @@ def _requested_reuse(cfg: ProjectConfig, hls_config: dict, name: str, cls: str) 
 
 
 def _check_reuse_factors(cfg: ProjectConfig, hls_config: dict, graph) -> None:
+    """Every multiplying layer's requested reuse factor must be one hls4ml accepts for its size, whatever
+    the strategy (with Resource, hls4ml would silently substitute the closest valid one)."""
     backend = graph.config.backend
     for layer in graph.get_layers():
-        rf = layer.get_attr('reuse_factor')
-        if rf is None or not hasattr(backend, 'get_valid_reuse_factors'):
+        if layer.get_attr('reuse_factor') is None or not layer.get_weights():
+            continue
+        try:
+            n_in, n_out = backend.get_layer_mult_size(layer)[:2]
+        except Exception:  # noqa: BLE001 - layers without a multiplication block (e.g. batch norm)
             continue
         requested = _requested_reuse(cfg, hls_config, layer.name, layer.class_name)
-        if requested == rf:
+        valid = backend.get_valid_reuse_factors(n_in, n_out)
+        if requested in valid and layer.get_attr('reuse_factor') == requested:
             continue
-        n_in, n_out = _mult_shape(layer)
-        valid = backend.get_valid_reuse_factors(n_in, n_out) if n_in else []
         shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
+        lines = [s.line for p, s in cfg.layer_patterns.items()
+                 if s.reuse_factor is not None and fnmatch.fnmatchcase(layer.name, p)]
+        where = f':{lines[-1]}' if lines else ''
         raise FpgamlError(
-            f'{cfg.source}: reuse factor {requested} is not valid for layer "{layer.name}" ({layer.class_name}, '
-            f'{n_in} inputs x {n_out} outputs per multiplication block); valid reuse factors: {shown}. hls4ml '
-            f'would silently use {rf} instead.'
+            f'{cfg.source}{where}: reuse factor {requested} is not valid for layer "{layer.name}" ({layer.class_name}, '
+            f'{n_in} inputs x {n_out} outputs per multiplication block); valid reuse factors: {shown}'
         )
-
-
-def _mult_shape(layer) -> tuple[int, int]:
-    a = layer.attributes
-    if a.get('n_in') is not None and a.get('n_out') is not None:
-        return int(a['n_in']), int(a['n_out'])
-    if a.get('n_filt') is not None:
-        n_chan = int(a.get('n_chan', 1))
-        k = int(a.get('filt_height', 1)) * int(a.get('filt_width', 1))
-        return n_chan * k, int(a['n_filt'])
-    return 0, 0
 
 
 def _check_overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> None:

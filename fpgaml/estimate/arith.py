@@ -40,10 +40,10 @@ MIN_DSP_WIDTH = 3  # products with an operand of <= 3 significant bits are never
 DSP_WIDTH_METRIC = "odd"  # "odd": width of the constant's odd part; "bitlen": its full magnitude width
 CSD_ADD_LUT_FACTOR = 0.5  # LUTs per bit per extra CSD digit of a LUT-mapped constant multiplication
 VAR_MULT_LUT_PER_BIT2 = 0.55  # LUTs per (a*b) bit^2 of a LUT-mapped variable multiplier
-T_ADD_NS = 0.35  # ns per adder-tree level (16-bit carry chain, UltraScale+ -2, HLS delay model)
-T_DSP_NS = 2.0  # ns: DSP multiplier as HLS schedules it (UltraScale+)
+T_ADD_NS = 0.7  # ns per adder-tree level (16-bit carry chain, UltraScale+ -2, HLS delay model)
+T_DSP_NS = 1.8  # ns: DSP multiplier as HLS schedules it (UltraScale+)
 T_LUTMULT_NS = 0.9  # ns: shift-add constant multiplier
-T_BRAM_NS = 2.0  # ns: block-RAM read (table lookups)
+T_BRAM_NS = 1.5  # ns: table (ROM) read
 CLOCK_UNCERTAINTY = 0.125  # HLS default clock uncertainty: 12.5 % of the period
 
 
@@ -76,14 +76,14 @@ def fmt_of(precision) -> Fmt:
     if precision is None:
         return DEFAULT_FMT
     precision = getattr(precision, "precision", precision)
-    cls = type(precision).__name__
+    names = {k.__name__ for k in type(precision).__mro__}
     width = int(getattr(precision, "width", 16) or 16)
     signed = bool(getattr(precision, "signed", True))
-    if cls == "XnorPrecisionType":
+    if "XnorPrecisionType" in names:
         return Fmt(1, 1, False, binary=True)
-    if cls == "ExponentPrecisionType":
+    if "ExponentPrecisionType" in names:
         return Fmt(width, width, signed, exponent=True)
-    if "Float" in cls:
+    if any("Float" in n for n in names):
         return Fmt(width, int(getattr(precision, "integer", 2) or 2), True, is_float=True)
     integer = getattr(precision, "integer", None)
     if integer is None:

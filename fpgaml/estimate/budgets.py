@@ -1,4 +1,113 @@
-"""placeholder"""
-class Budgets: pass
-class BudgetResult: pass
-def check_budgets(*a): pass
+"""Latency / throughput / resource budgets and their check against an estimate.
+
+YAML form (all keys optional)::
+
+    budgets:
+      max_latency_ns: 100          # or max_latency_cycles: 20
+      max_ii_cycles: 1             # minimum throughput, as the largest acceptable initiation interval
+      max_resources:
+        dsp: 1000                  # absolute count
+        lut: "60%"                 # percent of the target part
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["Budgets", "BudgetResult", "check_budgets", "RESOURCE_NAMES"]
+
+RESOURCE_NAMES = ("dsp", "lut", "ff", "bram_18k", "uram")
+_PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+ResourceLimit = Union[int, str]
+
+
+class Budgets(BaseModel):
+    """Limits a design must meet.  Unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_latency_ns: float | None = Field(default=None, gt=0)
+    max_latency_cycles: int | None = Field(default=None, gt=0)
+    max_ii_cycles: int | None = Field(default=None, gt=0)
+    max_resources: dict[str, ResourceLimit] = Field(default_factory=dict)
+
+    @field_validator("max_resources")
+    @classmethod
+    def _check_resources(cls, v: dict) -> dict:
+        for name, limit in v.items():
+            if name not in RESOURCE_NAMES:
+                raise ValueError(f"unknown resource {name!r}; accepted: {', '.join(RESOURCE_NAMES)}")
+            if isinstance(limit, bool):
+                raise ValueError(f"{name}: limit must be an integer count or a percentage string like '50%'")
+            if isinstance(limit, int):
+                if limit < 0:
+                    raise ValueError(f"{name}: limit must be >= 0, got {limit}")
+            elif isinstance(limit, str):
+                m = _PCT.match(limit)
+                if not m:
+                    raise ValueError(f"{name}: {limit!r} is not a percentage like '50%' (or give an integer count)")
+                if not 0 < float(m.group(1)) <= 100:
+                    raise ValueError(f"{name}: percentage must be in (0, 100], got {limit!r}")
+            else:
+                raise ValueError(f"{name}: limit must be an integer count or a percentage string like '50%'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_latency(self):
+        if self.max_latency_ns is not None and self.max_latency_cycles is not None:
+            raise ValueError("give either max_latency_ns or max_latency_cycles, not both")
+        return self
+
+
+class BudgetResult(BaseModel):
+    name: str  # "latency", "ii", "dsp", ...
+    unit: str  # "ns", "cycles", "DSP", ...
+    limit: float
+    value: float
+    margin: float  # limit - value (negative: over budget)
+    passed: bool
+    message: str
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def _result(name: str, unit: str, limit: float, value: float, extra: str = "") -> BudgetResult:
+    margin = limit - value
+    passed = value <= limit
+    u = f" {unit}" if unit else ""
+    if passed:
+        msg = f"{name} {_fmt(value)}{u} within budget {_fmt(limit)}{u}{extra} (margin {_fmt(margin)}{u})"
+    else:
+        msg = f"{name} {_fmt(value)}{u} exceeds budget {_fmt(limit)}{u}{extra} by {_fmt(-margin)}{u}"
+    return BudgetResult(name=name, unit=unit, limit=limit, value=value, margin=margin, passed=passed, message=msg)
+
+
+def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
+    """Check an :class:`~fpgaml.estimate.Estimate` against budgets; one result per budget given."""
+    if isinstance(budgets, dict):
+        budgets = Budgets.model_validate(budgets)
+    t = estimate.total
+    out: list[BudgetResult] = []
+    if budgets.max_latency_ns is not None:
+        out.append(_result("latency", "ns", float(budgets.max_latency_ns), float(t.latency_ns)))
+    if budgets.max_latency_cycles is not None:
+        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), float(t.latency_cycles)))
+    if budgets.max_ii_cycles is not None:
+        out.append(_result("II", "cycles", float(budgets.max_ii_cycles), float(t.ii_cycles)))
+    avail = estimate.device.totals()
+    for name, limit in budgets.max_resources.items():
+        value = float(getattr(t, name))
+        label = name.upper() if name != "bram_18k" else "BRAM_18K"
+        if isinstance(limit, str):
+            pct = float(_PCT.match(limit).group(1))
+            absolute = avail[name] * pct / 100.0
+            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name})"))
+        else:
+            out.append(_result(label, "", float(limit), value))
+    return out

@@ -214,8 +214,6 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         ff = 0.0
         first = max(0, int((t_eff / sf - m.mult_delay_ns) // arith.T_ADD_NS))
         done = first
-        if depth > 1 and m.mult_delay_ns > 0:
-            ff += m.ff_products * min(1.0, 1.0 / max(1, 2**first))
         for _ in range(1, depth):
             live = max(1.0, math.ceil(m.terms_per_output / 2**done))
             ff += m.n_out * live * m.adder_width
@@ -480,9 +478,10 @@ def softmax(ctx: Context, layer) -> LayerCost:
             c.lut += (n - 1) * 1.5 * a.width + n * a.width  # max tree + subtraction
         c.lut += n * 8  # index formation
         c.ff += n * (ef.width + o.width) * 2
-        t_bram = ctx.cycles(arith.T_BRAM_NS)
-        comb = ctx.cycles(lg * arith.T_ADD_NS * (2 if impl == "stable" else 1))
-        c.latency_cycles = comb + 2 * t_bram + ctx.cycles(t_mult) + 1
+        # one combinational chain, pipelined by HLS: max tree, subtract, exp lookup, sum tree, 1/sum lookup,
+        # multiplication
+        chain = lg * arith.T_ADD_NS * (2 if impl == "stable" else 1) + arith.T_ADD_NS + 2 * arith.T_BRAM_NS + t_mult
+        c.latency_cycles = ctx.cycles(chain)
     c.dsp *= n_outer
     c.lut *= n_outer
     c.ff *= n_outer

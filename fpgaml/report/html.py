@@ -1,0 +1,174 @@
+"""Self-contained offline HTML report: tables plus matplotlib charts embedded as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_html_report", "render_html_report"]
+
+_RES = ("dsp", "lut", "ff", "bram_18k", "uram")
+_RES_LABEL = {"dsp": "DSP", "lut": "LUT", "ff": "FF", "bram_18k": "BRAM_18K", "uram": "URAM"}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _charts(estimate, synthesis=None) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    layers = [l for l in estimate.layers if l.layer_class not in ("Input",)]
+    names = [l.name for l in layers]
+    charts = []
+    height = max(2.5, 0.28 * len(names) + 1.0)
+
+    fig, ax = plt.subplots(figsize=(8, height))
+    ax.barh(names, [l.latency_cycles for l in layers], color="#4c72b0", label="latency")
+    ax.barh(names, [l.ii_cycles for l in layers], color="#dd8452", alpha=0.6, height=0.4, label="II")
+    ax.invert_yaxis()
+    ax.set_xlabel("cycles")
+    ax.set_title("Per-layer latency and II (estimate)")
+    ax.legend(loc="lower right")
+    charts.append(("Latency per layer", _png(fig)))
+
+    fig, axes = plt.subplots(1, 4, figsize=(13, height), sharey=True)
+    for ax, r, color in zip(axes, ("dsp", "lut", "ff", "bram_18k"), ("#c44e52", "#55a868", "#8172b2", "#ccb974")):
+        ax.barh(names, [getattr(l, r) for l in layers], color=color)
+        ax.set_title(_RES_LABEL[r])
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0].invert_yaxis()
+    fig.suptitle("Per-layer resources (estimate)")
+    charts.append(("Resources per layer", _png(fig)))
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    util = [estimate.utilization[r] for r in _RES]
+    labels = [_RES_LABEL[r] for r in _RES]
+    bars = ax.bar(labels, [min(u, 100.0) if u == u else 0 for u in util], color="#4c72b0", label="estimate")
+    if synthesis is not None:
+        av = estimate.device.totals()
+        meas = []
+        for r in _RES:
+            v, _ = synthesis.resource(r)
+            meas.append(100.0 * v / av[r] if v is not None and av[r] else 0.0)
+        ax.scatter(labels, meas, color="#c44e52", zorder=3, label="synthesis")
+        ax.legend()
+    for b, u in zip(bars, util):
+        ax.annotate(f"{u:.1f}%", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
+                    fontsize=8)
+    ax.set_ylim(0, max(10.0, min(110.0, max(util + [0]) * 1.25)))
+    ax.axhline(100, color="grey", lw=0.8, ls="--")
+    ax.set_ylabel(f"% of {estimate.device.name}")
+    ax.set_title("Device utilization")
+    charts.append(("Device utilization", _png(fig)))
+    return charts
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f0f0f0} td.l,th.l{text-align:left}
+tr.total td{font-weight:bold;background:#fafafa}
+.pass{color:#1a7f37;font-weight:bold} .fail{color:#cf222e;font-weight:bold}
+.note{color:#9a6700} img{max-width:100%;display:block;margin:0.5em 0 1.5em}
+"""
+
+
+def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report") -> str:
+    """Return the HTML document as a string (see :func:`write_html_report`)."""
+    from fpgaml.estimate.budgets import check_budgets
+
+    e = html.escape
+    t = estimate.total
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+             f"<style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
+             f"<p>Part <b>{e(estimate.part)}</b> ({e(estimate.device.description)}), clock "
+             f"{estimate.clock_period_ns:g} ns, {e(estimate.io_type)}. Estimates computed from the converted "
+             "graph (no vendor tools); resources target post-synthesis utilization, latency/II target HLS "
+             "C-synthesis.</p>"]
+    parts.append("<h2>Summary</h2><table><tr><th class='l'>metric</th><th>estimate</th>"
+                 + ("<th>synthesis</th><th>difference</th>" if synthesis is not None else "")
+                 + "<th>% of device</th></tr>")
+    comparison = None
+    if synthesis is not None:
+        from fpgaml.synth.reports import compare
+
+        comparison = compare(estimate, synthesis)
+    for metric, label in (("latency_cycles", "latency (cycles)"), ("ii_cycles", "II (cycles)")) + tuple(
+            (r, _RES_LABEL[r]) for r in _RES):
+        val = getattr(t, metric)
+        row = f"<tr><td class='l'>{label}</td><td>{val:,}</td>"
+        if comparison is not None:
+            m = comparison.get(metric)
+            meas = "-" if m.measured is None else f"{m.measured:,.0f} <small>({e(m.source or '')})</small>"
+            diff = "-" if m.percent is None else f"{m.percent:+.1f}%"
+            row += f"<td>{meas}</td><td>{diff}</td>"
+        util = estimate.utilization.get(metric)
+        row += f"<td>{'' if util is None else f'{util:.2f}%'}</td></tr>"
+        parts.append(row)
+    parts.append(f"<tr><td class='l'>latency (ns)</td><td>{t.latency_ns:g}</td>"
+                 + ("<td></td><td></td>" if synthesis is not None else "") + "<td></td></tr></table>")
+    if budgets is not None:
+        results = check_budgets(estimate, budgets)
+        parts.append("<h2>Budgets</h2><table><tr><th class='l'>budget</th><th>limit</th><th>value</th>"
+                     "<th>margin</th><th class='l'>result</th></tr>")
+        for r in results:
+            cls = "pass" if r.passed else "fail"
+            parts.append(f"<tr><td class='l'>{e(r.name)} {e(r.unit)}</td><td>{r.limit:,.0f}</td><td>{r.value:,.0f}"
+                         f"</td><td>{r.margin:,.0f}</td><td class='l'><span class='{cls}'>"
+                         f"{'PASS' if r.passed else 'FAIL'}</span> {e(r.message)}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Charts</h2>")
+    for caption, b64 in _charts(estimate, synthesis):
+        parts.append(f"<h3>{e(caption)}</h3><img alt='{e(caption)}' src='data:image/png;base64,{b64}'>")
+    parts.append("<h2>Per-layer estimate</h2><table><tr><th class='l'>layer</th><th class='l'>class</th>"
+                 "<th>latency</th><th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th><th>URAM</th></tr>")
+    for l in estimate.layers:
+        parts.append(f"<tr><td class='l'>{e(l.name)}</td><td class='l'>{e(l.layer_class)}</td><td>{l.latency_cycles:,}"
+                     f"</td><td>{l.ii_cycles:,}</td><td>{l.dsp:,}</td><td>{l.lut:,}</td><td>{l.ff:,}</td>"
+                     f"<td>{l.bram_18k:,}</td><td>{l.uram:,}</td></tr>")
+    parts.append(f"<tr class='total'><td class='l'>total</td><td></td><td>{t.latency_cycles:,}</td><td>{t.ii_cycles:,}"
+                 f"</td><td>{t.dsp:,}</td><td>{t.lut:,}</td><td>{t.ff:,}</td><td>{t.bram_18k:,}</td><td>{t.uram:,}"
+                 "</td></tr></table>")
+    if synthesis is not None and synthesis.csynth is not None and synthesis.csynth.instances:
+        parts.append("<h2>HLS C-synthesis instances</h2><table><tr><th class='l'>instance</th><th>latency</th>"
+                     "<th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th></tr>")
+        for i in synthesis.csynth.instances:
+            cells = [i.latency_max, i.ii_max, i.dsp, i.lut, i.ff, i.bram_18k]
+            parts.append(f"<tr><td class='l'>{e(i.name)}</td>"
+                         + "".join(f"<td>{'-' if c is None else f'{c:,}'}</td>" for c in cells) + "</tr>")
+        parts.append("</table>")
+    if estimate.flags:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li class='note'>{e(f)}</li>" for f in estimate.flags) + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report") -> Path:
+    """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
+    path = Path(path)
+    doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(doc)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

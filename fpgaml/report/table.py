@@ -1,0 +1,72 @@
+"""Terminal tables of an estimate (rich when available, plain text otherwise)."""
+
+from __future__ import annotations
+
+import io
+
+__all__ = ["estimate_table_text", "print_estimate_table", "budget_lines"]
+
+_COLS = ("latency_cycles", "ii_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
+_HEAD = ("layer", "class", "latency", "II", "DSP", "LUT", "FF", "BRAM_18K", "URAM")
+
+
+def _rows(estimate):
+    for l in estimate.layers:
+        yield [l.name, l.layer_class] + [f"{getattr(l, c):,}" for c in _COLS]
+    t = estimate.total
+    yield ["TOTAL", f"{t.latency_ns:g} ns"] + [f"{getattr(t, c):,}" for c in _COLS]
+    u = estimate.utilization
+    yield ["% of " + estimate.device.name, ""] + ["", ""] + [
+        f"{u[c]:.1f}%" for c in ("dsp", "lut", "ff", "bram_18k", "uram")]
+
+
+def estimate_table_text(estimate, comparison=None) -> str:
+    """Plain-text table (fixed-width columns), suitable for logs and files."""
+    rows = [list(_HEAD)] + list(_rows(estimate))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(_HEAD))]
+    out = io.StringIO()
+    title = f"Estimate for {estimate.part} @ {estimate.clock_period_ns:g} ns ({estimate.io_type})"
+    out.write(title + "\n")
+    for k, r in enumerate(rows):
+        out.write("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        out.write("\n")
+        if k == 0 or k == len(rows) - 3:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+    if comparison is not None:
+        out.write("\nEstimate vs synthesis:\n")
+        for m in comparison.metrics:
+            out.write("  " + m.message + "\n")
+    for f in estimate.flags:
+        out.write(f"note: {f}\n")
+    return out.getvalue()
+
+
+def budget_lines(results) -> list[str]:
+    return [("PASS " if r.passed else "FAIL ") + r.message for r in results]
+
+
+def print_estimate_table(estimate, budgets=None, comparison=None, console=None) -> None:
+    """Print a rich table (falls back to plain text when rich is unavailable)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # pragma: no cover
+        print(estimate_table_text(estimate, comparison))
+        for line in budget_lines(budgets or []):
+            print(line)
+        return
+    console = console or Console()
+    table = Table(title=f"Estimate for {estimate.part} @ {estimate.clock_period_ns:g} ns ({estimate.io_type})")
+    for i, h in enumerate(_HEAD):
+        table.add_column(h, justify="left" if i < 2 else "right")
+    rows = list(_rows(estimate))
+    for k, r in enumerate(rows):
+        table.add_row(*r, style="bold" if k >= len(rows) - 2 else None, end_section=(k == len(rows) - 3))
+    console.print(table)
+    if comparison is not None:
+        for m in comparison.metrics:
+            console.print("  " + m.message)
+    for r in budgets or []:
+        console.print(("[green]PASS[/green] " if r.passed else "[red]FAIL[/red] ") + r.message)
+    for f in estimate.flags:
+        console.print(f"[yellow]note[/yellow]: {f}")

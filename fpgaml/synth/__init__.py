@@ -1,0 +1,24 @@
+"""Synthesis reports: parse Vivado/Vitis HLS and Vivado reports; compare them with estimates."""
+
+from .reports import (
+    Comparison,
+    CosimReport,
+    CsynthReport,
+    InstanceReport,
+    MetricComparison,
+    ReportParseError,
+    SynthesisResult,
+    VivadoSynthReport,
+    compare,
+    find_reports,
+    parse_cosim_rpt,
+    parse_csynth_rpt,
+    parse_csynth_xml,
+    parse_vivado_synth_rpt,
+)
+
+__all__ = [
+    "find_reports", "compare", "parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt",
+    "parse_cosim_rpt", "SynthesisResult", "CsynthReport", "VivadoSynthReport", "CosimReport",
+    "InstanceReport", "Comparison", "MetricComparison", "ReportParseError",
+]

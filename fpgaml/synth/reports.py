@@ -1,0 +1,540 @@
+"""Parsers for Vivado HLS / Vitis HLS and Vivado reports, into typed numbers.
+
+* ``*_csynth.xml`` / ``*_csynth.rpt`` -- HLS C-synthesis: latency, II, clock, resources, available
+  resources and (``.rpt``) the per-instance (per-layer) breakdown.
+* ``vivado_synth.rpt`` -- Vivado ``report_utilization`` after logic synthesis.
+* ``*_cosim.rpt`` -- C/RTL co-simulation latency and interval.
+
+:func:`find_reports` looks in the usual hls4ml project locations and returns a :class:`SynthesisResult`;
+:func:`compare` puts an estimate next to it.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "InstanceReport", "CsynthReport", "VivadoSynthReport", "CosimReport", "SynthesisResult",
+    "MetricComparison", "Comparison", "ReportParseError",
+    "parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt", "parse_cosim_rpt",
+    "find_reports", "compare",
+]
+
+_DSP_KEYS = ("DSP48E", "DSP", "DSP48E1", "DSP48E2", "DSP58")
+
+
+class ReportParseError(ValueError):
+    """A report file exists but does not have the expected structure."""
+
+
+@dataclass
+class InstanceReport:
+    name: str
+    module: str
+    latency_min: int | None = None
+    latency_max: int | None = None
+    ii_min: int | None = None
+    ii_max: int | None = None
+    pipeline_type: str | None = None
+    bram_18k: int | None = None
+    dsp: int | None = None
+    ff: int | None = None
+    lut: int | None = None
+    uram: int | None = None
+
+
+@dataclass
+class CsynthReport:
+    path: str
+    tool_version: str | None = None
+    part: str | None = None
+    top: str | None = None
+    target_clock_ns: float | None = None
+    estimated_clock_ns: float | None = None
+    clock_uncertainty_ns: float | None = None
+    latency_min: int | None = None
+    latency_max: int | None = None
+    ii_min: int | None = None
+    ii_max: int | None = None
+    pipeline_type: str | None = None
+    bram_18k: int | None = None
+    dsp: int | None = None
+    ff: int | None = None
+    lut: int | None = None
+    uram: int | None = None
+    available: dict[str, int] = field(default_factory=dict)
+    instances: list[InstanceReport] = field(default_factory=list)
+
+    @property
+    def latency_ns(self) -> float | None:
+        if self.latency_max is None or self.target_clock_ns is None:
+            return None
+        return self.latency_max * self.target_clock_ns
+
+
+@dataclass
+class VivadoSynthReport:
+    path: str
+    tool_version: str | None = None
+    device: str | None = None
+    lut: int | None = None
+    lut_as_logic: int | None = None
+    lut_as_memory: int | None = None
+    ff: int | None = None
+    dsp: int | None = None
+    bram_tiles: float | None = None  # 36 Kb tiles (may be fractional)
+    ramb36: int | None = None
+    ramb18: int | None = None
+    uram: int | None = None
+    available: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bram_18k(self) -> int | None:
+        if self.ramb18 is None and self.ramb36 is None:
+            return None if self.bram_tiles is None else int(round(2 * self.bram_tiles))
+        return int((self.ramb18 or 0) + 2 * (self.ramb36 or 0))
+
+
+@dataclass
+class CosimReport:
+    path: str
+    rtl: str | None = None
+    status: str | None = None
+    latency_min: int | None = None
+    latency_avg: float | None = None
+    latency_max: int | None = None
+    ii_min: int | None = None
+    ii_avg: float | None = None
+    ii_max: int | None = None
+    total_execution_cycles: int | None = None
+
+
+@dataclass
+class SynthesisResult:
+    csynth: CsynthReport | None = None
+    vivado_synth: VivadoSynthReport | None = None
+    cosim: CosimReport | None = None
+
+    @property
+    def latency_cycles(self) -> int | None:
+        if self.cosim is not None and self.cosim.latency_max is not None:
+            return self.cosim.latency_max
+        return self.csynth.latency_max if self.csynth else None
+
+    @property
+    def ii_cycles(self) -> int | None:
+        return self.csynth.ii_max if self.csynth else None
+
+    def resource(self, name: str) -> tuple[int | None, str | None]:
+        """(value, source) of a resource: post-synthesis when available, else csynth."""
+        if self.vivado_synth is not None:
+            v = getattr(self.vivado_synth, name, None)
+            if v is not None:
+                return int(v), "vivado_synth"
+        if self.csynth is not None:
+            v = getattr(self.csynth, name, None)
+            if v is not None:
+                return int(v), "csynth"
+        return None, None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------------------
+def _num(text: str | None):
+    """Parse '1,234' / '4.049' / '-' / '?' / 'NA' into int, float or None."""
+    if text is None:
+        return None
+    t = text.strip().replace(",", "")
+    if t in ("", "-", "?", "NA", "N/A", "undef"):
+        return None
+    m = re.match(r"^[~<>]?\s*(-?\d+(?:\.\d+)?)", t)
+    if not m:
+        return None
+    v = m.group(1)
+    return float(v) if "." in v else int(v)
+
+
+def _int(text):
+    v = _num(text)
+    return None if v is None else int(round(v))
+
+
+def _ns(text: str | None) -> float | None:
+    """'50.000 ns' / '5.220 us' / '1.2 ms' -> ns."""
+    if text is None:
+        return None
+    m = re.match(r"\s*(-?\d+(?:\.\d+)?)\s*(ns|us|ms|s)?", text.strip())
+    if not m:
+        return None
+    return float(m.group(1)) * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9, None: 1.0}[m.group(2)]
+
+
+def _cells(line: str) -> list[str]:
+    s = line.strip()
+    if not s.startswith("|"):
+        return []
+    return [c.strip() for c in s.strip("|").split("|")]
+
+
+def _tables(lines: list[str], start: int, stop: int | None = None):
+    """Yield (header_rows, data_rows, end_index) for each ASCII table in lines[start:stop]."""
+    i, n = start, len(lines) if stop is None else stop
+    while i < n:
+        if lines[i].strip().startswith("+-"):
+            j = i
+            rows: list[list[str]] = []
+            seps: list[int] = []
+            while j < n and lines[j].strip() and lines[j].strip()[0] in "+|":
+                if lines[j].strip().startswith("|"):
+                    rows.append(_cells(lines[j]))
+                else:
+                    seps.append(len(rows))
+                j += 1
+            # header = rows before the second separator, data = the rest
+            h = seps[1] if len(seps) > 1 else 0
+            yield rows[:h], rows[h:], j
+            i = j
+        else:
+            i += 1
+
+
+def _section(lines: list[str], title: str) -> int | None:
+    for i, l in enumerate(lines):
+        if title in l:
+            return i
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# csynth
+# ---------------------------------------------------------------------------------------------------------
+def parse_csynth_xml(path) -> CsynthReport:
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ReportParseError(f"{path}: not a valid csynth XML report ({exc})") from exc
+
+    def text(xpath):
+        el = root.find(xpath)
+        return el.text if el is not None else None
+
+    r = CsynthReport(path=str(path))
+    r.tool_version = text("./ReportVersion/Version")
+    r.part = text("./UserAssignments/Part")
+    r.top = text("./UserAssignments/TopModelName")
+    r.target_clock_ns = _num(text("./UserAssignments/TargetClockPeriod"))
+    r.clock_uncertainty_ns = _num(text("./UserAssignments/ClockUncertainty"))
+    pe = "./PerformanceEstimates"
+    r.estimated_clock_ns = _num(text(f"{pe}/SummaryOfTimingAnalysis/EstimatedClockPeriod"))
+    r.pipeline_type = text(f"{pe}/PipelineType")
+    lat = f"{pe}/SummaryOfOverallLatency"
+    r.latency_min = _int(text(f"{lat}/Best-caseLatency"))
+    r.latency_max = _int(text(f"{lat}/Worst-caseLatency"))
+    r.ii_min = _int(text(f"{lat}/Interval-min"))
+    r.ii_max = _int(text(f"{lat}/Interval-max"))
+    if r.target_clock_ns is None and r.latency_max is None and root.find("./AreaEstimates") is None:
+        raise ReportParseError(f"{path}: no UserAssignments/PerformanceEstimates/AreaEstimates: not a csynth report")
+    res = "./AreaEstimates/Resources"
+    r.bram_18k = _int(text(f"{res}/BRAM_18K"))
+    for k in _DSP_KEYS:
+        if root.find(f"{res}/{k}") is not None:
+            r.dsp = _int(text(f"{res}/{k}"))
+            break
+    r.ff = _int(text(f"{res}/FF"))
+    r.lut = _int(text(f"{res}/LUT"))
+    r.uram = _int(text(f"{res}/URAM"))
+    av = root.find("./AreaEstimates/AvailableResources")
+    if av is not None:
+        for el in av:
+            key = "dsp" if el.tag in _DSP_KEYS else el.tag.lower()
+            v = _int(el.text)
+            if v is not None:
+                r.available[key] = v
+    return r
+
+
+def parse_csynth_rpt(path) -> CsynthReport:
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    r = CsynthReport(path=str(path))
+    for l in lines:
+        m = re.match(r"\*\s*Version:\s*(\S+)", l.strip())
+        if m and r.tool_version is None:
+            r.tool_version = m.group(1)
+        m = re.match(r"\*\s*Target device:\s*(\S+)", l.strip())
+        if m:
+            r.part = m.group(1)
+        m = re.match(r"==\s*(?:Vivado|Vitis) HLS Report for '([^']+)'", l.strip())
+        if m:
+            r.top = m.group(1)
+    i_perf = _section(lines, "== Performance Estimates")
+    i_util = _section(lines, "== Utilization Estimates")
+    i_intf = _section(lines, "== Interface")
+    if i_perf is None or i_util is None:
+        raise ReportParseError(f"{path}: missing 'Performance Estimates' / 'Utilization Estimates': not a csynth report")
+    # timing
+    for hdr, rows, _ in _tables(lines, i_perf, i_util):
+        if hdr and "Clock" in " ".join(hdr[0]) and rows:
+            c = rows[0]
+            if len(c) >= 4:
+                r.target_clock_ns, r.estimated_clock_ns, r.clock_uncertainty_ns = _ns(c[1]), _ns(c[2]), _ns(c[3])
+            break
+    # latency summary and instance detail
+    i_lat = _section(lines[i_perf:i_util], "+ Latency:")
+    i_lat = i_perf + (i_lat or 0)
+    i_inst = _section(lines[i_lat:i_util], "* Instance:")
+    i_inst = None if i_inst is None else i_lat + i_inst
+    for hdr, rows, _ in _tables(lines, i_lat, i_inst or i_util):
+        for c in rows:
+            nums = [x for x in c]
+            if len(nums) >= 7:
+                r.latency_min, r.latency_max = _int(nums[0]), _int(nums[1])
+                r.ii_min, r.ii_max = _int(nums[4]), _int(nums[5])
+                r.pipeline_type = nums[6] or None
+                break
+        break
+    inst_by_name: dict[str, InstanceReport] = {}
+    if i_inst is not None:
+        i_loop = _section(lines[i_inst:i_util], "* Loop:")
+        stop = i_inst + i_loop if i_loop is not None else i_util
+        for hdr, rows, _ in _tables(lines, i_inst, stop):
+            for c in rows:
+                if len(c) >= 9 and c[0]:
+                    inst = InstanceReport(name=c[0], module=c[1], latency_min=_int(c[2]), latency_max=_int(c[3]),
+                                          ii_min=_int(c[6]), ii_max=_int(c[7]), pipeline_type=c[8] or None)
+                    inst_by_name[inst.name] = inst
+            break
+    # utilization summary
+    i_detail = _section(lines[i_util:], "+ Detail:")
+    i_detail = i_util + i_detail if i_detail is not None else (i_intf or len(lines))
+    for hdr, rows, _ in _tables(lines, i_util, i_detail):
+        head = hdr[0] if hdr else (rows[0] if rows else [])
+        cols = [h.strip().upper() for h in head]
+        if "NAME" not in cols:
+            continue
+
+        def col(row, key):
+            for k in ([key] if key != "DSP" else list(_DSP_KEYS)):
+                if k.upper() in cols:
+                    idx = cols.index(k.upper())
+                    return _int(row[idx]) if idx < len(row) else None
+            return None
+
+        for c in rows:
+            label = c[0].strip().lower() if c else ""
+            if label == "total":
+                r.bram_18k, r.dsp, r.ff, r.lut, r.uram = (col(c, "BRAM_18K"), col(c, "DSP"), col(c, "FF"),
+                                                         col(c, "LUT"), col(c, "URAM"))
+            elif label == "available":
+                for key, name in (("BRAM_18K", "bram_18k"), ("DSP", "dsp"), ("FF", "ff"), ("LUT", "lut"),
+                                  ("URAM", "uram")):
+                    v = col(c, key)
+                    if v is not None:
+                        r.available[name] = v
+        break
+    # per-instance utilization
+    i_uinst = _section(lines[i_detail:], "* Instance:") if i_detail < len(lines) else None
+    if i_uinst is not None:
+        start = i_detail + i_uinst
+        for hdr, rows, _ in _tables(lines, start, i_intf):
+            cols = [h.strip().upper() for h in (hdr[0] if hdr else [])]
+            for c in rows:
+                if not c or not c[0] or c[0].strip().lower() == "total":
+                    continue
+                inst = inst_by_name.setdefault(c[0], InstanceReport(name=c[0], module=c[1] if len(c) > 1 else ""))
+
+                def col(key, row=c):
+                    keys = list(_DSP_KEYS) if key == "DSP" else [key]
+                    for k in keys:
+                        if k in cols:
+                            idx = cols.index(k)
+                            return _int(row[idx]) if idx < len(row) else None
+                    return None
+
+                inst.bram_18k, inst.dsp, inst.ff, inst.lut, inst.uram = (col("BRAM_18K"), col("DSP"), col("FF"),
+                                                                         col("LUT"), col("URAM"))
+            break
+    r.instances = list(inst_by_name.values())
+    return r
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Vivado post-synthesis utilization
+# ---------------------------------------------------------------------------------------------------------
+def parse_vivado_synth_rpt(path) -> VivadoSynthReport:
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    r = VivadoSynthReport(path=str(path))
+    found = False
+    i_used, i_avail = 1, 3  # column positions; updated from each table's header row
+    for l in lines:
+        m = re.match(r"\|\s*Tool Version\s*:\s*(.+?)\s*$", l)
+        if m:
+            r.tool_version = m.group(1)
+        m = re.match(r"\|\s*Device\s*:\s*(\S+)", l)
+        if m:
+            r.device = m.group(1)
+        c = _cells(l)
+        if len(c) < 2:
+            continue
+        if c[0] == "Site Type":
+            heads = [h.strip().lower() for h in c]
+            i_used = heads.index("used") if "used" in heads else 1
+            i_avail = heads.index("available") if "available" in heads else 3
+            continue
+        label = c[0].rstrip("*").strip()
+        used = _num(c[i_used]) if i_used < len(c) else None
+        avail = _int(c[i_avail]) if i_avail < len(c) else None
+        if used is None:
+            continue
+        key = {
+            "CLB LUTs": "lut", "Slice LUTs": "lut", "LUT as Logic": "lut_as_logic", "LUT as Memory": "lut_as_memory",
+            "CLB Registers": "ff", "Slice Registers": "ff", "DSPs": "dsp", "Block RAM Tile": "bram_tiles",
+            "RAMB36/FIFO": "ramb36", "RAMB18": "ramb18", "URAM": "uram",
+        }.get(label)
+        if key is None or getattr(r, key) is not None:
+            continue
+        setattr(r, key, float(used) if key == "bram_tiles" else int(used))
+        found = True
+        if avail is not None:
+            name = {"ramb18": "bram_18k"}.get(key, key)
+            r.available[name] = avail
+    if not found:
+        raise ReportParseError(f"{path}: no utilization table (Slice/CLB LUTs, Registers, DSPs) found")
+    return r
+
+
+# ---------------------------------------------------------------------------------------------------------
+# co-simulation
+# ---------------------------------------------------------------------------------------------------------
+def parse_cosim_rpt(path) -> CosimReport:
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    best: CosimReport | None = None
+    for l in lines:
+        c = _cells(l)
+        if len(c) >= 9 and c[0].lower() in ("verilog", "vhdl", "systemc"):
+            rep = CosimReport(path=str(path), rtl=c[0], status=c[1],
+                              latency_min=_int(c[2]), latency_avg=_num(c[3]), latency_max=_int(c[4]),
+                              ii_min=_int(c[5]), ii_avg=_num(c[6]), ii_max=_int(c[7]),
+                              total_execution_cycles=_int(c[8]))
+            if best is None or (rep.status or "").lower() == "pass":
+                best = rep
+    if best is None:
+        raise ReportParseError(f"{path}: no RTL / Status / Latency table found: not a cosim report")
+    return best
+
+
+# ---------------------------------------------------------------------------------------------------------
+# discovery
+# ---------------------------------------------------------------------------------------------------------
+def _first(paths) -> Path | None:
+    paths = sorted(set(paths))
+    return paths[0] if paths else None
+
+
+def find_reports(project_dir) -> SynthesisResult | None:
+    """Find and parse the reports of an hls4ml project (or a folder holding report files).
+
+    Looks in ``<project>_prj/solution*/syn/report/`` (csynth), ``<project>_prj/solution*/sim/report/``
+    (cosim), ``vivado_synth.rpt`` in the project folder, and report files directly in ``project_dir``.
+    Returns ``None`` when no report exists.
+    """
+    d = Path(project_dir)
+    if not d.is_dir():
+        return None
+    syn_dirs = sorted(d.glob("*_prj/solution*/syn/report")) + [d]
+    xml = rpt = None
+    for sd in syn_dirs:
+        xml = xml or _first(p for p in sd.glob("*csynth.xml"))
+        rpt = rpt or _first(p for p in sd.glob("*_csynth.rpt"))
+        if xml or rpt:
+            break
+    # prefer the top-level report: hls4ml names it after the project (<project>_prj -> <project>_csynth.*)
+    for prj in sorted(d.glob("*_prj")):
+        top = prj.name[: -len("_prj")]
+        for cand in sorted(prj.glob(f"solution*/syn/report/{top}_csynth.xml")):
+            xml = cand
+        for cand in sorted(prj.glob(f"solution*/syn/report/{top}_csynth.rpt")):
+            rpt = cand
+    cosim_path = _first(list(d.glob("*_prj/solution*/sim/report/*_cosim.rpt")) + list(d.glob("*_cosim.rpt")))
+    vsynth_path = _first(list(d.glob("vivado_synth.rpt")) + list(d.glob("*_prj/vivado_synth.rpt")))
+    res = SynthesisResult()
+    if rpt is not None:
+        res.csynth = parse_csynth_rpt(rpt)
+        if xml is not None:  # the XML has the authoritative totals; keep the rpt's instance breakdown
+            x = parse_csynth_xml(xml)
+            x.instances = res.csynth.instances
+            res.csynth = x
+    elif xml is not None:
+        res.csynth = parse_csynth_xml(xml)
+    if vsynth_path is not None:
+        res.vivado_synth = parse_vivado_synth_rpt(vsynth_path)
+    if cosim_path is not None:
+        res.cosim = parse_cosim_rpt(cosim_path)
+    if res.csynth is None and res.vivado_synth is None and res.cosim is None:
+        return None
+    return res
+
+
+# ---------------------------------------------------------------------------------------------------------
+# comparison
+# ---------------------------------------------------------------------------------------------------------
+@dataclass
+class MetricComparison:
+    metric: str
+    estimate: float
+    measured: float | None
+    difference: float | None  # estimate - measured
+    percent: float | None  # 100 * difference / measured
+    source: str | None  # which report the measured value comes from
+
+    @property
+    def message(self) -> str:
+        if self.measured is None:
+            return f"{self.metric}: estimate {self.estimate:g}, no measurement"
+        pct = "n/a" if self.percent is None else f"{self.percent:+.1f}%"
+        return f"{self.metric}: estimate {self.estimate:g} vs {self.source} {self.measured:g} ({pct})"
+
+
+@dataclass
+class Comparison:
+    metrics: list[MetricComparison]
+
+    def get(self, metric: str) -> MetricComparison:
+        for m in self.metrics:
+            if m.metric == metric:
+                return m
+        raise KeyError(metric)
+
+    def to_json_dict(self) -> dict:
+        return {m.metric: {"estimate": m.estimate, "measured": m.measured, "difference": m.difference,
+                           "percent": m.percent, "source": m.source} for m in self.metrics}
+
+
+def compare(estimate, synthesis: SynthesisResult) -> Comparison:
+    """Per-metric difference between an :class:`~fpgaml.estimate.Estimate` and synthesis results.
+
+    Latency and II come from co-simulation / csynth; resources from post-synthesis utilization when
+    available (that is what the estimator targets), else from csynth.
+    """
+    rows = []
+    t = estimate.total
+
+    def row(metric, est, meas, src):
+        diff = None if meas is None else est - meas
+        pct = None if meas in (None, 0) else 100.0 * diff / meas
+        rows.append(MetricComparison(metric, est, meas, diff, pct, src if meas is not None else None))
+
+    lat_src = "cosim" if synthesis.cosim is not None and synthesis.cosim.latency_max is not None else "csynth"
+    row("latency_cycles", t.latency_cycles, synthesis.latency_cycles, lat_src)
+    row("ii_cycles", t.ii_cycles, synthesis.ii_cycles, "csynth")
+    for r in ("dsp", "lut", "ff", "bram_18k", "uram"):
+        v, src = synthesis.resource(r)
+        row(r, getattr(t, r), v, src)
+    return Comparison(rows)
