@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fpgaml.errors import FpgamlError
+import functools
+
+from fpgaml.errors import FpgamlError, Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.')
@@ -47,6 +49,20 @@ def _import_ml_stack() -> None:
 @app.callback()
 def _main(debug: bool = typer.Option(False, '--debug', help='Show Python tracebacks and library logs.')):
     _state['debug'] = debug
+
+
+def _interruptible(fn):
+    """typer turns Ctrl-C into a silent exit 130; say what happened instead."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted('interrupted: nothing was written (the previous project, if any, is untouched)') \
+                from None
+
+    return wrapper
 
 
 ConfigArg = typer.Argument(..., help='YAML config (fpgaml format or hls4ml format).', show_default=False)
@@ -114,6 +130,7 @@ def _finish(res, csim: bool) -> None:
 
 
 @app.command()
+@_interruptible
 def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt):
     """Write the HLS firmware project (no compile)."""
     from fpgaml.pipeline import build
@@ -125,6 +142,7 @@ def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force:
 
 
 @app.command()
+@_interruptible
 def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir: Optional[Path] = CacheOpt,
          no_cache: bool = NoCacheOpt):
     """Compile and C-simulate an already written project against the model."""
@@ -136,6 +154,7 @@ def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir
 
 
 @app.command('build')
+@_interruptible
 def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
               cache_dir: Optional[Path] = CacheOpt, no_cache: bool = NoCacheOpt):
     """Convert, compile and C-simulate; print a summary."""

@@ -24,6 +24,12 @@ class CsimMismatch(FpgamlError):
     exit_code = 4
 
 
+class Interrupted(FpgamlError):
+    """Ctrl-C: every step cleans up after itself, so nothing half-written is left."""
+
+    exit_code = 130
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "X"?)' for a likely typo, else ''."""
     choices = list(choices)

@@ -35,9 +35,13 @@ class Budgets(BaseModel):
     max_ii_cycles: int | None = Field(default=None, gt=0)
     max_resources: dict[str, ResourceLimit] = Field(default_factory=dict)
 
-    @field_validator("max_resources")
+    @field_validator("max_resources", mode="before")
     @classmethod
-    def _check_resources(cls, v: dict) -> dict:
+    def _check_resources(cls, v) -> dict:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError("max_resources must be a mapping like {dsp: 1000, lut: '60%'}")
         for name, limit in v.items():
             if name not in RESOURCE_NAMES:
                 raise ValueError(f"unknown resource {name!r}; accepted: {', '.join(RESOURCE_NAMES)}")

@@ -141,17 +141,18 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             uram=_round(c.uram),
             flags=list(dict.fromkeys(c.flags)),
         )
-        layers.append(le)
-        if c.process and layer.class_name != "Input":
+        if io_type == "io_stream" and c.process and layer.class_name != "Input":
+            # an hls4ml dataflow process is not pipelined across invocations: its II is its latency
+            le.ii_cycles = max(le.ii_cycles, le.latency_cycles)
             processes.append(le)
+        layers.append(le)
         flags += [f"{le.name}: {f}" for f in le.flags]
 
     if io_type == "io_stream":
         if processes:
             slowest = max(processes, key=lambda l: l.latency_cycles)
             latency = slowest.latency_cycles + STREAM_STAGE_START_CYCLES * (len(processes) - 1) + STREAM_IO_CYCLES
-            # a dataflow process of hls4ml is not pipelined across invocations: its II is its latency
-            ii = max(max(l.ii_cycles, l.latency_cycles) for l in processes) + STREAM_II_HANDSHAKE
+            ii = max(l.ii_cycles for l in processes) + STREAM_II_HANDSHAKE
         else:
             latency, ii = 0, 1
     else:

@@ -166,6 +166,7 @@ def write_html_report(path, estimate, synthesis=None, budgets=None, title: str =
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(doc)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

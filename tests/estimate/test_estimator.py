@@ -200,10 +200,6 @@ FAMILIES = {
 @pytest.mark.parametrize("strategy", ["Latency", "Resource"])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_family_gets_an_estimate(keras, convert, family, io_type, strategy):
-    if family in ("lstm", "gru", "simple_rnn") and io_type == "io_stream":
-        pytest.skip("hls4ml supports recurrent layers with io_parallel only")
-    if family == "zeropad_upsample" and io_type == "io_parallel":
-        pass
     m = keras.Sequential(FAMILIES[family](keras.layers))
     try:
         g = convert(m, _hls(rf=2 if strategy == "Resource" else 1, strategy=strategy), io_type=io_type)
