@@ -9,26 +9,14 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / 'shared' / 'corpus'
-EXAMPLES = CORPUS / 'example-models'
 
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 
 
 def pytest_configure(config):
-    # C-simulation libraries compiled by the tests go to a cache private to this test run's machine
-    # user, so tests never depend on (or pollute) a developer's own cache.
+    # C-simulation libraries compiled by the tests go to a cache inside the checkout, so tests never
+    # depend on (or pollute) a developer's own cache.
     os.environ.setdefault('FPGAML_CACHE_DIR', str(REPO / '.pytest_cache' / 'fpgaml-csim'))
-
-
-def requires_corpus():
-    return pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f'external corpus not found at {CORPUS}')
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope='session')

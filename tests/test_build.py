@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import write
+from fpgaml_testutil import write
 from fpgaml.config import load_config
 from fpgaml.errors import FpgamlError
 from fpgaml.pipeline import build, csim_existing
@@ -58,25 +58,43 @@ def test_report_json_records_what_a_user_needs(qbuild):
     assert (qbuild.project_dir / 'build_prj.tcl').is_file()
 
 
-def test_a_wrong_weight_is_caught_and_located(qbuild, qkeras_mlp, tmp_path):
-    """Flip one weight's value in the generated firmware: C-sim must fail and name the layer."""
-    import shutil
+def _corrupt_first_value(path):
+    text = path.read_text()
+    cut = text.index('{') + 1 if path.suffix == '.h' else 0
+    first, rest = text[cut:].split(',', 1)
+    path.write_text(text[:cut] + ('0.5' if first.strip() != '0.5' else '-0.5') + ',' + rest)
 
-    from fpgaml.csim import run_csim
+
+@pytest.fixture
+def project_copy(qbuild, tmp_path):
+    import shutil
 
     prj = tmp_path / 'prj'
     shutil.copytree(qbuild.project_dir, prj)
-    # corrupt the first weight of the second dense layer (weight headers are named by layer index)
-    layer_idx = [lay.index for lay in qbuild.conversion.graph.get_layers() if lay.name == 'dense_2'][0]
-    wfile = prj / 'firmware' / 'weights' / f'w{layer_idx}.h'
-    text = wfile.read_text()
-    head, body = text.split('{', 1)
-    first, rest = body.split(',', 1)
-    new_first = '0.5' if first.strip() != '0.5' else '-0.5'
-    wfile.write_text(head + '{' + new_first + ',' + rest)
+    idx = [lay.index for lay in qbuild.conversion.graph.get_layers() if lay.name == 'dense_2'][0]
+    return prj, prj / 'firmware' / 'weights' / f'w{idx}'
+
+
+def test_a_wrong_weight_is_caught_and_located(qbuild, project_copy):
+    """Change one weight of dense_2 in the firmware: C-sim must fail and name that layer."""
+    from fpgaml.csim import run_csim
+
+    prj, stem = project_copy
+    _corrupt_first_value(stem.with_suffix('.txt'))
     res = run_csim(qbuild.conversion, prj)
     assert not res.passed and res.exact_fraction < 1.0
     assert res.first_divergent_layer['layer'] == 'dense_2'
+
+
+def test_synthesized_weights_must_match_simulated_ones(qbuild, project_copy):
+    from fpgaml.csim import run_csim
+
+    prj, stem = project_copy
+    _corrupt_first_value(stem.with_suffix('.h'))
+    res = run_csim(qbuild.conversion, prj)
+    assert not res.passed
+    assert any(f'{stem.name}.h (synthesized) and {stem.name}.txt (C-simulated) disagree: 1 values differ' in f
+               for f in res.failures)
 
 
 def test_existing_project_is_not_overwritten_without_force(qbuild):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write
+from fpgaml_testutil import REPO, write
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EXAMPLES, requires_corpus, write
+from fpgaml_testutil import EXAMPLES, requires_corpus, write
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.errors import FpgamlError

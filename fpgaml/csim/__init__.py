@@ -114,6 +114,31 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
     return None
 
 
+def check_weight_files(project_dir: Path) -> list[str]:
+    """The C-simulation reads weights from firmware/weights/*.txt; synthesis compiles the initialisers in
+    firmware/weights/*.h. Both are written by hls4ml from the same arrays: prove they still agree."""
+    problems = []
+    wdir = project_dir / 'firmware' / 'weights'
+    for txt in sorted(wdir.glob('*.txt')):
+        header = txt.with_suffix('.h')
+        if not header.is_file():
+            problems.append(f'{header.name} missing beside {txt.name}')
+            continue
+        text = header.read_text()
+        start = text.find('{', text.find('#else'))
+        end = text.find('}', start)
+        if start < 0 or end < 0:
+            problems.append(f'{header.name}: no initialiser found')
+            continue
+        a = np.array([float(v) for v in text[start + 1:end].replace('\n', ' ').split(',') if v.strip()])
+        b = np.array([float(v) for v in txt.read_text().replace('\n', ' ').split(',') if v.strip()])
+        if a.shape != b.shape or not np.array_equal(a, b):
+            diff = int(np.sum(a != b)) if a.shape == b.shape else -1
+            what = f'{diff} values differ' if diff >= 0 else f'{a.size} vs {b.size} values'
+            problems.append(f'{header.name} (synthesized) and {txt.name} (C-simulated) disagree: {what}')
+    return problems
+
+
 def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True) -> CsimResult:
     cfg, graph, loaded = conv.config, conv.graph, conv.loaded
     shapes = loaded.input_shapes
@@ -138,7 +163,7 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
 
     out_layers = [list(graph.get_layers())[-1]] if len(y_fw) == 1 else []
     softmax_last = bool(out_layers) and out_layers[0].class_name == 'Softmax'
-    failures: list[str] = []
+    failures: list[str] = check_weight_files(project_dir)
     notes: list[str] = []
 
     # ---- exact comparison of bit patterns ----------------------------------------------------------

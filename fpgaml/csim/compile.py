@@ -123,9 +123,23 @@ def _sidecar(lib: Path) -> Path:
 
 def _valid(lib: Path) -> bool:
     side = _sidecar(lib)
-    if not lib.is_file() or not side.is_file():
+    if not lib.is_file() or not side.is_file() or not (lib.parent / 'weights' / '.complete').is_file():
         return False
     return hashlib.sha256(lib.read_bytes()).hexdigest() == side.read_text().strip()
+
+
+def _install_weights(project_dir: Path, entry: Path) -> Path:
+    """Copy the weight files the library reads at start-up into its (immutable) cache entry."""
+    wdir = entry / 'weights'
+    if (wdir / '.complete').is_file():
+        return wdir
+    shutil.rmtree(wdir, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix='weights-', dir=entry))
+    for p in (project_dir / 'firmware' / 'weights').glob('*.txt'):
+        shutil.copy2(p, tmp / p.name)
+    (tmp / '.complete').write_text('')
+    os.replace(tmp, wdir)
+    return wdir
 
 
 def compile_library(project_dir: Path, project: str, cache: str | Path | None = None,
@@ -145,9 +159,12 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
     with FileLock(str(entry / '.lock')):
         if use_cache and _valid(lib):
             return CompiledLibrary(lib, key, time.perf_counter() - t0, True)
+        shutil.rmtree(entry / 'weights', ignore_errors=True)  # rebuilt with the library
+        wdir = _install_weights(project_dir, entry)
         build = Path(tempfile.mkdtemp(prefix='build-', dir=entry))
         try:
-            inc = [f'-I{project_dir / "firmware" / "ap_types"}', f'-I{project_dir / "firmware"}', f'-I{project_dir}']
+            inc = [f'-I{project_dir / "firmware" / "ap_types"}', f'-I{project_dir / "firmware"}', f'-I{project_dir}',
+                   f'-DWEIGHTS_DIR="{wdir}"']
             objs = [build / 'firmware.o', build / 'harness.o']
             cmds = [
                 [CXX, *CXXFLAGS, *inc, '-c', str(project_dir / 'firmware' / f'{project}.cpp'), '-o', str(objs[0])],
