@@ -122,11 +122,21 @@ def _print_csim(res) -> None:
         out.print(f'  [red]{f}[/red]')
 
 
+def _print_estimate(est, budgets, comparison=None) -> None:
+    from fpgaml.report.table import print_estimate_table
+
+    print_estimate_table(est, budgets=budgets, comparison=comparison, console=out)
+
+
 def _finish(res, csim: bool) -> None:
     out.print(f'project: {res.project_dir}')
-    out.print(f'report:  {res.project_dir / "fpgaml-report.json"}')
+    out.print(f'report:  {res.project_dir / "fpgaml-report.json"} and {res.project_dir / "report.html"}')
     if csim and res.csim is not None and not res.csim.passed:
         raise typer.Exit(4)
+    if res.budgets_failed:
+        for b in res.budgets_failed:
+            err.print(f'[red]budget:[/red] {b.message}', highlight=False)
+        raise typer.Exit(5)
 
 
 @app.command()
@@ -156,14 +166,76 @@ def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir
 @app.command('build')
 @_interruptible
 def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
-              cache_dir: Optional[Path] = CacheOpt, no_cache: bool = NoCacheOpt):
-    """Convert, compile and C-simulate; print a summary."""
-    from fpgaml.pipeline import build
+              cache_dir: Optional[Path] = CacheOpt, no_cache: bool = NoCacheOpt,
+              synth: bool = typer.Option(False, '--synth', help='Also run HLS synthesis when vivado_hls / '
+                                                                'vitis_hls / vitis-run is on PATH.'),
+              cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
+              vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.')):
+    """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
+    from fpgaml.pipeline import build, synthesize
 
     res = build(_load(config, output), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
     _print_layers(res)
     _print_csim(res)
+    comparison = None
+    if synth:
+        synthesize(res, cosim=cosim, vsynth=vsynth)
+        out.print(res.synthesis.message)
+        if res.synthesis.result is not None:
+            from fpgaml.synth import compare
+
+            comparison = compare(res.estimate, res.synthesis.result)
+    _print_estimate(res.estimate, res.budgets, comparison)
     _finish(res, True)
+
+
+@app.command()
+@_interruptible
+def estimate(config: Path = ConfigArg,
+             json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.')):
+    """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
+    import json
+
+    from fpgaml.pipeline import estimate_config
+
+    _, est, budgets = estimate_config(_load(config, None))
+    if json_out:
+        doc = est.to_json_dict()
+        if budgets:
+            doc['budgets'] = [b.model_dump() for b in budgets]
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_estimate(est, budgets)
+    if any(not b.passed for b in budgets):
+        raise typer.Exit(5)
+
+
+@app.command()
+@_interruptible
+def report(project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False)):
+    """Show a project's estimate, and its vendor synthesis reports beside it when present."""
+    import json
+
+    from fpgaml.estimate import Estimate
+    from fpgaml.synth import compare, find_reports
+
+    path = project / 'fpgaml-report.json'
+    if not path.is_file():
+        raise FpgamlError(f'{project}: not an fpgaml project (no fpgaml-report.json)')
+    rep = json.loads(path.read_text())
+    if not rep.get('estimate'):
+        raise FpgamlError(f'{path}: no estimate recorded (written by an older fpgaml); rebuild the project')
+    est = Estimate.from_json_dict(rep['estimate'], rep['config']['clock_period'], rep['config']['io_type'])
+    synthesis = find_reports(project)
+    comparison = compare(est, synthesis) if synthesis is not None else None
+    if synthesis is None:
+        out.print('no vendor synthesis reports in this project; showing the estimate')
+    c = rep.get('csim')
+    if c:
+        out.print(f'C-simulation: {"PASSED" if c["passed"] else "FAILED"} ({c["mode"]}, {c["samples"]} samples)')
+    budgets = [__import__('fpgaml.estimate.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
+               for b in rep.get('budgets', [])]
+    _print_estimate(est, budgets, comparison)
 
 
 def main() -> None:

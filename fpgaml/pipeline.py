@@ -25,7 +25,9 @@ from fpgaml.convert import Conversion, convert, firmware_hash, write_project
 from fpgaml.csim import CsimResult, run_csim
 from fpgaml.csim.compile import TEMPLATES, render_harness
 from fpgaml.errors import FpgamlError
+from fpgaml.estimate import Estimate, check_budgets, estimate
 from fpgaml.frontend import load_model
+from fpgaml.report.html import write_html_report
 
 REPORT = 'fpgaml-report.json'
 
@@ -36,6 +38,13 @@ class BuildResult:
     conversion: Conversion
     csim: CsimResult | None
     report: dict
+    estimate: Estimate | None = None
+    budgets: list = None
+    synthesis: object = None  # fpgaml.synth.run.SynthRun
+
+    @property
+    def budgets_failed(self) -> list:
+        return [b for b in (self.budgets or []) if not b.passed]
 
 
 def tool_versions() -> dict[str, str]:
@@ -53,9 +62,12 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def _report(conv: Conversion, project_dir: Path, csim: CsimResult | None) -> dict:
+def _report(conv: Conversion, project_dir: Path, csim: CsimResult | None, est: Estimate | None = None,
+            budgets: list | None = None) -> dict:
     cfg = conv.config
     return {
+        'estimate': est.to_json_dict() if est is not None else None,
+        'budgets': [b.model_dump() for b in budgets or []],
         'fpgaml_version': fpgaml.__version__,
         'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
         'config': cfg.summary(),
@@ -109,6 +121,40 @@ def _install(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def estimate_config(cfg: ProjectConfig) -> tuple[Conversion, Estimate, list]:
+    """Convert in memory and estimate latency/resources (nothing is written)."""
+    loaded = load_model(cfg.model)
+    scratch = Path(tempfile.mkdtemp(prefix='fpgaml-estimate-'))
+    try:
+        conv = convert(cfg, loaded, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    est = estimate(conv.graph, cfg.part, cfg.clock_period)
+    return conv, est, check_budgets(est, cfg.budgets) if cfg.budgets else []
+
+
+def _html(path: Path, cfg: ProjectConfig, est: Estimate, synthesis=None) -> None:
+    write_html_report(path, est, synthesis=synthesis, budgets=cfg.budgets, title=f'{cfg.name}: fpgaml report')
+
+
+def synthesize(res: 'BuildResult', cosim: bool = False, vsynth: bool = False) -> None:
+    """Run vendor HLS synthesis in the installed project (when a tool exists) and record the reports."""
+    from dataclasses import asdict
+
+    from fpgaml.synth import compare
+    from fpgaml.synth.run import run_synthesis
+
+    cfg = res.conversion.config
+    run = run_synthesis(res.project_dir, cfg.backend, cosim=cosim, vsynth=vsynth)
+    res.synthesis = run
+    if run.result is None:
+        return
+    res.report['synthesis'] = {'tool': run.tool, 'reports': asdict(run.result),
+                               'comparison': compare(res.estimate, run.result).to_json_dict()}
+    _write_json_atomic(res.project_dir / REPORT, res.report)
+    _html(res.project_dir / 'report.html', cfg, res.estimate, run.result)
+
+
 def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = None,
           use_cache: bool = True) -> BuildResult:
     """Convert (and with ``csim`` C-simulate) ``cfg`` into ``cfg.output_dir``, atomically."""
@@ -129,16 +175,19 @@ def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = No
         conv = convert(cfg, loaded, tmp)
         write_project(conv, tmp)
         render_harness(tmp, conv.graph)
+        est = estimate(conv.graph, cfg.part, cfg.clock_period)
+        budgets = check_budgets(est, cfg.budgets) if cfg.budgets else []
         result = run_csim(conv, tmp, cache=cache, use_cache=use_cache) if csim else None
         _render_readme(conv, tmp, target, result)
-        report = _report(conv, tmp, result)
+        report = _report(conv, tmp, result, est, budgets)
         _write_json_atomic(tmp / REPORT, report)
+        _html(tmp / 'report.html', cfg, est)
         _install(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     conv.graph.config.config['OutputDir'] = str(target)
-    return BuildResult(target, conv, result, report)
+    return BuildResult(target, conv, result, report, est, budgets)
 
 
 def csim_existing(cfg: ProjectConfig, *, cache: str | None = None, use_cache: bool = True) -> BuildResult:

@@ -172,5 +172,5 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         strategy=m.Strategy, reuse_factor=m.ReuseFactor, default_precision=m.Precision,
         layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,
         validation=validation if isinstance(validation, ValidationSettings) else ValidationSettings(),
-        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor,
+        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, budgets=raw.Budgets,
     )

@@ -17,6 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from fpgaml.config.precision import PrecisionError, normalize
 from fpgaml.errors import suggest
+from fpgaml.estimate.budgets import Budgets as BudgetsModel
+from fpgaml.estimate.devices import UnknownPartError, lookup_device
 
 STRATEGIES = ('Latency', 'Resource')
 # Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.
@@ -65,6 +67,14 @@ def _precision(value: Any) -> str:
 
 
 PrecisionStr = Annotated[str, AfterValidator(lambda v: _precision(v))]
+
+
+def _part(value: Any) -> str:
+    try:
+        lookup_device(value)
+    except UnknownPartError as e:
+        raise ValueError(str(e)) from None
+    return value
 
 
 def _reuse(value: Any) -> int:
@@ -142,7 +152,9 @@ class FpgamlFormat(Strict):
     bit_exact: Union[str, bool] = 'auto'
     validation: ValidationSettings = ValidationSettings()
     tolerance: ToleranceSettings = ToleranceSettings()
-    budgets: Optional[dict[str, Any]] = None
+    budgets: Optional[BudgetsModel] = None
+
+    _part = field_validator('part')(classmethod(lambda cls, v: _part(v)))
 
     @field_validator('backend')
     @classmethod
@@ -266,6 +278,9 @@ class Hls4mlFormat(Strict):
     BitExact: Union[str, bool] = 'auto'
     Validation: ValidationSettings = ValidationSettings()
     Tolerance: ToleranceSettings = ToleranceSettings()
+    Budgets: Optional[BudgetsModel] = None
+
+    _part = field_validator('Part')(classmethod(lambda cls, v: _part(v)))
 
     @field_validator('Backend')
     @classmethod
@@ -350,7 +365,7 @@ class ProjectConfig(BaseModel):
     validation: ValidationSettings = ValidationSettings()
     validation_data: Optional[Path] = None
     tolerance: ToleranceSettings = ToleranceSettings()
-    budgets: Optional[dict[str, Any]] = None
+    budgets: Optional[BudgetsModel] = None
     bram_factor: Optional[int] = None
 
     def summary(self) -> dict:

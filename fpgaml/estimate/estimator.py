@@ -90,6 +90,18 @@ class Estimate:
     def resource(self, name: str) -> float:
         return float(getattr(self.total, name))
 
+    @classmethod
+    def from_json_dict(cls, d: dict, clock_period_ns: float, io_type: str) -> "Estimate":
+        """Rebuild an estimate stored in fpgaml-report.json (``to_json_dict`` output)."""
+        layers = []
+        for l in d["layers"]:
+            l = dict(l)
+            l["layer_class"] = l.pop("class")
+            layers.append(LayerEstimate(**l))
+        return cls(part=d["part"], clock_period_ns=clock_period_ns, io_type=io_type,
+                   total=TotalEstimate(**d["total"]), layers=layers, utilization=dict(d["utilization"]),
+                   device=lookup_device(d["part"]))
+
     def layer(self, name: str) -> LayerEstimate:
         for l in self.layers:
             if l.name == name:
