@@ -59,6 +59,8 @@ def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
                 msg = msg[len(prefix):]
         if e['type'] == 'missing':
             msg = 'required key is missing'
+        if e['type'] == 'extra_forbidden':
+            msg = f'unknown key "{loc[-1] if loc else "?"}"'
         if key in seen:
             continue
         seen.add(key)
