@@ -20,6 +20,8 @@ long fpgaml_output_size(int i) { return FPGAML_OUT_SIZES[i]; }
 // xs[k]: n_samples x input_size(k) doubles; ys[k]: n_samples x output_size(k) doubles.
 // trace_names/trace_sizes/trace_outs: n_trace traced layers whose outputs to copy per sample (may be 0).
 // Returns the number of samples run, or -(index+1) of the first traced layer that produced no output.
+// Not thread-safe (the firmware keeps static state: weights, tables, io_stream line buffers); fpgaml
+// runs samples in parallel by loading separate copies of this library, each with its own state.
 long fpgaml_run(const double *const *xs, double *const *ys, long n_samples, int n_trace, const char *const *trace_names,
                 const long *trace_sizes, double *const *trace_outs) {
     if (n_trace > 0) {

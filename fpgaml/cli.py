@@ -238,6 +238,42 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
     _print_estimate(est, budgets, comparison)
 
 
+@app.command()
+@_interruptible
+def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference models (default: all in models/).'),
+            update: bool = typer.Option(False, '--update', help='Rewrite the golden records deliberately and say '
+                                                                 'what changed.'),
+            models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models.'),
+            cache_dir: Optional[Path] = CacheOpt):
+    """Rebuild and C-simulate reference models; compare bit patterns with their golden records."""
+    from fpgaml.regress import MODELS_DIR
+    from fpgaml.regress import regress as run_regress
+
+    _import_ml_stack()
+    results = run_regress(models, update=update, models_dir=models_dir or MODELS_DIR, cache=cache_dir)
+    t = Table(title='golden regression', title_justify='left')
+    for col in ('model', 'status', 'samples', 'outputs', 'differing', 'firmware', 'seconds'):
+        t.add_column(col)
+    for r in results:
+        style = 'red' if not r.passed else ('yellow' if r.status in ('updated', 'created') else 'green')
+        t.add_row(r.model, f'[{style}]{r.status}[/{style}]', str(r.samples), str(r.outputs_compared),
+                  str(r.outputs_differing), 'changed' if r.firmware_changed else 'same',
+                  f'{r.seconds:.1f}' + (' (cached)' if r.compile_cached else ''))
+    out.print(t)
+    for r in results:
+        if r.first_difference:
+            out.print(f'{r.model}: first difference at {r.first_difference}')
+        if r.first_divergent_layer:
+            out.print(f'{r.model}: first divergent layer {r.first_divergent_layer}')
+        for c in r.changes:
+            out.print(f'{r.model}: {c}')
+    failed = [r.model for r in results if not r.passed]
+    if failed:
+        err.print(f'[red]regression:[/red] {len(failed)} of {len(results)} models differ from their golden '
+                  f'records: {", ".join(failed)}', highlight=False)
+        raise typer.Exit(4)
+
+
 def main() -> None:
     debug = '--debug' in sys.argv[1:]
     _state['debug'] = debug

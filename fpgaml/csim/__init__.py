@@ -8,6 +8,7 @@ every traced layer is compared with the Keras intermediate outputs and the first
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -139,6 +140,13 @@ def check_weight_files(project_dir: Path) -> list[str]:
     return problems
 
 
+def csim_threads(io_type: str = '') -> int:
+    """Worker threads for batch C-simulation (each with its own copy of the library):
+    $FPGAML_CSIM_THREADS, else the number of cores."""
+    env = os.environ.get('FPGAML_CSIM_THREADS')
+    return max(1, int(env)) if env else (os.cpu_count() or 1)
+
+
 def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True) -> CsimResult:
     cfg, graph, loaded = conv.config, conv.graph, conv.loaded
     shapes = loaded.input_shapes
@@ -154,7 +162,7 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     n = xs[0].shape[0]
 
     compiled = compile_library(project_dir, cfg.name, cache=cache, use_cache=use_cache)
-    lib = CsimLibrary(compiled.path)
+    lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
     t0 = time.perf_counter()
     y_fw = lib.predict(xs)
     run_s = time.perf_counter() - t0

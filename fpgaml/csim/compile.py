@@ -145,6 +145,7 @@ def _install_weights(project_dir: Path, entry: Path) -> Path:
 def compile_library(project_dir: Path, project: str, cache: str | Path | None = None,
                     use_cache: bool = True, log_dir: Path | None = None) -> CompiledLibrary:
     """Compile (or fetch from the cache) the C-simulation library of the project in ``project_dir``."""
+    project_dir = Path(project_dir).resolve()
     key = source_hash(project_dir, project)
     root = cache_dir(cache)
     entry = root / key[:2] / key

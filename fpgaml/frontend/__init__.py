@@ -37,6 +37,9 @@ def _tf_keras_custom_objects() -> dict:
     from qkeras.utils import _add_supported_quantized_objects
 
     _add_supported_quantized_objects(co)
+    from fpgaml.frontend.legacy import custom_objects as legacy_objects
+
+    co.update(legacy_objects())  # BinaryDense/TernaryDense, binary/ternary_tanh, relu1, GarNet, HGQ proxy
     try:
         from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
 

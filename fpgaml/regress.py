@@ -1,0 +1,212 @@
+"""Golden-output regression: rebuild every reference model, C-simulate it on its recorded inputs and
+compare the firmware's fixed-point bit patterns with the golden record committed beside the model.
+
+A golden record (``models/<name>/golden.json``) holds the input sample, the expected outputs as
+integers (value x 2^fractional bits, per output type), the same for every traced layer on the first
+few samples (to name the first divergent layer), the firmware content hash and the tool versions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fpgaml.config import load_config
+from fpgaml.config.precision import from_hls4ml, parse_precision
+from fpgaml.convert import convert, firmware_hash, write_project
+from fpgaml.csim import csim_threads
+from fpgaml.csim import data as vdata
+from fpgaml.csim.compile import compile_library, render_harness
+from fpgaml.csim.harness import CsimLibrary
+from fpgaml.errors import FpgamlError, suggest
+from fpgaml.frontend import load_model
+
+GOLDEN = 'golden.json'
+SAMPLES = 100
+TRACE_SAMPLES = 8
+MODELS_DIR = Path(__file__).resolve().parents[1] / 'models'
+
+
+@dataclass
+class RegressResult:
+    model: str
+    status: str  # 'pass', 'FAIL', 'updated', 'created'
+    samples: int = 0
+    outputs_compared: int = 0
+    outputs_differing: int = 0
+    first_difference: str | None = None
+    first_divergent_layer: str | None = None
+    firmware_changed: bool = False
+    seconds: float = 0.0
+    compile_cached: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status != 'FAIL'
+
+
+def zoo(models_dir: Path = MODELS_DIR) -> dict[str, Path]:
+    """Every reference model: a folder of ``models/`` with a ``config.yml``."""
+    return {p.parent.name: p for p in sorted(Path(models_dir).glob('*/config.yml'))}
+
+
+def _bits(values: np.ndarray, t) -> list:
+    return vdata.to_bits(values, t).tolist()
+
+
+def _layer_type(layer):
+    return from_hls4ml(layer.get_output_variable().type.precision)
+
+
+def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
+    from fpgaml.pipeline import tool_versions
+
+    layers = {}
+    for layer in conv.graph.get_layers():
+        if layer.name in traces:
+            t = _layer_type(layer)
+            layers[layer.name] = {'type': t.hls4ml_str(), 'bits': _bits(traces[layer.name], t)}
+    return {
+        'model': name,
+        'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
+        'firmware_sha256': firmware_hash(project_dir),
+        'tool_versions': tool_versions(),
+        'samples': int(xs[0].shape[0]),
+        'inputs': [{'type': t.hls4ml_str(), 'shape': list(x.shape[1:]), 'bits': _bits(x.reshape(len(x), -1), t)}
+                   for x, t in zip(xs, conv.input_types)],
+        'outputs': [{'type': t.hls4ml_str(), 'bits': _bits(y, t)} for y, t in zip(ys, conv.output_types)],
+        'trace_samples': TRACE_SAMPLES,
+        'layers': layers,
+    }
+
+
+def _inputs_from_golden(golden: dict) -> list[np.ndarray]:
+    xs = []
+    for inp in golden['inputs']:
+        t = parse_precision(inp['type'])
+        bits = np.asarray(inp['bits'], dtype=np.float64)
+        xs.append((bits / 2.0**t.fractional).reshape(len(bits), *inp['shape']))
+    return xs
+
+
+def _fresh_inputs(cfg, conv, loaded) -> list[np.ndarray]:
+    shapes = loaded.input_shapes
+    if cfg.validation_data is not None:
+        xs, _ = vdata.load(cfg.validation_data, shapes, SAMPLES)
+    else:
+        xs = vdata.generate(shapes, conv.input_types, SAMPLES, cfg.validation.seed)
+    return [vdata.quantize(x, t) for x, t in zip(xs, conv.input_types)]
+
+
+def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
+    for layer in conv.graph.get_layers():
+        g = golden['layers'].get(layer.name)
+        if g is None or layer.name not in traces:
+            continue
+        got = np.asarray(_bits(traces[layer.name], parse_precision(g['type'])))
+        exp = np.asarray(g['bits'])
+        if got.shape != exp.shape or g['type'] != _layer_type(layer).hls4ml_str():
+            return f'{layer.name} ({layer.class_name}): type or shape changed ({g["type"]} -> ' \
+                   f'{_layer_type(layer).hls4ml_str()})'
+        bad = got != exp
+        if bad.any():
+            s, i = map(int, np.argwhere(bad)[0])
+            return (f'{layer.name} ({layer.class_name}): {int(bad.sum())} of {bad.size} values differ; first at '
+                    f'sample {s}, index {i}: {exp[s, i]} -> {got[s, i]}')
+    return None
+
+
+def regress_one(name: str, config: Path, update: bool = False, cache: str | None = None) -> RegressResult:
+    t0 = time.perf_counter()
+    golden_path = config.parent / GOLDEN
+    golden = json.loads(golden_path.read_text()) if golden_path.is_file() else None
+    work = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-{name}-'))
+    try:
+        cfg = load_config(config, output_dir=work / name)
+        loaded = load_model(cfg.model)
+        conv = convert(cfg, loaded, work / name)
+        write_project(conv, work / name)
+        render_harness(work / name, conv.graph)
+        compiled = compile_library(work / name, cfg.name, cache=cache)
+        lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
+        xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, loaded)
+        ys = lib.predict(xs, label=f'C-simulation of {name}')
+        traced = {lay.name: lay.get_output_variable().size() for lay in conv.graph.get_layers()
+                  if lay.get_attr('trace', False) and lay.get_attr('function_cpp', None) is not None}
+        _, traces = lib.trace([x[:TRACE_SAMPLES] for x in xs], traced)
+        record = _record(name, cfg, conv, work / name, xs, ys, traces)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    res = RegressResult(model=name, status='pass', samples=record['samples'], compile_cached=compiled.cached)
+    if golden is not None:
+        res.firmware_changed = golden['firmware_sha256'] != record['firmware_sha256']
+        n_diff = n_all = 0
+        for k, (g, r) in enumerate(zip(golden['outputs'], record['outputs'])):
+            exp, got = np.asarray(g['bits']), np.asarray(r['bits'])
+            if exp.shape != got.shape or g['type'] != r['type']:
+                res.first_difference = f'output {k}: type/shape changed {g["type"]} {exp.shape} -> ' \
+                                       f'{r["type"]} {got.shape}'
+                n_diff += max(exp.size, got.size)
+                n_all += max(exp.size, got.size)
+                continue
+            bad = exp != got
+            n_all += bad.size
+            n_diff += int(bad.sum())
+            if bad.any() and res.first_difference is None:
+                s, i = map(int, np.argwhere(bad)[0])
+                res.first_difference = f'sample {s}, output {k}[{i}]: expected {exp[s, i]}, got {got[s, i]} ' \
+                                       f'({g["type"]} bit patterns)'
+        res.outputs_compared, res.outputs_differing = n_all, n_diff
+        if n_diff:
+            res.first_divergent_layer = _first_divergent_layer(conv, golden, traces)
+            res.status = 'FAIL'
+        if update:
+            res.changes = _describe_changes(golden, record, n_diff)
+    else:
+        res.outputs_compared = sum(np.asarray(o['bits']).size for o in record['outputs'])
+    if update or golden is None:
+        if golden is None and not update:
+            res.status = 'FAIL'
+            res.first_difference = f'no golden record ({golden_path.name}); run "fpgaml regress --update {name}"'
+        else:
+            tmp = golden_path.with_name(golden_path.name + '.tmp')
+            tmp.write_text(json.dumps(record, separators=(',', ':')) + '\n')
+            tmp.replace(golden_path)
+            res.status = 'created' if golden is None else 'updated'
+            if golden is None:
+                res.changes = [f'new golden record: {record["samples"]} samples, firmware '
+                               f'{record["firmware_sha256"][:12]}']
+    res.seconds = round(time.perf_counter() - t0, 2)
+    return res
+
+
+def _describe_changes(old: dict, new: dict, n_diff: int) -> list[str]:
+    out = []
+    if old['firmware_sha256'] != new['firmware_sha256']:
+        out.append(f'firmware {old["firmware_sha256"][:12]} -> {new["firmware_sha256"][:12]}')
+    out.append(f'{n_diff} output values changed' if n_diff else 'outputs unchanged')
+    for k in sorted(set(old['tool_versions']) | set(new['tool_versions'])):
+        a, b = old['tool_versions'].get(k), new['tool_versions'].get(k)
+        if a != b:
+            out.append(f'{k} {a} -> {b}')
+    return out
+
+
+def regress(names: list[str] | None = None, update: bool = False, models_dir: Path = MODELS_DIR,
+            cache: str | None = None) -> list[RegressResult]:
+    models = zoo(models_dir)
+    if not models:
+        raise FpgamlError(f'no reference models (folders with config.yml) in {models_dir}')
+    for n in names or []:
+        if n not in models:
+            raise FpgamlError(f'unknown model "{n}"{suggest(n, models)}; reference models: {", ".join(models)}')
+    return [regress_one(n, models[n], update=update, cache=cache) for n in (names or list(models))]
