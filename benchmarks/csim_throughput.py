@@ -1,0 +1,99 @@
+"""C-simulation throughput and rebuild/regression times for the reference zoo.
+
+    .venv/bin/python benchmarks/csim_throughput.py [--samples 2000]
+
+For each reference model, on the SAME compiled library:
+  * hls4ml's own ModelGraph.predict() (a Python loop, one ctypes call per sample),
+  * fpgaml's batch harness (one C++ call per chunk) on 1 core, and on all cores (library copies).
+Then: a warm rebuild (unchanged firmware: convert + cache hit, in-process) per model, and the whole
+golden regression cold (empty compile cache) and warm. Timings depend on machine load: run it idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--samples', type=int, default=2000)
+    args = ap.parse_args()
+
+    from fpgaml.config import load_config
+    from fpgaml.convert import convert, write_project
+    from fpgaml.csim import data as vdata
+    from fpgaml.csim.compile import compile_library, render_harness
+    from fpgaml.csim.harness import CsimLibrary
+    from fpgaml.frontend import load_model
+    from fpgaml.regress import regress, zoo
+
+    work = Path(tempfile.mkdtemp(prefix='fpgaml-bench-'))
+    cache = work / 'cache'
+    cores = os.cpu_count() or 1
+    print(f'{cores} cores; {args.samples} samples per model\n')
+    print(f'{"model":16s} {"hls4ml predict":>16s} {"fpgaml 1 core":>14s} {"fpgaml " + str(cores) + " cores":>15s} '
+          f'{"speed-up":>9s} {"warm rebuild":>13s}')
+    for name, config in zoo().items():
+        cfg = load_config(config, output_dir=work / name)
+        loaded = load_model(cfg.model)
+        conv = convert(cfg, loaded, work / name)
+        write_project(conv, work / name)
+        render_harness(work / name, conv.graph)
+        so = compile_library(work / name, cfg.name, cache=cache).path
+        x = vdata.load(cfg.validation_data, loaded.input_shapes, 10**9)[0][0]
+        x = np.concatenate([x] * (args.samples // len(x) + 1))[: args.samples]
+        x = vdata.quantize(x, conv.input_types[0])
+
+        graph = conv.graph  # hls4ml's predict() on fpgaml's compiled library (it exports <name>_double)
+        graph._top_function_lib = ctypes.CDLL(str(so))
+        t0 = time.perf_counter()
+        y_hls = graph.predict(np.ascontiguousarray(x.reshape(len(x), -1)))
+        t_hls = time.perf_counter() - t0
+
+        timings = []
+        for threads in (1, cores):
+            lib = CsimLibrary(so, threads=threads)
+            lib.predict([x[:4]])  # load weights / tables in every copy first
+            t0 = time.perf_counter()
+            y = lib.predict([x])
+            timings.append(time.perf_counter() - t0)
+            assert np.array_equal(y[0], np.asarray(y_hls).reshape(len(x), -1)), 'batch and predict() disagree'
+
+        t0 = time.perf_counter()  # warm rebuild: unchanged firmware
+        conv2 = convert(cfg, loaded, work / f'{name}-again')
+        write_project(conv2, work / f'{name}-again')
+        render_harness(work / f'{name}-again', conv2.graph)
+        hit = compile_library(work / f'{name}-again', cfg.name, cache=cache)
+        t_warm = time.perf_counter() - t0
+        assert hit.cached
+        us = [1e6 * t / len(x) for t in (t_hls, *timings)]
+        print(f'{name:16s} {us[0]:13.1f} us {us[1]:11.1f} us {us[2]:12.1f} us {us[0] / us[2]:8.1f}x {t_warm:11.2f} s')
+
+    shutil.rmtree(cache, ignore_errors=True)
+    t0 = time.perf_counter()
+    res = regress(cache=str(cache))
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res2 = regress(cache=str(cache))
+    t_warm = time.perf_counter() - t0
+    ok = all(r.passed for r in res + res2)
+    print(f'\nwhole zoo regression ({len(res)} models, in-process): cold {t_cold:.1f} s, warm {t_warm:.1f} s, '
+          f'{"all pass" if ok else "FAILURES"}')
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
