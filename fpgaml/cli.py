@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 import functools
 
@@ -21,8 +22,9 @@ from fpgaml.errors import FpgamlError, Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.')
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+# markup off: messages carry user text (paths, layer names, "[physics]") that must print verbatim
+out = Console(width=None if sys.stdout.isatty() else 120, markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 _state = {'debug': False}
 
 
@@ -101,8 +103,8 @@ def _print_csim(res) -> None:
     c = res.csim
     if c is None:
         return
-    status = '[green]PASSED[/green]' if c.passed else '[red]FAILED[/red]'
-    out.print(f'C-simulation {status}: {c.mode} on {c.input_source}')
+    out.print(Text.assemble('C-simulation ', ('PASSED', 'green') if c.passed else ('FAILED', 'red'),
+                            f': {c.mode} on {c.input_source}'))
     out.print(f'  compared at: {c.compared_at}')
     if c.exact_fraction is not None:
         out.print(f'  bit-exact samples: {100 * c.exact_fraction:.2f}%')
@@ -119,7 +121,7 @@ def _print_csim(res) -> None:
     for n in c.notes:
         out.print(f'  note: {n}')
     for f in c.failures:
-        out.print(f'  [red]{f}[/red]')
+        out.print(Text(f'  {f}', style='red'))
 
 
 def _print_estimate(est, budgets, comparison=None) -> None:
@@ -135,7 +137,7 @@ def _finish(res, csim: bool) -> None:
         raise typer.Exit(4)
     if res.budgets_failed:
         for b in res.budgets_failed:
-            err.print(f'[red]budget:[/red] {b.message}', highlight=False)
+            err.print(Text.assemble(('budget: ', 'red'), b.message))
         raise typer.Exit(5)
 
 
@@ -256,7 +258,7 @@ def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference m
         t.add_column(col)
     for r in results:
         style = 'red' if not r.passed else ('yellow' if r.status in ('updated', 'created') else 'green')
-        t.add_row(r.model, f'[{style}]{r.status}[/{style}]', str(r.samples), str(r.outputs_compared),
+        t.add_row(r.model, Text(r.status, style=style), str(r.samples), str(r.outputs_compared),
                   str(r.outputs_differing), 'changed' if r.firmware_changed else 'same',
                   f'{r.seconds:.1f}' + (' (cached)' if r.compile_cached else ''))
     out.print(t)
@@ -269,9 +271,63 @@ def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference m
             out.print(f'{r.model}: {c}')
     failed = [r.model for r in results if not r.passed]
     if failed:
-        err.print(f'[red]regression:[/red] {len(failed)} of {len(results)} models differ from their golden '
-                  f'records: {", ".join(failed)}', highlight=False)
+        err.print(Text.assemble(('regression: ', 'red'), f'{len(failed)} of {len(results)} models differ from '
+                                f'their golden records: {", ".join(failed)}'))
         raise typer.Exit(4)
+
+
+zoo_app = typer.Typer(no_args_is_help=True, help='The reference model zoo (models/<name>/).')
+data_app = typer.Typer(no_args_is_help=True, help='Training data generators (optional extra: fpgaml[physics]).')
+app.add_typer(zoo_app, name='zoo')
+app.add_typer(data_app, name='data')
+
+
+@zoo_app.command('list')
+def zoo_list():
+    """List the reference models with their recorded metrics."""
+    import json
+
+    from fpgaml.regress import zoo
+
+    t = Table(title='fpgaml model zoo', title_justify='left')
+    for col in ('model', 'config', 'metrics', 'golden'):
+        t.add_column(col)
+    for name, config in zoo().items():
+        m = config.parent / 'metrics.json'
+        metrics = ', '.join(f'{k}={v}' for k, v in json.loads(m.read_text()).items()) if m.is_file() else '-'
+        t.add_row(name, str(config.relative_to(config.parents[2])), metrics,
+                  'yes' if (config.parent / 'golden.json').is_file() else 'no')
+    out.print(t)
+
+
+@zoo_app.command('build')
+@_interruptible
+def zoo_build(name: str = typer.Argument(..., help='Model name (see "fpgaml zoo list").'),
+              output: Optional[Path] = OutputOpt, force: bool = ForceOpt):
+    """Build, C-simulate and estimate one zoo model (same as fpgaml build models/NAME/config.yml)."""
+    from fpgaml.errors import suggest
+    from fpgaml.regress import zoo
+
+    models = zoo()
+    if name not in models:
+        raise FpgamlError(f'unknown zoo model "{name}"{suggest(name, models)}; available: {", ".join(models)}')
+    build_cmd(models[name], output=output, force=force, cache_dir=None, no_cache=False, synth=False, cosim=False,
+              vsynth=False)
+
+
+@data_app.command('jets')
+@_interruptible
+def data_jets(n: int = typer.Option(..., '--n', min=1, help='Number of jets to generate.'),
+              out_file: Path = typer.Option(..., '--out', help='Output file.'),
+              seed: int = typer.Option(1, '--seed', help='Random seed (reproducible output).')):
+    """Generate LHC-style jets (g, q, W, Z, t) with Pythia 8 + FastJet: features, images, sequences, clouds."""
+    try:
+        from fpgaml.data.jets import generate_jets
+    except ImportError as e:
+        raise FpgamlError(f'the jet generator needs the optional physics extra (GPL: Pythia 8, FastJet): '
+                          f'pip install -e ".[physics]" ({e})') from None
+    generate_jets(n, out_file, seed=seed, progress=True)
+    out.print(f'wrote {n} jets to {out_file}')
 
 
 def main() -> None:
@@ -285,15 +341,15 @@ def main() -> None:
     except FpgamlError as e:
         if debug:
             raise
-        err.print(f'[red]error:[/red] {e}', highlight=False, soft_wrap=True)
+        err.print(Text.assemble(('error: ', 'red'), str(e)), soft_wrap=True)
         sys.exit(e.exit_code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        err.print('interrupted: nothing was written', highlight=False)
+        err.print('interrupted: nothing was written')
         sys.exit(130)
     except typer.Abort:
-        err.print('aborted: nothing was written', highlight=False)
+        err.print('aborted: nothing was written')
         sys.exit(130)
     except typer.TyperException as e:  # usage errors: unknown option, missing argument ...
         e.show()
@@ -301,8 +357,8 @@ def main() -> None:
     except Exception as e:  # unexpected failures
         if debug:
             raise
-        err.print(f'[red]internal error:[/red] {type(e).__name__}: {e} (run with --debug for the traceback)',
-                  highlight=False, soft_wrap=True)
+        err.print(Text.assemble(('internal error: ', 'red'),
+                                f'{type(e).__name__}: {e} (run with --debug for the traceback)'), soft_wrap=True)
         sys.exit(1)
 
 

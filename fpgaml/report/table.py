@@ -50,6 +50,7 @@ def print_estimate_table(estimate, budgets=None, comparison=None, console=None) 
     try:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
     except ImportError:  # pragma: no cover
         print(estimate_table_text(estimate, comparison))
         for line in budget_lines(budgets or []):
@@ -67,6 +68,6 @@ def print_estimate_table(estimate, budgets=None, comparison=None, console=None) 
         for m in comparison.metrics:
             console.print("  " + m.message)
     for r in budgets or []:
-        console.print(("[green]PASS[/green] " if r.passed else "[red]FAIL[/red] ") + r.message)
+        console.print(Text.assemble(("PASS ", "green") if r.passed else ("FAIL ", "red"), r.message))
     for f in estimate.flags:
-        console.print(f"[yellow]note[/yellow]: {f}")
+        console.print(Text.assemble(("note", "yellow"), f": {f}"))
