@@ -11,6 +11,7 @@ from fpgaml.config.schema import (
     FpgamlFormat,
     LayerSettings,
     ModelSource,
+    PrecisionPolicy,
     ProjectConfig,
     ValidationSettings,
 )
@@ -125,12 +126,17 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
         if vdata.suffix not in ('.npy', '.npz'):
             raise FpgamlError(f'{path}:{vline}: validation.data: "{raw.validation.data}" must be a .npy or .npz file')
     output = Path(raw.output_dir) if raw.output_dir else Path('vivado_projects') / raw.name
+    pdata = data.get('precision')
+    explicit_default = isinstance(pdata, str) or (isinstance(pdata, dict) and 'default' in pdata)
+    policy = PrecisionPolicy(**{k: v for k, v in (('policy', raw.precision.policy), ('width', raw.precision.width),
+                                                  ('margin', raw.precision.margin)) if v is not None})
     return ProjectConfig(
         source=path.resolve(), format='fpgaml', model=src, name=raw.name, output_dir=output.resolve(),
         backend=raw.backend, part=raw.part, clock_period=raw.clock_period, io_type=raw.io_type,
         strategy=raw.strategy, reuse_factor=raw.reuse_factor, default_precision=raw.precision.default,
         input_precision=raw.precision.input, layer_patterns=layers, bit_exact=raw.bit_exact,
         validation=raw.validation, validation_data=vdata, tolerance=raw.tolerance, budgets=raw.budgets,
+        precision_policy=policy, default_precision_explicit=explicit_default,
     )
 
 
@@ -175,4 +181,6 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,
         validation=validation if isinstance(validation, ValidationSettings) else ValidationSettings(),
         validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, budgets=raw.Budgets,
+        precision_policy=raw.PrecisionPolicy or PrecisionPolicy(),
+        default_precision_explicit='Precision' in (hls.get('Model') or {}),
     )

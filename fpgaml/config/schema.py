@@ -103,9 +103,47 @@ class ModelFiles(Strict):
         return self
 
 
+PRECISION_POLICIES = ('auto', 'profile', 'default')
+
+
+class PrecisionPolicy(Strict):
+    """How fpgaml chooses the types of layers the user did not set.
+
+    * ``profile``: run the model on calibration inputs (the validation data, else the generated validation
+      samples) and give each layer's result the integer bits its observed range needs (plus ``margin``
+      bits, saturating) and the rest of ``width`` as fractional bits; weights and biases get the integer
+      bits of their largest value. Never overrides a precision set explicitly (per layer, per layer type,
+      or a model-wide default given in the config when the policy is ``auto``).
+    * ``default``: every unset type is the model-wide default precision (hls4ml's behaviour).
+    * ``auto`` (the default): ``profile`` for float (not fully quantized) models whose config sets no
+      model-wide precision; ``default`` otherwise. Quantized models use their quantizers (bit-exact mode).
+    """
+
+    policy: str = 'auto'
+    width: int = Field(18, ge=4, le=64, description='total bits of profiled result/weight types')
+    margin: int = Field(1, ge=0, le=16, description='extra integer bits above the observed range')
+    samples: int = Field(1000, ge=1, description='calibration samples (at most)')
+
+    @field_validator('policy')
+    @classmethod
+    def _p(cls, v):
+        return _choice(v, PRECISION_POLICIES, 'precision policy')
+
+
+PolicyModel = PrecisionPolicy  # (the hls4ml-format key of the same name shadows the class there)
+
+
 class PrecisionSettings(Strict):
     default: PrecisionStr = 'fixed<16,6>'
     input: Optional[PrecisionStr] = None
+    policy: Optional[str] = None
+    width: Optional[int] = Field(None, ge=4, le=64)
+    margin: Optional[int] = Field(None, ge=0, le=16)
+
+    @field_validator('policy')
+    @classmethod
+    def _p(cls, v):
+        return v if v is None else _choice(v, PRECISION_POLICIES, 'precision policy')
 
 
 class LayerSettingsIn(Strict):
@@ -279,6 +317,7 @@ class Hls4mlFormat(Strict):
     Validation: ValidationSettings = ValidationSettings()
     Tolerance: ToleranceSettings = ToleranceSettings()
     Budgets: Optional[BudgetsModel] = None
+    PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
 
     _part = field_validator('Part')(classmethod(lambda cls, v: _part(v)))
 
@@ -298,6 +337,11 @@ class Hls4mlFormat(Strict):
         if isinstance(v, bool):
             return 'on' if v else 'off'
         return _choice(v, BIT_EXACT, 'BitExact mode')
+
+    @field_validator('PrecisionPolicy')
+    @classmethod
+    def _pp(cls, v):
+        return PolicyModel(policy=v) if isinstance(v, str) else v
 
     @model_validator(mode='after')
     def _model_source(self):
@@ -367,6 +411,8 @@ class ProjectConfig(BaseModel):
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
     bram_factor: Optional[int] = None
+    precision_policy: PrecisionPolicy = PrecisionPolicy()
+    default_precision_explicit: bool = False  # the config file set the model-wide precision itself
 
     def summary(self) -> dict:
         return self.model_dump(mode='json')

@@ -163,9 +163,61 @@ def _merge(dst: dict, src: dict) -> None:
             dst[k] = dict(v) if isinstance(v, dict) else v
 
 
+def use_profile(cfg: ProjectConfig, bit_exact: bool) -> tuple[bool, str]:
+    """Whether the ``profile`` precision policy applies, and why."""
+    policy = cfg.precision_policy.policy
+    if policy == 'profile':
+        return True, 'precision policy: profile (config)'
+    if policy == 'default':
+        return False, 'precision policy: default (config)'
+    if bit_exact:
+        return False, 'precision policy auto: bit-exact model, types come from its quantizers'
+    if cfg.default_precision_explicit:
+        return False, f'precision policy auto: the config sets the model precision ({cfg.default_precision})'
+    return True, 'precision policy auto: float model without a model-wide precision -> profile'
+
+
+def _taken_types(cfg: ProjectConfig, name: str, cls: str, entry: dict | None) -> set[str]:
+    """Type keys of one layer that are already decided (quantizers, bit-exact, user settings)."""
+    taken: set[str] = set()
+    if entry and isinstance(entry.get('Precision'), dict):
+        taken |= set(entry['Precision'])
+    elif entry and entry.get('Precision') is not None:
+        taken.add('result')
+    settings = [s for p, s in cfg.layer_patterns.items() if fnmatch.fnmatchcase(name, p)]
+    if cls in cfg.layer_types:
+        settings.append(cfg.layer_types[cls])
+    for s in settings:
+        if isinstance(s.precision, dict):
+            taken |= {'result' if k == 'default' else k for k in s.precision}
+            if 'default' in s.precision:
+                taken |= {'result', 'weight', 'bias', 'accum', 'scale'}
+        elif s.precision is not None:
+            taken.add('result')
+    return taken
+
+
+def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[FixedType | None]:
+    """The input types the graph will get (before it exists): to generate the same calibration samples."""
+    out = []
+    for layer in layer_list:
+        if layer['class_name'] != 'InputLayer':
+            continue
+        if layer.get('precision') is not None:
+            out.append(from_hls4ml(layer['precision']))
+            continue
+        text = cfg.input_precision or (cfg.default_precision if isinstance(cfg.default_precision, str)
+                                       else cfg.default_precision.get('default', 'fixed<16,6>'))
+        out.append(parse_precision(text))
+    return out
+
+
 def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[dict], bit_exact: bool,
-                     output_dir: Path) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
-    """The full hls4ml config dict. Returns (config, pattern -> matched names, layer name -> class)."""
+                     output_dir: Path, profiled: dict[str, dict[str, str]] | None = None
+                     ) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
+    """The full hls4ml config dict. Returns (config, pattern -> matched names, layer name -> class).
+
+    ``profiled``: per-layer types from the ``profile`` policy; they fill only keys nothing else set."""
     from hls4ml.utils.config import create_config
 
     kwargs = dict(part=cfg.part, clock_period=cfg.clock_period, io_type=cfg.io_type)
@@ -192,7 +244,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     for layer in layer_list:
         classes[layer['name']] = layer['class_name']
         act = layer.get('activation')
-        if isinstance(act, str) and act not in ('linear', None) and layer['class_name'] not in (
+        if isinstance(act, str) and act is not None and layer['class_name'] not in (
                 'Activation', 'QActivation', 'Softmax', 'ReLU', 'LeakyReLU', 'ELU', 'PReLU', 'ThresholdedReLU'):
             classes[f'{layer["name"]}_{act}'] = 'Softmax' if act == 'softmax' else 'Activation'
 
@@ -234,6 +286,14 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             entry['Precision'] = entry['Precision']['default']
 
     layer_type = {t: _settings_to_hls(s) for t, s in cfg.layer_types.items()}
+    if profiled:
+        for name, types in profiled.items():
+            entry = layer_name.setdefault(name, {'Trace': True})
+            entry.setdefault('Precision', {})
+            if not isinstance(entry['Precision'], dict):
+                continue  # a single precision string set by the user for the whole layer
+            for k, v in types.items():
+                entry['Precision'].setdefault(k, v)
     config['HLSConfig'] = {'Model': model_cfg, 'LayerName': layer_name}
     if layer_type:
         config['HLSConfig']['LayerType'] = layer_type
@@ -328,6 +388,24 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(_unsupported_message(e, loaded)) from None
     hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir)
+    profiling, policy_reason = use_profile(cfg, bit_exact)
+    profile_notes: list[str] = [policy_reason]
+    if profiling:
+        from fpgaml.convert.profile import profile
+
+        entries = hls_config['HLSConfig']['LayerName']
+        taken = {n: _taken_types(cfg, n, c, entries.get(n)) for n, c in classes.items()}
+        try:
+            profiled, records, source = profile(cfg, loaded, layer_list, classes, taken,
+                                                _planned_input_types(cfg, layer_list))
+        except FpgamlError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise FpgamlError(f'precision profiling failed: {type(e).__name__}: {e}') from None
+        hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir, profiled)
+        w, m = cfg.precision_policy.width, cfg.precision_policy.margin
+        profile_notes.append(f'profiled precision ({w} bits, {m} margin bit(s)) from {source}: '
+                             + '; '.join(r.describe() for r in records))
     try:
         with contextlib.redirect_stdout(log):
             graph = loaded.to_hls(hls_config)
@@ -337,8 +415,20 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         raise FpgamlError(_unsupported_message(e, loaded)) from None
     _check_overrides_matched(cfg, matched, graph, classes)
     _check_reuse_factors(cfg, hls_config, graph)
+    from fpgaml.convert.passes import exact_binary_thresholds, size_warning
+
+    profile_notes.extend(exact_binary_thresholds(graph, loaded))
+    warning = size_warning(graph, cfg.io_type)
+    if warning:
+        from rich.text import Text
+
+        from fpgaml.progress import console
+
+        console.print(Text.assemble(('warning: ', 'yellow'), warning), highlight=False)
+        profile_notes.append(warning)
     conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
                       layers=_layer_records(graph), hls4ml_log=log.getvalue())
+    conv.notes.extend(profile_notes)
     if loaded.pruning_stripped:
         conv.notes.append(f'stripped pruning wrappers from: {", ".join(loaded.pruning_stripped)}')
     for t in conv.input_types + conv.output_types:
@@ -359,11 +449,26 @@ def _unsupported_message(e: Exception, loaded: LoadedModel) -> str:
     return f'hls4ml could not convert the model: {type(e).__name__}: {text}'
 
 
+@contextlib.contextmanager
+def numpy2_compat():
+    """hls4ml 1.3.0 writes power-of-two (QKeras ``quantized_po2``) weights with ``np.product``, removed in
+    numpy 2.0 (``ExponentWeightVariable.__iter__`` in hls4ml/model/types.py). Provide the alias only while
+    hls4ml writes a project, and only when numpy lacks it. Upstream fix: ``np.prod`` in hls4ml."""
+    added = not hasattr(np, 'product')
+    if added:
+        np.product = np.prod
+    try:
+        yield
+    finally:
+        if added:
+            del np.product
+
+
 def write_project(conv: Conversion, directory: Path) -> None:
     """Write the hls4ml project into ``directory`` (the graph's OutputDir must already point there)."""
     graph = conv.graph
     graph.config.config['OutputDir'] = str(directory)
-    with contextlib.redirect_stdout(io.StringIO()) as log:
+    with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
         graph.write()
     conv.hls4ml_log += log.getvalue()
 

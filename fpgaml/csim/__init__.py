@@ -9,6 +9,7 @@ every traced layer is compared with the Keras intermediate outputs and the first
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,6 +116,9 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
     return None
 
 
+_NUMBER = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')  # also inside {sign, exponent} pairs
+
+
 def check_weight_files(project_dir: Path) -> list[str]:
     """The C-simulation reads weights from firmware/weights/*.txt; synthesis compiles the initialisers in
     firmware/weights/*.h. Both are written by hls4ml from the same arrays: prove they still agree."""
@@ -131,8 +135,9 @@ def check_weight_files(project_dir: Path) -> list[str]:
         if start < 0 or end < 0:
             problems.append(f'{header.name}: no initialiser found')
             continue
-        a = np.array([float(v) for v in text[start + 1:end].replace('\n', ' ').split(',') if v.strip()])
-        b = np.array([float(v) for v in txt.read_text().replace('\n', ' ').split(',') if v.strip()])
+        end = text.rfind('}', start, text.find('#endif', start) if '#endif' in text[start:] else len(text))
+        a = np.array([float(v) for v in _NUMBER.findall(text[start + 1:end])])
+        b = np.array([float(v) for v in _NUMBER.findall(txt.read_text())])
         if a.shape != b.shape or not np.array_equal(a, b):
             diff = int(np.sum(a != b)) if a.shape == b.shape else -1
             what = f'{diff} values differ' if diff >= 0 else f'{a.size} vs {b.size} values'

@@ -79,6 +79,9 @@ class LoadedModel:
 
         Returns (answer, names of the layers that are not quantized)."""
         unquantized = []
+        if any(type(lay).__name__ == 'FixedPointQuantizer' for lay in self.model.layers):
+            # HGQ proxy model: a FixedPointQuantizer after every computing layer fixes every type
+            return True, []
         for layer in self.model.layers:
             cls = type(layer).__name__
             if cls in ('InputLayer', 'Flatten', 'Reshape', 'Dropout', 'Permute', 'ZeroPadding1D', 'ZeroPadding2D',
@@ -134,12 +137,20 @@ class LoadedModel:
         return out
 
     # ---- hls4ml parser routing ---------------------------------------------------------------
+    def keras_v2_arch(self) -> dict:
+        """The tf_keras model's JSON architecture as hls4ml's Keras-2 parser reads it.
+
+        tf_keras 2.21 serializes an activation *function* that is not a Keras built-in (``binary_tanh``,
+        ``ternary_tanh``, ``relu1`` from :mod:`fpgaml.frontend.legacy`) as a dict; hls4ml expects the name
+        (the form older Keras wrote, and the one the published JSON files hold)."""
+        return _activation_names(json.loads(self.model.to_json()))
+
     def parse_layers(self) -> list[dict]:
         """hls4ml's layer list for this model, through the parser that matches the model object."""
         if self.flavor == 'tf_keras':
             from hls4ml.converters.keras_v2_to_hls import KerasModelReader, parse_keras_model
 
-            layer_list, *_ = parse_keras_model(json.loads(self.model.to_json()), KerasModelReader(self.model))
+            layer_list, *_ = parse_keras_model(self.keras_v2_arch(), KerasModelReader(self.model))
         else:
             from hls4ml.converters.keras_v3_to_hls import parse_keras_v3_model
 
@@ -150,12 +161,33 @@ class LoadedModel:
         """Run hls4ml's converter matching this model's flavour on a full hls4ml config dict."""
         hls_config = dict(hls_config, KerasModel=self.model)
         if self.flavor == 'tf_keras':
-            from hls4ml.converters.keras_v2_to_hls import keras_v2_to_hls
+            # hls4ml's keras_v2_to_hls, with the architecture from keras_v2_arch()
+            from hls4ml.converters.keras_v2_to_hls import KerasModelReader, parse_keras_model
+            from hls4ml.model import ModelGraph
 
-            return keras_v2_to_hls(hls_config)
+            layer_list, input_layers, output_layers, _ = parse_keras_model(self.keras_v2_arch(),
+                                                                           KerasModelReader(self.model))
+            return ModelGraph.from_layer_list(hls_config, layer_list, input_layers, output_layers)
         from hls4ml.converters.keras_v3_to_hls import keras_v3_to_hls
 
         return keras_v3_to_hls(hls_config, True, True)
+
+
+def _activation_names(node):
+    """Replace serialized plain-function activations ({'class_name': 'function', 'config': 'relu1', ...}) by
+    their names, everywhere in a Keras JSON architecture."""
+    if isinstance(node, list):
+        return [_activation_names(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == 'activation' and isinstance(v, dict) and v.get('class_name') == 'function' \
+                and isinstance(v.get('config'), str):
+            out[k] = v['config']
+        else:
+            out[k] = _activation_names(v)
+    return out
 
 
 def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:

@@ -1,0 +1,137 @@
+"""Corrections fpgaml applies to the converted hls4ml graph, and size checks made before compiling.
+
+* :func:`exact_binary_thresholds` — hls4ml merges BatchNormalization + binary/ternary tanh into one
+  ``BatchNormalizationQuantizedTanh`` layer that compares its input with a threshold. For binary tanh
+  (Keras: +1 where ``scale * x + bias > 0``, else -1) hls4ml floors the threshold ``-bias/scale`` to the
+  input's grid and compares with ``>=``, so an input exactly on ``floor(threshold)`` gives +1 where Keras
+  gives -1; its later ``quantize_dense_output`` pass floors it again to an integer. The right threshold
+  for ``>=`` on a grid of step ``2^-F`` is ``floor(t * 2^F) / 2^F + 2^-F`` (the smallest grid value above
+  ``t``). The ternary thresholds (compared with ``>`` and ``<=``) are right floored, as hls4ml does.
+  A negative batch-norm scale would flip the comparison, which hls4ml's kernel cannot express: an error.
+  Upstream fix: ``BatchNormalizationQuantizedTanh.set_thresholds`` in hls4ml/backends/fpga/fpga_layers.py
+  and the re-flooring in ``QuantizeDenseOutput`` (hls4ml/backends/vivado/passes/bn_quant.py).
+* :func:`multiplications` / :func:`size_warning` — how many multiplications a model unrolls, and a
+  warning before a long compile (io_parallel models with more than ``LARGE_MULTS`` multiplications).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fpgaml.errors import FpgamlError
+
+# Beyond this many multiplications per inference (io_parallel), g++ needs minutes for the C-simulation
+# library (KERAS_conv1d: 251k multiplications per output position set, ~480 s) and HLS synthesis of a
+# fully unrolled design is impractical; hls4ml's own guidance is <= 4096 multiplications per layer
+# and reuse cycle for the Latency strategy.
+LARGE_MULTS = 100_000
+MULTS_PER_LAYER = 4096
+
+
+def _bn_scale_bias(bn) -> tuple[np.ndarray, np.ndarray]:
+    """scale and bias of a Keras BatchNormalization layer, in float64, as hls4ml computes them."""
+    w = {v.name.split('/')[-1].split(':')[0]: np.asarray(v.numpy(), dtype=np.float64) for v in bn.weights}
+    gamma = w.get('gamma', 1.0)
+    beta = w.get('beta', 0.0)
+    scale = gamma / np.sqrt(w['moving_variance'] + bn.epsilon)
+    return scale, beta - scale * w['moving_mean']
+
+
+def _grid_step(precision) -> float:
+    f = getattr(precision, 'fractional', None)
+    if f is None:
+        width, integer = getattr(precision, 'width', 0), getattr(precision, 'integer', 0)
+        f = width - integer
+    return 2.0 ** -int(f)
+
+
+def _integer_sum_input(node) -> bool:
+    """True when ``node``'s input is a binary/ternary Dense fed by another merged binary/ternary tanh (the
+    case hls4ml's QuantizeDenseOutput turns into an integer sum)."""
+    src = node.get_input_node()
+    while src is not None and src.class_name == 'Activation' and src.get_attr('activation') == 'linear':
+        src = src.get_input_node()
+    if src is None or src.class_name != 'Dense':
+        return False
+    q = type(src.get_attr('weight_quantizer')).__name__
+    feed = src.get_input_node()
+    return q in ('BinaryQuantizer', 'TernaryQuantizer') and feed is not None and \
+        feed.class_name == 'BatchNormalizationQuantizedTanh'
+
+
+def exact_binary_thresholds(graph, loaded) -> list[str]:
+    """Recompute binary-tanh thresholds of merged batch-norm layers so the firmware matches Keras bit for
+    bit (see the module docstring). Returns one note per corrected layer."""
+    notes = []
+    for node in list(graph.get_layers()):
+        if node.class_name != 'BatchNormalizationQuantizedTanh':
+            continue
+        bn_name = node.name[len('bnbt_'):] if node.name.startswith('bnbt_') else node.name
+        try:
+            bn = loaded.model.get_layer(bn_name)
+        except ValueError:
+            continue
+        scale, bias = _bn_scale_bias(bn)
+        if np.any(scale <= 0):
+            raise FpgamlError(f'layer "{bn_name}": batch normalization with a non-positive scale before a '
+                              f'binary/ternary tanh cannot be converted exactly (hls4ml compares with a '
+                              f'threshold assuming a positive scale)')
+        if node.get_attr('quantize') != 2:
+            continue  # ternary: floor() with `>` / `<=` is exact, as hls4ml computes it
+        t = -bias / scale
+        var = node.weights['threshold']
+        # The input's grid; 1 when the input is a sum of binary activations times binary/ternary weights:
+        # hls4ml's quantize_dense_output pass (run when the project is written) then makes that sum an
+        # integer type and floors the threshold to an integer, which keeps floor(t) + 1 unchanged.
+        step = 1.0 if _integer_sum_input(node) else _grid_step(node.get_input_variable().type.precision)
+        exact = np.floor(t / step) * step + step
+        old = np.asarray(var.data, dtype=np.float64).reshape(exact.shape)
+        changed = int(np.sum(old != exact))
+        var.data = exact.reshape(np.shape(var.data))
+        notes.append(f'{node.name}: binary-tanh thresholds set to the smallest input value above -bias/scale '
+                     f'(step {step:g}; {changed} of {exact.size} differ from hls4ml\'s floor)')
+    return notes
+
+
+# ------------------------------------------------------------------------------------------------
+# size
+
+
+def multiplications(graph) -> list[tuple[str, int, int]]:
+    """(layer, multiplications per inference, multiplications per reuse cycle) for each weighted layer."""
+    out = []
+    for layer in graph.get_layers():
+        w = layer.weights.get('weight') if hasattr(layer, 'weights') else None
+        if w is None:
+            continue
+        n_w = int(np.asarray(w.data).size)
+        shape = layer.get_output_variable().shape
+        positions = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        total = n_w * positions
+        rf = layer.get_attr('reuse_factor') or 1
+        out.append((layer.name, total, math.ceil(n_w / rf)))
+    return out
+
+
+def size_warning(graph, io_type: str) -> str | None:
+    """A warning for models whose fully unrolled (io_parallel) implementation is very large."""
+    mults = multiplications(graph)
+    total = sum(m for _, m, _ in mults)
+    if io_type != 'io_parallel' or not mults:
+        return None
+    per_layer = max(mults, key=lambda t: t[2])
+    if total <= LARGE_MULTS and per_layer[2] <= MULTS_PER_LAYER:
+        return None
+    has_conv = any(layer.class_name.startswith('Conv') for layer in graph.get_layers())
+    n_w = next(int(np.asarray(lay.weights['weight'].data).size) for lay in graph.get_layers()
+               if lay.name == per_layer[0])
+    rf = max(1, math.ceil(n_w / MULTS_PER_LAYER))
+    advice = []
+    if has_conv:
+        advice.append('io_type: io_stream (convolutions then compute one output position at a time)')
+    advice.append(f'a larger reuse_factor (e.g. >= {rf} for layer "{per_layer[0]}", with strategy: Resource)')
+    return (f'large model: {total:,} multiplications per inference with io_parallel (layer "{per_layer[0]}": '
+            f'{per_layer[2]:,} per cycle); the C-simulation compile may take minutes and synthesis may not fit. '
+            f'Consider ' + ' or '.join(advice))
