@@ -138,6 +138,55 @@ def _softmax_tables(loaded: LoadedModel, name: str) -> dict[str, str]:
     }
 
 
+PASSTHROUGH_ACTIVATIONS = ('relu', 'linear')
+
+
+def _exact_passthrough(hls_config: dict, graph) -> bool:
+    """Bit-exact mode: a float ReLU / linear activation (e.g. ``QConv2D(activation='relu')``) whose result
+    type was left to inference gets hls4ml's default type, which truncates the exact input it receives.
+    Give it its input's type instead (ReLU and identity need no other bits). Returns True when the
+    config changed and the graph must be rebuilt."""
+    entries = hls_config['HLSConfig']['LayerName']
+    changed = False
+    for layer in graph.get_layers():
+        if layer.class_name not in ('Activation', 'ReLU') or \
+                str(layer.get_attr('activation', '')).lower() not in PASSTHROUGH_ACTIVATIONS:
+            continue
+        entry = entries.setdefault(layer.name, {'Trace': True})
+        prec = entry.setdefault('Precision', {})
+        if not isinstance(prec, dict) or prec.get('result', 'auto') != 'auto':
+            continue  # the user or a quantizer decided this type
+        src = layer.get_input_variable().type.precision
+        if str(layer.get_output_variable().type.precision) != str(src):
+            prec['result'] = str(src)
+            changed = True
+    return changed
+
+
+def _requested_reuse_plain(cfg: ProjectConfig, layer: dict) -> int:
+    for pattern, st in cfg.layer_patterns.items():
+        if st.reuse_factor is not None and fnmatch.fnmatchcase(layer['name'], pattern):
+            return st.reuse_factor
+    lt = cfg.layer_types.get(layer['class_name'])
+    return lt.reuse_factor if lt is not None and lt.reuse_factor is not None else cfg.reuse_factor
+
+
+def _garnet_types(layer: dict, reuse: int) -> dict[str, str]:
+    """GarNet's internal types, sized as hls4ml's config_from_keras_model sizes them: edge weights in
+    [0, 1) with 10 fractional bits; the aggregation sums over n_vertices / reuse vertices per cycle need
+    log2 of that many integer bits (+3 of safety), normalisation 1/n in ufixed<14,4>. Without them every
+    internal GarNet type falls back to the model default and the outputs are wrong by up to ~1."""
+    log2_reuse = int(math.log2(max(1, reuse)))
+    n_vertices_width = int(math.log2(max(2, int(layer['n_vertices']))))
+    aggr_int = max(log2_reuse, n_vertices_width - log2_reuse) + 3
+    return {
+        'edge_weight': 'ufixed<10,0,TRN,SAT>',
+        'edge_weight_aggr': f'ufixed<{aggr_int - 3 + 10},{aggr_int - 3},TRN,SAT>',
+        'aggr': f'fixed<{aggr_int + 10},{aggr_int},TRN,SAT>',
+        'norm': 'ufixed<14,4,TRN,SAT>',
+    }
+
+
 def _settings_to_hls(s: LayerSettings, layer_cls: str | None = None) -> dict:
     out: dict[str, Any] = {}
     if s.precision is not None:
@@ -255,6 +304,8 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             for t in _auto_types(layer['class_name'], cfg.backend):
                 entry['Precision'][t] = 'auto'
         entry['Precision'].update(_quantizer_precisions(layer))
+        if layer['class_name'] in ('GarNet', 'GarNetStack'):
+            entry['Precision'].update(_garnet_types(layer, _requested_reuse_plain(cfg, layer)))
         if layer['class_name'] == 'InputLayer' and cfg.input_precision:
             entry['Precision']['result'] = cfg.input_precision
         layer_name[layer['name']] = entry
@@ -335,18 +386,23 @@ def _check_reuse_factors(cfg: ProjectConfig, hls_config: dict, graph) -> None:
         )
 
 
-def _check_overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> None:
+def _check_overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> list[str]:
+    """An override naming no layer is an error in fpgaml-format configs. hls4ml-format files are read as
+    hls4ml reads them (published configs rely on it: example-models' garnet configs name a layer the model
+    no longer has), so there it is a warning, printed and recorded, never silent."""
     graph_names = [lay.name for lay in graph.get_layers()]
+    warnings = []
     for pattern, names in matched.items():
         if names or any(fnmatch.fnmatchcase(n, pattern) for n in graph_names):
             continue
         line = cfg.layer_patterns[pattern].line
         key = 'LayerName' if cfg.format == 'hls4ml' else 'layers'
         known = sorted(set(classes) | set(graph_names))
-        raise FpgamlError(
-            f'{cfg.source}:{line}: {key}: "{pattern}" matches no layer{suggest(pattern, known)}; the model\'s '
-            f'layers are: {", ".join(known)}'
-        )
+        msg = (f'{cfg.source}:{line}: {key}: "{pattern}" matches no layer{suggest(pattern, known)}; the model\'s '
+               f'layers are: {", ".join(known)}')
+        if cfg.format != 'hls4ml':
+            raise FpgamlError(msg)
+        warnings.append(msg + ' (ignored, as hls4ml does, because this is an hls4ml-format config)')
     import hls4ml
 
     known_types = set(hls4ml.model.layers.layer_map)
@@ -354,6 +410,7 @@ def _check_overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], 
         if t not in known_types:
             raise FpgamlError(f'{cfg.source}:{s.line}: LayerType: "{t}" is not an hls4ml layer type'
                               f'{suggest(t, known_types)}')
+    return warnings
 
 
 def _layer_records(graph) -> list[LayerRecord]:
@@ -409,17 +466,20 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     try:
         with contextlib.redirect_stdout(log):
             graph = loaded.to_hls(hls_config)
+            if bit_exact and _exact_passthrough(hls_config, graph):
+                graph = loaded.to_hls(hls_config)  # again, with the activations' exact types fixed
     except FpgamlError:
         raise
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(_unsupported_message(e, loaded)) from None
-    _check_overrides_matched(cfg, matched, graph, classes)
+    override_warnings = _check_overrides_matched(cfg, matched, graph, classes)
     _check_reuse_factors(cfg, hls_config, graph)
     from fpgaml.convert.passes import exact_binary_thresholds, size_warning
 
     profile_notes.extend(exact_binary_thresholds(graph, loaded))
-    warning = size_warning(graph, cfg.io_type)
-    if warning:
+    for warning in override_warnings + [size_warning(graph, cfg.io_type)]:
+        if not warning:
+            continue
         from rich.text import Text
 
         from fpgaml.progress import console

@@ -125,9 +125,15 @@ def size_warning(graph, io_type: str) -> str | None:
     if total <= LARGE_MULTS and per_layer[2] <= MULTS_PER_LAYER:
         return None
     has_conv = any(layer.class_name.startswith('Conv') for layer in graph.get_layers())
-    n_w = next(int(np.asarray(lay.weights['weight'].data).size) for lay in graph.get_layers()
-               if lay.name == per_layer[0])
+    big = next(lay for lay in graph.get_layers() if lay.name == per_layer[0])
+    n_w = int(np.asarray(big.weights['weight'].data).size)
     rf = max(1, math.ceil(n_w / MULTS_PER_LAYER))
+    try:  # suggest a reuse factor hls4ml accepts for this layer's size
+        backend = graph.config.backend
+        valid = backend.get_valid_reuse_factors(*backend.get_layer_mult_size(big)[:2])
+        rf = next((v for v in valid if v >= rf), rf)
+    except Exception:  # noqa: BLE001 - layers without a multiplication block size: keep the estimate
+        pass
     advice = []
     if has_conv:
         advice.append('io_type: io_stream (convolutions then compute one output position at a time)')

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -219,6 +220,20 @@ def _load_keras3(src: ModelSource):
     return keras.saving.load_model(src.file, compile=False)
 
 
+def _keras3_packages(path: Path) -> tuple[str, set[str]]:
+    """(keras version, packages of custom layers) recorded inside a .keras archive."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = json.loads(z.read('metadata.json')) if 'metadata.json' in z.namelist() else {}
+            text = z.read('config.json').decode()
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return '', set()
+    packages = {m.split('>')[0] for m in re.findall(r'"registered_name":\s*"([^"]+>[^"]+)"', text)}
+    return meta.get('keras_version', ''), packages
+
+
 def load_model(src: ModelSource) -> LoadedModel:
     """Load the model files named by the config. Raises FpgamlError with one clear line."""
     paths = src.paths()
@@ -242,4 +257,12 @@ def load_model(src: ModelSource) -> LoadedModel:
             continue
         model, stripped = _strip_pruning(model, flavor)
         return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped)
+    if src.file is not None and src.file.suffix == '.keras':
+        version, packages = _keras3_packages(src.file)
+        if 'qkeras' in packages:
+            raise FpgamlError(
+                f'{src.file}: saved by Keras {version or "3"} with QKeras for Keras 3 (layers registered as '
+                f'"qkeras>..."); this environment has QKeras 0.9.0, which works only with tf_keras (Keras 2). '
+                f'Re-save the model from QKeras 0.9.0 / tf_keras as .h5, or use a Keras-3 port of QKeras '
+                f'in a separate environment')
     raise FpgamlError(f'{src.describe()}: cannot load the model ({"; ".join(errors)})')
