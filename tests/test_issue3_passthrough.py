@@ -1,0 +1,48 @@
+"""Bit-exact details found on published models, reproduced on small models the tests build."""
+
+from __future__ import annotations
+
+import pytest
+
+from fpgaml.config import load_config
+from fpgaml.pipeline import build
+from fpgaml_testutil import write
+
+pytestmark = pytest.mark.slow
+
+
+def test_float_relu_after_a_quantized_layer_stays_exact(tmp_path):
+    """QDense(activation='relu') (as in qkeras_mnist_cnn): the split ReLU must keep the exact type."""
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits
+
+    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    K.utils.set_random_seed(2)
+    inp = K.layers.Input((12,), name='x')
+    h = QDense(20, activation='relu', name='fc1', **q)(inp)
+    h = QActivation('quantized_relu(6,2)', name='act')(h)
+    out = QDense(3, name='fc2', **q)(h)
+    K.Model(inp, out).save(tmp_path / 'm.h5')
+    cfg = load_config(write(tmp_path / 'c.yml', f'model: m.h5\nname: relu\noutput_dir: {tmp_path / "p"}\n'
+                                                'validation: {samples: 300}\n'))
+    res = build(cfg, csim=True, force=False)
+    assert res.conversion.bit_exact
+    relu = next(r for r in res.conversion.layers if r.name == 'fc1_relu')
+    dense = next(r for r in res.conversion.layers if r.name == 'fc1')
+    assert relu.precisions['result'] == dense.precisions['result']
+    assert res.csim.exact_fraction == 1.0, res.csim.failures
+
+
+def test_hls4ml_format_override_of_a_missing_layer_warns(tmp_path):
+    import tf_keras as K
+
+    m = K.Sequential([K.layers.Input((4,), name='inp'), K.layers.Dense(2, name='fc')])
+    (tmp_path / 'a.json').write_text(m.to_json())
+    m.save_weights(tmp_path / 'w.h5')
+    text = ('KerasJson: a.json\nKerasH5: w.h5\nOutputDir: prj\nProjectName: p\n'
+            'HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n  LayerName:\n    regression_linear:\n'
+            '      Precision: ap_fixed<8,3>\n')
+    cfg = load_config(write(tmp_path / 'h.yml', text), output_dir=tmp_path / 'prj')
+    res = build(cfg, csim=False, force=False)
+    assert any('"regression_linear" matches no layer' in n and 'ignored, as hls4ml does' in n
+               for n in res.conversion.notes)
