@@ -163,6 +163,43 @@ def _exact_passthrough(hls_config: dict, graph) -> bool:
     return changed
 
 
+def _exact_po2_dense(hls_config: dict, graph) -> bool:
+    """Bit-exact mode: hls4ml infers no accumulator/result type for a Dense layer with power-of-two
+    (QKeras ``quantized_po2``) weights and falls back to the default (e.g. fixed<16,6>), which overflows.
+    Size them exactly from the input type, the weights' exponent range, the bias type and the fan-in."""
+    from hls4ml.model.types import ExponentPrecisionType
+
+    entries = hls_config['HLSConfig']['LayerName']
+    changed = False
+    for layer in graph.get_layers():
+        w = layer.weights.get('weight') if layer.class_name == 'Dense' else None
+        if w is None or not isinstance(w.type.precision, ExponentPrecisionType):
+            continue
+        prec = entries.setdefault(layer.name, {'Trace': True}).setdefault('Precision', {})
+        if not isinstance(prec, dict) or any(prec.get(k, 'auto') != 'auto' for k in ('accum', 'result')):
+            continue
+        x = from_hls4ml(layer.get_input_variable().type.precision)
+        data = np.abs(np.asarray(w.data, dtype=np.float64))
+        nz = data[data > 0]
+        if x is None or nz.size == 0:
+            continue
+        e_min, e_max = int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+        frac = x.fractional - e_min
+        n_in = int(layer.get_attr('n_in'))
+        integer = x.integer + e_max + math.ceil(math.log2(max(2, n_in))) + (0 if x.signed else 1)
+        b = layer.weights.get('bias')
+        if b is not None:
+            bt = from_hls4ml(b.type.precision)
+            if bt is not None:
+                frac = max(frac, bt.fractional)
+                integer = max(integer, bt.integer + 1) + 1
+        exact = f'fixed<{integer + frac},{integer}>'
+        if str(layer.get_attr('accum_t').precision) != str(parse_precision(exact).hls4ml_str()):
+            prec['accum'] = prec['result'] = exact
+            changed = True
+    return changed
+
+
 def _requested_reuse_plain(cfg: ProjectConfig, layer: dict) -> int:
     for pattern, st in cfg.layer_patterns.items():
         if st.reuse_factor is not None and fnmatch.fnmatchcase(layer['name'], pattern):
@@ -466,8 +503,10 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     try:
         with contextlib.redirect_stdout(log):
             graph = loaded.to_hls(hls_config)
-            if bit_exact and _exact_passthrough(hls_config, graph):
-                graph = loaded.to_hls(hls_config)  # again, with the activations' exact types fixed
+            for _ in range(3):  # bit-exact types hls4ml's inference leaves at the default: fix, rebuild
+                if not bit_exact or not (_exact_passthrough(hls_config, graph) | _exact_po2_dense(hls_config, graph)):
+                    break
+                graph = loaded.to_hls(hls_config)
     except FpgamlError:
         raise
     except Exception as e:  # noqa: BLE001
@@ -531,6 +570,27 @@ def write_project(conv: Conversion, directory: Path) -> None:
     with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
         graph.write()
     conv.hls4ml_log += log.getvalue()
+    _exact_po2_products(directory, conv)
+
+
+def _exact_po2_products(directory: Path, conv: Conversion) -> None:
+    """Use fpgaml's exact power-of-two product (firmware_templates/nnet_fpgaml_po2.h) instead of hls4ml's,
+    whose declared product width drops low bits; see the header for the details."""
+    params = directory / 'firmware' / 'parameters.h'
+    text = params.read_text()
+    if 'nnet::product::weight_exponential<' not in text:
+        return
+    import shutil
+
+    from fpgaml.csim.compile import TEMPLATES
+
+    shutil.copy(TEMPLATES / 'nnet_fpgaml_po2.h', directory / 'firmware' / 'nnet_utils' / 'nnet_fpgaml_po2.h')
+    text = text.replace('nnet::product::weight_exponential<', 'nnet::product::weight_exponential_exact<')
+    first_include = text.index('#include')
+    text = text[:first_include] + '#include "nnet_utils/nnet_fpgaml_po2.h"\n' + text[first_include:]
+    params.write_text(text)
+    conv.notes.append('power-of-two weights: using fpgaml\'s exact product type (nnet_fpgaml_po2.h) instead of '
+                      'hls4ml\'s weight_exponential, which drops fractional bits')
 
 
 def firmware_hash(directory: Path) -> str:
