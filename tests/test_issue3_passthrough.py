@@ -46,3 +46,28 @@ def test_hls4ml_format_override_of_a_missing_layer_warns(tmp_path):
     res = build(cfg, csim=False, force=False)
     assert any('"regression_linear" matches no layer' in n and 'ignored, as hls4ml does' in n
                for n in res.conversion.notes)
+
+
+def test_power_of_two_weights_are_bit_exact(tmp_path):
+    """quantized_po2 weights down to 2^-8 on 2-bit inputs (as in qkeras_mnist_dense): hls4ml's own
+    accumulator and product types overflow / drop bits; fpgaml's are exact."""
+    import numpy as np
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits, quantized_po2
+
+    K.utils.set_random_seed(4)
+    inp = K.layers.Input((64,), name='x')
+    h = QActivation('quantized_relu(2)', name='qin')(inp)
+    h = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=quantized_bits(4, 0, alpha=1),
+               kernel_initializer=K.initializers.RandomUniform(-0.02, 0.02), name='po2')(h)
+    m = K.Model(inp, h)
+    w = m.get_layer('po2').get_weights()
+    w[0] = np.sign(w[0]) * 2.0 ** np.random.default_rng(0).integers(-8, 0, w[0].shape)
+    m.get_layer('po2').set_weights(w)
+    m.save(tmp_path / 'm.h5')
+    np.save(tmp_path / 'x.npy', np.random.default_rng(1).uniform(0, 1, (200, 64)))
+    cfg = load_config(write(tmp_path / 'c.yml', f'model: m.h5\nname: po2\noutput_dir: {tmp_path / "p"}\n'
+                                                'validation: {data: x.npy}\n'))
+    res = build(cfg, csim=True, force=False)
+    assert res.csim.exact_fraction == 1.0, res.csim.failures
+    assert any('exact product type' in n for n in res.conversion.notes)
