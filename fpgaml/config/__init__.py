@@ -168,7 +168,7 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
     m = raw.HLSConfig.Model
     bit_exact = raw.BitExact
     if m.BitExact is not None and 'BitExact' not in data:
-        bit_exact = {True: 'on', False: 'off'}.get(m.BitExact, str(m.BitExact).lower())
+        bit_exact = m.BitExact
     vdata = None
     if raw.InputData:
         vdata = _resolve_existing(raw.InputData, path, 'InputData', data.line_of('InputData'))

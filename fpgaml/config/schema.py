@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from fpgaml.config.precision import PrecisionError, normalize
@@ -83,6 +83,22 @@ def _reuse(value: Any) -> int:
     return value
 
 
+def _bit_exact(value: Any) -> str:
+    if isinstance(value, bool):  # YAML reads on/off as booleans
+        return 'on' if value else 'off'
+    return _choice(value, BIT_EXACT, 'bit_exact mode')
+
+
+# Validated value types, shared by both formats (one rule each, one message each).
+ReuseFactorInt = Annotated[int, BeforeValidator(_reuse)]
+StrategyName = Annotated[str, AfterValidator(lambda v: _choice(v, STRATEGIES, 'strategy'))]
+LayerStrategyName = Annotated[str, AfterValidator(lambda v: _choice(v, STRATEGIES + SOFTMAX_STRATEGIES, 'strategy'))]
+BackendName = Annotated[str, AfterValidator(lambda v: _choice(v, BACKENDS, 'backend'))]
+IOTypeName = Annotated[str, AfterValidator(lambda v: _choice(v, IO_TYPES, 'io_type'))]
+PartName = Annotated[str, AfterValidator(_part)]
+BitExactMode = Annotated[str, BeforeValidator(_bit_exact)]
+
+
 # --------------------------------------------------------------------------------------------------
 # fpgaml format
 # --------------------------------------------------------------------------------------------------
@@ -148,19 +164,9 @@ class PrecisionSettings(Strict):
 
 class LayerSettingsIn(Strict):
     precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
-    reuse_factor: Optional[int] = None
-    strategy: Optional[str] = None
+    reuse_factor: Optional[ReuseFactorInt] = None
+    strategy: Optional[StrategyName] = None
     table_size: Optional[int] = None
-
-    @field_validator('strategy')
-    @classmethod
-    def _s(cls, v):
-        return v if v is None else _choice(v, STRATEGIES, 'strategy')
-
-    @field_validator('reuse_factor')
-    @classmethod
-    def _r(cls, v):
-        return v if v is None else _reuse(v)
 
 
 class ValidationSettings(Strict):
@@ -179,52 +185,23 @@ class FpgamlFormat(Strict):
     model: Union[str, ModelFiles]
     name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
     output_dir: Optional[str] = None
-    backend: str = 'Vivado'
-    part: str = 'xcvu9p-flga2104-2L-e'
+    backend: BackendName = 'Vivado'
+    part: PartName = 'xcvu9p-flga2104-2L-e'
     clock_period: float = Field(5.0, gt=0)
-    io_type: str = 'io_parallel'
-    strategy: str = 'Latency'
-    reuse_factor: int = 1
+    io_type: IOTypeName = 'io_parallel'
+    strategy: StrategyName = 'Latency'
+    reuse_factor: ReuseFactorInt = 1
     precision: Union[PrecisionStr, PrecisionSettings] = PrecisionSettings()
     layers: dict[str, LayerSettingsIn] = {}
-    bit_exact: Union[str, bool] = 'auto'
+    bit_exact: BitExactMode = 'auto'
     validation: ValidationSettings = ValidationSettings()
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
-
-    _part = field_validator('part')(classmethod(lambda cls, v: _part(v)))
-
-    @field_validator('backend')
-    @classmethod
-    def _b(cls, v):
-        return _choice(v, BACKENDS, 'backend')
-
-    @field_validator('io_type')
-    @classmethod
-    def _io(cls, v):
-        return _choice(v, IO_TYPES, 'io_type')
-
-    @field_validator('strategy')
-    @classmethod
-    def _s(cls, v):
-        return _choice(v, STRATEGIES, 'strategy')
-
-    @field_validator('reuse_factor')
-    @classmethod
-    def _r(cls, v):
-        return _reuse(v)
 
     @field_validator('precision')
     @classmethod
     def _p(cls, v):
         return PrecisionSettings(default=v) if isinstance(v, str) else v
-
-    @field_validator('bit_exact', mode='before')
-    @classmethod
-    def _be(cls, v):
-        if isinstance(v, bool):  # YAML reads on/off as booleans
-            return 'on' if v else 'off'
-        return _choice(v, BIT_EXACT, 'bit_exact mode')
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,8 +218,8 @@ HLS4ML_LAYER_KEYS = (
 
 class HlsLayerConfig(Strict):
     Precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
-    ReuseFactor: Optional[int] = None
-    Strategy: Optional[str] = None
+    ReuseFactor: Optional[ReuseFactorInt] = None
+    Strategy: Optional[LayerStrategyName] = None
     Trace: Optional[bool] = None
     table_size: Optional[int] = None
     exp_table_t: Optional[str] = None
@@ -258,34 +235,14 @@ class HlsLayerConfig(Strict):
     _t = field_validator('exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t')(
         classmethod(lambda cls, v: v if v is None else _precision(v)))
 
-    @field_validator('Strategy')
-    @classmethod
-    def _s(cls, v):
-        return v if v is None else _choice(v, STRATEGIES + SOFTMAX_STRATEGIES, 'Strategy')
-
-    @field_validator('ReuseFactor')
-    @classmethod
-    def _r(cls, v):
-        return v if v is None else _reuse(v)
-
 
 class HlsModelConfig(Strict):
     Precision: Union[PrecisionStr, dict[str, PrecisionStr]] = 'fixed<16,6>'
-    ReuseFactor: int = 1
-    Strategy: str = 'Latency'
+    ReuseFactor: ReuseFactorInt = 1
+    Strategy: StrategyName = 'Latency'
     BramFactor: Optional[int] = None
     TraceOutput: Optional[bool] = None
-    BitExact: Union[bool, str, None] = None
-
-    @field_validator('Strategy')
-    @classmethod
-    def _s(cls, v):
-        return _choice(v, STRATEGIES, 'Strategy')
-
-    @field_validator('ReuseFactor')
-    @classmethod
-    def _r(cls, v):
-        return _reuse(v)
+    BitExact: Optional[BitExactMode] = None
 
 
 class HlsConfigSection(Strict):
@@ -300,12 +257,12 @@ class Hls4mlFormat(Strict):
     KerasModel: Optional[str] = None
     OutputDir: str = 'my-hls-test'
     ProjectName: str = Field('myproject', pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
-    Backend: str = 'Vivado'
-    Part: str = 'xcvu9p-flga2104-2L-e'
+    Backend: BackendName = 'Vivado'
+    Part: PartName = 'xcvu9p-flga2104-2L-e'
     Board: Optional[str] = None
     ClockPeriod: float = Field(5.0, gt=0)
     ClockUncertainty: Optional[Union[str, float]] = None
-    IOType: str = 'io_parallel'
+    IOType: IOTypeName = 'io_parallel'
     HLSConfig: HlsConfigSection = HlsConfigSection()
     Version: Optional[str] = None
     Stamp: Optional[str] = None
@@ -313,30 +270,11 @@ class Hls4mlFormat(Strict):
     InputData: Optional[str] = None
     OutputPredictions: Optional[str] = None
     # fpgaml additions, accepted in hls4ml-format files too
-    BitExact: Union[str, bool] = 'auto'
+    BitExact: BitExactMode = 'auto'
     Validation: ValidationSettings = ValidationSettings()
     Tolerance: ToleranceSettings = ToleranceSettings()
     Budgets: Optional[BudgetsModel] = None
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
-
-    _part = field_validator('Part')(classmethod(lambda cls, v: _part(v)))
-
-    @field_validator('Backend')
-    @classmethod
-    def _b(cls, v):
-        return _choice(v, BACKENDS, 'Backend')
-
-    @field_validator('IOType')
-    @classmethod
-    def _io(cls, v):
-        return _choice(v, IO_TYPES, 'IOType')
-
-    @field_validator('BitExact', mode='before')
-    @classmethod
-    def _be(cls, v):
-        if isinstance(v, bool):
-            return 'on' if v else 'off'
-        return _choice(v, BIT_EXACT, 'BitExact mode')
 
     @field_validator('PrecisionPolicy')
     @classmethod
