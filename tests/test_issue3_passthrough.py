@@ -71,3 +71,23 @@ def test_power_of_two_weights_are_bit_exact(tmp_path):
     res = build(cfg, csim=True, force=False)
     assert res.csim.exact_fraction == 1.0, res.csim.failures
     assert any('exact product type' in n for n in res.conversion.notes)
+
+
+def test_explicit_type_contradicting_the_quantizer_is_warned(tmp_path):
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits
+
+    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    inp = K.layers.Input((4,), name='x')
+    h = QActivation('quantized_relu(6)', name='act')(QDense(4, name='fc', **q)(inp))
+    K.Model(inp, h).save(tmp_path / 'm.h5')
+    text = (f'model: m.h5\nname: w\noutput_dir: {tmp_path / "p"}\nlayers:\n  act:\n    precision:\n'
+            '      result: fixed<7,1,RND,SAT>\n')
+    res = build(load_config(write(tmp_path / 'c.yml', text)), csim=False, force=False)
+    assert any('c.yml:5: layer "act" result type fixed<7,1,RND,SAT> differs from its quantizer' in n
+               for n in res.conversion.notes)
+    # an equivalent spelling of the same grid is not a conflict
+    text2 = text.replace('fixed<7,1,RND,SAT>', 'fixed<7,1,RND_CONV,SAT>').replace('name: w', 'name: w2')
+    res2 = build(load_config(write(tmp_path / 'c2.yml', text2.replace(str(tmp_path / "p"), str(tmp_path / "p2")))),
+                 csim=False, force=False)
+    assert not any('differs from its quantizer' in n for n in res2.conversion.notes)

@@ -200,6 +200,30 @@ def _exact_po2_dense(hls_config: dict, graph) -> bool:
     return changed
 
 
+def _quantizer_conflicts(cfg: ProjectConfig, layer_list: list[dict]) -> list[str]:
+    """Explicit precisions that contradict the layer's own QKeras quantizer: kept (the user decides), but
+    said out loud, since the firmware then cannot compute what the quantized model computes."""
+    out = []
+    for layer in layer_list:
+        implied = _quantizer_precisions(layer)
+        for pattern, st in cfg.layer_patterns.items():
+            if not isinstance(st.precision, dict) or not fnmatch.fnmatchcase(layer['name'], pattern):
+                continue
+            for key, given in st.precision.items():
+                want = implied.get(key)
+                if want is None or given == 'auto':
+                    continue
+                g, w = parse_precision(given), parse_precision(want)
+                same_grid = (g.fractional == w.fractional and g.rounding == w.rounding
+                             and g.saturation == w.saturation and g.max_value == w.max_value
+                             and g.min_value <= w.min_value)  # e.g. fixed<7,1> for a ufixed<6,0> ReLU
+                if not same_grid:
+                    out.append(f'{cfg.source}:{st.line}: layer "{layer["name"]}" {key} type {given} differs from '
+                               f'its quantizer\'s {parse_precision(want).hls4ml_str()}: the firmware will not match '
+                               f'the quantized model bit for bit there')
+    return out
+
+
 def _requested_reuse_plain(cfg: ProjectConfig, layer: dict) -> int:
     for pattern, st in cfg.layer_patterns.items():
         if st.reuse_factor is not None and fnmatch.fnmatchcase(layer['name'], pattern):
@@ -516,14 +540,15 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     from fpgaml.convert.passes import exact_binary_thresholds, size_warning
 
     profile_notes.extend(exact_binary_thresholds(graph, loaded))
-    for warning in override_warnings + [size_warning(graph, cfg.io_type)]:
+    conflicts = _quantizer_conflicts(cfg, layer_list)
+    for warning in override_warnings + conflicts + [size_warning(graph, cfg.io_type)]:
         if not warning:
             continue
         from rich.text import Text
 
         from fpgaml.progress import console
 
-        console.print(Text.assemble(('warning: ', 'yellow'), warning), highlight=False)
+        console.print(Text.assemble(('warning: ', 'yellow'), warning), highlight=False, soft_wrap=True)
         profile_notes.append(warning)
     conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
                       layers=_layer_records(graph), hls4ml_log=log.getvalue())
