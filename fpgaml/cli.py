@@ -289,13 +289,20 @@ def zoo_list():
 
     from fpgaml.regress import zoo
 
-    t = Table(title='fpgaml model zoo', title_justify='left')
-    for col in ('model', 'config', 'metrics', 'golden'):
+    def pct(v):
+        return f'{100 * v:.1f}%' if isinstance(v, (int, float)) else '-'
+
+    t = Table(title='fpgaml model zoo (models/<name>/metrics.json)', title_justify='left')
+    for col in ('model', 'parameters', 'sparsity', 'float acc', 'quantized acc', 'C-sim acc', 'golden'):
         t.add_column(col)
     for name, config in zoo().items():
         m = config.parent / 'metrics.json'
-        metrics = ', '.join(f'{k}={v}' for k, v in json.loads(m.read_text()).items()) if m.is_file() else '-'
-        t.add_row(name, str(config.relative_to(config.parents[2])), metrics,
+        d = json.loads(m.read_text()) if m.is_file() else {}
+        csim = d.get('csim_accuracy')
+        if isinstance(csim, dict):
+            csim = csim.get('firmware')
+        t.add_row(name, str(d.get('parameters', '-')), pct(d.get('sparsity')), pct(d.get('float_accuracy')),
+                  pct(d.get('quantized_keras_accuracy')), pct(csim),
                   'yes' if (config.parent / 'golden.json').is_file() else 'no')
     out.print(t)
 
@@ -319,14 +326,15 @@ def zoo_build(name: str = typer.Argument(..., help='Model name (see "fpgaml zoo 
 @_interruptible
 def data_jets(n: int = typer.Option(..., '--n', min=1, help='Number of jets to generate.'),
               out_file: Path = typer.Option(..., '--out', help='Output file.'),
-              seed: int = typer.Option(1, '--seed', help='Random seed (reproducible output).')):
+              seed: int = typer.Option(1, '--seed', help='Random seed (reproducible output).'),
+              workers: int = typer.Option(1, '--workers', min=1, help='Processes (same output for any number).')):
     """Generate LHC-style jets (g, q, W, Z, t) with Pythia 8 + FastJet: features, images, sequences, clouds."""
     try:
         from fpgaml.data.jets import generate_jets
     except ImportError as e:
         raise FpgamlError(f'the jet generator needs the optional physics extra (GPL: Pythia 8, FastJet): '
                           f'pip install -e ".[physics]" ({e})') from None
-    generate_jets(n, out_file, seed=seed, progress=True)
+    generate_jets(n, out_file, seed=seed, progress=True, workers=workers)
     out.print(f'wrote {n} jets to {out_file}')
 
 

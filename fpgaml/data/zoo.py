@@ -63,80 +63,10 @@ def count_params(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
-def patch_pruning_strip() -> None:
-    """Work around fpgaml.frontend's pruning strip for functional models (idempotent, in this process only).
-
-    ``tfmot.sparsity.keras.strip_pruning`` returns a model whose inner layers are shared with the wrapped
-    graph, so ``layer.output`` points into the old graph and ``LoadedModel.layer_outputs`` fails with
-    "Graph disconnected ... at layer prune_low_magnitude_fc1". Round-tripping the stripped model
-    through a temporary .h5 gives a fresh graph. Remove once ``fpgaml.frontend._strip_pruning`` does so.
-    """
-    import fpgaml.frontend as fe
-
-    if getattr(fe._strip_pruning, '_zoo_roundtrip', False):
-        return
-    original = fe._strip_pruning
-
-    def strip(model, flavor):
-        stripped, names = original(model, flavor)
-        if names and flavor == 'tf_keras':
-            import tf_keras as K
-
-            with tempfile.TemporaryDirectory() as d:
-                path = Path(d) / 'stripped.h5'
-                stripped.save(path, include_optimizer=False)
-                stripped = K.models.load_model(path, custom_objects=fe._tf_keras_custom_objects(), compile=False)
-        return stripped, names
-
-    strip._zoo_roundtrip = True
-    fe._strip_pruning = strip
-
-
-def patch_recurrent_layer_outputs() -> None:
-    """Work around fpgaml.frontend's ``LoadedModel.layer_outputs`` for recurrent layers (idempotent).
-
-    It treats a layer with a non-linear ``activation`` as "fused" and sets ``layer.activation = linear``
-    to read the pre-activation output; on (Q)LSTM / (Q)GRU ``activation`` is a read-only property of the
-    cell ("AttributeError: Can't set the attribute 'activation'"), and hls4ml does not split a recurrent
-    layer's activation out anyway. During the call, recurrent layers report no activation. Remove once
-    the frontend skips recurrent layers.
-    """
-    from fpgaml.frontend import LoadedModel
-
-    if getattr(LoadedModel.layer_outputs, '_zoo_recurrent', False):
-        return
-    original = LoadedModel.layer_outputs
-
-    def layer_outputs(self, x):
-        import qkeras
-        import tf_keras as K
-
-        classes = [K.layers.LSTM, K.layers.GRU, K.layers.SimpleRNN, qkeras.QLSTM, qkeras.QGRU, qkeras.QSimpleRNN]
-        saved = [(c, c.__dict__['activation']) for c in classes if 'activation' in c.__dict__]
-        try:
-            for c, _ in saved:
-                c.activation = property(lambda self: None)
-            return original(self, x)
-        finally:
-            for c, prop in saved:
-                c.activation = prop
-
-    layer_outputs._zoo_recurrent = True
-    LoadedModel.layer_outputs = layer_outputs
-
-
-def patch_frontend() -> None:
-    """Both frontend work-arounds (see patch_pruning_strip and patch_recurrent_layer_outputs)."""
-    patch_pruning_strip()
-    patch_recurrent_layer_outputs()
-
-
 def csim(config: Path, samples: int | None = None) -> dict:
     """Build ``config`` into a scratch folder and C-simulate it; the report's figures for metrics.json."""
     from fpgaml.config import load_config
     from fpgaml.pipeline import build
-
-    patch_frontend()
 
     scratch = Path(tempfile.mkdtemp(prefix='fpgaml-zoo-'))
     try:

@@ -33,7 +33,17 @@ def _sha256(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
+def _qkeras_tf221_compat() -> None:
+    """QKeras 0.9.0's QGRU calls ``tf.nest.is_sequence``, which TensorFlow 2.21 no longer has (it is
+    ``is_nested`` now); alias it so QGRU models load. Upstream fix: QKeras qrecurrent.py."""
+    from tensorflow.python.util import nest
+
+    if not hasattr(nest, 'is_sequence'):
+        nest.is_sequence = nest.is_nested
+
+
 def _tf_keras_custom_objects() -> dict:
+    _qkeras_tf221_compat()
     co: dict[str, Any] = {}
     from qkeras.utils import _add_supported_quantized_objects
 
@@ -114,7 +124,8 @@ class LoadedModel:
         layers = [lay for lay in self.model.layers if type(lay).__name__ not in ('InputLayer',)]
         fused = [lay for lay in layers if getattr(lay, 'activation', None) is not None
                  and getattr(lay.activation, '__name__', '') != 'linear' and type(lay).__name__ != 'Activation'
-                 and type(lay).__name__ != 'QActivation']
+                 and type(lay).__name__ != 'QActivation'
+                 and not hasattr(lay, 'cell')]  # recurrent layers: hls4ml keeps their activations inside
         post = K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers])
         with contextlib.redirect_stdout(io.StringIO()):
             ys = post.predict(x, verbose=0, batch_size=1024)
@@ -192,12 +203,25 @@ def _activation_names(node):
 
 
 def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:
+    """Remove TF-MOT pruning wrappers. ``strip_pruning`` returns a model whose layers still belong to the
+    wrapped graph (``layer.output`` points into it, so intermediate outputs fail with "Graph
+    disconnected"); a round trip through a temporary .h5 gives a model with a graph of its own."""
     names = [lay.name for lay in model.layers if type(lay).__name__ == 'PruneLowMagnitude']
     if not names:
         return model, []
-    import tensorflow_model_optimization as tfmot
+    import tempfile
 
-    return tfmot.sparsity.keras.strip_pruning(model), names
+    import tensorflow_model_optimization as tfmot
+    import tf_keras
+
+    stripped = tfmot.sparsity.keras.strip_pruning(model)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / 'stripped.h5'
+        stripped.save(path, include_optimizer=False)
+        co = _tf_keras_custom_objects()
+        with tf_keras.utils.custom_object_scope(co):
+            stripped = tf_keras.models.load_model(path, custom_objects=co, compile=False)
+    return stripped, names
 
 
 def _load_tf_keras(src: ModelSource):
