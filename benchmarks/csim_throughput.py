@@ -49,6 +49,9 @@ def main() -> None:
     for name, config in zoo().items():
         cfg = load_config(config, output_dir=work / name)
         loaded = load_model(cfg.model)
+        if len(loaded.input_shapes) != 1:
+            print(f'{name:16s} (skipped: {len(loaded.input_shapes)} inputs; this benchmark feeds one)')
+            continue
         conv = convert(cfg, loaded, work / name)
         write_project(conv, work / name)
         render_harness(work / name, conv.graph)

@@ -83,8 +83,9 @@ class CsimLibrary:
 
     def predict(self, xs: list[np.ndarray], chunk: int = 512, label: str = 'C-simulation') -> list[np.ndarray]:
         n = xs[0].shape[0]
-        starts = list(range(0, n, chunk))
         workers = self._workers() if self.threads > 1 and n > 1 else [self.lib]
+        chunk = max(1, min(chunk, -(-n // len(workers))))  # every worker gets a share
+        starts = list(range(0, n, chunk))
         # contiguous ranges per worker: each library copy sees its samples in order, as in a serial run
         per = [starts[k::len(workers)] for k in range(len(workers))]
         results: dict[int, list[np.ndarray]] = {}
