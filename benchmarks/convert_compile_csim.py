@@ -33,7 +33,6 @@ def main() -> None:
     from fpgaml.config import load_config
     from fpgaml.convert import build_hls_config, convert, write_project
     from fpgaml.csim import run_csim
-    from fpgaml.csim.compile import render_harness
     from fpgaml.csim.data import quantize
     from fpgaml.frontend import load_model
 
@@ -48,7 +47,6 @@ def main() -> None:
     t0 = time.perf_counter()
     conv = convert(cfg, loaded, work / 'fpgaml')
     write_project(conv, work / 'fpgaml')
-    render_harness(work / 'fpgaml', conv.graph)
     t_convert = time.perf_counter() - t0
     cold = run_csim(conv, work / 'fpgaml')
     warm = run_csim(conv, work / 'fpgaml')

@@ -35,7 +35,7 @@ def main() -> None:
     from fpgaml.config import load_config
     from fpgaml.convert import convert, write_project
     from fpgaml.csim import data as vdata
-    from fpgaml.csim.compile import compile_library, render_harness
+    from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
     from fpgaml.frontend import load_model
     from fpgaml.regress import regress, zoo
@@ -54,7 +54,6 @@ def main() -> None:
             continue
         conv = convert(cfg, loaded, work / name)
         write_project(conv, work / name)
-        render_harness(work / name, conv.graph)
         so = compile_library(work / name, cfg.name, cache=cache).path
         x = vdata.load(cfg.validation_data, loaded.input_shapes, 10**9)[0][0]
         x = np.concatenate([x] * (args.samples // len(x) + 1))[: args.samples]
@@ -78,7 +77,6 @@ def main() -> None:
         t0 = time.perf_counter()  # warm rebuild: unchanged firmware
         conv2 = convert(cfg, loaded, work / f'{name}-again')
         write_project(conv2, work / f'{name}-again')
-        render_harness(work / f'{name}-again', conv2.graph)
         hit = compile_library(work / f'{name}-again', cfg.name, cache=cache)
         t_warm = time.perf_counter() - t0
         assert hit.cached

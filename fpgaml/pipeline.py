@@ -23,7 +23,7 @@ import fpgaml
 from fpgaml.config import ProjectConfig
 from fpgaml.convert import Conversion, convert, firmware_hash, write_project
 from fpgaml.csim import CsimResult, run_csim
-from fpgaml.csim.compile import TEMPLATES, render_harness
+from fpgaml.csim.compile import TEMPLATES
 from fpgaml.errors import FpgamlError
 from fpgaml.estimate import Estimate, check_budgets, estimate
 from fpgaml.frontend import load_model
@@ -174,7 +174,6 @@ def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = No
     try:
         conv = convert(cfg, loaded, tmp)
         write_project(conv, tmp)
-        render_harness(tmp, conv.graph)
         est = estimate(conv.graph, cfg.part, cfg.clock_period)
         budgets = check_budgets(est, cfg.budgets) if cfg.budgets else []
         result = run_csim(conv, tmp, cache=cache, use_cache=use_cache) if csim else None
@@ -209,7 +208,6 @@ def csim_existing(cfg: ProjectConfig, *, cache: str | None = None, use_cache: bo
         raise FpgamlError(f'{target} is out of date: its firmware differs from what {cfg.source.name} and the '
                           f'model produce now; run "fpgaml convert --force" (or "fpgaml build --force")')
     conv.graph.config.config['OutputDir'] = str(target)
-    render_harness(target, conv.graph)
     result = run_csim(conv, target, cache=cache, use_cache=use_cache)
     report = json.loads((target / REPORT).read_text())
     report['csim'] = result.to_json()

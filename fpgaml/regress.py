@@ -23,7 +23,7 @@ from fpgaml.config.precision import from_hls4ml, parse_precision
 from fpgaml.convert import convert, firmware_hash, write_project
 from fpgaml.csim import csim_threads
 from fpgaml.csim import data as vdata
-from fpgaml.csim.compile import compile_library, render_harness
+from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
 from fpgaml.errors import FpgamlError, suggest
 from fpgaml.frontend import load_model
@@ -134,7 +134,6 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         loaded = load_model(cfg.model)
         conv = convert(cfg, loaded, work / name)
         write_project(conv, work / name)
-        render_harness(work / name, conv.graph)
         compiled = compile_library(work / name, cfg.name, cache=cache)
         lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
         xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, loaded)

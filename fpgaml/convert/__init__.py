@@ -589,13 +589,16 @@ def numpy2_compat():
 
 
 def write_project(conv: Conversion, directory: Path) -> None:
-    """Write the hls4ml project into ``directory`` (the graph's OutputDir must already point there)."""
+    """Write the hls4ml project, plus fpgaml's C-simulation harness, into ``directory``."""
     graph = conv.graph
     graph.config.config['OutputDir'] = str(directory)
     with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
         graph.write()
     conv.hls4ml_log += log.getvalue()
     _exact_po2_products(directory, conv)
+    from fpgaml.csim.compile import render_harness
+
+    render_harness(directory, graph)  # fpgaml's batch C-simulation harness is part of every project
 
 
 def _exact_po2_products(directory: Path, conv: Conversion) -> None:
