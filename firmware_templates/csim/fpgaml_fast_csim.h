@@ -12,8 +12,10 @@
 // The product of two fixed-point numbers is exact in a 64-bit integer; the cast to accum_t is an
 // arithmetic right shift (AP_TRN quantization) or an exact left shift; AP_WRAP overflow is addition
 // modulo 2^W, which is associative, so the whole sum may be taken in 64 bits and wrapped once at the end.
-// Any other case (saturating or rounding accumulators, binary/ternary/power-of-two products, widths that
-// could overflow 64 bits) returns false and hls4ml's own ap_fixed code runs instead.
+// Binary and ternary products (hls4ml's weight_binary, weight_ternary, data_binary, both_binary) are
+// integer products of effective values (see product_kind below). Any other case (saturating or rounding
+// accumulators, power-of-two or other products, widths that could overflow 64 bits) returns false and
+// hls4ml's own ap_fixed code runs instead.
 #ifndef FPGAML_FAST_CSIM_H_
 #define FPGAML_FAST_CSIM_H_
 
@@ -185,22 +187,72 @@ inline bool relu(hls::stream<data_T> &data, hls::stream<res_T> &res) {
 
 constexpr int bits_for(long n) { return n <= 1 ? 1 : 1 + bits_for((n + 1) / 2); }
 
+// hls4ml's product kinds (nnet_mult.h), each an integer product of "effective" data and weight values:
+//   mult            x * w
+//   weight_binary   w == 0 ? -x : x          (effective weight -1 / +1, no fractional bits)
+//   weight_ternary  w == 0 ? 0 : w == -1 ? -x : x
+//   data_binary     x == 0 ? -w : w          (effective data -1 / +1)
+//   both_binary     x == w (0 or 1)          (= (1 + x' w') / 2 with x' = 2x - 1, w' = 2w - 1)
+enum product_kind { K_NONE, K_MULT, K_WBIN, K_WTERN, K_DBIN, K_BBIN };
+template <class Prod> struct pkind { static constexpr product_kind k = K_NONE; };
+template <class x_T, class w_T> struct pkind<nnet::product::mult<x_T, w_T>> { static constexpr product_kind k = K_MULT; };
+template <class x_T, class w_T> struct pkind<nnet::product::weight_binary<x_T, w_T>> {
+    static constexpr product_kind k = K_WBIN;
+};
+template <class x_T, class w_T> struct pkind<nnet::product::weight_ternary<x_T, w_T>> {
+    static constexpr product_kind k = K_WTERN;
+};
+template <class x_T, class w_T> struct pkind<nnet::product::data_binary<x_T, w_T>> {
+    static constexpr product_kind k = K_DBIN;
+};
+template <class x_T, class w_T> struct pkind<nnet::product::both_binary<x_T, w_T>> {
+    static constexpr product_kind k = K_BBIN;
+};
+
 template <class data_T, class res_T, typename CONFIG_T> struct dense_plan {
     typedef typename CONFIG_T::weight_t w_T;
     typedef typename CONFIG_T::accum_t a_T;
     typedef fx<data_T> X;
     typedef fx<w_T> Wt;
     typedef fx<a_T> A;
-    static constexpr bool normal_product =
-        std::is_same<typename CONFIG_T::template product<data_T, w_T>, nnet::product::mult<data_T, w_T>>::value;
-    static constexpr bool types_ok = X::ok && Wt::ok && A::ok && normal_product;
-    static constexpr int fp = types_ok ? X::f + Wt::f : 0; // fractional bits of the exact product
+    static constexpr product_kind kind = pkind<typename CONFIG_T::template product<data_T, w_T>>::k;
+    static constexpr bool one_bit_data = X::w == 1 && !X::s, one_bit_weight = Wt::w == 1 && !Wt::s;
+    static constexpr bool kind_ok = kind == K_MULT || kind == K_WTERN || (kind == K_WBIN && one_bit_weight) ||
+                                    (kind == K_DBIN && one_bit_data) ||
+                                    (kind == K_BBIN && one_bit_data && one_bit_weight);
+    static constexpr bool types_ok = X::ok && Wt::ok && A::ok && kind_ok;
+    static constexpr int fx_eff = (kind == K_DBIN || kind == K_BBIN) ? 0 : X::f;
+    static constexpr int fw_eff = (kind == K_WBIN || kind == K_WTERN || kind == K_BBIN) ? 0 : Wt::f;
+    static constexpr int fp = types_ok ? fx_eff + fw_eff : 0; // fractional bits of the exact product
     static constexpr int fa = types_ok ? A::f : 0;
     static constexpr int up = fa > fp ? fa - fp : 0;
     static constexpr int down = fp > fa ? fp - fa : 0;
     static constexpr int logn = bits_for(CONFIG_T::n_in + 1);
     static constexpr bool ok = types_ok && A::wrap && (down == 0 || A::trn) &&
-                               (X::w + Wt::w + up + logn <= 62) && (A::w + logn + 1 <= 62);
+                               (X::w + Wt::w + 2 + up + logn <= 62) && (A::w + logn + 1 <= 62);
+    // the result cast: nnet::cast is (res_T) acc except for both_binary, which it rescales
+    static constexpr bool fast_result = kind != K_BBIN && castable<res_T, A::w, A::f>::value;
+
+    static int64_t weight(const w_T &w) {
+        if constexpr (kind == K_WBIN || kind == K_BBIN)
+            return w == 0 ? -1 : 1;
+        else if constexpr (kind == K_WTERN)
+            return w == 0 ? 0 : (w == -1 ? -1 : 1);
+        else
+            return raw(w);
+    }
+    static int64_t datum(const data_T &x) {
+        if constexpr (kind == K_DBIN || kind == K_BBIN)
+            return x == 0 ? -1 : 1;
+        else
+            return raw(x);
+    }
+    static int64_t product(int64_t x, int64_t w) {
+        if constexpr (kind == K_BBIN)
+            return (1 + x * w) >> 1;
+        else
+            return x * w;
+    }
 };
 
 template <class data_T, class res_T, typename CONFIG_T>
@@ -222,7 +274,7 @@ inline bool dense_latency(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out
             w.resize(static_cast<size_t>(NI) * NO);
             b.resize(NO);
             for (int k = 0; k < NI * NO; k++)
-                w[k] = raw(weights[k]);
+                w[k] = P::weight(weights[k]);
             for (int j = 0; j < NO; j++)
                 b[j] = raw(static_cast<a_T>(biases[j]));
             seen = static_cast<const void *>(weights);
@@ -231,21 +283,21 @@ inline bool dense_latency(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out
         for (int j = 0; j < NO; j++)
             acc[j] = b[j];
         for (int i = 0; i < NI; i++) {
-            const int64_t x = raw(data[i]);
-            if (x == 0)
+            const int64_t x = P::datum(data[i]);
+            if (P::kind != K_BBIN && x == 0)
                 continue; // (a zero product is zero after any shift)
             const int64_t *wi = w.data() + static_cast<size_t>(i) * NO;
             if (P::down == 0) {
                 for (int j = 0; j < NO; j++)
-                    acc[j] += x * wi[j] * (int64_t(1) << P::up); // exact: accum_t has more fractional bits
+                    acc[j] += P::product(x, wi[j]) * (int64_t(1) << P::up); // exact: accum_t has more fraction
             } else {
                 for (int j = 0; j < NO; j++)
-                    acc[j] += (x * wi[j]) >> P::down; // arithmetic shift: floor, as AP_TRN
+                    acc[j] += P::product(x, wi[j]) >> P::down; // arithmetic shift: floor, as AP_TRN
             }
         }
         for (int j = 0; j < NO; j++) {
             const int64_t a = wrap<P::A::w, P::A::s>(acc[j]);
-            if constexpr (castable<res_T, P::A::w, P::A::f>::value)
+            if constexpr (P::fast_result)
                 res[j] = from_raw<res_T>(cast_raw<res_T, P::A::f>(a)); // = nnet::cast: (res_T) acc
             else
                 res[j] = nnet::cast<data_T, res_T, CONFIG_T>(from_raw<a_T>(a));

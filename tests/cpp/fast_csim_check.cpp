@@ -33,7 +33,9 @@ template <class From, class To> static void check_cast(const char *name) {
     }
 }
 
-template <class data_T, class weight_T, class accum_T, class res_T, unsigned NI, unsigned NO> struct dense_cfg {
+template <class data_T, class weight_T, class accum_T, class res_T, unsigned NI, unsigned NO,
+          template <class, class> class PRODUCT>
+struct dense_cfg {
     static const unsigned n_in = NI, n_out = NO, reuse_factor = 1, strategy = nnet::latency, n_zeros = 0,
                           multiplier_limit = NI * NO;
     static const bool store_weights_in_bram = false;
@@ -41,14 +43,15 @@ template <class data_T, class weight_T, class accum_T, class res_T, unsigned NI,
     typedef weight_T weight_t;
     typedef weight_T bias_t;
     typedef ap_uint<1> index_t;
-    template <class x_T, class y_T> using product = nnet::product::mult<x_T, y_T>;
+    template <class x_T, class y_T> using product = PRODUCT<x_T, y_T>;
 };
 
 // hls4ml's dense_latency vs fpgaml_fast::dense_latency on random data, weights and biases (full range:
 // overflowing accumulators included).
-template <class data_T, class weight_T, class accum_T, class res_T, unsigned NI, unsigned NO>
+template <class data_T, class weight_T, class accum_T, class res_T, unsigned NI, unsigned NO,
+          template <class, class> class PRODUCT = nnet::product::mult>
 static void check_dense(const char *name, unsigned seed) {
-    typedef dense_cfg<data_T, weight_T, accum_T, res_T, NI, NO> C;
+    typedef dense_cfg<data_T, weight_T, accum_T, res_T, NI, NO, PRODUCT> C;
     static_assert(fpgaml_fast::dense_plan<data_T, res_T, C>::ok, "dense case not handled by the fast path");
     std::mt19937_64 rng(seed);
     // a fresh weight array per repetition: the fast path converts a layer's weights once per array, as the
@@ -225,6 +228,18 @@ int main() {
     check_dense<ap_fixed<18, 6>, ap_fixed<18, 6>, ap_ufixed<20, 10>, ap_ufixed<8, 4, AP_RND, AP_SAT_ZERO>, 8, 7>(
         "unsigned accumulator", 5);
     check_dense<ap_int<8>, ap_int<4>, ap_int<16>, ap_fixed<10, 10, AP_RND, AP_SAT>, 12, 3>("integers", 6);
+    // binary and ternary products (hls4ml's nnet::product kinds)
+    check_dense<ap_fixed<16, 6>, ap_uint<1>, ap_fixed<20, 10>, ap_fixed<16, 6>, 16, 32, nnet::product::weight_binary>(
+        "weight_binary", 7);
+    check_dense<ap_ufixed<8, 2>, ap_uint<1>, ap_fixed<9, 5>, ap_fixed<6, 3, AP_RND, AP_SAT>, 40, 8,
+                nnet::product::weight_binary>("weight_binary, overflowing", 8);
+    check_dense<ap_fixed<16, 6>, ap_int<2>, ap_fixed<20, 10>, ap_fixed<8, 4, AP_RND_CONV, AP_SAT>, 16, 32,
+                nnet::product::weight_ternary>("weight_ternary", 9);
+    check_dense<ap_uint<1>, ap_fixed<6, 1>, ap_fixed<14, 8>, ap_fixed<12, 6, AP_RND, AP_SAT>, 64, 5,
+                nnet::product::data_binary>("data_binary", 10);
+    check_dense<ap_uint<1>, ap_uint<1>, ap_int<10>, ap_int<10>, 64, 16, nnet::product::both_binary>("both_binary", 11);
+    check_dense<ap_uint<1>, ap_uint<1>, ap_fixed<12, 8>, ap_fixed<8, 8>, 100, 7, nnet::product::both_binary>(
+        "both_binary, fractional accumulator", 12);
 
     check_relu<ap_fixed<12, 5>, ap_ufixed<6, 0, AP_RND, AP_SAT>>("fixed<12,5> -> ufixed<6,0,RND,SAT>");
     check_relu<ap_fixed<12, 5>, ap_ufixed<6, 2, AP_RND_CONV, AP_SAT>>("fixed<12,5> -> ufixed<6,2,RND_CONV,SAT>");
