@@ -79,6 +79,7 @@ def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
         'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
         'firmware_sha256': firmware_hash(project_dir),
         'tool_versions': tool_versions(),
+        'csim_arithmetic': "hls4ml's ap_fixed code (fpgaml fast paths off)",
         'samples': int(xs[0].shape[0]),
         'inputs': [{'type': t.hls4ml_str(), 'shape': list(x.shape[1:]), 'bits': _bits(x.reshape(len(x), -1), t)}
                    for x, t in zip(xs, conv.input_types)],
@@ -134,7 +135,10 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         loaded = load_model(cfg.model)
         conv = convert(cfg, loaded, work / name)
         write_project(conv, work / name)
-        compiled = compile_library(work / name, cfg.name, cache=cache)
+        # A golden record is always written by hls4ml's own ap_fixed code (fpgaml's C-simulation fast paths
+        # off); checking against it uses the fast paths, so every regression run also proves them exact.
+        recording = update or golden is None
+        compiled = compile_library(work / name, cfg.name, cache=cache, fast=False if recording else None)
         lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
         xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, loaded)
         ys = lib.predict(xs, label=f'C-simulation of {name}')
@@ -142,10 +146,24 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
                   if lay.get_attr('trace', False) and lay.get_attr('function_cpp', None) is not None}
         _, traces = lib.trace([x[:TRACE_SAMPLES] for x in xs], traced)
         record = _record(name, cfg, conv, work / name, xs, ys, traces)
+        fast_mismatch = None
+        if recording:
+            fast = compile_library(work / name, cfg.name, cache=cache)
+            if fast.fast:
+                ys_fast = CsimLibrary(fast.path, threads=csim_threads(cfg.io_type)).predict(
+                    xs, label=f'C-simulation of {name} (fast paths)')
+                bad = sum(int(np.sum(a != b)) for a, b in zip(ys, ys_fast))
+                if bad:
+                    fast_mismatch = (f'fpgaml\'s C-simulation fast paths differ from hls4ml\'s code on {bad} output '
+                                     f'values (an fpgaml bug: please report it; FPGAML_CSIM_FAST=0 avoids it)')
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     res = RegressResult(model=name, status='pass', samples=record['samples'], compile_cached=compiled.cached)
+    if fast_mismatch:
+        res.status, res.first_difference = 'FAIL', fast_mismatch
+        res.seconds = round(time.perf_counter() - t0, 2)
+        return res
     if golden is not None:
         res.firmware_changed = golden['firmware_sha256'] != record['firmware_sha256']
         n_diff = n_all = 0
