@@ -26,11 +26,7 @@ TOLERANCE_FAMILIES = {
     'jet_garnet': 'the edge weights exp(-d^2) are a lookup table in the firmware',
 }
 # known disagreements, reported to the architect: the test documents them and flips to XPASS when fixed
-KNOWN_FAILURES = {
-    'jet_lstm': 'hls4ml 1.3.0 QLSTM firmware disagrees with QKeras at the recurrent layer '
-                '(~85% argmax agreement on the committed sample)',
-    'jet_gru': 'hls4ml 1.3.0 QGRU firmware disagrees with QKeras at the recurrent layer (~29% argmax agreement)',
-}
+KNOWN_FAILURES: dict[str, str] = {}
 SAMPLES = {'jet_cnn': 40, 'jet_lstm': 100, 'jet_gru': 100}
 PRUNED = ('jet_mlp', 'jet_cnn')
 

@@ -537,8 +537,9 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         raise FpgamlError(_unsupported_message(e, loaded)) from None
     override_warnings = _check_overrides_matched(cfg, matched, graph, classes)
     _check_reuse_factors(cfg, hls_config, graph)
-    from fpgaml.convert.passes import exact_binary_thresholds, size_warning
+    from fpgaml.convert.passes import exact_binary_thresholds, quantized_recurrent_weights, size_warning
 
+    profile_notes.extend(quantized_recurrent_weights(graph, loaded))
     profile_notes.extend(exact_binary_thresholds(graph, loaded))
     conflicts = _quantizer_conflicts(cfg, layer_list)
     for warning in override_warnings + conflicts + [size_warning(graph, cfg.io_type)]:
@@ -596,6 +597,7 @@ def write_project(conv: Conversion, directory: Path) -> None:
         graph.write()
     conv.hls4ml_log += log.getvalue()
     _exact_po2_products(directory, conv)
+    _recurrent_activation_tables(directory, conv)
     from fpgaml.csim.compile import render_harness
 
     render_harness(directory, graph)  # fpgaml's batch C-simulation harness is part of every project
@@ -619,6 +621,66 @@ def _exact_po2_products(directory: Path, conv: Conversion) -> None:
     params.write_text(text)
     conv.notes.append('power-of-two weights: using fpgaml\'s exact product type (nnet_fpgaml_po2.h) instead of '
                       'hls4ml\'s weight_exponential, which drops fractional bits')
+
+
+def _qkeras_activation_type(quantizer) -> str | None:
+    """The C++ type whose float-to-fixed conversion computes a QKeras ``quantized_sigmoid`` /
+    ``quantized_tanh`` (with the real function) from the function's value: ``round(p * 2^bits) / 2^bits``
+    (tf.round: half to even = AP_RND_CONV), clipped to [0, 1 - 2^-bits] / [-1, 1 - 2^-(bits-1)] (AP_SAT)."""
+    name = type(quantizer).__name__
+    if getattr(quantizer, 'symmetric', False) or getattr(quantizer, 'use_stochastic_rounding', False):
+        return None
+    bits = getattr(quantizer, 'bits', None)
+    if name == 'quantized_sigmoid' and getattr(quantizer, 'use_real_sigmoid', False) and bits:
+        return f'ap_ufixed<{int(bits)},0,AP_RND_CONV,AP_SAT>'
+    if name == 'quantized_tanh' and getattr(quantizer, 'use_real_tanh', False) and bits:
+        return f'ap_fixed<{int(bits)},1,AP_RND_CONV,AP_SAT>'
+    return None
+
+
+def _recurrent_activation_tables(directory: Path, conv: Conversion) -> None:
+    """Give the sigmoid and tanh lookup tables of QLSTM / QGRU layers the output grids of their QKeras
+    ``quantized_sigmoid`` / ``quantized_tanh`` activations.
+
+    hls4ml gives both tables of a recurrent layer one type (``table_t``, default fixed<18,8> truncated), so
+    its gates hold the real function's value truncated to 10 fractional bits where QKeras rounds it to the
+    quantizer's grid (2^-8 for quantized_sigmoid(8), 2^-7 for quantized_tanh(8)); the difference feeds back
+    through every time step. Each table entry is computed as ``table_t(f(x))``, so a table type with the
+    quantizer's width, rounding and saturation holds exactly the QKeras value of ``f`` at the table's input
+    ``x``. Skipped for a layer whose ``table`` type the config sets. Upstream: hls4ml's recurrent layers
+    should derive each table's type from its activation quantizer (``parse_qrnn_layer`` records them)."""
+    import re
+
+    params = directory / 'firmware' / 'parameters.h'
+    text = params.read_text()
+    changed = []
+    for node in conv.graph.get_layers():
+        if node.class_name not in ('LSTM', 'GRU'):
+            continue
+        if 'table' in _taken_types(conv.config, node.name, node.class_name, None):
+            continue
+        try:
+            cell = getattr(conv.loaded.model.get_layer(node.name), 'cell', None)
+        except ValueError:
+            continue
+        if cell is None:
+            continue
+        for struct, quantizer in ((f'{node.get_attr("recurrent_activation")}_config{node.index}_recr',
+                                   getattr(cell, 'recurrent_activation', None)),
+                                  (f'{node.get_attr("activation")}_config{node.index}',
+                                   getattr(cell, 'activation', None))):
+            ctype = _qkeras_activation_type(quantizer)
+            if ctype is None:
+                continue
+            pattern = re.compile(r'(struct ' + re.escape(struct) + r' : nnet::activ_config \{[^}]*?typedef )'
+                                 r'([\w:<>, ]+)( table_t;)')
+            text, n = pattern.subn(lambda m: m.group(1) + ctype + m.group(3), text, count=1)
+            if n:
+                changed.append(f'{struct}: {ctype}')
+    if changed:
+        params.write_text(text)
+        conv.notes.append('recurrent-layer lookup tables typed as their QKeras activations\' output grids '
+                          '(hls4ml gives them one truncated type): ' + '; '.join(changed))
 
 
 def firmware_hash(directory: Path) -> str:

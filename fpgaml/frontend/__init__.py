@@ -35,11 +35,18 @@ def _sha256(paths: list[Path]) -> str:
 
 def _qkeras_tf221_compat() -> None:
     """QKeras 0.9.0's QGRU calls ``tf.nest.is_sequence``, which TensorFlow 2.21 no longer has (it is
-    ``is_nested`` now); alias it so QGRU models load. Upstream fix: QKeras qrecurrent.py."""
+    ``is_nested`` now), and, with ``reset_after=True`` (the only GRU form hls4ml computes),
+    ``array_ops.unstack``, which moved to ``array_ops_stack``; alias both so QGRU models load and run.
+    Upstream fix: QKeras qrecurrent.py."""
+    from tensorflow.python.ops import array_ops
     from tensorflow.python.util import nest
 
     if not hasattr(nest, 'is_sequence'):
         nest.is_sequence = nest.is_nested
+    if not hasattr(array_ops, 'unstack'):
+        from tensorflow.python.ops import array_ops_stack
+
+        array_ops.unstack = array_ops_stack.unstack
 
 
 def _tf_keras_custom_objects() -> dict:

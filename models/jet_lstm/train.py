@@ -5,17 +5,21 @@ scaled by 4, put on a 12-fractional-bit grid before training (the firmware input
 Model: QLSTM(UNITS) (or QGRU) with 6-bit weights, recurrent weights and biases, then QDense(16) + 6-bit
 ReLU, QDense(5) and softmax.
 
+GRU: ``reset_after=True`` (tf.keras's default, not QKeras's): hls4ml 1.3.0 computes only that form (fpgaml
+rejects ``reset_after=False``, whose firmware hls4ml would write with scalar biases).
+
 Activations: QKeras's defaults (``quantized_tanh`` / ``hard_sigmoid`` style) are *hard* (piecewise
 linear) activations, which hls4ml 1.3.0 rejects inside recurrent layers ("Hard activation not
 supported"). The recurrent layers here use ``quantized_tanh(8, use_real_tanh=True)`` and
 ``quantized_sigmoid(8, use_real_sigmoid=True)``: hls4ml converts those to its tanh / sigmoid lookup
 tables, which are not bit-identical to the Keras functions, so these two models are compared with
 tolerances (see config.yml and metrics.json), not bit for bit. hls4ml's recurrent templates also need the
-layer's input, accumulator and result types to be one type (config.yml sets fixed<18,6> for all three).
-Measured: the firmware misses these tolerances (argmax agreement LSTM 85%, GRU 29%, on val.npz): an
-hls4ml 1.3.0 recurrent-layer discrepancy, not yet understood.
+layer's input, accumulator and result types to be one type (config.yml sets fixed<22,6> for all three).
+The earlier large disagreements (argmax agreement LSTM 85%, GRU 29%) were hls4ml bugs fpgaml now corrects
+or rejects: unquantized recurrent weights (fpgaml.convert.passes.quantized_recurrent_weights) and QGRU's
+reset_after=False; fpgaml also types the tables as the QKeras activation grids.
 
-    python models/jet_lstm/train.py          # ~1.5 min on 2 cores
+    python models/jet_lstm/train.py          # ~5 min on 2 cores (1 TF thread)
     python models/jet_gru/train.py           # (imports this file with kind='gru')
 """
 
@@ -32,6 +36,7 @@ from qkeras import QGRU, QLSTM, QActivation, QDense, quantized_bits, quantized_r
 from qkeras import quantized_sigmoid, quantized_tanh  # noqa: E402
 
 from fpgaml.data import zoo  # noqa: E402
+from fpgaml.frontend import _qkeras_tf221_compat  # noqa: E402
 
 BITS, UNITS, EPOCHS, BATCH, SAMPLE = 6, 16, 25, 128, 500
 FRAC = 12                                       # 12 fractional bits; the firmware input type is fixed<18,6>
@@ -44,12 +49,12 @@ def on_grid(x):
 
 
 def build(kind: str, quantized: bool):
-    zoo.patch_qgru_nest()  # QKeras 0.9.0's QGRU on TensorFlow 2.21
+    _qkeras_tf221_compat()  # QKeras 0.9.0's QGRU on TensorFlow 2.21 (tf.nest.is_sequence)
     inp = K.layers.Input((32, 3), name='constituents')
     q = dict(kernel_quantizer=quantized_bits(BITS, 0, alpha=1), bias_quantizer=quantized_bits(BITS, 0, alpha=1))
     if quantized:
         rnn = QLSTM if kind == 'lstm' else QGRU
-        extra = {}
+        extra = {} if kind == 'lstm' else {'reset_after': True}  # QGRU defaults to False: hls4ml computes only True
         x = rnn(UNITS, activation=quantized_tanh(8, use_real_tanh=True),
                 recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True),
                 recurrent_quantizer=quantized_bits(BITS, 0, alpha=1), name='rnn', **q, **extra)(inp)
@@ -58,7 +63,7 @@ def build(kind: str, quantized: bool):
         x = QDense(5, name='output', **q)(x)
     else:
         rnn = K.layers.LSTM if kind == 'lstm' else K.layers.GRU
-        extra = {}
+        extra = {} if kind == 'lstm' else {'reset_after': True}
         x = rnn(UNITS, recurrent_activation='sigmoid', name='rnn', **extra)(inp)
         x = K.layers.Dense(16, activation='relu', name='fc1')(x)
         x = K.layers.Dense(5, name='output')(x)
@@ -66,10 +71,16 @@ def build(kind: str, quantized: bool):
     return K.Model(inp, x, name=f'jet_{kind}' + ('' if quantized else '_float'))
 
 
-def train(kind, quantized, xtr, ytr, xva, yva):
+def train(kind, quantized, xtr, ytr, xva, yva, start=None):
+    """Train one model; ``start`` (the float twin) initialises the quantized one (weights clipped to the
+    quantizers' [-1, 1] range) and it then trains at a lower learning rate."""
     K.utils.set_random_seed(7)
     model = build(kind, quantized)
-    model.compile(optimizer=K.optimizers.Adam(3e-3), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+    if start is not None:
+        for name in ('rnn', 'fc1', 'output'):
+            model.get_layer(name).set_weights([np.clip(w, -1, 1) for w in start.get_layer(name).get_weights()])
+    lr = 1e-3 if start is not None else 3e-3
+    model.compile(optimizer=K.optimizers.Adam(lr), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
     cbs = [K.callbacks.ReduceLROnPlateau(patience=3, factor=0.5, verbose=0)]
     model.fit(xtr, ytr, batch_size=BATCH, epochs=EPOCHS, validation_data=(xva, yva), callbacks=cbs, verbose=2)
     return model
@@ -79,8 +90,11 @@ def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml
     here = Path(here or Path(__file__).parent)
     (xtr, ytr), (xva, yva), (xte, yte), meta = zoo.load_split('sequence')
     xtr, xva, xte = (on_grid(x).astype(np.float32) for x in (xtr, xva, xte))
-    acc_f = float(train(kind, False, xtr, ytr, xva, yva).evaluate(xte, yte, verbose=0)[1])
-    model = train(kind, True, xtr, ytr, xva, yva)
+    twin = train(kind, False, xtr, ytr, xva, yva)
+    acc_f = float(twin.evaluate(xte, yte, verbose=0)[1])
+    # QLSTM trained from scratch ended 1.6 points below its float twin (0.5564 vs 0.572); started from the twin
+    # it ends above it (0.5812). The committed QGRU was trained from scratch (0.5728, float twin 0.5524).
+    model = train(kind, True, xtr, ytr, xva, yva, start=twin if kind == 'lstm' else None)
     acc_q = float(model.evaluate(xte, yte, verbose=0)[1])
     model.save(here / 'model.h5', include_optimizer=False)
     xs, ys = xte[:SAMPLE], yte[:SAMPLE]
