@@ -20,7 +20,7 @@ from fpgaml.frontend import load_model
 from fpgaml.frontend.legacy import custom_objects, fixed_quantize
 
 
-def _binary_net(d, ternary=False):
+def _binary_net(d, ternary=False, far=False):
     """BinaryDense -> BN -> binary_tanh -> BinaryDense -> BN -> binary_tanh -> BinaryDense -> BN, saved as
     JSON + weights like the published example models (tf_keras serializes the activations as dicts)."""
     import tf_keras as K
@@ -50,6 +50,8 @@ def _binary_net(d, ternary=False):
         var = rng.uniform(0.5, 4.0, n)
         gamma = rng.uniform(0.5, 2.0, n)
         mean = rng.integers(-3, 4, n) + 0.25
+        if far and bn != 'bn3':  # constant neurons: thresholds far outside any reachable input (and the input type's range)
+            mean[:2], mean[2:4] = 5000.25, -5000.25
         lay.set_weights([gamma, np.zeros(n), mean, var])
     (d / 'net.json').write_text(m.to_json())
     m.save_weights(d / 'net_weights.h5')
@@ -77,13 +79,14 @@ def test_legacy_activation_semantics():
     assert co['relu1'](x).numpy().tolist() == pytest.approx([0, 0, 0, 0, 1e-6, 0.5, 0.50001, 1.0])
 
 
-@pytest.mark.parametrize('ternary', [False, True])
-def test_binary_thresholds_are_exact(tmp_path, ternary):
-    """Each merged batch-norm + binary/ternary tanh layer in the firmware equals Keras's activation."""
+@pytest.mark.parametrize('ternary,far', [(False, False), (True, False), (False, True)])
+def test_binary_thresholds_are_exact(tmp_path, ternary, far):
+    """Each merged batch-norm + binary/ternary tanh layer in the firmware equals Keras's activation (also for
+    constant neurons, whose thresholds would otherwise wrap around in the input's fixed-point type)."""
     from fpgaml.csim.compile import compile_library, render_harness
     from fpgaml.csim.harness import CsimLibrary
 
-    d = _binary_net(tmp_path, ternary)
+    d = _binary_net(tmp_path, ternary, far)
     cfg = load_config(write(d / 'c.yml', f'model: {{json: {d / "net.json"}, weights: {d / "net_weights.h5"}}}\n'
                                          f'name: bnet\noutput_dir: {d / "out"}\nvalidation: {{data: {d / "val.npz"}}}\n'))
     lm = load_model(cfg.model)
@@ -92,6 +95,8 @@ def test_binary_thresholds_are_exact(tmp_path, ternary):
     conv = convert(cfg, lm, proj)
     if not ternary:
         assert any('binary-tanh thresholds' in n for n in conv.notes), conv.notes
+    if far:
+        assert sum('constant neurons' in n for n in conv.notes) == 2, conv.notes
     write_project(conv, proj)
     render_harness(proj, conv.graph)
     xs, _ = vdata.load(cfg.validation_data, lm.input_shapes, 400)

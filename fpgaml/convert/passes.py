@@ -57,12 +57,25 @@ def _grid_step(precision) -> float:
     return 2.0 ** -int(f)
 
 
-def _integer_sum_input(node) -> bool:
-    """True when ``node``'s input is a binary/ternary Dense fed by another merged binary/ternary tanh (the
-    case hls4ml's QuantizeDenseOutput turns into an integer sum)."""
+def _type_range(precision) -> tuple[float, float]:
+    width, integer = int(getattr(precision, 'width')), int(getattr(precision, 'integer'))
+    step = 2.0 ** -(width - integer)
+    if getattr(precision, 'signed', True):
+        return -(2.0 ** (width - 1)) * step, (2.0 ** (width - 1) - 1) * step
+    return 0.0, (2.0 ** width - 1) * step
+
+
+def _sum_source(node):
     src = node.get_input_node()
     while src is not None and src.class_name == 'Activation' and src.get_attr('activation') == 'linear':
         src = src.get_input_node()
+    return src
+
+
+def _integer_sum_input(node) -> bool:
+    """True when ``node``'s input is a binary/ternary Dense fed by another merged binary/ternary tanh (the
+    case hls4ml's QuantizeDenseOutput turns into an integer sum)."""
+    src = _sum_source(node)
     if src is None or src.class_name != 'Dense':
         return False
     q = type(src.get_attr('weight_quantizer')).__name__
@@ -97,11 +110,23 @@ def exact_binary_thresholds(graph, loaded) -> list[str]:
         # integer type and floors the threshold to an integer, which keeps floor(t) + 1 unchanged.
         step = 1.0 if _integer_sum_input(node) else _grid_step(node.get_input_variable().type.precision)
         exact = np.floor(t / step) * step + step
+        # A threshold outside the input's range would wrap around in its fixed-point type and flip a
+        # constant neuron. Clamp it: to [-n_in, n_in + 1] for an integer sum of n_in +-1 terms (exact), else
+        # to the input type's range (exact below; above, the neuron fires only at the type's maximum).
+        if step == 1.0 and _integer_sum_input(node):
+            n_in = int(_sum_source(node).get_attr('n_in'))
+            lo, hi = -float(n_in), float(n_in + 1)
+        else:
+            lo, hi = _type_range(node.get_input_variable().type.precision)
+        outside = int(np.sum((exact < lo) | (exact > hi)))
+        exact = np.clip(exact, lo, hi)
         old = np.asarray(var.data, dtype=np.float64).reshape(exact.shape)
         changed = int(np.sum(old != exact))
         var.data = exact.reshape(np.shape(var.data))
         notes.append(f'{node.name}: binary-tanh thresholds set to the smallest input value above -bias/scale '
-                     f'(step {step:g}; {changed} of {exact.size} differ from hls4ml\'s floor)')
+                     f'(step {step:g}; {changed} of {exact.size} differ from hls4ml\'s floor'
+                     + (f'; {outside} constant neurons\' thresholds clamped into [{lo:g}, {hi:g}] instead of '
+                        f'wrapping around' if outside else '') + ')')
     return notes
 
 

@@ -1,6 +1,6 @@
 """jet_ternary: the jet-tagger MLP with ternary weights and activations (see ../jet_binary/train.py).
 
-    python models/jet_ternary/train.py          # ~2 min on 2 cores; writes model.h5, val.npz, metrics.json
+    python models/jet_ternary/train.py          # ~5 min on 2 cores; writes model.h5, val.npz, metrics.json
 """
 
 import importlib.util
