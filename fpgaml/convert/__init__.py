@@ -593,8 +593,18 @@ def write_project(conv: Conversion, directory: Path) -> None:
     """Write the hls4ml project, plus fpgaml's C-simulation harness, into ``directory``."""
     graph = conv.graph
     graph.config.config['OutputDir'] = str(directory)
-    with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
-        graph.write()
+    # hls4ml's hls4ml_config.yml would embed the whole Keras model as a pickle (1.2 MB and ~1 s of pure-Python
+    # YAML for jet_binary; loading it back runs arbitrary code): name the model file and its SHA-256 instead.
+    keras_model = graph.config.config.pop('KerasModel', None)
+    graph.config.config['KerasModelSource'] = {'file': conv.loaded.source.describe(),
+                                               'sha256': conv.loaded.sha256}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
+            graph.write()
+    finally:
+        del graph.config.config['KerasModelSource']
+        if keras_model is not None:
+            graph.config.config['KerasModel'] = keras_model
     conv.hls4ml_log += log.getvalue()
     _exact_po2_products(directory, conv)
     _recurrent_activation_tables(directory, conv)
