@@ -233,17 +233,28 @@ def _requested_reuse_plain(cfg: ProjectConfig, layer: dict) -> int:
 
 
 def _garnet_types(layer: dict, reuse: int) -> dict[str, str]:
-    """GarNet's internal types, sized as hls4ml's config_from_keras_model sizes them: edge weights in
-    [0, 1) with 10 fractional bits; the aggregation sums over n_vertices / reuse vertices per cycle need
-    log2 of that many integer bits (+3 of safety), normalisation 1/n in ufixed<14,4>. Without them every
-    internal GarNet type falls back to the model default and the outputs are wrong by up to ~1."""
+    """GarNet's internal types. Integer bits as hls4ml's config_from_keras_model sizes them: edge weights in
+    [0, 1); the aggregation sums over n_vertices / reuse vertices per cycle need log2 of that many integer
+    bits (+3 of safety), normalisation 1/n in ufixed<14,4>. Without them every internal GarNet type falls
+    back to the model default and the outputs are wrong by up to ~1.
+
+    Fractional bits: hls4ml gives the aggregates 10, but the firmware forms the means by right-shifting
+    truncated partial sums (by log2(n_vertices / reuse) per cycle, then by log2(reuse)): each shift drops
+    bits off a 10-bit grid, so the means lose up to ~1 LSB, always downwards, and the output transform
+    (the contracted FLR x Fout kernel: integers up to n_propagate for ternary transforms) multiplies the
+    bias. Measured (C-simulation, a fine-tuned jet_garnet: n_vertices 64, reuse 32): a weighted feature
+    mean 0.0120 where Keras has 0.0128; 10 -> 16 fractional bits took the GarNetStack outputs from 197 to 30
+    of 512 traced values off (max |diff| 0.57 -> 0.28; the rest: the distance type, see
+    ``_garnet_distance_type``, and the input type, to which hls4ml truncates each x * edge weight). The
+    aggregates keep the log2(n_vertices) bits the shifts drop: 10 + log2(n_vertices) fractional bits."""
     log2_reuse = int(math.log2(max(1, reuse)))
     n_vertices_width = int(math.log2(max(2, int(layer['n_vertices']))))
     aggr_int = max(log2_reuse, n_vertices_width - log2_reuse) + 3
+    frac = 10 + n_vertices_width
     return {
         'edge_weight': 'ufixed<10,0,TRN,SAT>',
-        'edge_weight_aggr': f'ufixed<{aggr_int - 3 + 10},{aggr_int - 3},TRN,SAT>',
-        'aggr': f'fixed<{aggr_int + 10},{aggr_int},TRN,SAT>',
+        'edge_weight_aggr': f'ufixed<{aggr_int - 3 + frac},{aggr_int - 3},TRN,SAT>',
+        'aggr': f'fixed<{aggr_int + frac},{aggr_int},TRN,SAT>',
         'norm': 'ufixed<14,4,TRN,SAT>',
     }
 
@@ -608,6 +619,7 @@ def write_project(conv: Conversion, directory: Path) -> None:
     conv.hls4ml_log += log.getvalue()
     _exact_po2_products(directory, conv)
     _recurrent_activation_tables(directory, conv)
+    _garnet_distance_type(directory, conv)
     from fpgaml.csim.compile import render_harness
 
     render_harness(directory, graph)  # fpgaml's batch C-simulation harness is part of every project
@@ -691,6 +703,64 @@ def _recurrent_activation_tables(directory: Path, conv: Conversion) -> None:
         params.write_text(text)
         conv.notes.append('recurrent-layer lookup tables typed as their QKeras activations\' output grids '
                           '(hls4ml gives them one truncated type): ' + '; '.join(changed))
+
+
+# GarNet's distance type: hls4ml's template fixes it at ap_fixed<12,4,AP_TRN,AP_SAT> (distance_width = 12),
+# 8 fractional bits. Each term x * w of the distance sum is truncated to that grid, so the distance is off by
+# up to (n_in_features + 1) * 2^-8 and exp(-d^2) (slope up to 0.86) by ~0.02 per aggregator, 20 times the
+# edge weight's own step (ufixed<10,0>); the per-vertex outputs multiply it by the aggregated features.
+# Measured (C-simulation) on a fine-tuned jet_garnet with the aggregates widened (``_garnet_types``): 8
+# fractional bits left the GarNetStack output off by up to 0.24, 12 within the trace tolerance of Keras. A
+# numpy model of the rounding shows the error falling to the edge-weight / output grid's own (~0.03 there)
+# at 12 fractional bits and no lower with more: fpgaml uses fixed<16,4> (12 = the edge weight's 10 + 2;
+# 4 integer bits as hls4ml, saturating at +-8, where exp(-64) = 0 on any edge-weight grid). The lookup table
+# has 2^width entries: 64k x 10 bits at width 16, 16 times hls4ml's. A layer precision ``distance:
+# fixed<W,I>`` sets the type instead.
+GARNET_DISTANCE_WIDTH, GARNET_DISTANCE_INTEGER = 16, 4
+
+
+def _garnet_distance_type(directory: Path, conv: Conversion) -> None:
+    """Widen GarNet's distance type (see above) in the written parameters.h. Upstream: the distance type
+    should be a configurable layer type in hls4ml's GarNet templates (garnet_templates.py)."""
+    import re
+
+    params = directory / 'firmware' / 'parameters.h'
+    text = params.read_text()
+    changed = []
+    for node in conv.graph.get_layers():
+        if node.class_name not in ('GarNet', 'GarNetStack'):
+            continue
+        given = _layer_precision_setting(conv.config, node.name, node.class_name, 'distance')
+        if given is not None:
+            ft = parse_precision(given)
+            width, integer = ft.width, ft.integer
+        else:
+            width, integer = GARNET_DISTANCE_WIDTH, GARNET_DISTANCE_INTEGER
+        struct = f'config{node.index}_base' if node.class_name == 'GarNetStack' else f'config{node.index}'
+        pattern = re.compile(r'(struct ' + re.escape(struct) + r' : nnet::garnet_config \{[^}]*?'
+                             r'static const unsigned distance_width = )\d+(;[^}]*?typedef )'
+                             r'ap_fixed<\d+, *\d+, *AP_TRN, *AP_SAT>( distance_t;)')
+        text, n = pattern.subn(lambda m: f'{m.group(1)}{width}{m.group(2)}ap_fixed<{width}, {integer}, AP_TRN, '
+                                         f'AP_SAT>{m.group(3)}', text, count=1)
+        if n:
+            changed.append(f'{node.name}: fixed<{width},{integer},TRN,SAT> ({2 ** width} table entries)')
+    if changed:
+        params.write_text(text)
+        conv.notes.append('GarNet distance type widened from hls4ml\'s fixed<12,4> (8 fractional bits): '
+                          + '; '.join(changed))
+
+
+def _layer_precision_setting(cfg: ProjectConfig, name: str, cls: str, key: str) -> str | None:
+    """A layer type the config sets by name / glob (last match wins) or by class, or None."""
+    found = None
+    lt = cfg.layer_types.get(cls)
+    if lt is not None and isinstance(lt.precision, dict) and lt.precision.get(key) not in (None, 'auto'):
+        found = lt.precision[key]
+    for pattern, st in cfg.layer_patterns.items():
+        if isinstance(st.precision, dict) and fnmatch.fnmatchcase(name, pattern) and \
+                st.precision.get(key) not in (None, 'auto'):
+            found = st.precision[key]
+    return found
 
 
 def firmware_hash(directory: Path) -> str:
