@@ -107,8 +107,11 @@ def test_ctrl_c_during_compile_leaves_nothing(tmp_path):
     marker = tmp_path / 'compiling'
     cxx = _fake_cxx(tmp_path, sleep=f'touch {marker}; sleep 60')
     env = dict(os.environ, CXX=str(cxx), FPGAML_CACHE_DIR=str(tmp_path / 'cache'))
+    # (the child gets the default SIGINT disposition even when this suite runs as a background job, which
+    # inherits SIGINT ignored and would make the Ctrl-C below a no-op)
     proc = subprocess.Popen(FPGAML + ['build', str(REPO / 'models/reference_mlp/config.yml'), '--output', str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not marker.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
