@@ -32,50 +32,24 @@
 namespace fpgaml_fast {
 
 // Fixed-point traits: total width, fractional bits, signedness, quantization/overflow modes.
-template <class T> struct fx {
-    static constexpr bool ok = false, integer = false;
-    static constexpr int w = 0, f = 0, n = 0;
-    static constexpr bool s = false, trn = false, wrap = false;
-    static constexpr ap_q_mode q = AP_TRN;
-    static constexpr ap_o_mode o = AP_WRAP;
+template <int W, int F, bool S, bool INTEGER, ap_q_mode Q, ap_o_mode O, int N> struct fx_traits {
+    static constexpr bool ok = W <= 62, integer = INTEGER;
+    static constexpr int w = W, f = F, n = N;
+    static constexpr bool s = S;
+    static constexpr bool trn = Q == AP_TRN, wrap = O == AP_WRAP && N == 0;
+    static constexpr ap_q_mode q = Q;
+    static constexpr ap_o_mode o = O;
 };
 
-template <int W, int I, ap_q_mode Q, ap_o_mode O, int N> struct fx<ap_fixed<W, I, Q, O, N>> {
-    static constexpr bool ok = W <= 62, integer = false;
-    static constexpr int w = W, f = W - I;
-    static constexpr bool s = true;
-    static constexpr bool trn = Q == AP_TRN, wrap = O == AP_WRAP && N == 0;
-    static constexpr ap_q_mode q = Q;
-    static constexpr ap_o_mode o = O;
-    static constexpr int n = N;
+template <class T> struct fx : fx_traits<0, 0, false, false, AP_TRN, AP_WRAP, 0> {
+    static constexpr bool ok = false; // not a fixed-point type: hls4ml's code runs
 };
-template <int W, int I, ap_q_mode Q, ap_o_mode O, int N> struct fx<ap_ufixed<W, I, Q, O, N>> {
-    static constexpr bool ok = W <= 62, integer = false;
-    static constexpr int w = W, f = W - I;
-    static constexpr bool s = false;
-    static constexpr bool trn = Q == AP_TRN, wrap = O == AP_WRAP && N == 0;
-    static constexpr ap_q_mode q = Q;
-    static constexpr ap_o_mode o = O;
-    static constexpr int n = N;
-};
-template <int W> struct fx<ap_int<W>> {
-    static constexpr bool ok = W <= 62, integer = true;
-    static constexpr int w = W, f = 0;
-    static constexpr bool s = true;
-    static constexpr bool trn = true, wrap = true;
-    static constexpr ap_q_mode q = AP_TRN;
-    static constexpr ap_o_mode o = AP_WRAP;
-    static constexpr int n = 0;
-};
-template <int W> struct fx<ap_uint<W>> {
-    static constexpr bool ok = W <= 62, integer = true;
-    static constexpr int w = W, f = 0;
-    static constexpr bool s = false;
-    static constexpr bool trn = true, wrap = true;
-    static constexpr ap_q_mode q = AP_TRN;
-    static constexpr ap_o_mode o = AP_WRAP;
-    static constexpr int n = 0;
-};
+template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
+struct fx<ap_fixed<W, I, Q, O, N>> : fx_traits<W, W - I, true, false, Q, O, N> {};
+template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
+struct fx<ap_ufixed<W, I, Q, O, N>> : fx_traits<W, W - I, false, false, Q, O, N> {};
+template <int W> struct fx<ap_int<W>> : fx_traits<W, 0, true, true, AP_TRN, AP_WRAP, 0> {};
+template <int W> struct fx<ap_uint<W>> : fx_traits<W, 0, false, true, AP_TRN, AP_WRAP, 0> {};
 
 // The W-bit pattern of x as a (sign-extended) 64-bit integer.
 template <class T> inline int64_t raw(const T &x) {
