@@ -673,9 +673,7 @@ def _recurrent_activation_tables(directory: Path, conv: Conversion) -> None:
     should derive each table's type from its activation quantizer (``parse_qrnn_layer`` records them)."""
     import re
 
-    params = directory / 'firmware' / 'parameters.h'
-    text = params.read_text()
-    changed = []
+    edits = []
     for node in conv.graph.get_layers():
         if node.class_name not in ('LSTM', 'GRU'):
             continue
@@ -696,13 +694,9 @@ def _recurrent_activation_tables(directory: Path, conv: Conversion) -> None:
                 continue
             pattern = re.compile(r'(struct ' + re.escape(struct) + r' : nnet::activ_config \{[^}]*?typedef )'
                                  r'([\w:<>, ]+)( table_t;)')
-            text, n = pattern.subn(lambda m: m.group(1) + ctype + m.group(3), text, count=1)
-            if n:
-                changed.append(f'{struct}: {ctype}')
-    if changed:
-        params.write_text(text)
-        conv.notes.append('recurrent-layer lookup tables typed as their QKeras activations\' output grids '
-                          '(hls4ml gives them one truncated type): ' + '; '.join(changed))
+            edits.append((pattern, lambda m, ctype=ctype: m.group(1) + ctype + m.group(3), f'{struct}: {ctype}'))
+    _edit_parameters(directory, conv, edits, 'recurrent-layer lookup tables typed as their QKeras activations\' '
+                     'output grids (hls4ml gives them one truncated type): ')
 
 
 # GarNet's distance type: hls4ml's template fixes it at ap_fixed<12,4,AP_TRN,AP_SAT> (distance_width = 12),
@@ -724,9 +718,7 @@ def _garnet_distance_type(directory: Path, conv: Conversion) -> None:
     should be a configurable layer type in hls4ml's GarNet templates (garnet_templates.py)."""
     import re
 
-    params = directory / 'firmware' / 'parameters.h'
-    text = params.read_text()
-    changed = []
+    edits = []
     for node in conv.graph.get_layers():
         if node.class_name not in ('GarNet', 'GarNetStack'):
             continue
@@ -740,14 +732,28 @@ def _garnet_distance_type(directory: Path, conv: Conversion) -> None:
         pattern = re.compile(r'(struct ' + re.escape(struct) + r' : nnet::garnet_config \{[^}]*?'
                              r'static const unsigned distance_width = )\d+(;[^}]*?typedef )'
                              r'ap_fixed<\d+, *\d+, *AP_TRN, *AP_SAT>( distance_t;)')
-        text, n = pattern.subn(lambda m: f'{m.group(1)}{width}{m.group(2)}ap_fixed<{width}, {integer}, AP_TRN, '
-                                         f'AP_SAT>{m.group(3)}', text, count=1)
+        edits.append((pattern, lambda m, w=width, i=integer: f'{m.group(1)}{w}{m.group(2)}ap_fixed<{w}, {i}, AP_TRN, '
+                                                             f'AP_SAT>{m.group(3)}',
+                      f'{node.name}: fixed<{width},{integer},TRN,SAT> ({2 ** width} table entries)'))
+    _edit_parameters(directory, conv, edits, 'GarNet distance type widened from hls4ml\'s fixed<12,4> (8 fractional '
+                     'bits): ')
+
+
+def _edit_parameters(directory: Path, conv: Conversion, edits: list, note: str) -> None:
+    """Apply ``(pattern, replacement, description)`` edits (first match each) to the written parameters.h and
+    note the ones that applied."""
+    if not edits:
+        return
+    params = directory / 'firmware' / 'parameters.h'
+    text = params.read_text()
+    changed = []
+    for pattern, repl, description in edits:
+        text, n = pattern.subn(repl, text, count=1)
         if n:
-            changed.append(f'{node.name}: fixed<{width},{integer},TRN,SAT> ({2 ** width} table entries)')
+            changed.append(description)
     if changed:
         params.write_text(text)
-        conv.notes.append('GarNet distance type widened from hls4ml\'s fixed<12,4> (8 fractional bits): '
-                          + '; '.join(changed))
+        conv.notes.append(note + '; '.join(changed))
 
 
 def _layer_precision_setting(cfg: ProjectConfig, name: str, cls: str, key: str) -> str | None:
