@@ -18,6 +18,7 @@ from rich.text import Text
 
 import functools
 
+from fpgaml._env import cli_environment
 from fpgaml.errors import FpgamlError, Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -235,7 +236,7 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
     c = rep.get('csim')
     if c:
         out.print(f'C-simulation: {"PASSED" if c["passed"] else "FAILED"} ({c["mode"]}, {c["samples"]} samples)')
-    budgets = [__import__('fpgaml.estimate.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
+    budgets = [__import__('fpgaml.target.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
                for b in rep.get('budgets', [])]
     _print_estimate(est, budgets, comparison)
 
@@ -341,6 +342,7 @@ def data_jets(n: int = typer.Option(..., '--n', min=1, help='Number of jets to g
 def main() -> None:
     debug = '--debug' in sys.argv[1:]
     _state['debug'] = debug
+    cli_environment()
     if not debug:
         _silence_native_stderr()
     try:

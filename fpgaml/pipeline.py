@@ -25,7 +25,8 @@ from fpgaml.convert import Conversion, convert, firmware_hash, write_project
 from fpgaml.csim import CsimResult, run_csim
 from fpgaml.csim.compile import TEMPLATES
 from fpgaml.errors import FpgamlError
-from fpgaml.estimate import Estimate, check_budgets, estimate
+from fpgaml.estimate import Estimate, estimate
+from fpgaml.target import check_budgets
 from fpgaml.frontend import load_model
 from fpgaml.report.html import write_html_report
 

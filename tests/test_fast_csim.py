@@ -26,7 +26,7 @@ def test_fast_paths_match_hls4ml_code_exhaustively(tmp_path):
     vivado = Path(hls4ml.__file__).parent / 'templates' / 'vivado'
     exe = tmp_path / 'fast_csim_check'
     cmd = ['g++', '-O1', '-std=c++17', '-w', f'-I{vivado / "ap_types"}', f'-I{vivado}', f'-I{vivado / "nnet_utils"}',
-           f'-I{REPO / "firmware_templates" / "csim"}', str(REPO / 'tests' / 'cpp' / 'fast_csim_check.cpp'), '-o',
+           f'-I{REPO / "fpgaml" / "firmware_templates" / "csim"}', str(REPO / 'tests' / 'cpp' / 'fast_csim_check.cpp'), '-o',
            str(exe)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)

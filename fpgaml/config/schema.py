@@ -17,8 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from fpgaml.config.precision import PrecisionError, normalize
 from fpgaml.errors import suggest
-from fpgaml.estimate.budgets import Budgets as BudgetsModel
-from fpgaml.estimate.devices import UnknownPartError, lookup_device
+from fpgaml.target.budgets import Budgets as BudgetsModel
+from fpgaml.target.devices import UnknownPartError, lookup_device
 
 STRATEGIES = ('Latency', 'Resource')
 # Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.

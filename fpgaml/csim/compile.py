@@ -24,7 +24,7 @@ import fpgaml
 from fpgaml.errors import CompileError, FpgamlError
 from fpgaml.progress import Spinner
 
-TEMPLATES = Path(__file__).resolve().parents[2] / 'firmware_templates'
+TEMPLATES = Path(__file__).resolve().parents[1] / 'firmware_templates'  # package data
 CXX = os.environ.get('CXX', 'g++')
 CXXFLAGS = ['-O2', '-std=c++17', '-fPIC', '-fno-gnu-unique', '-w']
 FAST_HEADER = TEMPLATES / 'csim' / 'fpgaml_fast_csim.h'

@@ -1,11 +1,5 @@
-"""Latency / resource estimation of converted hls4ml graphs without vendor tools."""
+"""Latency / resource estimation of converted hls4ml graphs without vendor tools (target facts: fpgaml.target)."""
 
-from .budgets import BudgetResult, Budgets, check_budgets
-from .devices import DEVICES, Device, UnknownPartError, known_parts, lookup_device
 from .estimator import Estimate, LayerEstimate, TotalEstimate, estimate
 
-__all__ = [
-    "estimate", "Estimate", "LayerEstimate", "TotalEstimate",
-    "Device", "DEVICES", "UnknownPartError", "lookup_device", "known_parts",
-    "Budgets", "BudgetResult", "check_budgets",
-]
+__all__ = ["estimate", "Estimate", "LayerEstimate", "TotalEstimate"]

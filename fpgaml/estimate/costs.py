@@ -15,7 +15,7 @@ import numpy as np
 
 from . import arith
 from .arith import Fmt, fmt_of
-from .devices import Device
+from fpgaml.target.devices import Device
 
 BRAM_MIN_BITS = 1024  # memories / FIFOs smaller than this end up in LUTs (SRL / LUTRAM) after synthesis
 BRAM_18K_BITS = 18 * 1024

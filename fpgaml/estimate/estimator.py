@@ -24,7 +24,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from . import costs
-from .devices import Device, lookup_device
+from fpgaml.target.devices import Device, lookup_device
 
 __all__ = ["LayerEstimate", "TotalEstimate", "Estimate", "estimate", "RESOURCES"]
 
@@ -117,7 +117,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     """Estimate latency, II and resources of a converted hls4ml ``ModelGraph``.
 
     ``part`` and ``clock_period_ns`` default to the graph's own configuration.  An unknown part raises
-    :class:`fpgaml.estimate.devices.UnknownPartError`.
+    :class:`fpgaml.target.devices.UnknownPartError`.
     """
     cfg = graph.config
     if part is None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-import fpgaml  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from fpgaml._env import require_legacy_keras
 from fpgaml.config.schema import ModelSource
 from fpgaml.errors import FpgamlError
 
@@ -267,6 +267,7 @@ def _keras3_packages(path: Path) -> tuple[str, set[str]]:
 
 def load_model(src: ModelSource) -> LoadedModel:
     """Load the model files named by the config. Raises FpgamlError with one clear line."""
+    require_legacy_keras()  # before the first TensorFlow import
     paths = src.paths()
     for p in paths:
         if not Path(p).is_file():

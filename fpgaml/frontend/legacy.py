@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import fpgaml  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-
 
 def _k():
     import tf_keras

@@ -89,7 +89,7 @@ tr.total td{font-weight:bold;background:#fafafa}
 
 def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report") -> str:
     """Return the HTML document as a string (see :func:`write_html_report`)."""
-    from fpgaml.estimate.budgets import check_budgets
+    from fpgaml.target.budgets import check_budgets
 
     e = html.escape
     t = estimate.total

@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from fpgaml.estimate import Budgets, check_budgets, estimate
+from fpgaml.estimate import estimate
+from fpgaml.target import Budgets, check_budgets
 
 PART = "xcvu9p-flga2104-2L-e"
 
@@ -56,6 +57,6 @@ def test_latency_cycles_budget(est):
 
 def test_message_example():
     """The format of the issue's example: 'latency 125 ns exceeds budget 100 ns by 25 ns'."""
-    from fpgaml.estimate.budgets import _result
+    from fpgaml.target.budgets import _result
 
     assert _result("latency", "ns", 100, 125).message == "latency 125 ns exceeds budget 100 ns by 25 ns"

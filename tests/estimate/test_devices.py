@@ -1,6 +1,6 @@
 import pytest
 
-from fpgaml.estimate.devices import DEVICES, UnknownPartError, known_parts, lookup_device
+from fpgaml.target.devices import DEVICES, UnknownPartError, known_parts, lookup_device
 
 
 @pytest.mark.parametrize("part,name", [

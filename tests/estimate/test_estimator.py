@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from fpgaml.estimate import Estimate, UnknownPartError, estimate
+from fpgaml.estimate import Estimate, estimate
+from fpgaml.target import UnknownPartError
 
 PART = "xcvu9p-flga2104-2L-e"
 
