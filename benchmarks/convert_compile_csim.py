@@ -31,7 +31,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from fpgaml.config import load_config
-    from fpgaml.convert import build_hls_config, convert, write_project
+    from fpgaml.convert import convert, write_project
+    from fpgaml.convert.hlsconfig import build_hls_config
     from fpgaml.csim import run_csim
     from fpgaml.csim.data import quantize
     from fpgaml.frontend import load_model

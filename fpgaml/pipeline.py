@@ -23,7 +23,7 @@ import fpgaml
 from fpgaml.config import ProjectConfig
 from fpgaml.convert import Conversion, convert, firmware_hash, write_project
 from fpgaml.csim import CsimResult, run_csim
-from fpgaml.csim.compile import TEMPLATES
+from fpgaml.convert.writer import TEMPLATES
 from fpgaml.errors import FpgamlError
 from fpgaml.estimate import Estimate, estimate
 from fpgaml.target import check_budgets

@@ -1,14 +1,16 @@
-"""GarNet's internal types (fpgaml/convert: ``_garnet_types``, ``_garnet_distance_type``).
-
-No model, no compile: the type derivation and the parameters.h rewrite on a snippet in hls4ml 1.3.0's format.
-"""
+"""GarNet's internal types: the aggregate types fpgaml derives (``hlsconfig._garnet_types``) and the distance
+type set by the ``garnet_distance_type`` pass, rendered by fpgaml's GarNet template override (no compile)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import re
+import shutil
+from pathlib import Path
 
 from fpgaml.config.precision import parse_precision
-from fpgaml.convert import _garnet_distance_type, _garnet_types
+from fpgaml.convert.hlsconfig import _garnet_types
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_aggregates_keep_the_bits_the_normalising_shifts_drop():
@@ -22,48 +24,36 @@ def test_aggregates_keep_the_bits_the_normalising_shifts_drop():
     assert parse_precision(t['aggr']).fractional == 17
 
 
-_PARAMS = """
-struct config3_base : nnet::garnet_config {
-    static const unsigned n_vertices = 64;
-    static const unsigned distance_width = 12;
-    static const unsigned output_collapse = collapse_mean;
+def _written_distance(tmp_path, extra_yaml: str = ''):
+    from fpgaml.config import load_config
+    from fpgaml.convert import convert, write_project
+    from fpgaml.frontend import load_model
 
-    typedef ap_ufixed<14,4,AP_TRN,AP_SAT,0> norm_t;
-    typedef ap_fixed<12, 4, AP_TRN, AP_SAT> distance_t;
-    typedef ap_ufixed<10,0,AP_TRN,AP_SAT,0> edge_weight_t;
-};
-struct config7 : nnet::garnet_config {
-    static const unsigned distance_width = 12;
-    typedef ap_fixed<12, 4, AP_TRN, AP_SAT> distance_t;
-};
-"""
-
-
-def _conv(tmp_path, precision=None):
-    (tmp_path / 'firmware').mkdir()
-    (tmp_path / 'firmware' / 'parameters.h').write_text(_PARAMS)
-    ew = SimpleNamespace(precision=SimpleNamespace(width=10, integer=0))
-    nodes = [SimpleNamespace(class_name='GarNetStack', name='garnet', index=3, get_attr=lambda k: ew),
-             SimpleNamespace(class_name='GarNet', name='g1', index=7, get_attr=lambda k: None)]
-    patterns = {'g1': SimpleNamespace(precision=precision)} if precision else {}
-    cfg = SimpleNamespace(layer_types={}, layer_patterns=patterns)
-    return SimpleNamespace(graph=SimpleNamespace(get_layers=lambda: nodes), config=cfg, notes=[])
+    src = REPO / 'models' / 'jet_garnet'
+    for f in ('model.h5', 'val.npz'):
+        shutil.copy(src / f, tmp_path / f)
+    text = (src / 'config.yml').read_text().replace('  garnet:\n    reuse_factor: 32\n',
+                                                    '  garnet:\n    reuse_factor: 32\n' + extra_yaml)
+    (tmp_path / 'config.yml').write_text(text)
+    cfg = load_config(tmp_path / 'config.yml')
+    conv = convert(cfg, load_model(cfg.model), tmp_path / 'prj')
+    write_project(conv, tmp_path / 'prj')
+    params = (tmp_path / 'prj' / 'firmware' / 'parameters.h').read_text()
+    return conv, params
 
 
-def test_distance_type_widened_in_parameters_h(tmp_path):
-    conv = _conv(tmp_path)
-    _garnet_distance_type(tmp_path, conv)
-    text = (tmp_path / 'firmware' / 'parameters.h').read_text()
-    # 4 integer bits as hls4ml, edge weight's 10 fractional bits + 2; the table index width follows
-    assert text.count('static const unsigned distance_width = 16;') == 2
-    assert text.count('typedef ap_fixed<16, 4, AP_TRN, AP_SAT> distance_t;') == 2
-    assert 'distance_width = 12' not in text
+def test_distance_type_widened_in_the_graph_and_the_firmware(tmp_path):
+    conv, params = _written_distance(tmp_path)
+    node = next(n for n in conv.graph.get_layers() if n.class_name == 'GarNetStack')
+    assert node.get_attr('fpgaml_distance_t').hls4ml_str() == 'fixed<16,4,TRN,SAT>'
+    assert re.findall(r'distance_width = (\d+);', params) == ['16']
+    assert 'typedef ap_fixed<16,4,AP_TRN,AP_SAT> distance_t;' in params
     assert any('GarNet distance type' in n for n in conv.notes)
+    garnet_row = next(r for r in conv.layer_table() if r['cls'] == 'GarNetStack')
+    assert garnet_row['precisions']['distance'] == 'fixed<16,4,TRN,SAT>'
 
 
 def test_distance_type_from_the_config(tmp_path):
-    conv = _conv(tmp_path, precision={'distance': 'fixed<14,4>'})
-    _garnet_distance_type(tmp_path, conv)
-    text = (tmp_path / 'firmware' / 'parameters.h').read_text()
-    assert 'static const unsigned distance_width = 14;\n    typedef ap_fixed<14, 4, AP_TRN, AP_SAT> distance_t;' in text
-    assert text.count('distance_width = 16;') == 1  # config3_base: derived
+    _, params = _written_distance(tmp_path, '    precision: {distance: "fixed<14,4>"}\n')
+    assert re.findall(r'distance_width = (\d+);', params) == ['14']
+    assert 'typedef ap_fixed<14,4,AP_TRN,AP_SAT> distance_t;' in params

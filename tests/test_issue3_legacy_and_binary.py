@@ -14,7 +14,8 @@ from fpgaml_testutil import write
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ModelSource
-from fpgaml.convert import convert, numpy2_compat, write_project
+from fpgaml.convert import convert, write_project
+from fpgaml.convert.writer import numpy2_compat
 from fpgaml.csim import data as vdata
 from fpgaml.frontend import load_model
 from fpgaml.frontend.legacy import custom_objects, fixed_quantize
@@ -83,7 +84,7 @@ def test_legacy_activation_semantics():
 def test_binary_thresholds_are_exact(tmp_path, ternary, far):
     """Each merged batch-norm + binary/ternary tanh layer in the firmware equals Keras's activation (also for
     constant neurons, whose thresholds would otherwise wrap around in the input's fixed-point type)."""
-    from fpgaml.csim.compile import compile_library, render_harness
+    from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
 
     d = _binary_net(tmp_path, ternary, far)
@@ -98,7 +99,6 @@ def test_binary_thresholds_are_exact(tmp_path, ternary, far):
     if far:
         assert sum('constant neurons' in n for n in conv.notes) == 2, conv.notes
     write_project(conv, proj)
-    render_harness(proj, conv.graph)
     xs, _ = vdata.load(cfg.validation_data, lm.input_shapes, 400)
     xs = [vdata.quantize(x, t) for x, t in zip(xs, conv.input_types)]
     lib = CsimLibrary(compile_library(proj, cfg.name).path)

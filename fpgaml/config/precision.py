@@ -61,6 +61,17 @@ class FixedType:
                 extra += f',{self.saturation_bits}'
         return f'{prefix}fixed<{self.width},{self.integer}{extra}>'
 
+    @property
+    def cpp(self) -> str:
+        """The C++ type (``ap_fixed<16,6,AP_RND,AP_SAT>``), as hls4ml's Vivado/Vitis writer spells it."""
+        prefix = 'ap_' if self.signed else 'ap_u'
+        extra = ''
+        if (self.rounding, self.saturation, self.saturation_bits) != ('TRN', 'WRAP', 0):
+            extra = f',AP_{self.rounding},AP_{self.saturation}'
+            if self.saturation_bits:
+                extra += f',{self.saturation_bits}'
+        return f'{prefix}fixed<{self.width},{self.integer}{extra}>'
+
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.hls4ml_str()
 

@@ -16,15 +16,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 from filelock import FileLock
 
-import fpgaml
+from fpgaml.convert.writer import TEMPLATES
 from fpgaml.errors import CompileError, FpgamlError
 from fpgaml.progress import Spinner
 
-TEMPLATES = Path(__file__).resolve().parents[1] / 'firmware_templates'  # package data
 CXX = os.environ.get('CXX', 'g++')
 CXXFLAGS = ['-O2', '-std=c++17', '-fPIC', '-fno-gnu-unique', '-w']
 FAST_HEADER = TEMPLATES / 'csim' / 'fpgaml_fast_csim.h'
@@ -84,22 +82,6 @@ def cache_dir(override: str | Path | None = None) -> Path:
         return Path(os.environ['FPGAML_CACHE_DIR']).expanduser()
     base = os.environ.get('XDG_CACHE_HOME') or str(Path.home() / '.cache')
     return Path(base) / 'fpgaml' / 'csim'
-
-
-def render_harness(project_dir: Path, graph) -> Path:
-    """Write fpgaml_harness.cpp (from firmware_templates/) into the project."""
-    name = graph.config.get_project_name()
-    ins = [v.size() for v in graph.get_input_variables()]
-    outs = [v.size() for v in graph.get_output_variables()]
-    args = [f'const_cast<double *>(xs[{k}] + i * FPGAML_IN_SIZES[{k}])' for k in range(len(ins))]
-    args += [f'ys[{k}] + i * FPGAML_OUT_SIZES[{k}]' for k in range(len(outs))]
-    text = Template((TEMPLATES / 'fpgaml_harness.cpp').read_text()).substitute(
-        project=name, version=fpgaml.__version__, in_sizes=', '.join(map(str, ins)),
-        out_sizes=', '.join(map(str, outs)), n_inputs=len(ins), n_outputs=len(outs),
-        call_args=', '.join(args))
-    path = project_dir / 'fpgaml_harness.cpp'
-    path.write_text(text)
-    return path
 
 
 def _compiler_id() -> str:

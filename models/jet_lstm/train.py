@@ -16,7 +16,7 @@ tables, which are not bit-identical to the Keras functions, so these two models 
 tolerances (see config.yml and metrics.json), not bit for bit. hls4ml's recurrent templates also need the
 layer's input, accumulator and result types to be one type (config.yml sets fixed<22,6> for all three).
 The earlier large disagreements (argmax agreement LSTM 85%, GRU 29%) were hls4ml bugs fpgaml now corrects
-or rejects: unquantized recurrent weights (fpgaml.convert.passes.quantized_recurrent_weights) and QGRU's
+or rejects: unquantized recurrent weights (the fpgaml pass quantized_recurrent_weights) and QGRU's
 reset_after=False; fpgaml also types the tables as the QKeras activation grids.
 
     python models/jet_lstm/train.py          # ~5 min on 2 cores (1 TF thread)

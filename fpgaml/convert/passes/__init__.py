@@ -1,0 +1,143 @@
+"""fpgaml's corrections to hls4ml's ModelGraph: named passes, one per file, in one ordered flow run before
+``write()``.
+
+Each pass states its precondition (what it expects of hls4ml's graph or templates) and raises
+:class:`PassPreconditionError` when hls4ml does not look that way, never skipping silently. A pass changes
+the graph only: its attributes, weights or types. Where hls4ml has no attribute for what must change (GarNet's
+distance type, one table type per recurrent activation, the exact power-of-two product), the pass sets an
+``fpgaml_*`` attribute that one of fpgaml's template overrides (:mod:`fpgaml.convert.templates`) renders, so
+the written C++, the estimate and the report all read the same graph.
+
+Two kinds:
+
+* ``config`` passes fix a type hls4ml's inference leaves at the default; types propagate through the graph
+  when it is built, so they change the hls4ml config and the flow rebuilds the graph (at most 3 rounds);
+* ``graph`` passes change the built graph.
+
+The flow's record (pass, what changed, on which layers) goes into ``fpgaml-report.json`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from fpgaml.config.schema import ProjectConfig
+from fpgaml.convert.settings import LayerSettingResolver
+from fpgaml.errors import FpgamlError
+
+
+class PassPreconditionError(FpgamlError):
+    """hls4ml's graph or templates are not what a pass was written for (an fpgaml/hls4ml version mismatch)."""
+
+    exit_code = 1
+
+
+@dataclass
+class Change:
+    layer: str
+    what: str
+
+
+@dataclass
+class FlowContext:
+    """What the passes read and change: the graph, the hls4ml config it was built from, the model."""
+
+    cfg: ProjectConfig
+    loaded: Any  # fpgaml.frontend.LoadedModel
+    hls_config: dict
+    graph: Any  # hls4ml ModelGraph
+    bit_exact: bool
+    rebuild: Callable[[dict], Any]  # hls4ml config -> new graph
+    settings: LayerSettingResolver = None
+
+    def __post_init__(self):
+        if self.settings is None:
+            self.settings = LayerSettingResolver(self.cfg)
+
+    def keras_layer(self, name: str):
+        try:
+            return self.loaded.model.get_layer(name)
+        except ValueError:
+            return None
+
+
+class Pass:
+    """One correction. Subclasses set ``name``, ``kind``, ``precondition`` and implement :meth:`run`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str] = 'graph'  # or 'config'
+    bit_exact_only: ClassVar[bool] = False
+    precondition: ClassVar[str] = ''
+    summary: ClassVar[str] = ''  # one line: what the pass does and why (shown in the report)
+
+    def run(self, ctx: FlowContext) -> list[Change]:
+        raise NotImplementedError
+
+    def broken(self, layer: str, what: str) -> PassPreconditionError:
+        return PassPreconditionError(f'internal error in pass {self.name} (layer "{layer}"): {what}; expected: '
+                                     f'{self.precondition}. This fpgaml was written for hls4ml 1.3.0')
+
+
+@dataclass
+class PassRecord:
+    name: str
+    kind: str
+    summary: str
+    ran: bool
+    reason: str = ''
+    changes: list[Change] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {'pass': self.name, 'kind': self.kind, 'summary': self.summary, 'ran': self.ran,
+                'reason': self.reason, 'changes': [{'layer': c.layer, 'what': c.what} for c in self.changes]}
+
+    def notes(self) -> list[str]:
+        return [f'{c.layer}: {c.what}' for c in self.changes]
+
+
+def _flow() -> list[Pass]:
+    from .exact_binary_thresholds import ExactBinaryThresholds
+    from .exact_passthrough import ExactPassthrough
+    from .exact_po2_accumulators import ExactPo2Accumulators
+    from .exact_po2_products import ExactPo2Products
+    from .garnet_distance_type import GarnetDistanceType
+    from .quantized_recurrent_weights import QuantizedRecurrentWeights
+    from .recurrent_activation_tables import RecurrentActivationTables
+
+    return [ExactPassthrough(), ExactPo2Accumulators(), QuantizedRecurrentWeights(), ExactBinaryThresholds(),
+            ExactPo2Products(), RecurrentActivationTables(), GarnetDistanceType()]
+
+
+CONFIG_ROUNDS = 3
+
+
+def run_flow(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRecord]:
+    """Run every pass in order (config passes first, rebuilding the graph while they change something), then
+    re-render hls4ml's templates so the C++ configs read the corrected graph. ``ctx.graph`` is the result."""
+    from fpgaml.convert.templates import apply_templates
+
+    flow = _flow() if flow is None else flow
+    records = []
+    for p in flow:
+        ran = ctx.bit_exact or not p.bit_exact_only
+        records.append(PassRecord(p.name, p.kind, p.summary, ran, '' if ran else 'bit-exact mode is off'))
+    active = [(p, r) for p, r in zip(flow, records) if r.ran]
+    for _ in range(CONFIG_ROUNDS):
+        changed = False
+        for p, r in active:
+            if p.kind == 'config':
+                new = p.run(ctx)
+                r.changes += new
+                changed |= bool(new)
+        if not changed:
+            break
+        ctx.graph = ctx.rebuild(ctx.hls_config)
+    for p, r in active:
+        if p.kind == 'graph':
+            r.changes += p.run(ctx)
+    apply_templates(ctx.graph)
+    return records
+
+
+__all__ = ['Pass', 'PassRecord', 'Change', 'FlowContext', 'PassPreconditionError', 'run_flow']

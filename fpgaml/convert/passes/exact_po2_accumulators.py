@@ -1,0 +1,57 @@
+"""Bit-exact mode: hls4ml infers no accumulator/result type for a Dense layer with power-of-two (QKeras
+``quantized_po2``) weights and falls back to the default (e.g. fixed<16,6>), which overflows. Size them exactly
+from the input type, the weights' exponent range, the bias type and the fan-in."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fpgaml.config.precision import from_hls4ml, parse_precision
+
+from . import Change, FlowContext, Pass
+
+
+class ExactPo2Accumulators(Pass):
+    name = 'exact_po2_accumulators'
+    kind = 'config'
+    bit_exact_only = True
+    precondition = 'a Dense layer\'s power-of-two weights have an ExponentPrecisionType and an "accum_t" attribute'
+    summary = 'Dense layers with power-of-two weights get exact accumulator/result types'
+
+    def run(self, ctx: FlowContext) -> list[Change]:
+        from hls4ml.model.types import ExponentPrecisionType
+
+        entries = ctx.hls_config['HLSConfig']['LayerName']
+        changes = []
+        for layer in ctx.graph.get_layers():
+            w = layer.weights.get('weight') if layer.class_name == 'Dense' else None
+            if w is None or not isinstance(w.type.precision, ExponentPrecisionType):
+                continue
+            prec = entries.setdefault(layer.name, {'Trace': True}).setdefault('Precision', {})
+            if not isinstance(prec, dict) or any(prec.get(k, 'auto') != 'auto' for k in ('accum', 'result')):
+                continue
+            x = from_hls4ml(layer.get_input_variable().type.precision)
+            data = np.abs(np.asarray(w.data, dtype=np.float64))
+            nz = data[data > 0]
+            if x is None or nz.size == 0:
+                continue
+            e_min, e_max = int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+            frac = x.fractional - e_min
+            n_in = int(layer.get_attr('n_in'))
+            integer = x.integer + e_max + math.ceil(math.log2(max(2, n_in))) + (0 if x.signed else 1)
+            b = layer.weights.get('bias')
+            if b is not None:
+                bt = from_hls4ml(b.type.precision)
+                if bt is not None:
+                    frac = max(frac, bt.fractional)
+                    integer = max(integer, bt.integer + 1) + 1
+            exact = f'fixed<{integer + frac},{integer}>'
+            accum = layer.get_attr('accum_t')
+            if accum is None:
+                raise self.broken(layer.name, 'no accum_t attribute')
+            if str(accum.precision) != str(parse_precision(exact).hls4ml_str()):
+                prec['accum'] = prec['result'] = exact
+                changes.append(Change(layer.name, f'accumulator and result {exact}'))
+        return changes
