@@ -143,9 +143,10 @@ def load_yaml(path: Path) -> LineDict:
     except OSError as e:
         raise FpgamlError(f'{path}: cannot read config file ({e.strerror})') from None
     text = _decode(path, raw)
-    loader = _Loader(text)
-    loader.name = str(path)
+    loader = None
     try:
+        loader = _Loader(text)  # reads the whole text: a non-printable character is a ReaderError here
+        loader.name = str(path)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -156,7 +157,8 @@ def load_yaml(path: Path) -> LineDict:
     except RecursionError:  # a bound above should come first; never a traceback
         raise FpgamlError(f'{path}: the YAML is nested too deeply') from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         raise FpgamlError(f'{path}: the config file is empty')
     if not isinstance(data, LineDict):
