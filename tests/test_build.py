@@ -135,7 +135,7 @@ def _qcfg(qkeras_mlp, tmp_path, extra: str):
 
 
 def test_invalid_reuse_factor_lists_the_valid_ones(qkeras_mlp, tmp_path):
-    cfg = _qcfg(qkeras_mlp, tmp_path, 'layers:\n  dense_1:\n    reuse_factor: 7\n')
+    cfg = _qcfg(qkeras_mlp, tmp_path, 'layers:\n  dense_1:\n    reuse_factor: 7\n    strategy: Resource\n')
     with pytest.raises(FpgamlError) as e:
         build(cfg, csim=False, force=False)
     msg = str(e.value)

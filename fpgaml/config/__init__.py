@@ -116,9 +116,8 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
     layers = {}
     ldata = data.get('layers') or {}
     for pattern, s in raw.layers.items():
-        extra = {'table_size': s.table_size} if s.table_size is not None else {}
         layers[pattern] = LayerSettings(precision=s.precision, reuse_factor=s.reuse_factor, strategy=s.strategy,
-                                        extra=extra, line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0)
+                                        extra=s.hls4ml_extra(), line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0)
     vdata = None
     if raw.validation.data:
         vline = data['validation'].line_of('data')
@@ -180,7 +179,8 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         strategy=m.Strategy, reuse_factor=m.ReuseFactor, default_precision=m.Precision,
         layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,
         validation=validation if isinstance(validation, ValidationSettings) else ValidationSettings(),
-        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, budgets=raw.Budgets,
+        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, model_settings=m.hls4ml_extra(),
+        budgets=raw.Budgets,
         precision_policy=raw.PrecisionPolicy or PrecisionPolicy(),
         default_precision_explicit='Precision' in (hls.get('Model') or {}),
     )

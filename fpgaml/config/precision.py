@@ -14,6 +14,9 @@ from dataclasses import dataclass
 ROUNDING_MODES = ('RND', 'RND_ZERO', 'RND_MIN_INF', 'RND_INF', 'RND_CONV', 'TRN', 'TRN_ZERO')
 SATURATION_MODES = ('WRAP', 'SAT', 'SAT_ZERO', 'SAT_SYM')
 
+# The widest ap_fixed / ap_int Vivado and Vitis HLS compile by default (AP_INT_MAX_W); hls4ml writes types as is.
+MAX_WIDTH = 1024
+
 _FIXED = re.compile(r'^(ap_)?(u?)fixed<(.*)>$')
 _INT = re.compile(r'^(ap_)?(u?)int<(.*)>$')
 
@@ -87,6 +90,14 @@ def _mode(token: str, allowed: tuple[str, ...], what: str, text: str) -> str:
     return t
 
 
+def _check_width(text: str, width: int) -> None:
+    if width < 1:
+        raise PrecisionError(f'"{text}": width must be at least 1 bit')
+    if width > MAX_WIDTH:
+        raise PrecisionError(f'"{text}": width {width} exceeds {MAX_WIDTH} bits, the widest ap_fixed/ap_int type '
+                             f'Vivado/Vitis HLS (and so hls4ml) accept')
+
+
 def parse_precision(text: str) -> FixedType | None:
     """Parse a precision string. Returns None for ``auto``. Raises PrecisionError with a clear message."""
     if not isinstance(text, str):
@@ -106,8 +117,7 @@ def parse_precision(text: str) -> FixedType | None:
             width, integer = int(parts[0]), int(parts[1])
         except ValueError:
             raise PrecisionError(f'"{text}": width and integer bits must be integers. Accepted: {ACCEPTED}') from None
-        if width < 1:
-            raise PrecisionError(f'"{text}": width must be at least 1 bit')
+        _check_width(text, width)
         rounding = _mode(parts[2], ROUNDING_MODES, 'rounding', text) if len(parts) > 2 else 'TRN'
         saturation = _mode(parts[3], SATURATION_MODES, 'saturation', text) if len(parts) > 3 else 'WRAP'
         nbits = 0
@@ -116,6 +126,8 @@ def parse_precision(text: str) -> FixedType | None:
                 nbits = int(parts[4])
             except ValueError:
                 raise PrecisionError(f'"{text}": saturation bits must be an integer') from None
+            if not 0 <= nbits <= width:
+                raise PrecisionError(f'"{text}": saturation bits must be between 0 and the width ({width}), got {nbits}')
         return FixedType(width, integer, signed, rounding, saturation, nbits)
     m = _INT.match(compact)
     if m:
@@ -125,9 +137,11 @@ def parse_precision(text: str) -> FixedType | None:
         except ValueError:
             raise PrecisionError(f'"{text}" is not a valid precision: integer types take one width, e.g. int<8>') \
                 from None
-        if width < 1:
-            raise PrecisionError(f'"{text}": width must be at least 1 bit')
+        _check_width(text, width)
         return FixedType(width, width, signed)
+    if '<' in compact and not compact.endswith('>'):
+        raise PrecisionError(f'"{text}" is cut short: inside {{ }} or [ ] YAML reads a comma as a separator; quote the '
+                             f'type, e.g. "fixed<16,6>"')
     raise PrecisionError(f'"{text}" is not a valid precision. Accepted: {ACCEPTED}')
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, create_model,
+                      field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 from fpgaml.config.precision import PrecisionError, normalize
@@ -37,11 +38,13 @@ class Strict(BaseModel):
     @classmethod
     def _unknown_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            accepted = []
+            accepted, also = [], set()
             for name, field in cls.model_fields.items():
                 accepted.append(field.alias or name)
+                if isinstance(field.validation_alias, AliasChoices):
+                    also |= {c for c in field.validation_alias.choices if isinstance(c, str)}
             for key in data:
-                if key not in accepted:
+                if key not in accepted and key not in also:
                     raise PydanticCustomError(
                         'unknown_key',
                         'unknown key "{key}"{hint}; accepted keys here: {accepted}',
@@ -162,11 +165,83 @@ class PrecisionSettings(Strict):
         return v if v is None else _choice(v, PRECISION_POLICIES, 'precision policy')
 
 
-class LayerSettingsIn(Strict):
+PositiveInt = Annotated[int, Field(ge=1, strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+
+# The per-layer settings hls4ml 1.3.0 reads besides Precision / ReuseFactor / Strategy / Trace: the keys it reads by
+# name (ModelGraph's HLSConfig parsing, ``get_layer_config_value``) and every configurable attribute of a Vivado /
+# Vitis layer class (a layer copies each LayerName / LayerType key, snake_cased, into its attributes).
+# (fpgaml-format key, key passed to hls4ml, other spellings hls4ml accepts, value type). Type keys (``*_t``) are below.
+LAYER_SETTINGS: tuple[tuple[str, str, tuple[str, ...], Any], ...] = (
+    ('target_cycles', 'TargetCycles', (), PositiveInt),
+    ('conv_implementation', 'ConvImplementation', ('conv_implementation',), str),
+    ('compression', 'Compression', ('compression',), StrictBool),
+    ('parallelization_factor', 'ParallelizationFactor', ('parallelization_factor',), PositiveInt),
+    ('implementation', 'implementation', ('Implementation',), str),
+    ('skip', 'skip', ('Skip',), StrictBool),
+    ('static', 'static', ('Static',), StrictBool),
+    ('table_size', 'table_size', ('TableSize',), PositiveInt),
+    ('table_range_power2', 'table_range_power2', ('TableRangePower2',), int),
+    ('time_step_loop_parallelism', 'time_step_loop_parallelism', ('TimeStepLoopParallelism',), str),
+    ('algorithm', 'algorithm', ('Algorithm',), str),
+    ('direction', 'direction', ('Direction',), str),
+    ('recurrent_reuse_factor', 'recurrent_reuse_factor', ('RecurrentReuseFactor',), PositiveInt),
+    ('forward_reuse_factor', 'forward_reuse_factor', ('ForwardReuseFactor',), PositiveInt),
+    ('backward_reuse_factor', 'backward_reuse_factor', ('BackwardReuseFactor',), PositiveInt),
+    ('forward_recurrent_reuse_factor', 'forward_recurrent_reuse_factor', ('ForwardRecurrentReuseFactor',), PositiveInt),
+    ('backward_recurrent_reuse_factor', 'backward_recurrent_reuse_factor', ('BackwardRecurrentReuseFactor',),
+     PositiveInt),
+    ('depthwise_reuse_factor', 'depthwise_reuse_factor', ('DepthwiseReuseFactor',), PositiveInt),
+    ('pointwise_reuse_factor', 'pointwise_reuse_factor', ('PointwiseReuseFactor',), PositiveInt),
+    ('exp_scale', 'exp_scale', (), float),
+    ('n_partitions', 'n_partitions', (), PositiveInt),
+    ('bram_factor', 'BramFactor', (), int),
+)
+
+# Type attributes hls4ml reads as ``<name>_t`` keys of a LayerName / LayerType entry (fpgaml format: ``precision:
+# {<name>: ...}``, which hls4ml reads the same way).
+LAYER_TYPE_KEYS = (
+    'accum', 'bias', 'weight', 'result', 'scale', 'shift', 'slope', 'param', 'table', 'exp_table', 'inv_table',
+    'inv_inp', 'inp_norm', 'embeddings', 'recurrent_weight', 'recurrent_bias', 'depthwise', 'depthwise_accum',
+    'depthwise_result', 'pointwise', 'pointwise_accum', 'forward_weight', 'forward_bias', 'forward_recurrent_weight',
+    'forward_recurrent_bias', 'backward_weight', 'backward_bias', 'backward_recurrent_weight', 'backward_recurrent_bias',
+)
+
+
+def _optional_precision(v):
+    return v if v is None else _precision(v)
+
+
+OptionalPrecision = Annotated[Optional[str], AfterValidator(_optional_precision)]
+
+
+def _settings_fields(hls4ml_format: bool) -> dict:
+    """pydantic fields for the LAYER_SETTINGS (and, in hls4ml format, the ``*_t`` type keys)."""
+    fields = {}
+    for fkey, hkey, others, typ in LAYER_SETTINGS:
+        if hls4ml_format:
+            names = tuple(dict.fromkeys((hkey,) + others))
+            fields[hkey] = (Optional[typ], Field(None, validation_alias=AliasChoices(*names)))
+        else:
+            fields[fkey] = (Optional[typ], None)
+    if hls4ml_format:
+        for t in LAYER_TYPE_KEYS:
+            pascal = ''.join(w.capitalize() for w in t.split('_')) + 'T'
+            fields[f'{t}_t'] = (OptionalPrecision, Field(None, validation_alias=AliasChoices(f'{t}_t', pascal)))
+    return fields
+
+
+class _LayerSettingsInBase(Strict):
     precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
     reuse_factor: Optional[ReuseFactorInt] = None
     strategy: Optional[StrategyName] = None
-    table_size: Optional[int] = None
+
+    def hls4ml_extra(self) -> dict[str, Any]:
+        """The LAYER_SETTINGS that were set, under the keys hls4ml reads."""
+        return {hkey: getattr(self, fkey) for fkey, hkey, _, _ in LAYER_SETTINGS if getattr(self, fkey) is not None}
+
+
+LayerSettingsIn = create_model('LayerSettingsIn', __base__=_LayerSettingsInBase, **_settings_fields(False))
 
 
 class ValidationSettings(Strict):
@@ -208,32 +283,28 @@ class FpgamlFormat(Strict):
 # hls4ml format
 # --------------------------------------------------------------------------------------------------
 
-# Per-layer keys hls4ml 1.3.0 reads from LayerName / LayerType entries.
-HLS4ML_LAYER_KEYS = (
-    'Precision', 'ReuseFactor', 'Strategy', 'Trace', 'table_size', 'exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t',
-    'accum_t', 'ParallelizationFactor', 'ConvImplementation', 'Implementation', 'implementation',
-    'exp_scale', 'skip', 'n_partitions', 'TableSize', 'BramFactor', 'static', 'Static',
-)
-
-
-class HlsLayerConfig(Strict):
+class _HlsLayerConfigBase(Strict):
     Precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
     ReuseFactor: Optional[ReuseFactorInt] = None
     Strategy: Optional[LayerStrategyName] = None
-    Trace: Optional[bool] = None
-    table_size: Optional[int] = None
-    exp_table_t: Optional[str] = None
-    inv_table_t: Optional[str] = None
-    inp_norm_t: Optional[str] = None
-    table_t: Optional[str] = None
-    ParallelizationFactor: Optional[int] = None
-    ConvImplementation: Optional[str] = None
-    Implementation: Optional[str] = None
-    implementation: Optional[str] = None
-    exp_scale: Optional[float] = None
+    Trace: Optional[StrictBool] = None
 
-    _t = field_validator('exp_table_t', 'inv_table_t', 'inp_norm_t', 'table_t')(
-        classmethod(lambda cls, v: v if v is None else _precision(v)))
+
+# Every per-layer key hls4ml 1.3.0 reads from a LayerName / LayerType entry.
+HlsLayerConfig = create_model('HlsLayerConfig', __base__=_HlsLayerConfigBase, **_settings_fields(True))
+
+
+PIPELINE_STYLES = ('auto', 'pipeline', 'dataflow')
+
+
+class WriterSettings(Strict):
+    """hls4ml 1.3.0's WriterConfig keys (read by its Vivado / Vitis writers). fpgaml writes the project itself
+    with weights in firmware/weights/*.txt; these are validated so a typo or foreign content is an error."""
+
+    Namespace: Optional[str] = Field(None, pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
+    WriteWeightsTxt: Optional[StrictBool] = None
+    WriteTar: Optional[StrictBool] = None
+    WriteEmulationConstants: Optional[StrictBool] = None
 
 
 class HlsModelConfig(Strict):
@@ -241,8 +312,25 @@ class HlsModelConfig(Strict):
     ReuseFactor: ReuseFactorInt = 1
     Strategy: StrategyName = 'Latency'
     BramFactor: Optional[int] = None
-    TraceOutput: Optional[bool] = None
+    TraceOutput: Optional[StrictBool] = None
     BitExact: Optional[BitExactMode] = None
+    # passed through to hls4ml (HLSConfig.Model keys it reads)
+    TargetCycles: Optional[PositiveInt] = None
+    ConvImplementation: Optional[str] = None
+    Compression: Optional[StrictBool] = None
+    PipelineStyle: Optional[str] = None
+    PipelineInterval: Optional[PositiveInt] = None
+    ParallelizationFactor: Optional[PositiveInt] = None
+
+    @field_validator('PipelineStyle')
+    @classmethod
+    def _ps(cls, v):
+        return v if v is None else _choice(v, PIPELINE_STYLES, 'pipeline style')
+
+    def hls4ml_extra(self) -> dict[str, Any]:
+        keys = ('TargetCycles', 'ConvImplementation', 'Compression', 'PipelineStyle', 'PipelineInterval',
+                'ParallelizationFactor')
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
 class HlsConfigSection(Strict):
@@ -266,7 +354,7 @@ class Hls4mlFormat(Strict):
     HLSConfig: HlsConfigSection = HlsConfigSection()
     Version: Optional[str] = None
     Stamp: Optional[str] = None
-    WriterConfig: Optional[dict[str, Any]] = None
+    WriterConfig: Optional[WriterSettings] = None
     InputData: Optional[str] = None
     OutputPredictions: Optional[str] = None
     # fpgaml additions, accepted in hls4ml-format files too
@@ -349,6 +437,7 @@ class ProjectConfig(BaseModel):
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
     bram_factor: Optional[int] = None
+    model_settings: dict[str, Any] = {}  # other HLSConfig.Model keys, passed to hls4ml as given
     precision_policy: PrecisionPolicy = PrecisionPolicy()
     default_precision_explicit: bool = False  # the config file set the model-wide precision itself
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -23,16 +24,87 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
+# Bounds no real config comes near: a config is a few hundred nodes, nested a few levels deep.
+MAX_DEPTH = 64  # nested mappings / lists
+MAX_NODES = 100_000  # nodes after expanding every alias (a "billion laughs" document expands to 10^9)
+
+# A plain (unquoted) precision cut at a comma: `{default: fixed<16,6>}` reads as "default: fixed<16" + key "6>".
+_CUT_PRECISION = re.compile(r'^(ap_)?u?(fixed|int)<[^>]*$', re.IGNORECASE)
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader with bounded nesting and alias expansion, and errors that name the file and line."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise FpgamlError(f'{self.name}:{mark.line + 1}: the YAML is nested more than {MAX_DEPTH} levels '
+                                  f'deep; a config needs a few levels')
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self):
+        node = super().compose_document()
+        _check_expanded_size(self.name, node)
+        return node
+
+
+def _check_expanded_size(name: str, root: yaml.Node) -> None:
+    """Reject a document whose aliases expand it beyond MAX_NODES (counted without expanding it)."""
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:  # iterative post-order walk: each distinct node is sized once
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        size = 1 + sum(sizes.get(id(c), 0) for c in children)
+        if size > MAX_NODES:
+            raise FpgamlError(f'{name}:{node.start_mark.line + 1}: YAML aliases (*name) expand this document to '
+                              f'more than {MAX_NODES} values; refusing it (an "alias bomb"?). A config needs a '
+                              f'few hundred')
+        sizes[id(node)] = size
+
+
+def _check_key_node(loader: _Loader, key_node: yaml.Node) -> None:
+    if not isinstance(key_node, yaml.ScalarNode):
+        kind = 'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'
+        raise FpgamlError(f'{loader.name}:{key_node.start_mark.line + 1}: a key must be a plain name, not a {kind} '
+                          f'(YAML "? [a, b] : value" complex keys are not accepted)')
+
+
+def _check_cut_precision(loader: _Loader, node: yaml.MappingNode) -> None:
+    """In a flow mapping ``{...}``, YAML splits an unquoted ``fixed<16,6>`` at the comma."""
+    if not node.flow_style:
+        return
+    for key_node, value_node in node.value:
+        for n in (key_node, value_node):
+            if isinstance(n, yaml.ScalarNode) and n.style is None and _CUT_PRECISION.match(n.value):
+                raise FpgamlError(
+                    f'{loader.name}:{n.start_mark.line + 1}: "{n.value}" was cut at a comma: inside {{ }} YAML reads '
+                    f'a comma as a separator; quote the type, e.g. {{default: "fixed<16,6>"}}')
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
+    _check_cut_precision(loader, node)
     out = LineDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
     for key_node, value_node in node.value:
+        _check_key_node(loader, key_node)
         key = loader.construct_object(key_node, deep=True)
         if key in out:
             raise FpgamlError(
@@ -52,16 +124,29 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor('!keras_model', _construct_keras_model)
 
 
+def _decode(path: Path, raw: bytes) -> str:
+    if b'\0' in raw[:4096]:
+        raise FpgamlError(f'{path}: this is a binary file, not a YAML config (is it the model file?)')
+    try:
+        return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise FpgamlError(f'{path}:{line}: the config is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset '
+                          f'{e.start}); save it as UTF-8') from None
+
+
 def load_yaml(path: Path) -> LineDict:
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise FpgamlError(f'{path}: config file not found') from None
     except OSError as e:
         raise FpgamlError(f'{path}: cannot read config file ({e.strerror})') from None
-    loader = _Loader(text)
-    loader.name = str(path)
+    text = _decode(path, raw)
+    loader = None
     try:
+        loader = _Loader(text)  # reads the whole text: a non-printable character is a ReaderError here
+        loader.name = str(path)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -69,8 +154,11 @@ def load_yaml(path: Path) -> LineDict:
         raise FpgamlError(f'{path}{where}: invalid YAML: {e.problem or e.context}') from None
     except yaml.YAMLError as e:
         raise FpgamlError(f'{path}: invalid YAML: {e}') from None
+    except RecursionError:  # a bound above should come first; never a traceback
+        raise FpgamlError(f'{path}: the YAML is nested too deeply') from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         raise FpgamlError(f'{path}: the config file is empty')
     if not isinstance(data, LineDict):

@@ -40,29 +40,59 @@ def quantizer_conflicts(cfg: ProjectConfig, layer_list: list[dict]) -> list[str]
     return out
 
 
+def _reuse_blocks(backend, layer) -> list[tuple[str, int, int]]:
+    """(reuse-factor attribute, n_in, n_out) of each multiplication block whose reuse factor hls4ml checks: one
+    for most layers, input + recurrent for LSTM / GRU, and both of those per direction for Bidirectional."""
+    sizes = backend.get_layer_mult_size(layer)
+    if isinstance(sizes, list):  # Bidirectional: one (n_in, n_out, n_in_recr, n_out_recr) per direction
+        return [block for d, (n_in, n_out, n_in_r, n_out_r) in zip(('forward', 'backward'), sizes)
+                for block in ((f'{d}_reuse_factor', n_in, n_out), (f'{d}_recurrent_reuse_factor', n_in_r, n_out_r))]
+    blocks = [('reuse_factor', sizes[0], sizes[1])]
+    if len(sizes) == 4:
+        blocks.append(('recurrent_reuse_factor', sizes[2], sizes[3]))
+    return blocks
+
+
 def reuse_factors(cfg: ProjectConfig, graph) -> None:
-    """Every multiplying layer's requested reuse factor must be one hls4ml accepts for its size, whatever
-    the strategy (with Resource, hls4ml would silently substitute the closest valid one)."""
+    """Every multiplying layer's requested reuse factor must be one hls4ml keeps and that builds.
+
+    * Resource strategy: hls4ml's rule (``get_valid_reuse_factors`` for each multiplication block); hls4ml would
+      silently substitute the closest valid one (``set_closest_reuse_factor``), fpgaml says so instead.
+    * Latency strategy: hls4ml keeps any reuse factor, which only sets the pipeline interval and the multiplier
+      limit (DIV_ROUNDUP(n_in * n_out, RF)); anything from 1 to n_in * n_out works. Larger is an error."""
     settings = LayerSettingResolver(cfg)
     backend = graph.config.backend
     for layer in graph.get_layers():
         if layer.get_attr('reuse_factor') is None or not layer.get_weights():
             continue
         try:
-            n_in, n_out = backend.get_layer_mult_size(layer)[:2]
+            blocks = _reuse_blocks(backend, layer)
         except Exception:  # noqa: BLE001 - layers without a multiplication block (e.g. batch norm)
             continue
         requested = settings.reuse_factor(layer.name, layer.class_name)
-        valid = backend.get_valid_reuse_factors(n_in, n_out)
-        if requested in valid and layer.get_attr('reuse_factor') == requested:
-            continue
-        shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
-        line = settings.line(layer.name, layer.class_name, 'reuse_factor')
-        where = f':{line}' if line else ''
-        raise FpgamlError(
-            f'{cfg.source}{where}: reuse factor {requested} is not valid for layer "{layer.name}" ({layer.class_name}, '
-            f'{n_in} inputs x {n_out} outputs per multiplication block); valid reuse factors: {shown}'
-        )
+        latency = str(layer.get_attr('strategy', 'latency')).lower() == 'latency'
+        for attr, n_in, n_out in blocks:
+            if latency:
+                if 1 <= requested <= n_in * n_out:
+                    continue
+                problem = (f'with the Latency strategy it must be from 1 to {n_in * n_out} (the number of '
+                           f'multiplications); it sets the pipeline interval')
+            else:
+                valid = backend.get_valid_reuse_factors(n_in, n_out)
+                if requested in valid and layer.get_attr(attr) == requested:
+                    continue
+                closest = backend.get_closest_reuse_factor(valid, requested)
+                shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
+                problem = (f'valid reuse factors: {shown} (Resource strategy: hls4ml would silently use {closest} '
+                           f'instead; set {closest}, or use the Latency strategy, which keeps any from 1 to '
+                           f'{n_in * n_out})')
+            block = '' if attr == 'reuse_factor' else f' {attr.replace("_reuse_factor", "")} block'
+            line = settings.line(layer.name, layer.class_name, 'reuse_factor')
+            raise FpgamlError(
+                f'{cfg.source}{f":{line}" if line else ""}: reuse factor {requested} is not valid for layer '
+                f'"{layer.name}"{block} ({layer.class_name}, {n_in} inputs x {n_out} outputs per multiplication '
+                f'block); {problem}'
+            )
 
 
 def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> list[str]:

@@ -225,6 +225,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     }
     if cfg.bram_factor is not None:
         model_cfg['BramFactor'] = cfg.bram_factor
+    model_cfg.update(cfg.model_settings)
 
     # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for fused activations.
     classes: dict[str, str] = {}
