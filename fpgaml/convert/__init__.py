@@ -68,16 +68,84 @@ class Conversion:
 # --------------------------------------------------------------------------------------------------
 
 
+# Activations hls4ml computes with lookup tables (never bit for bit what Keras computes in float32).
+TABLE_ACTIVATIONS = ('sigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu', 'exponential', 'swish', 'gelu',
+                     'silu')
+RECURRENT_CLASSES = ('SimpleRNN', 'LSTM', 'GRU', 'QSimpleRNN', 'QLSTM', 'QGRU', 'Bidirectional')
+# float32 (Keras) holds 24 significant bits: a fixed-point grid needs width - sign bits <= 24 of them.
+FLOAT32_BITS = 24
+
+
+def _table_activation(act) -> str | None:
+    """The name of a lookup-table activation (``sigmoid``, ``quantized_sigmoid(use_real_sigmoid=True)``, ...),
+    or None for activations hls4ml computes exactly (relu, linear, quantized_bits, binary, ...)."""
+    if act is None:
+        return None
+    name = getattr(act, '__name__', None) or type(act).__name__
+    if name in TABLE_ACTIVATIONS:
+        return name
+    if name == 'quantized_sigmoid' and getattr(act, 'use_real_sigmoid', False):
+        return f'{name}(use_real_sigmoid=True)'
+    if name == 'quantized_tanh' and getattr(act, 'use_real_tanh', False):
+        return f'{name}(use_real_tanh=True)'
+    return None
+
+
+def _bit_exact_blockers(loaded: LoadedModel) -> list[str]:
+    """Layers whose firmware cannot equal Keras bit for bit: recurrent layers (lookup-table gates fed back
+    through every step) and lookup-table activations. A final softmax is exempt: compared at its input."""
+    out = []
+    layers = loaded.model.layers
+    for i, layer in enumerate(layers):
+        cls = type(layer).__name__
+        if cls in RECURRENT_CLASSES:
+            out.append(f'{layer.name} ({cls}: lookup-table gates)')
+            continue
+        act = getattr(layer, 'quantizer', None) if cls == 'QActivation' else getattr(layer, 'activation', None)
+        table = _table_activation(act)
+        if table is not None:
+            out.append(f'{layer.name} ({table}: a lookup table in firmware)')
+    return out
+
+
 def _decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str]:
+    """Bit-exact comparison (``auto``): only where it can hold: every computing layer quantized, no lookup
+    table activations or recurrent layers (:func:`_bit_exact_blockers`); :func:`confirm_bit_exact` then checks
+    the converted graph's types."""
     quantized, unquantized = loaded.is_fully_quantized()
     if cfg.bit_exact == 'on':
         return True, 'bit_exact: on (config)'
     if cfg.bit_exact == 'off':
         return False, 'bit_exact: off (config)'
-    if quantized:
-        return True, 'auto: every computing layer is quantized'
-    shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
-    return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
+    if not quantized:
+        shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
+        return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
+    blockers = _bit_exact_blockers(loaded)
+    if blockers:
+        shown = ', '.join(blockers[:4]) + (' ...' if len(blockers) > 4 else '')
+        return False, f'auto: quantized, but bit-exact cannot hold: {shown}; comparing with tolerances'
+    return True, 'auto: every computing layer is quantized'
+
+
+def _float32_unholdable(t: FixedType | None) -> bool:
+    return t is not None and t.width - (1 if t.signed else 0) > FLOAT32_BITS
+
+
+def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -> tuple[bool, str, str | None]:
+    """After conversion: a model input or output type with more significant bits than float32 holds (e.g.
+    fixed<32,1>: 31 fractional bits) cannot be compared bit for bit with Keras. ``auto`` falls back to
+    tolerances; ``on`` is kept, with a warning. Returns (bit_exact, reason, warning or None)."""
+    if not bit_exact:
+        return bit_exact, reason, None
+    wide = [f'{kind} {from_hls4ml(v.type.precision).hls4ml_str()}'
+            for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
+            for v in vs if _float32_unholdable(from_hls4ml(v.type.precision))]
+    if not wide:
+        return bit_exact, reason, None
+    why = (f'{", ".join(wide)} has more than {FLOAT32_BITS} significant bits, which Keras\'s float32 cannot hold')
+    if cfg.bit_exact == 'on':
+        return True, reason, f'bit_exact: on, but {why}: differences in the last bits are expected'
+    return False, f'auto: {why}; comparing with tolerances', None
 
 
 def _quantizer_precisions(layer: dict) -> dict[str, str]:
@@ -318,11 +386,44 @@ def _taken_types(cfg: ProjectConfig, name: str, cls: str, entry: dict | None) ->
     return taken
 
 
+def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, tuple[str, str]]:
+    """Input layer -> (type, quantizer layer) for inputs read only by a leading QKeras ``quantized_bits``
+    quantizer (``QActivation(quantized_bits(..., alpha=1))`` as the first layer), when the config does not
+    set the input precision. Such an input is given the quantizer's own type (round half to even, saturate),
+    as hls4ml's bit-exact flow does: the firmware then converts raw inputs exactly as Keras quantizes them.
+    Otherwise the firmware would first cut the raw value to the model's default type (truncating) and round
+    it to the quantizer's grid afterwards, which differs from Keras on values next to a rounding tie."""
+    if cfg.input_precision:
+        return {}
+    out = {}
+    for i, layer in enumerate(layer_list):
+        if layer['class_name'] != 'InputLayer' or i + 1 >= len(layer_list):
+            continue
+        name = layer['name']
+        readers = [lay for lay in layer_list if name in (lay.get('inputs') or [])]
+        nxt = readers[0] if readers else layer_list[i + 1]
+        if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
+            continue
+        q = nxt.get('activation_quantizer')
+        cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
+        if not isinstance(q, dict) or q.get('class_name') not in ('linear', 'quantized_bits') or \
+                cfg_q.get('alpha', 1) not in (1, None) or cfg_q.get('use_stochastic_rounding'):
+            continue
+        result = _quantizer_precisions(nxt).get('result')
+        if result:
+            out[name] = (result, nxt['name'])
+    return out
+
+
 def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[FixedType | None]:
     """The input types the graph will get (before it exists): to generate the same calibration samples."""
     out = []
+    folded = folded_input_types(cfg, layer_list)
     for layer in layer_list:
         if layer['class_name'] != 'InputLayer':
+            continue
+        if layer['name'] in folded:
+            out.append(parse_precision(folded[layer['name']][0]))
             continue
         if layer.get('precision') is not None:
             out.append(from_hls4ml(layer['precision']))
@@ -370,6 +471,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             classes[f'{layer["name"]}_{act}'] = 'Softmax' if act == 'softmax' else 'Activation'
 
     layer_name: dict[str, dict] = {}
+    folded = folded_input_types(cfg, layer_list)
     for layer in layer_list:
         entry: dict[str, Any] = {'Trace': True, 'Precision': {}}
         if bit_exact:
@@ -380,6 +482,8 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             entry['Precision'].update(_garnet_types(layer, _requested_reuse_plain(cfg, layer)))
         if layer['class_name'] == 'InputLayer' and cfg.input_precision:
             entry['Precision']['result'] = cfg.input_precision
+        elif layer['name'] in folded:
+            entry['Precision']['result'] = folded[layer['name']][0]
         layer_name[layer['name']] = entry
     for name, cls in classes.items():
         layer_name.setdefault(name, {'Trace': True, 'Precision': {}})
@@ -547,6 +651,8 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(_unsupported_message(e, loaded)) from None
     override_warnings = _check_overrides_matched(cfg, matched, graph, classes)
+    bit_exact, reason, wide_warning = confirm_bit_exact(cfg, graph, bit_exact, reason)
+    override_warnings += [wide_warning] if wide_warning else []
     _check_reuse_factors(cfg, hls_config, graph)
     from fpgaml.convert.passes import exact_binary_thresholds, quantized_recurrent_weights, size_warning
 
@@ -565,6 +671,10 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
                       layers=_layer_records(graph), hls4ml_log=log.getvalue())
     conv.notes.extend(profile_notes)
+    for inp, (ptype, qname) in folded_input_types(cfg, layer_list).items():
+        conv.notes.append(f'input "{inp}" typed {parse_precision(ptype).hls4ml_str()}: the type of the quantizer '
+                          f'"{qname}" that reads it (precision: input is not set), so the firmware converts raw '
+                          f'inputs exactly as Keras quantizes them')
     if loaded.pruning_stripped:
         conv.notes.append(f'stripped pruning wrappers from: {", ".join(loaded.pruning_stripped)}')
     for t in conv.input_types + conv.output_types:
