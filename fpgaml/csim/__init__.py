@@ -126,6 +126,9 @@ def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | N
         return kout.get(act.name) if act is not None else None
     if layer.name in kout:
         return kout[layer.name]
+    if layer.class_name == 'ApplyAlpha':  # hls4ml's quantizer scale after a layer: the Keras layer's output
+        src = layer.get_input_node()
+        return kout.get(src.name) if src is not None else None
     if layer.class_name in ACTIVATION_CLASSES:
         src = layer.get_input_node()
         if src is not None and src.name + ':post' in kout:
@@ -145,8 +148,11 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
         return None
     _, fw = lib.trace(xs, traced)
     kout = conv.loaded.layer_outputs([x.astype(np.float32) for x in xs] if len(xs) > 1 else xs[0].astype(np.float32))
+    # A layer whose QKeras quantizer scales (alpha) is split by hls4ml into the unscaled layer and an ApplyAlpha
+    # node: the Keras layer's output is the ApplyAlpha node's, so the unscaled layer has no Keras reference.
+    scaled = {lay.get_input_node().name for lay in conv.graph.get_layers() if lay.class_name == 'ApplyAlpha'}
     for layer in conv.graph.get_layers():
-        if layer.name not in fw:
+        if layer.name not in fw or layer.name in scaled:
             continue
         ref = _keras_ref(layer, kout, conv.loaded.model)
         if ref is None:
