@@ -106,9 +106,17 @@ def _print_csim(res) -> None:
         return
     out.print(Text.assemble('C-simulation ', ('PASSED', 'green') if c.passed else ('FAILED', 'red'),
                             f': {c.mode} on {c.input_source}'))
-    out.print(f'  compared at: {c.compared_at}')
+    out.print(f'  mode: {c.mode} ({c.mode_reason})' if c.mode_reason else f'  mode: {c.mode}')
+    out.print(f'  compared at: {c.compared_at}; input type {", ".join(c.input_types)}')
     if c.exact_fraction is not None:
-        out.print(f'  bit-exact samples: {100 * c.exact_fraction:.2f}%')
+        out.print(f'  bit-exact samples (input grid): {100 * c.exact_fraction:.2f}%')
+    if c.raw_agreement is not None:
+        out.print(Text(f'  agreement on the raw data: {100 * c.raw_agreement:.2f}%',
+                       style='yellow' if c.raw_agreement < 1.0 else ''))
+    for ch in c.checks:
+        value = '-' if ch['value'] is None else f'{ch["value"]:.6g}'
+        out.print(Text.assemble(f'  check {ch["output"]}: {ch["kind"]}: {ch["criterion"]} -> {value} ',
+                                ('pass', 'green') if ch['passed'] else ('FAIL', 'red'), f' ({ch["why"]})'))
     line = f'  max |diff| {c.max_abs_diff:.4g}, mean |diff| {c.mean_abs_diff:.4g}'
     if c.argmax_agreement is not None:
         line += f', argmax agreement {100 * c.argmax_agreement:.2f}%'

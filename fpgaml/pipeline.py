@@ -134,8 +134,9 @@ def estimate_config(cfg: ProjectConfig) -> tuple[Conversion, Estimate, list]:
     return conv, est, check_budgets(est, cfg.budgets) if cfg.budgets else []
 
 
-def _html(path: Path, cfg: ProjectConfig, est: Estimate, synthesis=None) -> None:
-    write_html_report(path, est, synthesis=synthesis, budgets=cfg.budgets, title=f'{cfg.name}: fpgaml report')
+def _html(path: Path, cfg: ProjectConfig, est: Estimate, synthesis=None, csim: CsimResult | None = None) -> None:
+    write_html_report(path, est, synthesis=synthesis, budgets=cfg.budgets, title=f'{cfg.name}: fpgaml report',
+                      csim=csim, verification=True)
 
 
 def synthesize(res: 'BuildResult', cosim: bool = False, vsynth: bool = False) -> None:
@@ -153,7 +154,7 @@ def synthesize(res: 'BuildResult', cosim: bool = False, vsynth: bool = False) ->
     res.report['synthesis'] = {'tool': run.tool, 'reports': asdict(run.result),
                                'comparison': compare(res.estimate, run.result).to_json_dict()}
     _write_json_atomic(res.project_dir / REPORT, res.report)
-    _html(res.project_dir / 'report.html', cfg, res.estimate, run.result)
+    _html(res.project_dir / 'report.html', cfg, res.estimate, run.result, res.csim)
 
 
 def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = None,
@@ -181,7 +182,7 @@ def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = No
         _render_readme(conv, tmp, target, result)
         report = _report(conv, tmp, result, est, budgets)
         _write_json_atomic(tmp / REPORT, report)
-        _html(tmp / 'report.html', cfg, est)
+        _html(tmp / 'report.html', cfg, est, csim=result)
         _install(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

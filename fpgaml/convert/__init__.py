@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType, from_hls4ml
+from fpgaml.config.precision import FixedType, from_hls4ml, parse_precision
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.convert import checks
-from fpgaml.convert.hlsconfig import (_planned_input_types, _taken_types, build_hls_config, decide_bit_exact,
+from fpgaml.convert.bitexact import confirm_bit_exact, decide_bit_exact
+from fpgaml.convert.hlsconfig import (_planned_input_types, _taken_types, build_hls_config, folded_input_types,
                                       use_profile)
 from fpgaml.convert.passes import FlowContext, PassRecord, run_flow
 from fpgaml.convert.settings import LayerSettingResolver
@@ -166,6 +167,8 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         raise FpgamlError(checks.unsupported_message(e, loaded)) from None
     graph = ctx.graph
     warnings = checks.overrides_matched(cfg, matched, graph, classes)
+    bit_exact, reason, wide_warning = confirm_bit_exact(cfg, graph, bit_exact, reason)
+    warnings.append(wide_warning)
     checks.reuse_factors(cfg, graph)
     warnings += checks.quantizer_conflicts(cfg, layer_list)
     warnings.append(checks.size_warning(graph, cfg.io_type))
@@ -176,6 +179,10 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         notes.append(warning)
     conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
                       layers=layer_records(graph), hls4ml_log=log.getvalue(), notes=notes, flow=flow)
+    for inp, (ptype, qname) in folded_input_types(cfg, layer_list).items():
+        conv.notes.append(f'input "{inp}" typed {parse_precision(ptype).hls4ml_str()}: the type of the quantizer '
+                          f'"{qname}" that reads it (precision: input is not set), so the firmware converts raw '
+                          f'inputs exactly as Keras quantizes them')
     if loaded.pruning_stripped:
         conv.notes.append(f'stripped pruning wrappers from: {", ".join(loaded.pruning_stripped)}')
     for t in conv.input_types + conv.output_types:

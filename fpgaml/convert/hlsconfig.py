@@ -27,18 +27,6 @@ ACTIVATION_LAYER_CLASSES = ('Activation', 'QActivation', 'Softmax', 'ReLU', 'Lea
                             'ThresholdedReLU')
 
 
-def decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str]:
-    quantized, unquantized = loaded.is_fully_quantized()
-    if cfg.bit_exact == 'on':
-        return True, 'bit_exact: on (config)'
-    if cfg.bit_exact == 'off':
-        return False, 'bit_exact: off (config)'
-    if quantized:
-        return True, 'auto: every computing layer is quantized'
-    shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
-    return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
-
-
 def _quantizer_precisions(layer: dict) -> dict[str, str]:
     """Precisions implied by a layer's QKeras quantizers (as hls4ml's config_from_keras_model does)."""
     from hls4ml.utils.config import _get_precision_from_quantizer
@@ -182,11 +170,44 @@ def _taken_types(settings: LayerSettingResolver, name: str, cls: str, entry: dic
     return taken | settings.precision_keys(name, cls)
 
 
+def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, tuple[str, str]]:
+    """Input layer -> (type, quantizer layer) for inputs read only by a leading QKeras ``quantized_bits``
+    quantizer (``QActivation(quantized_bits(..., alpha=1))`` as the first layer), when the config does not
+    set the input precision. Such an input is given the quantizer's own type (round half to even, saturate),
+    as hls4ml's bit-exact flow does: the firmware then converts raw inputs exactly as Keras quantizes them.
+    Otherwise the firmware would first cut the raw value to the model's default type (truncating) and round
+    it to the quantizer's grid afterwards, which differs from Keras on values next to a rounding tie."""
+    if cfg.input_precision:
+        return {}
+    out = {}
+    for i, layer in enumerate(layer_list):
+        if layer['class_name'] != 'InputLayer' or i + 1 >= len(layer_list):
+            continue
+        name = layer['name']
+        readers = [lay for lay in layer_list if name in (lay.get('inputs') or [])]
+        nxt = readers[0] if readers else layer_list[i + 1]
+        if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
+            continue
+        q = nxt.get('activation_quantizer')
+        cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
+        if not isinstance(q, dict) or q.get('class_name') not in ('linear', 'quantized_bits') or \
+                cfg_q.get('alpha', 1) not in (1, None) or cfg_q.get('use_stochastic_rounding'):
+            continue
+        result = _quantizer_precisions(nxt).get('result')
+        if result:
+            out[name] = (result, nxt['name'])
+    return out
+
+
 def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[FixedType | None]:
     """The input types the graph will get (before it exists): to generate the same calibration samples."""
     out = []
+    folded = folded_input_types(cfg, layer_list)
     for layer in layer_list:
         if layer['class_name'] != 'InputLayer':
+            continue
+        if layer['name'] in folded:
+            out.append(parse_precision(folded[layer['name']][0]))
             continue
         if layer.get('precision') is not None:
             out.append(from_hls4ml(layer['precision']))
@@ -236,6 +257,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             classes[f'{layer["name"]}_{act}'] = 'Softmax' if act == 'softmax' else 'Activation'
 
     layer_name: dict[str, dict] = {}
+    folded = folded_input_types(cfg, layer_list)
     for layer in layer_list:
         entry: dict[str, Any] = {'Trace': True, 'Precision': {}}
         if bit_exact:
@@ -246,6 +268,8 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
             entry['Precision'].update(_garnet_types(layer, settings.reuse_factor(layer['name'], layer['class_name'])))
         if layer['class_name'] == 'InputLayer' and cfg.input_precision:
             entry['Precision']['result'] = cfg.input_precision
+        elif layer['name'] in folded:
+            entry['Precision']['result'] = folded[layer['name']][0]
         layer_name[layer['name']] = entry
     for name, cls in classes.items():
         layer_name.setdefault(name, {'Trace': True, 'Precision': {}})

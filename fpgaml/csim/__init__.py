@@ -2,7 +2,12 @@
 
 Bit-exact mode compares fixed-point bit patterns (integers), 100% identical being the pass criterion;
 a final softmax (a lookup table in firmware) is compared at its input exactly and at its output with
-tolerances. Tolerance mode (float models) reports max/mean |diff| and argmax agreement. On a mismatch
+tolerances. Tolerance mode applies the configured tolerances, else a default chosen from what each output
+is (class scores: argmax agreement; anything else: values within a tolerance from the output type's step);
+every check applied, and why, is recorded. Binary (XNOR, ``uint<1>``) firmware values are decoded to +-1.
+Both comparisons are made twice: against Keras on the data put on the input type's grid (the pass
+criterion: what the hardware computes on) and against Keras on the raw data (``raw_agreement``: what the
+user's model computes on), and a difference caused by the input conversion alone is named. On a mismatch
 every traced layer is compared with the Keras intermediate outputs and the first divergent one named.
 """
 
@@ -42,6 +47,19 @@ class Divergence:
 
 
 @dataclass
+class Check:
+    """One pass criterion applied to one compared quantity, and why fpgaml chose it."""
+
+    output: str  # what is compared ('output 0', 'softmax input (layer "fc3")')
+    kind: str  # 'bit-exact', 'argmax_agreement', 'within_tolerance', 'max_abs_diff', 'mean_abs_diff'
+    criterion: str  # the rule, in words, with its numbers
+    why: str  # where the rule comes from (config, or fpgaml's default for this kind of output)
+    value: float | None = None  # measured (fraction of samples / values, or the |diff|)
+    raw_value: float | None = None  # the same measured against Keras on the raw (unconverted) data
+    passed: bool = True
+
+
+@dataclass
 class CsimResult:
     samples: int
     mode: str  # 'bit-exact' or 'tolerance'
@@ -62,18 +80,55 @@ class CsimResult:
     run_seconds: float = 0.0
     us_per_sample: float = 0.0
     notes: list[str] = field(default_factory=list)
+    mode_reason: str = ''
+    checks: list[dict] = field(default_factory=list)
+    # What the user's model sees: Keras on the raw data vs the firmware on the raw data (converted to the input
+    # type by the firmware itself); None when the data is already on the input grid (then equal to the above).
+    raw_agreement: float | None = None
+    raw_exact_fraction: float | None = None
+    input_types: list[str] = field(default_factory=list)
+    input_cause: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
+# hls4ml's binary (XNOR) values: ap_uint<1>, 0 meaning -1. Decoded to -1/+1 they lie on this grid.
+DECODED_BINARY = FixedType(2, 2, True)
+
+
+def _is_xnor(precision) -> bool:
+    from hls4ml.model.types import XnorPrecisionType
+
+    return isinstance(precision, XnorPrecisionType)
+
+
+def decode(values: np.ndarray, precision) -> np.ndarray:
+    """Firmware values as Keras computes them: XNOR-encoded binary outputs (0 -> -1, 1 -> +1)."""
+    return 2.0 * values - 1.0 if _is_xnor(precision) else values
+
+
+def _compare_type(precision) -> FixedType | None:
+    return DECODED_BINARY if _is_xnor(precision) else from_hls4ml(precision)
+
+
 def _layer_type(layer) -> FixedType | None:
-    return from_hls4ml(layer.get_output_variable().type.precision)
+    return _compare_type(layer.get_output_variable().type.precision)
 
 
-def _keras_ref(layer, kout: dict[str, np.ndarray]) -> np.ndarray | None:
+def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | None:
+    if layer.class_name == 'BatchNormalizationQuantizedTanh' and model is not None:
+        # hls4ml's batch norm + binary/ternary activation: compare with the Keras activation's output
+        from fpgaml.convert.passes import binary_activation_after
+
+        bn = layer.name[len('bnbt_'):] if layer.name.startswith('bnbt_') else layer.name
+        act = binary_activation_after(model, bn)
+        return kout.get(act.name) if act is not None else None
     if layer.name in kout:
         return kout[layer.name]
+    if layer.class_name == 'ApplyAlpha':  # hls4ml's quantizer scale after a layer: the Keras layer's output
+        src = layer.get_input_node()
+        return kout.get(src.name) if src is not None else None
     if layer.class_name in ACTIVATION_CLASSES:
         src = layer.get_input_node()
         if src is not None and src.name + ':post' in kout:
@@ -93,15 +148,18 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
         return None
     _, fw = lib.trace(xs, traced)
     kout = conv.loaded.layer_outputs([x.astype(np.float32) for x in xs] if len(xs) > 1 else xs[0].astype(np.float32))
+    # A layer whose QKeras quantizer scales (alpha) is split by hls4ml into the unscaled layer and an ApplyAlpha
+    # node: the Keras layer's output is the ApplyAlpha node's, so the unscaled layer has no Keras reference.
+    scaled = {lay.get_input_node().name for lay in conv.graph.get_layers() if lay.class_name == 'ApplyAlpha'}
     for layer in conv.graph.get_layers():
-        if layer.name not in fw:
+        if layer.name not in fw or layer.name in scaled:
             continue
-        ref = _keras_ref(layer, kout)
+        ref = _keras_ref(layer, kout, conv.loaded.model)
         if ref is None:
             continue
         n = xs[0].shape[0]
         ref = np.asarray(ref, dtype=np.float64).reshape(n, -1)
-        got = fw[layer.name]
+        got = decode(fw[layer.name], layer.get_output_variable().type.precision)
         if ref.shape != got.shape:
             continue
         diff = np.abs(got - ref)
@@ -152,109 +210,260 @@ def csim_threads(io_type: str = '') -> int:
     return max(1, int(env)) if env else (os.cpu_count() or 1)
 
 
+# ---- checks ------------------------------------------------------------------------------------------------
+# Default for outputs that are not class scores (regression values, feature maps, sigmoid / softplus outputs,
+# recurrent states): at least CLOSE_FRACTION of the values within atol + rtol * |Keras|, with atol the larger
+# of CLOSE_STEPS steps of the output type and CLOSE_PEAK of the largest |Keras| output.
+CLOSE_STEPS, CLOSE_PEAK, CLOSE_RTOL, CLOSE_FRACTION = 4, 0.01, 0.05, 0.99
+SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top probability is at least this
+
+
+@dataclass
+class _Rule:
+    check: Check
+    softmax: bool = False
+    atol: float = 0.0
+    rtol: float = 0.0
+    limit: float = 0.0
+
+
+def _output_layers(graph) -> list:
+    layers = {lay.name: lay for lay in graph.get_layers()}
+    outs = [layers[n] for n in getattr(graph, 'outputs', []) if n in layers]
+    return outs if len(outs) == len(graph.get_output_variables()) else [list(layers.values())[-1]]
+
+
+def _is_softmax(layer) -> bool:
+    return layer.class_name == 'Softmax' or str(layer.get_attr('activation', '')).lower() == 'softmax'
+
+
+def _describe_output(layer) -> str:
+    act = layer.get_attr('activation')
+    what = f'{layer.class_name}' + (f' {act}' if act and layer.class_name in ACTIVATION_CLASSES else '')
+    return f'{what} "{layer.name}", shape {list(layer.get_output_variable().shape)}'
+
+
+def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool],
+                  notes: list[str]) -> list[_Rule]:
+    """The tolerance checks for each output: the configured tolerances, else a default chosen from what the
+    output is (class scores -> argmax agreement; anything else -> values within a tolerance derived from the
+    output type's step). Every output gets at least one check."""
+    tol = {k: v for k, v in conv.config.tolerance.model_dump().items() if v is not None}
+    rules = []
+    for i, (layer, k) in enumerate(zip(_output_layers(conv.graph), y_k)):
+        name = f'output {i}' if len(y_k) > 1 else 'output'
+        if 'argmax_agreement' in tol and k.shape[1] < 2:
+            notes.append(f'{name} has one value per sample: argmax_agreement does not apply to it')
+        for kind in ('max_abs_diff', 'mean_abs_diff', 'argmax_agreement'):
+            if kind not in tol or (kind == 'argmax_agreement' and k.shape[1] < 2):
+                continue
+            rel = '>=' if kind == 'argmax_agreement' else '<='
+            where = f' (samples with top probability >= {SOFTMAX_DECISIVE})' if kind == 'argmax_agreement' and \
+                softmax[i] else ''
+            rules.append(_Rule(Check(name, kind, f'{kind} {rel} {tol[kind]}{where}', 'tolerance (config)'),
+                               softmax=softmax[i], limit=tol[kind]))
+        if any(r.check.output == name for r in rules):
+            continue
+        classifier = softmax[i] or (labels is not None and labels.ndim == 1 and len(y_k) == 1 and k.shape[1] > 1)
+        if classifier:
+            why = ('default for a softmax (class-score) output' if softmax[i] else
+                   'default for a classifier head (the validation data has class labels)')
+            where = f' (samples with top probability >= {SOFTMAX_DECISIVE})' if softmax[i] else ''
+            rules.append(_Rule(Check(name, 'argmax_agreement', f'argmax agreement >= {DEFAULT_ARGMAX_AGREEMENT}'
+                                     f'{where}', f'{why}: {_describe_output(layer)}'), softmax=softmax[i],
+                               limit=DEFAULT_ARGMAX_AGREEMENT))
+            continue
+        t = _layer_type(layer)
+        step = 2.0 ** -t.fractional if t is not None else 0.0
+        peak = float(np.max(np.abs(k))) if k.size else 0.0
+        atol = max(CLOSE_STEPS * step, CLOSE_PEAK * peak)
+        rules.append(_Rule(Check(name, 'within_tolerance',
+                                 f'>= {100 * CLOSE_FRACTION:g}% of values within {atol:.3g} + {CLOSE_RTOL:g} x '
+                                 f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}) and '
+                                 f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g})',
+                                 f'default for an output that is not class scores: {_describe_output(layer)}'),
+                           atol=atol, rtol=CLOSE_RTOL, limit=CLOSE_FRACTION))
+    return rules
+
+
+def _measure(rule: _Rule, f: np.ndarray, k: np.ndarray) -> tuple[float, np.ndarray]:
+    """(the check's value, whether each sample meets it on its own)."""
+    kind = rule.check.kind
+    d = np.abs(f - k)
+    if kind == 'argmax_agreement':
+        agree = np.argmax(f, axis=1) == np.argmax(k, axis=1)
+        decisive = k.max(axis=1) >= SOFTMAX_DECISIVE if rule.softmax else np.ones(len(k), dtype=bool)
+        return (float(np.mean(agree[decisive])) if decisive.any() else 1.0), agree | ~decisive
+    if kind == 'within_tolerance':
+        close = d <= rule.atol + rule.rtol * np.abs(k)
+        return float(np.mean(close)), np.all(close, axis=1)
+    if kind == 'max_abs_diff':
+        return float(d.max()), np.all(d <= rule.limit, axis=1)
+    return float(d.mean()), d.mean(axis=1) <= rule.limit  # mean_abs_diff
+
+
+def _meets(rule: _Rule, value: float) -> bool:
+    return value >= rule.limit if rule.check.kind in ('argmax_agreement', 'within_tolerance') else value <= rule.limit
+
+
+def _exact_samples(fw: list[np.ndarray], ref: list[np.ndarray], types: list, notes: list[str] | None) -> np.ndarray:
+    """Per sample: every compared value identical bit for bit (Keras values off the type's grid differ)."""
+    same = np.ones(fw[0].shape[0], dtype=bool)
+    for f, k, t in zip(fw, ref, types):
+        if t is None:
+            same &= np.all(f == k, axis=1)
+            continue
+        if notes is not None and not vdata.on_grid(k, t).all():
+            notes.append('some Keras reference values are not on the firmware type\'s grid (the model is not '
+                         'quantized at that point); they count as differences')
+        same &= np.all(vdata.to_bits(f, t) * 1.0 == k * 2.0 ** t.fractional, axis=1)
+    return same
+
+
+def _keras(loaded, xs: list[np.ndarray], n: int) -> list[np.ndarray]:
+    kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
+    return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(kin)]
+
+
+def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
+    """What bit-exact mode compares: the outputs, or a final softmax's input (a lookup table follows)."""
+    out = _output_layers(conv.graph)
+    if len(out) == 1 and out[0].class_name == 'Softmax':
+        pre = out[0].get_input_node()
+        _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
+        kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
+        ref = _keras_ref(pre, conv.loaded.layer_outputs(kin), conv.loaded.model)
+        if ref is None:
+            raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
+        precision = pre.get_output_variable().type.precision
+        return ([decode(tr[pre.name], precision)], [np.asarray(ref, dtype=np.float64).reshape(n, -1)],
+                [_layer_type(pre)], f'softmax input (layer "{pre.name}"); softmax output by tolerance')
+    types = [_compare_type(v.type.precision) for v in conv.graph.get_output_variables()]
+    return y_fw, y_k, types, 'model outputs'
+
+
+def _input_cause(conv: Conversion, n_input_only: int, n: int) -> str:
+    types = ', '.join(t.hls4ml_str() if t is not None else '?' for t in conv.input_types)
+    folded = any(note.startswith('input "') and 'the type of the quantizer' in note for note in conv.notes)
+    advice = '' if folded or conv.config.input_precision else (
+        '; the model\'s first layer does not quantize its inputs: set "precision: input" to the grid the data '
+        'is on, or put a QActivation(quantized_bits(...)) first (fpgaml then uses its type as the input type)')
+    if conv.config.input_precision:
+        advice = '; "precision: input" is set in the config: the type of the model\'s leading quantizer (if any) ' \
+                 'converts raw data exactly as Keras does'
+    return (f'input conversion: {n_input_only} of {n} samples agree with Keras on the input grid but not on the '
+            f'raw data: the firmware converts each raw input to its input type ({types}), Keras does not{advice}')
+
+
 def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True) -> CsimResult:
-    cfg, graph, loaded = conv.config, conv.graph, conv.loaded
-    shapes = loaded.input_shapes
-    in_types = conv.input_types
+    """Compile and run the firmware, and judge it (module docstring). The firmware always reads the raw data
+    and converts it with its own input type; Keras is run twice: on that data put on the input type's grid
+    (what the hardware computes on: the pass criterion) and on the raw data (what the user's model computes
+    on: reported as ``raw_agreement``; a difference there alone is the input type's, and is named, but does
+    not fail the check)."""
+    cfg, loaded = conv.config, conv.loaded
+    shapes, in_types = loaded.input_shapes, conv.input_types
     if cfg.validation_data is not None:
-        xs, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples)
-        source = f'{cfg.validation_data} ({xs[0].shape[0]} samples)'
+        raw, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples)
+        source = f'{cfg.validation_data} ({raw[0].shape[0]} samples)'
     else:
-        xs = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed)
+        raw = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed)
         labels = None
         source = f'{cfg.validation.samples} generated samples (seed {cfg.validation.seed}) spanning the input range'
-    xs = [vdata.quantize(x, t) for x, t in zip(xs, in_types)]  # firmware and Keras see the same numbers
+    xs = [vdata.quantize(x, t) for x, t in zip(raw, in_types)]  # the firmware's inputs, for Keras
     n = xs[0].shape[0]
 
     compiled = compile_library(project_dir, cfg.name, cache=cache, use_cache=use_cache)
     lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
     t0 = time.perf_counter()
-    y_fw = lib.predict(xs)
+    y_fw = lib.predict(raw)  # the firmware converts the raw data itself (its input type)
     run_s = time.perf_counter() - t0
-    kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
-    y_k = [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(kin)]
+    out_vars = conv.graph.get_output_variables()
+    y_fw = [decode(y, v.type.precision) for y, v in zip(y_fw, out_vars)]
+    y_k = _keras(loaded, xs, n)
+    on_grid = all(np.array_equal(r, x) for r, x in zip(raw, xs))
+    y_raw = y_k if on_grid else _keras(loaded, raw, n)
 
-    out_layers = [list(graph.get_layers())[-1]] if len(y_fw) == 1 else []
-    softmax_last = bool(out_layers) and out_layers[0].class_name == 'Softmax'
     failures: list[str] = check_weight_files(project_dir)
     notes: list[str] = []
+    if any(_is_xnor(v.type.precision) for v in out_vars):
+        notes.append('binary (XNOR) firmware outputs decoded 0 -> -1 before comparing with Keras\'s +-1')
+    checks: list[Check] = []
+    ok_grid = np.ones(n, dtype=bool)
+    ok_raw = np.ones(n, dtype=bool)
 
     # ---- exact comparison of bit patterns ----------------------------------------------------------
-    exact_fraction = None
+    exact_fraction = raw_exact = None
     compared_at = 'model outputs'
     if conv.bit_exact:
-        if softmax_last:
-            pre = out_layers[0].get_input_node()
-            compared_at = f'softmax input (layer "{pre.name}"); softmax output by tolerance'
-            _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
-            fw_exact = [tr[pre.name]]
-            ref = _keras_ref(pre, loaded.layer_outputs(kin))
-            types = [_layer_type(pre)]
-            if ref is None:
-                raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
-            k_exact = [np.asarray(ref, dtype=np.float64).reshape(n, -1)]
+        fw_e, k_e, types, compared_at = _exact_point(conv, lib, xs, y_fw, y_k, n)
+        same = _exact_samples(fw_e, k_e, types, notes)
+        if on_grid:
+            same_raw = same
         else:
-            fw_exact, k_exact, types = y_fw, y_k, conv.output_types
-        same = np.ones(n, dtype=bool)
-        for f, k, t in zip(fw_exact, k_exact, types):
-            if t is not None and not vdata.on_grid(k, t).all():
-                notes.append('some Keras reference values are not on the firmware type\'s grid (the model is '
-                             'not quantized at that point); they count as differences')
-            same &= np.all(vdata.to_bits(f, t) * 1.0 == k * 2.0 ** t.fractional, axis=1) if t is not None else \
-                np.all(f == k, axis=1)
-        exact_fraction = float(same.mean())
+            k_raw_e = _exact_point(conv, lib, raw, y_fw, y_raw, n)[1] if compared_at != 'model outputs' else y_raw
+            same_raw = _exact_samples(fw_e, k_raw_e, types, None)
+        exact_fraction, raw_exact = float(same.mean()), float(same_raw.mean())
+        ok_grid &= same
+        ok_raw &= same_raw
+        where = compared_at.split(';')[0]
+        checks.append(Check(where, 'bit-exact', '100% of samples identical bit for bit', conv.bit_exact_reason,
+                            exact_fraction, raw_exact, exact_fraction == 1.0))
         if exact_fraction < 1.0:
-            failures.append(f'bit-exact: {int((~same).sum())} of {n} samples differ at the {compared_at.split(";")[0]}')
+            failures.append(f'bit-exact: {int((~same).sum())} of {n} samples differ at the {where}')
 
-    # ---- tolerance comparison of the final outputs ----------------------------------------------------
+    # ---- tolerance checks of the final outputs --------------------------------------------------------
+    softmax = [_is_softmax(lay) for lay in _output_layers(conv.graph)]
+    softmax = softmax if len(softmax) == len(y_k) else [False] * len(y_k)
+    rules = [] if conv.bit_exact and not any(softmax) else _choose_rules(conv, y_k, labels, softmax, notes)
+    index = {('output' if len(y_k) == 1 else f'output {i}'): i for i in range(len(y_k))}
+    for rule in rules:
+        i = index[rule.check.output]
+        value, per_sample = _measure(rule, y_fw[i], y_k[i])
+        raw_value, per_sample_raw = _measure(rule, y_fw[i], y_raw[i])
+        rule.check.value, rule.check.raw_value, rule.check.passed = value, raw_value, _meets(rule, value)
+        ok_grid &= per_sample
+        ok_raw &= per_sample_raw
+        checks.append(rule.check)
+        if not rule.check.passed:
+            failures.append(f'{rule.check.output}: {rule.check.kind} {value:.6g} fails "{rule.check.criterion}"')
+    if not checks:  # never pass without a check
+        failures.append('no check applies to these outputs: set tolerance (max_abs_diff / mean_abs_diff)')
+
     diffs = np.concatenate([np.abs(f - k).ravel() for f, k in zip(y_fw, y_k)])
     max_abs, mean_abs = float(diffs.max()), float(diffs.mean())
     argmax = argmax_decisive = None
     if y_k[0].shape[1] > 1:
         agree = np.argmax(y_fw[0], axis=1) == np.argmax(y_k[0], axis=1)
-        argmax = float(np.mean(agree))
-        argmax_decisive = argmax
-        if softmax_last:
-            # Near-ties flip with any lookup-table softmax; judge agreement where the model is decisive.
-            decisive = y_k[0].max(axis=1) >= 0.5
+        argmax = argmax_decisive = float(np.mean(agree))
+        if softmax[0]:
+            decisive = y_k[0].max(axis=1) >= SOFTMAX_DECISIVE
             argmax_decisive = float(np.mean(agree[decisive])) if decisive.any() else 1.0
-    tol = cfg.tolerance
-    tolerances = {k: v for k, v in tol.model_dump().items() if v is not None}
-    check_tol = (not conv.bit_exact) or softmax_last
-    if check_tol and not tolerances and argmax is not None:
-        tolerances = {'argmax_agreement': DEFAULT_ARGMAX_AGREEMENT}
-        notes.append(f'no tolerances configured: default argmax_agreement >= {DEFAULT_ARGMAX_AGREEMENT}')
-    if check_tol:
-        if 'max_abs_diff' in tolerances and max_abs > tolerances['max_abs_diff']:
-            failures.append(f'max |diff| {max_abs:.6g} exceeds tolerance {tolerances["max_abs_diff"]}')
-        if 'mean_abs_diff' in tolerances and mean_abs > tolerances['mean_abs_diff']:
-            failures.append(f'mean |diff| {mean_abs:.6g} exceeds tolerance {tolerances["mean_abs_diff"]}')
-        if 'argmax_agreement' in tolerances and argmax is not None and \
-                argmax_decisive < tolerances['argmax_agreement']:
-            where = ' (samples with top-class probability >= 0.5)' if softmax_last else ''
-            failures.append(f'argmax agreement {argmax_decisive:.4f}{where} below tolerance '
-                            f'{tolerances["argmax_agreement"]}')
-    else:
-        tolerances = {}
+
+    raw_agreement = float(ok_raw.mean())
+    input_only = int(np.sum(ok_grid & ~ok_raw))
+    cause = _input_cause(conv, input_only, n) if input_only else None
+    if cause:
+        notes.append(cause)
 
     accuracy = None
-    if labels is not None and labels.ndim == 1 and argmax is not None:
-        accuracy = {'keras': float(np.mean(np.argmax(y_k[0], 1) == labels)),
+    if labels is not None and labels.ndim == 1 and y_k[0].shape[1] > 1:
+        accuracy = {'keras': float(np.mean(np.argmax(y_raw[0], 1) == labels)),
+                    'keras_on_input_grid': float(np.mean(np.argmax(y_k[0], 1) == labels)),
                     'firmware': float(np.mean(np.argmax(y_fw[0], 1) == labels))}
 
     # ---- first divergent layer --------------------------------------------------------------------------
     divergence = None
     if failures:
-        if conv.bit_exact and exact_fraction is not None and exact_fraction < 1.0:
-            bad = np.where(~same)[0]
-        else:
-            bad = np.where(np.any(np.abs(y_fw[0] - y_k[0]) > 0, axis=1))[0]
+        bad = np.where(~ok_grid)[0]
         idx = bad[:64] if bad.size else np.arange(min(n, 64))
-        div = _first_divergence(conv, lib, [x[idx] for x in xs], conv.bit_exact, tolerances.get('max_abs_diff', 0.0))
+        lsb_slack = next((r.limit for r in rules if r.check.kind == 'max_abs_diff'), 0.0)
+        div = _first_divergence(conv, lib, [x[idx] for x in xs], conv.bit_exact, lsb_slack)
         if div is not None:
             divergence = asdict(div)
             failures.append('first divergent layer: ' + div.describe())
 
+    tolerances = {r.check.kind: r.limit for r in rules}
     return CsimResult(
         samples=n, mode='bit-exact' if conv.bit_exact else 'tolerance', compared_at=compared_at,
         exact_fraction=exact_fraction, max_abs_diff=max_abs, mean_abs_diff=mean_abs, argmax_agreement=argmax,
@@ -262,4 +471,6 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
         passed=not failures, first_divergent_layer=divergence, failures=failures, tolerances=tolerances,
         input_source=source, accuracy=accuracy, compile_seconds=round(compiled.seconds, 3),
         compile_cached=compiled.cached, run_seconds=round(run_s, 4), us_per_sample=round(1e6 * run_s / n, 2),
-        notes=notes)
+        notes=notes, mode_reason=conv.bit_exact_reason, checks=[asdict(c) for c in checks],
+        raw_agreement=raw_agreement, raw_exact_fraction=raw_exact,
+        input_types=[t.hls4ml_str() if t is not None else '?' for t in in_types], input_cause=cause)

@@ -44,7 +44,8 @@ def _charts(estimate, synthesis=None) -> list[tuple[str, str]]:
     ax.legend(loc="lower right")
     charts.append(("Latency per layer", _png(fig)))
 
-    fig, axes = plt.subplots(1, 4, figsize=(13, height), sharey=True)
+    # constrained layout reserves room for the figure title above the panel titles (they overlapped)
+    fig, axes = plt.subplots(1, 4, figsize=(13, height + 0.6), sharey=True, layout="constrained")
     for ax, r, color in zip(axes, ("dsp", "lut", "ff", "bram_18k"), ("#c44e52", "#55a868", "#8172b2", "#ccb974")):
         ax.barh(names, [getattr(l, r) for l in layers], color=color)
         ax.set_title(_RES_LABEL[r])
@@ -87,19 +88,69 @@ tr.total td{font-weight:bold;background:#fafafa}
 """
 
 
-def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report") -> str:
-    """Return the HTML document as a string (see :func:`write_html_report`)."""
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def _verification(csim) -> list[str]:
+    """The C-simulation verdict section (first on the page): what was compared, how, and the result."""
+    e = html.escape
+    if csim is None:
+        return ["<h2 id='verification'>Verification</h2><p class='note'>C-simulation not run "
+                "(<code>fpgaml build</code> or <code>fpgaml csim</code>).</p>"]
+    c = csim.to_json() if hasattr(csim, "to_json") else dict(csim)
+    cls, word = ("pass", "PASSED") if c["passed"] else ("fail", "FAILED")
+    div = c.get("first_divergent_layer")
+    acc = c.get("accuracy")
+    rows = [
+        ("verdict", f"<span class='{cls}'>{word}</span>"),
+        ("mode", f"{e(c['mode'])} <small>({e(c.get('mode_reason') or '')})</small>"),
+        ("data", e(c.get("input_source", ""))),
+        ("input type(s)", e(", ".join(c.get("input_types") or []))),
+        ("compared at", e(c["compared_at"])),
+        ("bit-exact on the input grid", _pct(c.get("exact_fraction"))),
+        ("agreement on the raw data", _pct(c.get("raw_agreement"))
+         + (f" <small class='note'>{e(c['input_cause'])}</small>" if c.get("input_cause") else "")),
+        ("accuracy", "-" if not acc else f"Keras {_pct(acc.get('keras'))}, firmware {_pct(acc.get('firmware'))}"),
+        ("first divergent layer", "-" if not div else e(f"{div['layer']} ({div['cls']}): {div['values_differing']} "
+                                                        f"of {div['values_compared']} values differ")),
+    ]
+    parts = ["<h2 id='verification'>Verification (C-simulation)</h2><table>"]
+    parts += [f"<tr><td class='l'>{k}</td><td class='l'>{v}</td></tr>" for k, v in rows]
+    parts.append("</table><table><tr><th class='l'>compared</th><th class='l'>check applied</th><th class='l'>why"
+                 "</th><th>input grid</th><th>raw data</th><th class='l'>result</th></tr>")
+    for ch in c.get("checks") or []:
+        fmt = (lambda v: "-" if v is None else f"{v:.6g}")
+        res = "<span class='pass'>PASS</span>" if ch["passed"] else "<span class='fail'>FAIL</span>"
+        parts.append(f"<tr><td class='l'>{e(ch['output'])}</td><td class='l'>{e(ch['kind'])}: {e(ch['criterion'])}"
+                     f"</td><td class='l'>{e(ch['why'])}</td><td>{fmt(ch['value'])}</td><td>{fmt(ch['raw_value'])}"
+                     f"</td><td class='l'>{res}</td></tr>")
+    parts.append("</table>")
+    items = [f"<li class='fail'>{e(f)}</li>" for f in c.get("failures") or []]
+    items += [f"<li class='note'>{e(n)}</li>" for n in c.get("notes") or []]
+    if items:
+        parts.append("<ul>" + "".join(items) + "</ul>")
+    return parts
+
+
+def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
+                       csim=None, verification: bool = False) -> str:
+    """Return the HTML document as a string (see :func:`write_html_report`). With ``verification`` (or a
+    ``csim`` result) the page leads with the C-simulation verdict."""
     from fpgaml.target.budgets import check_budgets
 
     e = html.escape
     t = estimate.total
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
-             f"<style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
+             f"<style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
+    if verification or csim is not None:
+        parts += _verification(csim)
+    parts += [
              f"<p>Part <b>{e(estimate.part)}</b> ({e(estimate.device.description)}), clock "
              f"{estimate.clock_period_ns:g} ns, {e(estimate.io_type)}. Estimates computed from the converted "
              "graph (no vendor tools); resources target post-synthesis utilization, latency/II target HLS "
              "C-synthesis.</p>"]
-    parts.append("<h2>Summary</h2><table><tr><th class='l'>metric</th><th>estimate</th>"
+    parts.append("<h2>Estimate summary</h2><table><tr><th class='l'>metric</th><th>estimate</th>"
                  + ("<th>synthesis</th><th>difference</th>" if synthesis is not None else "")
                  + "<th>% of device</th></tr>")
     comparison = None
@@ -157,10 +208,12 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
     return "\n".join(parts)
 
 
-def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report") -> Path:
+def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
+                      csim=None, verification: bool = False) -> Path:
     """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
     path = Path(path)
-    doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title)
+    doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title, csim=csim,
+                             verification=verification)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,13 +1,18 @@
 """hls4ml merges BatchNormalization + binary/ternary tanh into one
-``BatchNormalizationQuantizedTanh`` layer that compares its input with a threshold. For binary tanh
-(Keras: +1 where ``scale * x + bias > 0``, else -1) hls4ml floors the threshold ``-bias/scale`` to the
-input's grid and compares with ``>=``, so an input exactly on ``floor(threshold)`` gives +1 where Keras
-gives -1; its later ``quantize_dense_output`` pass floors it again to an integer. The right threshold
-for ``>=`` on a grid of step ``2^-F`` is ``floor(t * 2^F) / 2^F + 2^-F`` (the smallest grid value above
-``t``). The ternary thresholds (compared with ``>`` and ``<=``) are right floored, as hls4ml does.
-A negative batch-norm scale would flip the comparison, which hls4ml's kernel cannot express: an error.
-Upstream fix: ``BatchNormalizationQuantizedTanh.set_thresholds`` in hls4ml/backends/fpga/fpga_layers.py
-and the re-flooring in ``QuantizeDenseOutput`` (hls4ml/backends/vivado/passes/bn_quant.py).
+``BatchNormalizationQuantizedTanh`` layer that compares its input with a threshold (``x >= threshold``
+-> 1, the XNOR encoding of +1; ``nnet::normalize_binary_tanh``). The Keras activations disagree at 0:
+QKeras's ``binary`` quantizer gives +1 where ``scale * x + bias >= 0`` (``sign`` with 0 mapped to +1),
+QKeras's ``binary_tanh`` function and the BinaryNet ``binary_tanh`` give +1 only where it is ``> 0``
+(``round(hard_sigmoid(0)) = round(0.5) = 0``, half to even). The pass evaluates the model's own activation
+at 0 and sets the threshold to the smallest grid value ``g`` (step ``2^-F``) that must give +1:
+``ceil(t * 2^F) / 2^F`` for ``>= 0`` semantics, ``floor(t * 2^F) / 2^F + 2^-F`` for ``> 0``, where
+``t = -bias/scale``. hls4ml floors ``t``, which is right only for ``>= 0`` and ``t`` on the grid (its
+later ``quantize_dense_output`` pass floors the threshold again to an integer, which keeps an integer
+threshold unchanged). The ternary thresholds (compared with ``>`` and ``<=``) are right floored, as
+hls4ml does. A negative batch-norm scale would flip the comparison, which hls4ml's kernel cannot express:
+an error. Upstream fix: ``BatchNormalizationQuantizedTanh.set_thresholds`` in
+hls4ml/backends/fpga/fpga_layers.py and the re-flooring in ``QuantizeDenseOutput``
+(hls4ml/backends/vivado/passes/bn_quant.py).
 """
 
 from __future__ import annotations
@@ -63,6 +68,31 @@ def _integer_sum_input(node) -> bool:
         feed.class_name == 'BatchNormalizationQuantizedTanh'
 
 
+def binary_activation_after(model, bn_name: str):
+    """The Keras layer that consumes batch normalization ``bn_name``'s output (its binary activation)."""
+    for layer in model.layers:
+        for node in getattr(layer, '_inbound_nodes', []):
+            inbound = getattr(node, 'inbound_layers', None)
+            inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
+            if any(getattr(i, 'name', None) == bn_name for i in inbound):
+                return layer
+    return None
+
+
+def binary_zero_is_plus_one(model, bn_name: str) -> bool:
+    """Whether the binary activation after ``bn_name`` maps an input of exactly 0 to +1 (QKeras ``binary``)
+    or to -1 (QKeras / BinaryNet ``binary_tanh``): evaluated on the model's own layer. hls4ml's choice
+    (``>=``) when the activation cannot be found."""
+    import tensorflow as tf
+
+    act = binary_activation_after(model, bn_name)
+    if act is None:
+        return True
+    shape = [1] + [int(d) for d in act.input.shape[1:]]
+    y = np.asarray(act(tf.zeros(shape, tf.float32)))
+    return bool(np.all(y > 0))
+
+
 class ExactBinaryThresholds(Pass):
     name = 'exact_binary_thresholds'
     precondition = ('hls4ml merged BatchNormalization + binary/ternary tanh into BatchNormalizationQuantizedTanh '
@@ -92,7 +122,8 @@ class ExactBinaryThresholds(Pass):
             # hls4ml's quantize_dense_output pass (run when the project is written) then makes that sum an
             # integer type and floors the threshold to an integer, which keeps floor(t) + 1 unchanged.
             step = 1.0 if _integer_sum_input(node) else _grid_step(node.get_input_variable().type.precision)
-            exact = np.floor(t / step) * step + step
+            zero_is_plus = binary_zero_is_plus_one(ctx.loaded.model, bn_name)
+            exact = np.ceil(t / step) * step if zero_is_plus else np.floor(t / step) * step + step
             # A threshold outside the input's range would wrap around in its fixed-point type and flip a
             # constant neuron. Clamp it: to [-n_in, n_in + 1] for an integer sum of n_in +-1 terms (exact), else
             # to the input type's range (exact below; above, the neuron fires only at the type's maximum).
@@ -106,8 +137,10 @@ class ExactBinaryThresholds(Pass):
             old = np.asarray(var.data, dtype=np.float64).reshape(exact.shape)
             changed = int(np.sum(old != exact))
             var.data = exact.reshape(np.shape(var.data))
-            changes.append(Change(node.name, f'binary-tanh thresholds set to the smallest input value above '
-                                             f'-bias/scale (step {step:g}; {changed} of {exact.size} differ from '
+            rule = '>= -bias/scale (the activation maps 0 to +1)' if zero_is_plus else \
+                '> -bias/scale (the activation maps 0 to -1)'
+            changes.append(Change(node.name, f'binary-tanh thresholds set to the smallest input value {rule} '
+                                             f'(step {step:g}; {changed} of {exact.size} differ from '
                                              f'hls4ml\'s floor'
                                   + (f'; {outside} constant neurons\' thresholds clamped into [{lo:g}, {hi:g}] '
                                      f'instead of wrapping around' if outside else '') + ')'))

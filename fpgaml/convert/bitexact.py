@@ -1,0 +1,87 @@
+"""Whether the firmware can be compared with Keras bit for bit, decided before conversion (the model's
+layers) and confirmed after it (the graph's input/output types)."""
+
+from __future__ import annotations
+
+from fpgaml.config.precision import FixedType, from_hls4ml
+from fpgaml.config.schema import ProjectConfig
+from fpgaml.frontend import LoadedModel
+
+# Activations hls4ml computes with lookup tables (never bit for bit what Keras computes in float32).
+TABLE_ACTIVATIONS = ('sigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu', 'exponential', 'swish', 'gelu',
+                     'silu')
+RECURRENT_CLASSES = ('SimpleRNN', 'LSTM', 'GRU', 'QSimpleRNN', 'QLSTM', 'QGRU', 'Bidirectional')
+# float32 (Keras) holds 24 significant bits: a fixed-point grid needs width - sign bits <= 24 of them.
+FLOAT32_BITS = 24
+
+
+def _table_activation(act) -> str | None:
+    """The name of a lookup-table activation (``sigmoid``, ``quantized_sigmoid(use_real_sigmoid=True)``, ...),
+    or None for activations hls4ml computes exactly (relu, linear, quantized_bits, binary, ...)."""
+    if act is None:
+        return None
+    name = getattr(act, '__name__', None) or type(act).__name__
+    if name in TABLE_ACTIVATIONS:
+        return name
+    if name == 'quantized_sigmoid' and getattr(act, 'use_real_sigmoid', False):
+        return f'{name}(use_real_sigmoid=True)'
+    if name == 'quantized_tanh' and getattr(act, 'use_real_tanh', False):
+        return f'{name}(use_real_tanh=True)'
+    return None
+
+
+def _bit_exact_blockers(loaded: LoadedModel) -> list[str]:
+    """Layers whose firmware cannot equal Keras bit for bit: recurrent layers (lookup-table gates fed back
+    through every step) and lookup-table activations. A final softmax is exempt: compared at its input."""
+    out = []
+    layers = loaded.model.layers
+    for i, layer in enumerate(layers):
+        cls = type(layer).__name__
+        if cls in RECURRENT_CLASSES:
+            out.append(f'{layer.name} ({cls}: lookup-table gates)')
+            continue
+        act = getattr(layer, 'quantizer', None) if cls == 'QActivation' else getattr(layer, 'activation', None)
+        table = _table_activation(act)
+        if table is not None:
+            out.append(f'{layer.name} ({table}: a lookup table in firmware)')
+    return out
+
+
+def decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str]:
+    """Bit-exact comparison (``auto``): only where it can hold: every computing layer quantized, no lookup
+    table activations or recurrent layers (:func:`_bit_exact_blockers`); :func:`confirm_bit_exact` then checks
+    the converted graph's types."""
+    quantized, unquantized = loaded.is_fully_quantized()
+    if cfg.bit_exact == 'on':
+        return True, 'bit_exact: on (config)'
+    if cfg.bit_exact == 'off':
+        return False, 'bit_exact: off (config)'
+    if not quantized:
+        shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
+        return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
+    blockers = _bit_exact_blockers(loaded)
+    if blockers:
+        shown = ', '.join(blockers[:4]) + (' ...' if len(blockers) > 4 else '')
+        return False, f'auto: quantized, but bit-exact cannot hold: {shown}; comparing with tolerances'
+    return True, 'auto: every computing layer is quantized'
+
+
+def _float32_unholdable(t: FixedType | None) -> bool:
+    return t is not None and t.width - (1 if t.signed else 0) > FLOAT32_BITS
+
+
+def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -> tuple[bool, str, str | None]:
+    """After conversion: a model input or output type with more significant bits than float32 holds (e.g.
+    fixed<32,1>: 31 fractional bits) cannot be compared bit for bit with Keras. ``auto`` falls back to
+    tolerances; ``on`` is kept, with a warning. Returns (bit_exact, reason, warning or None)."""
+    if not bit_exact:
+        return bit_exact, reason, None
+    wide = [f'{kind} {from_hls4ml(v.type.precision).hls4ml_str()}'
+            for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
+            for v in vs if _float32_unholdable(from_hls4ml(v.type.precision))]
+    if not wide:
+        return bit_exact, reason, None
+    why = (f'{", ".join(wide)} has more than {FLOAT32_BITS} significant bits, which Keras\'s float32 cannot hold')
+    if cfg.bit_exact == 'on':
+        return True, reason, f'bit_exact: on, but {why}: differences in the last bits are expected'
+    return False, f'auto: {why}; comparing with tolerances', None
