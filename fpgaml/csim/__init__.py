@@ -119,7 +119,7 @@ def _layer_type(layer) -> FixedType | None:
 def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | None:
     if layer.class_name == 'BatchNormalizationQuantizedTanh' and model is not None:
         # hls4ml's batch norm + binary/ternary activation: compare with the Keras activation's output
-        from fpgaml.convert.passes import binary_activation_after
+        from fpgaml.convert.passes.exact_binary_thresholds import binary_activation_after
 
         bn = layer.name[len('bnbt_'):] if layer.name.startswith('bnbt_') else layer.name
         act = binary_activation_after(model, bn)
