@@ -87,8 +87,9 @@ def layer_records(graph) -> list[LayerRecord]:
     records = []
     for layer in graph.get_layers():
         precisions = {}
+        overridden = layer.get_attr('fpgaml_act_table_t') is not None  # hls4ml's one table_t is not used
         for tname, t in layer.types.items():
-            if tname == 'index_t':
+            if tname == 'index_t' or (tname == 'table_t' and overridden):
                 continue
             precisions[tname[:-2] if tname.endswith('_t') else tname] = str(t.precision)
         for attr, key in FPGAML_TYPE_ATTRS.items():
