@@ -11,6 +11,7 @@ import contextlib
 import fnmatch
 import io
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -576,9 +577,13 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
 
 def _unsupported_message(e: Exception, loaded: LoadedModel) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    cls = None
     if 'Unsupported layer type' in text or 'not supported' in text.lower():
-        # hls4ml: "ERROR: Unsupported layer type: Foo"
-        cls = text.rsplit(':', 1)[-1].strip()
+        cls = text.rsplit(':', 1)[-1].strip()  # hls4ml's Keras-2 parser: "ERROR: Unsupported layer type: Foo"
+    m = re.match(r"Layer <class '[\w.]*?(\w+)'> not found in registry", text)  # its Keras-3 parser
+    if m:
+        cls = m.group(1)
+    if cls is not None:
         names = [lay.name for lay in loaded.model.layers if type(lay).__name__ == cls]
         which = f' (layer "{names[0]}")' if names else ''
         return f'unsupported layer class {cls}{which}: hls4ml 1.3.0 cannot convert it'

@@ -231,13 +231,22 @@ def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:
     return stripped, names
 
 
+def check_finite_weights(model, src: ModelSource) -> None:
+    """NaN / Inf weights (a diverged training) would be written into the firmware: refuse them."""
+    for layer in model.layers:
+        bad = sum(int(np.size(w) - np.count_nonzero(np.isfinite(w))) for w in layer.get_weights())
+        if bad:
+            raise FpgamlError(f'{src.describe()}: layer {layer.name} has non-finite weights ({bad} NaN/Inf values); '
+                              f'retrain or fix the model (a diverged training leaves NaN weights)')
+
+
 def _load_tf_keras(src: ModelSource):
     import tf_keras
 
     co = _tf_keras_custom_objects()
     with tf_keras.utils.custom_object_scope(co):
         if src.file is not None:
-            return tf_keras.models.load_model(src.file, custom_objects=co, compile=False)
+            return tf_keras.models.load_model(src.file, custom_objects=co, compile=False, safe_mode=not src.trust)
         model = tf_keras.models.model_from_json(Path(src.json_).read_text(), custom_objects=co)
         model.load_weights(src.weights)
         return model
@@ -248,7 +257,7 @@ def _load_keras3(src: ModelSource):
 
     if src.file is None:
         raise ValueError('Keras 3 models are loaded from a single .keras file')
-    return keras.saving.load_model(src.file, compile=False)
+    return keras.saving.load_model(src.file, compile=False, safe_mode=not src.trust)
 
 
 def _keras3_packages(path: Path) -> tuple[str, set[str]]:
@@ -266,7 +275,10 @@ def _keras3_packages(path: Path) -> tuple[str, set[str]]:
 
 
 def load_model(src: ModelSource) -> LoadedModel:
-    """Load the model files named by the config. Raises FpgamlError with one clear line."""
+    """Load the model files named by the config. Raises FpgamlError with one clear line.
+
+    Unless ``src.trust``, the saved architecture is inspected first (:mod:`fpgaml.frontend.safety`): a
+    model file is untrusted input and Keras runs what it names while loading it."""
     paths = src.paths()
     for p in paths:
         if not Path(p).is_file():
@@ -274,6 +286,10 @@ def load_model(src: ModelSource) -> LoadedModel:
     if src.file is not None and src.file.suffix not in ('.h5', '.hdf5', '.keras'):
         raise FpgamlError(f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
                           f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights')
+    if not src.trust:
+        from fpgaml.frontend.safety import check_model_files
+
+        check_model_files([src.file] if src.file is not None else [src.json_])
     order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras',
                                                                                                      'keras3']
     errors = []
@@ -287,6 +303,7 @@ def load_model(src: ModelSource) -> LoadedModel:
             errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
             continue
         model, stripped = _strip_pruning(model, flavor)
+        check_finite_weights(model, src)
         return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped)
     if src.file is not None and src.file.suffix == '.keras':
         version, packages = _keras3_packages(src.file)
