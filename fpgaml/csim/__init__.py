@@ -157,10 +157,10 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     shapes = loaded.input_shapes
     in_types = conv.input_types
     if cfg.validation_data is not None:
-        xs, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples)
+        xs, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples, loaded.index_limits)
         source = f'{cfg.validation_data} ({xs[0].shape[0]} samples)'
     else:
-        xs = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed)
+        xs = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed, loaded.index_limits)
         labels = None
         source = f'{cfg.validation.samples} generated samples (seed {cfg.validation.seed}) spanning the input range'
     xs = [vdata.quantize(x, t) for x, t in zip(xs, in_types)]  # firmware and Keras see the same numbers

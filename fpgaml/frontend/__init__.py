@@ -92,6 +92,20 @@ class LoadedModel:
         inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
         return [tuple(int(d) for d in t.shape[1:]) for t in inputs]
 
+    @property
+    def index_limits(self) -> list[int | None]:
+        """Per model input: the row count of the ``Embedding`` it feeds (its values are indices in
+        ``[0, rows)``), or None for an input of numbers."""
+        inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
+        limits: list[int | None] = [None] * len(inputs)
+        for layer in self.model.layers:
+            if type(layer).__name__ != 'Embedding':
+                continue
+            for i, t in enumerate(inputs):
+                if layer.input is t:
+                    limits[i] = int(layer.input_dim)
+        return limits
+
     def is_fully_quantized(self) -> tuple[bool, list[str]]:
         """True when every layer that computes is quantized (QKeras quantizers / HGQ).
 
