@@ -186,9 +186,13 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
         if softmax_last:
             pre = out_layers[0].get_input_node()
             compared_at = f'softmax input (layer "{pre.name}"); softmax output by tolerance'
-            _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
+            if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
+                tr, kref = {pre.name: xs[0].reshape(n, -1)}, {pre.name: xs[0]}
+            else:
+                _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
+                kref = loaded.layer_outputs(kin)
             fw_exact = [tr[pre.name]]
-            ref = _keras_ref(pre, loaded.layer_outputs(kin))
+            ref = _keras_ref(pre, kref)
             types = [_layer_type(pre)]
             if ref is None:
                 raise RuntimeError(f'no Keras output to compare with layer {pre.name}')

@@ -110,10 +110,11 @@ class LoadedModel:
         """True when every layer that computes is quantized (QKeras quantizers / HGQ).
 
         Returns (answer, names of the layers that are not quantized)."""
-        unquantized = []
+        unquantized, passed_over = [], []
         if any(type(lay).__name__ == 'FixedPointQuantizer' for lay in self.model.layers):
             # HGQ proxy model: a FixedPointQuantizer after every computing layer fixes every type
             return True, []
+        quantized_any = False
         for layer in self.model.layers:
             cls = type(layer).__name__
             if cls in ('InputLayer', 'Flatten', 'Reshape', 'Dropout', 'Permute', 'ZeroPadding1D', 'ZeroPadding2D',
@@ -121,10 +122,15 @@ class LoadedModel:
                 continue
             if cls == 'Activation' and getattr(layer.activation, '__name__', '') in ('linear', 'softmax', 'relu'):
                 # relu after a quantized layer keeps the grid; softmax is a LUT, checked by tolerance
+                passed_over.append(layer.name)
                 continue
             if cls.startswith('Q') or cls in ('FixedPointQuantizer', 'HQuantize') or cls.startswith('H'):
+                quantized_any = True
                 continue
             unquantized.append(layer.name)
+        if not quantized_any and not unquantized:
+            # e.g. a softmax-only model: nothing quantized, nothing to compare bit for bit
+            unquantized = passed_over
         return (not unquantized, unquantized)
 
     # ---- evaluation ----------------------------------------------------------------------------
