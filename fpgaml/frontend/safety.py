@@ -110,11 +110,15 @@ def _problem(node: Any, known: set[str]) -> str | None:
         what = 'marshalled Python code' if cls == '__lambda__' else f'a {cls} layer'
         return f'is {what}, whose code would run while the model loads'
     module = node.get('module')
+    registered = node.get('registered_name')
+    if cls == 'function' and isinstance(node.get('config'), str):
+        # a function by name (activations; tf_keras writes module "builtins" for plain functions, and Keras
+        # looks such a name up among its own functions / the custom objects): the name must be known
+        cls, registered = node['config'], None
+        if module == 'builtins':
+            module = None
     if isinstance(module, str) and module.split('.')[0] not in SAFE_MODULE_ROOTS:
         return f'names module "{module}", which Keras would import'
-    if cls == 'function':  # a function by name (activations): the name must be known
-        cls = node.get('config') if isinstance(node.get('config'), str) else cls
-    registered = node.get('registered_name')
     for name in (cls, registered if isinstance(registered, str) and registered != cls else None):
         if name is not None and name not in known and name.split('>')[-1] not in known:
             return f'uses "{name}", which is not a Keras built-in, a QKeras object or a custom object fpgaml provides'
