@@ -74,12 +74,15 @@ ForceOpt = typer.Option(False, '--force', help='Replace an existing project.')
 CacheOpt = typer.Option(None, '--cache-dir', help='Compile cache folder (default: $FPGAML_CACHE_DIR or '
                                                   '~/.cache/fpgaml/csim).')
 NoCacheOpt = typer.Option(False, '--no-cache', help='Recompile even if a cached library exists.')
+TrustOpt = typer.Option(False, '--trust-model', help='Load the model file even if its architecture holds code '
+                                                     '(Lambda layers) or unknown custom objects.')
 
 
-def _load(config: Path, output: Optional[Path]):
+def _load(config: Path, output: Optional[Path], trust_model: bool = False):
     from fpgaml.config import load_config
 
     cfg = load_config(config, output_dir=output)
+    cfg.model.trust = cfg.model.trust or trust_model
     _import_ml_stack()
     return cfg
 
@@ -152,11 +155,12 @@ def _finish(res, csim: bool) -> None:
 
 @app.command()
 @_interruptible
-def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt):
+def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
+            trust_model: bool = TrustOpt):
     """Write the HLS firmware project (no compile)."""
     from fpgaml.pipeline import build
 
-    res = build(_load(config, output), csim=False, force=force)
+    res = build(_load(config, output, trust_model), csim=False, force=force)
     out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
               f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
     _finish(res, False)
@@ -165,11 +169,11 @@ def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force:
 @app.command()
 @_interruptible
 def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir: Optional[Path] = CacheOpt,
-         no_cache: bool = NoCacheOpt):
+         no_cache: bool = NoCacheOpt, trust_model: bool = TrustOpt):
     """Compile and C-simulate an already written project against the model."""
     from fpgaml.pipeline import csim_existing
 
-    res = csim_existing(_load(config, output), cache=cache_dir, use_cache=not no_cache)
+    res = csim_existing(_load(config, output, trust_model), cache=cache_dir, use_cache=not no_cache)
     _print_csim(res)
     _finish(res, True)
 
@@ -181,11 +185,12 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
               synth: bool = typer.Option(False, '--synth', help='Also run HLS synthesis when vivado_hls / '
                                                                 'vitis_hls / vitis-run is on PATH.'),
               cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
-              vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.')):
+              vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
+              trust_model: bool = TrustOpt):
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
     from fpgaml.pipeline import build, synthesize
 
-    res = build(_load(config, output), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
+    res = build(_load(config, output, trust_model), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
     _print_layers(res)
     _print_csim(res)
     comparison = None
@@ -203,13 +208,14 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
 @app.command()
 @_interruptible
 def estimate(config: Path = ConfigArg,
-             json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.')):
+             json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.'),
+             trust_model: bool = TrustOpt):
     """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
     import json
 
     from fpgaml.pipeline import estimate_config
 
-    _, est, budgets = estimate_config(_load(config, None))
+    _, est, budgets = estimate_config(_load(config, None, trust_model))
     if json_out:
         doc = est.to_json_dict()
         if budgets:
@@ -328,7 +334,7 @@ def zoo_build(name: str = typer.Argument(..., help='Model name (see "fpgaml zoo 
     if name not in models:
         raise FpgamlError(f'unknown zoo model "{name}"{suggest(name, models)}; available: {", ".join(models)}')
     build_cmd(models[name], output=output, force=force, cache_dir=None, no_cache=False, synth=False, cosim=False,
-              vsynth=False)
+              vsynth=False, trust_model=False)
 
 
 @data_app.command('jets')

@@ -113,6 +113,7 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
             weights=_resolve_existing(raw.model.weights, path, 'model weights', mdata.line_of('weights'))
             if raw.model.weights else None,
         )
+    src.trust = raw.trust_model
     layers = {}
     ldata = data.get('layers') or {}
     for pattern, s in raw.layers.items():
@@ -150,6 +151,7 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         )
     else:
         src = ModelSource(file=_resolve_existing(raw.KerasH5, path, 'KerasH5', data.line_of('KerasH5')))
+    src.trust = raw.TrustModel
 
     hls = data.get('HLSConfig') or LineDict()
 

@@ -272,6 +272,7 @@ class FpgamlFormat(Strict):
     validation: ValidationSettings = ValidationSettings()
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
+    trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
 
     @field_validator('precision')
     @classmethod
@@ -363,6 +364,7 @@ class Hls4mlFormat(Strict):
     Tolerance: ToleranceSettings = ToleranceSettings()
     Budgets: Optional[BudgetsModel] = None
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
+    TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
 
     @field_validator('PrecisionPolicy')
     @classmethod
@@ -403,6 +405,7 @@ class ModelSource(BaseModel):
     file: Optional[Path] = None  # whole model (.h5/.keras)
     json_: Optional[Path] = Field(None, alias='json')
     weights: Optional[Path] = None
+    trust: bool = False  # the user vouches for the file: skip fpgaml.frontend.safety's architecture check
 
     def describe(self) -> str:
         return str(self.file) if self.file else f'{self.json_} + {self.weights}'

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import re
 
 import numpy as np
 
@@ -125,9 +126,13 @@ def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, 
 def unsupported_message(e: Exception, loaded: LoadedModel) -> str:
     """One line for an exception hls4ml raised while converting the model."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    cls = None
     if 'Unsupported layer type' in text or 'not supported' in text.lower():
-        # hls4ml: "ERROR: Unsupported layer type: Foo"
-        cls = text.rsplit(':', 1)[-1].strip()
+        cls = text.rsplit(':', 1)[-1].strip()  # hls4ml's Keras-2 parser: "ERROR: Unsupported layer type: Foo"
+    m = re.match(r"Layer <class '[\w.]*?(\w+)'> not found in registry", text)  # its Keras-3 parser
+    if m:
+        cls = m.group(1)
+    if cls is not None:
         names = [lay.name for lay in loaded.model.layers if type(lay).__name__ == cls]
         which = f' (layer "{names[0]}")' if names else ''
         return f'unsupported layer class {cls}{which}: hls4ml 1.3.0 cannot convert it'

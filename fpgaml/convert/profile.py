@@ -105,9 +105,9 @@ def calibration_inputs(cfg: ProjectConfig, loaded, input_types: list) -> tuple[l
     shapes = loaded.input_shapes
     n = min(cfg.precision_policy.samples, cfg.validation.samples)
     if cfg.validation_data is not None:
-        xs, _ = vdata.load(cfg.validation_data, shapes, n)
+        xs, _ = vdata.load(cfg.validation_data, shapes, n, loaded.index_limits)
         return xs, f'{xs[0].shape[0]} samples of {cfg.validation_data.name}'
-    xs = vdata.generate(shapes, input_types, cfg.validation.samples, cfg.validation.seed)
+    xs = vdata.generate(shapes, input_types, cfg.validation.samples, cfg.validation.seed, loaded.index_limits)
     return [x[:n] for x in xs], f'{n} generated validation samples'
 
 
@@ -154,11 +154,17 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
         observed = None
         # ---- result -----------------------------------------------------------------------------
         if cls == 'InputLayer':
+            idx = input_names.index(name) if name in input_names else 0
+            limit = loaded.index_limits[idx] if idx < len(loaded.index_limits) else None
+            if limit is not None and 'result' not in busy:  # Embedding row indices: an exact unsigned integer
+                types['result'] = chosen[name] = f'uint<{max(1, (limit - 1).bit_length())}>'
+                out[name] = types
+                records.append(ProfiledLayer(name, (0.0, float(limit - 1)), types))
+                continue
             if layer is not None and layer.get('precision') is not None:
                 continue  # an integer input: hls4ml already uses its exact type
             if cfg.validation_data is None:
                 continue  # the generated samples are drawn from the input type itself: keep it
-            idx = input_names.index(name) if name in input_names else 0
             y = xs[idx] if idx < len(xs) else None
         elif name in kout:
             y = kout[name]
@@ -187,7 +193,7 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
         # ---- weights ----------------------------------------------------------------------------
         if layer is not None:
             for key, wname in (('weight_data', 'weight'), ('bias_data', 'bias'), ('depthwise_data', 'depthwise'),
-                               ('pointwise_data', 'pointwise')):
+                               ('pointwise_data', 'pointwise'), ('embeddings_data', 'embeddings')):
                 data = layer.get(key)
                 if isinstance(data, np.ndarray) and data.size and wname not in busy and \
                         layer.get(f'{wname}_quantizer') is None:

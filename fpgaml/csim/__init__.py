@@ -330,6 +330,9 @@ def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
     out = _output_layers(conv.graph)
     if len(out) == 1 and out[0].class_name == 'Softmax':
         pre = out[0].get_input_node()
+        if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
+            return ([xs[0].reshape(n, -1)], [xs[0].reshape(n, -1)], [_layer_type(pre)],
+                    'softmax input (the model input); softmax output by tolerance')
         _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
         kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
         ref = _keras_ref(pre, conv.loaded.layer_outputs(kin), conv.loaded.model)
@@ -364,10 +367,10 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     cfg, loaded = conv.config, conv.loaded
     shapes, in_types = loaded.input_shapes, conv.input_types
     if cfg.validation_data is not None:
-        raw, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples)
+        raw, labels = vdata.load(cfg.validation_data, shapes, cfg.validation.samples, loaded.index_limits)
         source = f'{cfg.validation_data} ({raw[0].shape[0]} samples)'
     else:
-        raw = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed)
+        raw = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed, loaded.index_limits)
         labels = None
         source = f'{cfg.validation.samples} generated samples (seed {cfg.validation.seed}) spanning the input range'
     xs = [vdata.quantize(x, t) for x, t in zip(raw, in_types)]  # the firmware's inputs, for Keras

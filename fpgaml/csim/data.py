@@ -59,12 +59,18 @@ def on_grid(values: np.ndarray, t: FixedType) -> np.ndarray:
     return v == np.round(v)
 
 
-def generate(shapes: list[tuple[int, ...]], types: list[FixedType | None], n: int, seed: int) -> list[np.ndarray]:
+def generate(shapes: list[tuple[int, ...]], types: list[FixedType | None], n: int, seed: int,
+             index_limits: list[int | None] | None = None) -> list[np.ndarray]:
     """``n`` seeded samples spanning each input type's whole range, saturation included: uniform over the
-    representable range, with 5% of the values set exactly to the minimum or maximum."""
+    representable range, with 5% of the values set exactly to the minimum or maximum. An input of indices
+    (``index_limits[i]`` rows, an Embedding's input) gets uniform integers in ``[0, rows)``."""
     rng = np.random.default_rng(seed)
     out = []
-    for shape, t in zip(shapes, types):
+    for i, (shape, t) in enumerate(zip(shapes, types)):
+        limit = index_limits[i] if index_limits else None
+        if limit is not None:
+            out.append(rng.integers(0, limit, size=(n, *shape)).astype(np.float64))
+            continue
         lo, hi = (t.min_value, t.max_value) if t is not None else (-8.0, 8.0)
         x = rng.uniform(lo, hi, size=(n, *shape))
         mask = rng.random(x.shape) < 0.05
@@ -73,15 +79,38 @@ def generate(shapes: list[tuple[int, ...]], types: list[FixedType | None], n: in
     return out
 
 
-def load(path: Path, shapes: list[tuple[int, ...]], n: int) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Inputs (and labels, if present) from .npy (inputs only) or .npz (``x``/``X``/``x0``.., optional ``y``)."""
+def _check_indices(path: Path, key: str, x: np.ndarray, limit: int) -> None:
+    bad = (x < 0) | (x >= limit) | (x != np.round(x))
+    if bad.any():
+        raise FpgamlError(f'{path}: {int(bad.sum())} values in {key} are not row indices of the Embedding it feeds '
+                          f'(integers 0 to {limit - 1}), e.g. {x[bad].flat[0]:g}')
+
+
+def _numbers(path: Path, key: str, a: np.ndarray) -> np.ndarray:
+    """``a`` as float64, refusing non-numeric arrays and NaN / Inf values (the firmware has no NaN)."""
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FpgamlError(f'{path}: "{key}" holds {np.asarray(a).dtype} values, not numbers') from None
+    nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    if nan or inf:
+        what = ' and '.join(f'{c} {w}' for c, w in ((nan, 'NaN'), (inf, 'Inf')) if c)
+        raise FpgamlError(f'{path}: {what} values in {key}; validation data must be finite numbers '
+                          f'(drop or replace those samples)')
+    return a
+
+
+def load(path: Path, shapes: list[tuple[int, ...]], n: int, index_limits: list[int | None] | None = None
+         ) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Inputs (and labels, if present) from .npy (inputs only) or .npz (``x``/``X``/``x0``.., optional ``y``);
+    an input of Embedding indices (``index_limits``) must hold integers in ``[0, rows)``."""
     try:
         raw = np.load(path, allow_pickle=False)
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(f'{path}: cannot read validation data ({type(e).__name__}: {e})') from None
     labels = None
     if isinstance(raw, np.ndarray):
-        xs = [raw]
+        names, xs = ['x'], [raw]
     else:
         keys = list(raw.keys())
         if len(shapes) > 1:
@@ -92,20 +121,28 @@ def load(path: Path, shapes: list[tuple[int, ...]], n: int) -> tuple[list[np.nda
             raise FpgamlError(f'{path}: no input array found; expected key "x" (or x0, x1, ... for several inputs), '
                               f'found: {", ".join(keys)}')
         xs = [raw[k] for k in names]
-        for k in ('y', 'Y', 'labels', 'y_test'):
-            if k in keys:
-                labels = np.asarray(raw[k])
-                break
+        label_key = next((k for k in ('y', 'Y', 'labels', 'y_test') if k in keys), None)
+        if label_key is not None:
+            labels = _numbers(path, label_key, raw[label_key])
     fixed = []
-    for i, (x, shape) in enumerate(zip(xs, shapes)):
-        x = np.asarray(x, dtype=np.float64)
+    for i, (key, x, shape) in enumerate(zip(names, xs, shapes)):
+        x = _numbers(path, key, x)
+        if index_limits and index_limits[i] is not None:
+            _check_indices(path, key, x, index_limits[i])
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise FpgamlError(f'{path}: "{key}" holds no samples (shape {x.shape})')
         if x.shape[1:] != tuple(shape):
-            if x.ndim >= 1 and int(np.prod(x.shape[1:])) == int(np.prod(shape)):
+            if int(np.prod(x.shape[1:])) == int(np.prod(shape)):
                 x = x.reshape((x.shape[0], *shape))
             else:
-                raise FpgamlError(f'{path}: input {i} has shape {x.shape[1:]} per sample, the model expects '
+                raise FpgamlError(f'{path}: input "{key}" has shape {x.shape[1:]} per sample, the model expects '
                                   f'{tuple(shape)}')
-        fixed.append(x[:n])
+        fixed.append(x)
+    counts = {key: x.shape[0] for key, x in zip(names, fixed)}
     if labels is not None:
-        labels = labels[:n]
-    return fixed, labels
+        counts[label_key] = labels.shape[0] if labels.ndim else 0
+    if len(set(counts.values())) > 1:
+        raise FpgamlError(f'{path}: arrays of different lengths: '
+                          + ', '.join(f'{k} has {v}' for k, v in counts.items())
+                          + '; every input and the labels need one entry per sample')
+    return [x[:n] for x in fixed], (labels[:n] if labels is not None else None)

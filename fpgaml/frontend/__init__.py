@@ -92,14 +92,29 @@ class LoadedModel:
         inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
         return [tuple(int(d) for d in t.shape[1:]) for t in inputs]
 
+    @property
+    def index_limits(self) -> list[int | None]:
+        """Per model input: the row count of the ``Embedding`` it feeds (its values are indices in
+        ``[0, rows)``), or None for an input of numbers."""
+        inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
+        limits: list[int | None] = [None] * len(inputs)
+        for layer in self.model.layers:
+            if type(layer).__name__ != 'Embedding':
+                continue
+            for i, t in enumerate(inputs):
+                if layer.input is t:
+                    limits[i] = int(layer.input_dim)
+        return limits
+
     def is_fully_quantized(self) -> tuple[bool, list[str]]:
         """True when every layer that computes is quantized (QKeras quantizers / HGQ).
 
         Returns (answer, names of the layers that are not quantized)."""
-        unquantized = []
+        unquantized, passed_over = [], []
         if any(type(lay).__name__ == 'FixedPointQuantizer' for lay in self.model.layers):
             # HGQ proxy model: a FixedPointQuantizer after every computing layer fixes every type
             return True, []
+        quantized_any = False
         for layer in self.model.layers:
             cls = type(layer).__name__
             if cls in ('InputLayer', 'Flatten', 'Reshape', 'Dropout', 'Permute', 'ZeroPadding1D', 'ZeroPadding2D',
@@ -107,10 +122,15 @@ class LoadedModel:
                 continue
             if cls == 'Activation' and getattr(layer.activation, '__name__', '') in ('linear', 'softmax', 'relu'):
                 # relu after a quantized layer keeps the grid; softmax is a LUT, checked by tolerance
+                passed_over.append(layer.name)
                 continue
             if cls.startswith('Q') or cls in ('FixedPointQuantizer', 'HQuantize') or cls.startswith('H'):
+                quantized_any = True
                 continue
             unquantized.append(layer.name)
+        if not quantized_any and not unquantized:
+            # e.g. a softmax-only model: nothing quantized, nothing to compare bit for bit
+            unquantized = passed_over
         return (not unquantized, unquantized)
 
     # ---- evaluation ----------------------------------------------------------------------------
@@ -231,13 +251,22 @@ def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:
     return stripped, names
 
 
+def check_finite_weights(model, src: ModelSource) -> None:
+    """NaN / Inf weights (a diverged training) would be written into the firmware: refuse them."""
+    for layer in model.layers:
+        bad = sum(int(np.size(w) - np.count_nonzero(np.isfinite(w))) for w in layer.get_weights())
+        if bad:
+            raise FpgamlError(f'{src.describe()}: layer {layer.name} has non-finite weights ({bad} NaN/Inf values); '
+                              f'retrain or fix the model (a diverged training leaves NaN weights)')
+
+
 def _load_tf_keras(src: ModelSource):
     import tf_keras
 
     co = _tf_keras_custom_objects()
     with tf_keras.utils.custom_object_scope(co):
         if src.file is not None:
-            return tf_keras.models.load_model(src.file, custom_objects=co, compile=False)
+            return tf_keras.models.load_model(src.file, custom_objects=co, compile=False, safe_mode=not src.trust)
         model = tf_keras.models.model_from_json(Path(src.json_).read_text(), custom_objects=co)
         model.load_weights(src.weights)
         return model
@@ -248,7 +277,7 @@ def _load_keras3(src: ModelSource):
 
     if src.file is None:
         raise ValueError('Keras 3 models are loaded from a single .keras file')
-    return keras.saving.load_model(src.file, compile=False)
+    return keras.saving.load_model(src.file, compile=False, safe_mode=not src.trust)
 
 
 def _keras3_packages(path: Path) -> tuple[str, set[str]]:
@@ -266,7 +295,10 @@ def _keras3_packages(path: Path) -> tuple[str, set[str]]:
 
 
 def load_model(src: ModelSource) -> LoadedModel:
-    """Load the model files named by the config. Raises FpgamlError with one clear line."""
+    """Load the model files named by the config. Raises FpgamlError with one clear line.
+
+    Unless ``src.trust``, the saved architecture is inspected first (:mod:`fpgaml.frontend.safety`): a
+    model file is untrusted input and Keras runs what it names while loading it."""
     require_legacy_keras()  # before the first TensorFlow import
     paths = src.paths()
     for p in paths:
@@ -275,6 +307,10 @@ def load_model(src: ModelSource) -> LoadedModel:
     if src.file is not None and src.file.suffix not in ('.h5', '.hdf5', '.keras'):
         raise FpgamlError(f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
                           f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights')
+    if not src.trust:
+        from fpgaml.frontend.safety import check_model_files
+
+        check_model_files([src.file] if src.file is not None else [src.json_])
     order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras',
                                                                                                      'keras3']
     errors = []
@@ -288,6 +324,7 @@ def load_model(src: ModelSource) -> LoadedModel:
             errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
             continue
         model, stripped = _strip_pruning(model, flavor)
+        check_finite_weights(model, src)
         return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped)
     if src.file is not None and src.file.suffix == '.keras':
         version, packages = _keras3_packages(src.file)
