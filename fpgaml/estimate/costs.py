@@ -124,6 +124,14 @@ def type_fmt(layer, name: str, fallback: Fmt) -> Fmt:
     return fmt_of(t.precision)
 
 
+def _fixed_width(fixed_type, default: int) -> int:
+    """Width of an fpgaml FixedType graph attribute (``fpgaml_*``), or ``default`` where the pass set none."""
+    return int(fixed_type.width) if fixed_type is not None else default
+
+
+GARNET_HLS4ML_DISTANCE_WIDTH = 12  # hls4ml's GarNet template without fpgaml's garnet_distance_type pass
+
+
 def weight(layer, name: str):
     """(data, Fmt) of a weight variable, or (None, None)."""
     w = layer.weights.get(name) if hasattr(layer, "weights") else None
@@ -457,6 +465,8 @@ def softmax(ctx: Context, layer) -> LayerCost:
     n_outer = max(1, n_total // max(1, n))
     impl = str(attr(layer, "implementation", "stable") or "stable").lower()
     table_size = int(attr(layer, "table_size", 1024) or 1024)
+    exp_size = int(attr(layer, "exp_table_size", table_size) or table_size)
+    inv_size = int(attr(layer, "inv_table_size", table_size) or table_size)
     ef = type_fmt(layer, "exp_table_t", Fmt(18, 8))
     inf = type_fmt(layer, "inv_table_t", Fmt(18, 8))
     o = out_fmt(layer)
@@ -468,8 +478,8 @@ def softmax(ctx: Context, layer) -> LayerCost:
         c.latency_cycles = ctx.cycles(math.ceil(math.log2(max(2, n))) * arith.T_ADD_NS)
     else:
         lg = math.ceil(math.log2(max(2, n)))
-        c.add(rom(table_size * ef.width, math.ceil(n / 2)))  # exp table, dual-ported
-        c.add(rom(table_size * inf.width, 1))  # 1/sum table
+        c.add(rom(exp_size * ef.width, math.ceil(n / 2)))  # exp table, dual-ported
+        c.add(rom(inv_size * inf.width, 1))  # 1/sum table
         dsp1, lut1, t_mult = arith.variable_mult(ef, inf, ctx.device.dsp_width)
         c.dsp += n * dsp1
         c.lut += n * lut1
@@ -605,10 +615,17 @@ def recurrent(ctx: Context, layer) -> LayerCost:
     k = mac(ctx, MacSpec(w.reshape(w.shape[0], -1), wf, a, acc, o, weight(layer, "bias")[0], 1, 1, rf, st))
     r = mac(ctx, MacSpec(wr.reshape(wr.shape[0], -1), wrf, state, acc, o, None, 1, 1, rf, st))
     c = LayerCost().add(k).add(r)
-    # gate non-linearities: tables (sigmoid / tanh), one lookup per gate output
+    # gate non-linearities: one lookup per gate output in the recurrent activation's table (sigmoid), the
+    # others (candidate, and tanh(c) of an LSTM) in the activation's; each table typed as the graph says
+    # (fpgaml's per-table types where the recurrent_activation_tables pass set them, else hls4ml's table_t)
     table_size = int(attr(layer, "table_size", 1024) or 1024)
-    n_tab = gates * n_out + (n_out if gates == 4 else 0)
-    c.add(rom(table_size * 18, max(1, math.ceil(n_tab / 2))))
+    shared = type_fmt(layer, "table_t", Fmt(18, 8))
+    recr_w = _fixed_width(attr(layer, "fpgaml_recr_table_t"), shared.width)
+    act_w = _fixed_width(attr(layer, "fpgaml_act_table_t"), shared.width)
+    n_recr = (gates - 1) * n_out
+    n_act = n_out + (n_out if gates == 4 else 0)
+    c.add(rom(table_size * recr_w, max(1, math.ceil(n_recr / 2))))
+    c.add(rom(table_size * act_w, max(1, math.ceil(n_act / 2))))
     # element-wise products of the cell update
     n_ew = {4: 3, 3: 3}.get(gates, 0) * n_out
     dsp1, lut1, t = arith.variable_mult(o, o, ctx.device.dsp_width)
@@ -648,7 +665,10 @@ def garnet(ctx: Context, layer) -> LayerCost:
         c.dsp += n_mult * dsp1
         c.lut += n_mult * (lut1 + o.width)
         c.ff += n_mult * o.width / 2 + n_a * n_f * 2 * o.width
-        c.add(rom(1024 * 18, max(1, math.ceil(v / rf / 2))))  # exp(-d^2) edge-weight table
+        # exp(-d^2) edge-weight table, indexed by the distance: 2^width entries of the edge-weight type
+        dist_w = _fixed_width(attr(layer, "fpgaml_distance_t"), GARNET_HLS4ML_DISTANCE_WIDTH)
+        ew = type_fmt(layer, "edge_weight_t", Fmt(10, 0, False))
+        c.add(rom(2 ** dist_w * ew.width, max(1, math.ceil(v / rf / 2))))
         depth = ctx.cycles(t + math.ceil(math.log2(max(2, feat * v / rf))) * arith.T_ADD_NS) + ctx.cycles(
             arith.T_BRAM_NS)
         lat += 2 * (rf + depth)  # aggregation pass + output pass
