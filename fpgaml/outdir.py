@@ -188,12 +188,9 @@ def check_replaceable(target: Path, protected: list[tuple[str, Path]]) -> None:
 
 def check_output_path(target: Path) -> None:
     """Refuse an output path the file system cannot hold: too long, a name too long, or a file in the way."""
-    existing = next(p for p in [target, *target.parents] if p.exists())
-    if not existing.is_dir():
-        what = 'output folder' if existing == target else 'a folder on the output path'
-        raise FpgamlError(f'{existing} is an existing file, not a folder ({what}); choose another --output')
-    path_max = os.pathconf(existing, 'PC_PATH_MAX')
-    name_max = os.pathconf(existing, 'PC_NAME_MAX')
+    existing = next(p for p in [target, *target.parents] if os.path.exists(p))  # (False for too long a name)
+    path_max = os.pathconf(existing, 'PC_PATH_MAX') if existing.is_dir() else 4096
+    name_max = os.pathconf(existing, 'PC_NAME_MAX') if existing.is_dir() else 255
     size = len(os.fsencode(str(target)))
     if size >= path_max:
         raise FpgamlError(f'output folder path is {size} bytes long ({_abbrev(str(target))}); the file system '
@@ -202,6 +199,9 @@ def check_output_path(target: Path) -> None:
         if len(os.fsencode(part)) > name_max:
             raise FpgamlError(f'output folder name "{_abbrev(part)}" is {len(os.fsencode(part))} bytes; the file '
                               f'system allows {name_max} per name. Choose a shorter --output')
+    if not existing.is_dir():
+        what = 'output folder' if existing == target else 'a folder on the output path'
+        raise FpgamlError(f'{existing} is an existing file, not a folder ({what}); choose another --output')
 
 
 def user_inputs(cfg) -> list[tuple[str, Path]]:
