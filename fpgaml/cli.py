@@ -6,6 +6,7 @@ Every user error is one line on stderr and a non-zero exit code; ``--debug`` sho
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ import functools
 
 from fpgaml._env import cli_environment
 from fpgaml.errors import FpgamlError, Interrupted
+from fpgaml.outdir import check_target, is_user_os_error, user_inputs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.')
@@ -54,6 +56,34 @@ def _main(debug: bool = typer.Option(False, '--debug', help='Show Python traceba
     _state['debug'] = debug
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C so that every clean-up that runs for Ctrl-C
+    (temporary project folders, compile processes and their build folders) runs for it too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    signal.signal(signum, signal.SIG_IGN)  # a second kill must not cut the clean-up short
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # (nohup stays nohup)
+            signal.signal(sig, _raise_terminated)
+
+
+def _interrupted(e: KeyboardInterrupt) -> Interrupted:
+    what = f'terminated by {signal.Signals(e.signum).name}' if isinstance(e, Terminated) else 'interrupted'
+    err_ = Interrupted(f'{what}: nothing was written (the previous project, if any, is untouched)')
+    if isinstance(e, Terminated):
+        err_.exit_code = 128 + e.signum  # the shell's convention: 143 for SIGTERM, 129 for SIGHUP
+    return err_
+
+
 def _interruptible(fn):
     """typer turns Ctrl-C into a silent exit 130; say what happened instead."""
 
@@ -61,9 +91,8 @@ def _interruptible(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except KeyboardInterrupt:
-            raise Interrupted('interrupted: nothing was written (the previous project, if any, is untouched)') \
-                from None
+        except KeyboardInterrupt as e:
+            raise _interrupted(e) from None
 
     return wrapper
 
@@ -78,11 +107,15 @@ TrustOpt = typer.Option(False, '--trust-model', help='Load the model file even i
                                                      '(Lambda layers) or unknown custom objects.')
 
 
-def _load(config: Path, output: Optional[Path], trust_model: bool = False):
+def _load(config: Path, output: Optional[Path], trust_model: bool = False, force: Optional[bool] = None):
+    """Read the config; for commands that write a project (``force`` given), check the output folder before
+    the seconds-long import of the ML stack."""
     from fpgaml.config import load_config
 
     cfg = load_config(config, output_dir=output)
     cfg.model.trust = cfg.model.trust or trust_model
+    if force is not None:
+        check_target(cfg.output_dir, force, user_inputs(cfg))
     _import_ml_stack()
     return cfg
 
@@ -160,7 +193,7 @@ def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force:
     """Write the HLS firmware project (no compile)."""
     from fpgaml.pipeline import build
 
-    res = build(_load(config, output, trust_model), csim=False, force=force)
+    res = build(_load(config, output, trust_model, force), csim=False, force=force)
     out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
               f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
     _finish(res, False)
@@ -190,7 +223,7 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
     from fpgaml.pipeline import build, synthesize
 
-    res = build(_load(config, output, trust_model), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
+    res = build(_load(config, output, trust_model, force), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
     _print_layers(res)
     _print_csim(res)
     comparison = None
@@ -260,14 +293,16 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
 def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference models (default: all in models/).'),
             update: bool = typer.Option(False, '--update', help='Rewrite the golden records deliberately and say '
                                                                  'what changed.'),
-            models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models.'),
+            models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
+                                                      '(default: ./models if it exists, else the checkout\'s models/).'),
             cache_dir: Optional[Path] = CacheOpt):
     """Rebuild and C-simulate reference models; compare bit patterns with their golden records."""
-    from fpgaml.regress import MODELS_DIR
+    from fpgaml.regress import default_models_dir, models_folder
     from fpgaml.regress import regress as run_regress
 
+    folder = models_folder(models_dir) if models_dir is not None else default_models_dir()
     _import_ml_stack()
-    results = run_regress(models, update=update, models_dir=models_dir or MODELS_DIR, cache=cache_dir)
+    results = run_regress(models, update=update, models_dir=folder, cache=cache_dir)
     t = Table(title='golden regression', title_justify='left')
     for col in ('model', 'status', 'samples', 'outputs', 'differing', 'firmware', 'seconds'):
         t.add_column(col)
@@ -369,21 +404,33 @@ def main() -> None:
         sys.exit(e.exit_code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        err.print('interrupted: nothing was written')
-        sys.exit(130)
-    except typer.Abort:
-        err.print('aborted: nothing was written')
-        sys.exit(130)
+    except KeyboardInterrupt as e:  # outside a command (typer's own parsing)
+        e = _interrupted(e)
+        err.print(Text.assemble(('error: ', 'red'), str(e)), soft_wrap=True)
+        sys.exit(e.exit_code)
+    except typer.Abort as e:  # click's rendering of a KeyboardInterrupt (or SIGTERM) outside our commands
+        e = _interrupted(e.__cause__) if isinstance(e.__cause__, KeyboardInterrupt) else Interrupted('aborted: nothing was written')
+        err.print(Text.assemble(('error: ', 'red'), f'{e}'), soft_wrap=True)
+        sys.exit(e.exit_code)
     except typer.TyperException as e:  # usage errors: unknown option, missing argument ...
         e.show()
         sys.exit(e.exit_code)
+    except OSError as e:  # a file system refusing (permissions, read-only, full, names too long): not a bug
+        if debug or not is_user_os_error(e):
+            _internal_error(e, debug)
+        where = f'{e.filename}: ' if e.filename else ''
+        err.print(Text.assemble(('error: ', 'red'), f'{where}{e.strerror or e}'), soft_wrap=True)
+        sys.exit(2)
     except Exception as e:  # unexpected failures
-        if debug:
-            raise
-        err.print(Text.assemble(('internal error: ', 'red'),
-                                f'{type(e).__name__}: {e} (run with --debug for the traceback)'), soft_wrap=True)
-        sys.exit(1)
+        _internal_error(e, debug)
+
+
+def _internal_error(e: Exception, debug: bool) -> None:
+    if debug:
+        raise e
+    err.print(Text.assemble(('internal error: ', 'red'),
+                            f'{type(e).__name__}: {e} (run with --debug for the traceback)'), soft_wrap=True)
+    sys.exit(1)
 
 
 if __name__ == '__main__':

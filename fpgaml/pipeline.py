@@ -1,8 +1,8 @@
 """The whole pipeline in one place: config -> model -> hls4ml project -> C-simulation -> record.
 
 Projects are written into a temporary folder beside the target and renamed into place only when
-everything (including the C-simulation of ``build``) has succeeded; any failure or Ctrl-C leaves the
-previous state untouched.
+everything (including the C-simulation of ``build``) has succeeded; any failure, Ctrl-C or SIGTERM leaves
+the previous state untouched. What may be replaced, and how, is fpgaml.outdir's business.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from fpgaml.errors import FpgamlError
 from fpgaml.estimate import Estimate, estimate
 from fpgaml.target import check_budgets
 from fpgaml.frontend import load_model
+from fpgaml.outdir import (REPORT, check_target, folder_lock, install, is_user_os_error, project_files, remove_stale,
+                           temp_project_dir, update_manifest, user_inputs, user_os_error, write_manifest)
 from fpgaml.report.html import write_html_report
-
-REPORT = 'fpgaml-report.json'
 
 
 @dataclass
@@ -106,20 +106,15 @@ def _render_readme(conv: Conversion, project_dir: Path, final_dir: Path, csim: C
     (project_dir / 'README.md').write_text(text)
 
 
-def _install(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` into place; an existing target (only with --force) is swapped out, then removed."""
-    old = None
-    if target.exists():
-        old = target.with_name(f'.{target.name}.old-{os.getpid()}')
-        os.rename(target, old)
+def _new_temp_project(target: Path) -> Path:
+    """Create the output's parent, clear what killed runs left beside ``target``, and make the temporary folder."""
     try:
-        os.rename(tmp, target)
-    except BaseException:
-        if old is not None:
-            os.rename(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with folder_lock(target.parent):
+            remove_stale(target)
+        return temp_project_dir(target)
+    except OSError as e:
+        raise user_os_error(e, target, 'cannot write the project') from None
 
 
 def estimate_config(cfg: ProjectConfig) -> tuple[Conversion, Estimate, list]:
@@ -147,32 +142,28 @@ def synthesize(res: 'BuildResult', cosim: bool = False, vsynth: bool = False) ->
     from fpgaml.synth.run import run_synthesis
 
     cfg = res.conversion.config
-    run = run_synthesis(res.project_dir, cfg.backend, cosim=cosim, vsynth=vsynth)
-    res.synthesis = run
-    if run.result is None:
-        return
-    res.report['synthesis'] = {'tool': run.tool, 'reports': asdict(run.result),
-                               'comparison': compare(res.estimate, run.result).to_json_dict()}
-    _write_json_atomic(res.project_dir / REPORT, res.report)
-    _html(res.project_dir / 'report.html', cfg, res.estimate, run.result, res.csim)
+    before = set(project_files(res.project_dir))
+    try:
+        run = run_synthesis(res.project_dir, cfg.backend, cosim=cosim, vsynth=vsynth)
+        res.synthesis = run
+        if run.result is None:
+            return
+        res.report['synthesis'] = {'tool': run.tool, 'reports': asdict(run.result),
+                                   'comparison': compare(res.estimate, run.result).to_json_dict()}
+        _write_json_atomic(res.project_dir / REPORT, res.report)
+        _html(res.project_dir / 'report.html', cfg, res.estimate, run.result, res.csim)
+    finally:  # what the vendor tool wrote belongs to the project (a later --force may replace it)
+        update_manifest(res.project_dir, set(project_files(res.project_dir)) - before | {REPORT, 'report.html'})
 
 
 def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = None,
           use_cache: bool = True) -> BuildResult:
     """Convert (and with ``csim`` C-simulate) ``cfg`` into ``cfg.output_dir``, atomically."""
     target = cfg.output_dir
-    if target.exists() and not force:
-        raise FpgamlError(f'{target} already exists; use --force to replace it, or --output DIR to write '
-                          f'elsewhere')
-    if target.exists() and not (target / REPORT).exists() and any(target.iterdir()):
-        raise FpgamlError(f'{target} exists and is not an fpgaml project (no {REPORT}); refusing to replace it '
-                          f'even with --force. Choose another --output')
+    protected = user_inputs(cfg)
+    check_target(target, force, protected)
     loaded = load_model(cfg.model)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FpgamlError(f'cannot create output folder {target.parent} ({e.strerror})') from None
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{target.name}.tmp-', dir=target.parent))
+    tmp = _new_temp_project(target)
     try:
         conv = convert(cfg, loaded, tmp)
         write_project(conv, tmp)
@@ -183,9 +174,12 @@ def build(cfg: ProjectConfig, *, csim: bool, force: bool, cache: str | None = No
         report = _report(conv, tmp, result, est, budgets)
         _write_json_atomic(tmp / REPORT, report)
         _html(tmp / 'report.html', cfg, est, csim=result)
-        _install(tmp, target)
-    except BaseException:
+        write_manifest(tmp)
+        install(tmp, target, force=force, protected=protected)
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if is_user_os_error(e):
+            raise user_os_error(e, target, 'cannot write the project') from None
         raise
     conv.graph.config.config['OutputDir'] = str(target)
     return BuildResult(target, conv, result, report, est, budgets)
@@ -215,4 +209,5 @@ def csim_existing(cfg: ProjectConfig, *, cache: str | None = None, use_cache: bo
     report['csim'] = result.to_json()
     _write_json_atomic(target / REPORT, report)
     _render_readme(conv, target, target, result)
+    update_manifest(target, [REPORT, 'README.md'])
     return BuildResult(target, conv, result, report)

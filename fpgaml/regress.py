@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from fpgaml.config import load_config
 from fpgaml.config.precision import from_hls4ml, parse_precision
@@ -32,6 +33,95 @@ GOLDEN = 'golden.json'
 SAMPLES = 100
 TRACE_SAMPLES = 8
 MODELS_DIR = Path(__file__).resolve().parents[1] / 'models'
+
+
+def default_models_dir() -> Path:
+    """``./models`` of the current folder when there is one, else the checkout's ``models/``."""
+    here = Path.cwd() / 'models'
+    return here if here.is_dir() else MODELS_DIR
+
+
+def models_folder(path: Path) -> Path:
+    """A --models-dir given by the user, checked."""
+    from fpgaml.config import expand_path
+
+    folder = expand_path(path, '--models-dir')
+    if not folder.exists():
+        raise FpgamlError(f'--models-dir {path}: no such folder')
+    if not folder.is_dir():
+        raise FpgamlError(f'--models-dir {path}: is a file, not a folder of reference models')
+    return folder
+
+
+class _Bits(BaseModel):
+    model_config = ConfigDict(extra='allow')
+    type: str
+    bits: list[list[int]]
+
+    @model_validator(mode='after')
+    def _rectangular(self):
+        if len({len(row) for row in self.bits}) > 1:
+            raise ValueError('rows of "bits" differ in length')
+        try:
+            parse_precision(self.type)
+        except FpgamlError as e:
+            raise ValueError(f'type "{self.type}": {e}') from None
+        return self
+
+
+class _Input(_Bits):
+    shape: list[int]
+
+    @model_validator(mode='after')
+    def _matches_shape(self):
+        if self.bits and len(self.bits[0]) != int(np.prod(self.shape)):
+            raise ValueError(f'{len(self.bits[0])} values per sample do not fill shape {self.shape}')
+        return self
+
+
+class _Golden(BaseModel):
+    """The shape of a golden record (what regress_one reads of it)."""
+
+    model_config = ConfigDict(extra='allow')
+    firmware_sha256: str
+    tool_versions: dict[str, str]
+    samples: int
+    inputs: list[_Input]
+    outputs: list[_Bits]
+    layers: dict[str, _Bits] = {}
+
+    @model_validator(mode='after')
+    def _sample_counts(self):
+        for x in self.inputs + self.outputs:
+            if len(x.bits) != self.samples:
+                raise ValueError(f'"samples" is {self.samples} but an input/output holds {len(x.bits)} rows')
+        return self
+
+
+def load_golden(path: Path) -> dict | None:
+    """Read and check a golden record; None if there is none. A damaged one is an error naming the file and
+    what is wrong."""
+    if not path.is_file():
+        return None
+    fix = f'restore it from version control, or record it anew with "fpgaml regress --update {path.parent.name}"'
+    try:
+        golden = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise FpgamlError(f'{path}: damaged golden record (not UTF-8 text); {fix}') from None
+    except json.JSONDecodeError as e:
+        raise FpgamlError(f'{path}:{e.lineno}: damaged golden record (not valid JSON: {e.msg} at column '
+                          f'{e.colno}); {fix}') from None
+    if not isinstance(golden, dict):
+        raise FpgamlError(f'{path}: damaged golden record (a JSON {type(golden).__name__}, not an object); {fix}')
+    try:
+        _Golden.model_validate(golden)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = '.'.join(str(p) for p in first['loc']) or '(top level)'
+        msg = 'required key is missing' if first['type'] == 'missing' else first['msg'].removeprefix('Value error, ')
+        more = f' (and {e.error_count() - 1} more problems)' if e.error_count() > 1 else ''
+        raise FpgamlError(f'{path}: damaged golden record: {where}: {msg}{more}; {fix}') from None
+    return golden
 
 
 @dataclass
@@ -128,7 +218,12 @@ def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
 def regress_one(name: str, config: Path, update: bool = False, cache: str | None = None) -> RegressResult:
     t0 = time.perf_counter()
     golden_path = config.parent / GOLDEN
-    golden = json.loads(golden_path.read_text()) if golden_path.is_file() else None
+    try:
+        golden = load_golden(golden_path)
+    except FpgamlError:
+        if not update:
+            raise
+        golden = None  # --update records a damaged record anew
     work = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-{name}-'))
     try:
         cfg = load_config(config, output_dir=work / name)
@@ -226,4 +321,7 @@ def regress(names: list[str] | None = None, update: bool = False, models_dir: Pa
     for n in names or []:
         if n not in models:
             raise FpgamlError(f'unknown model "{n}"{suggest(n, models)}; reference models: {", ".join(models)}')
+    if not update:  # a damaged record fails now, not after the models before it were rebuilt
+        for n in names or list(models):
+            load_golden(models[n].parent / GOLDEN)
     return [regress_one(n, models[n], update=update, cache=cache) for n in (names or list(models))]

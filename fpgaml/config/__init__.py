@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -69,9 +71,25 @@ def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
     return '\n'.join(lines)
 
 
+_UNSET_VAR = re.compile(r'\$(\w+|\{[^}]*\})')
+
+
+def expand_path(text: str | Path, where: str) -> Path:
+    """``~``, ``~user``, ``$VAR`` and ``${VAR}`` expanded the same way for every path fpgaml reads or writes;
+    an unknown user or an unset variable is an error (never a folder literally named "~" or "$VAR")."""
+    text = str(text)
+    out = os.path.expandvars(os.path.expanduser(text))
+    if out.startswith('~'):
+        raise FpgamlError(f'{where}: "{text}": cannot expand "{out.split("/", 1)[0]}" (no such user)')
+    unset = _UNSET_VAR.search(out)
+    if unset:
+        raise FpgamlError(f'{where}: "{text}": environment variable {unset.group(1).strip("{}")} is not set')
+    return Path(out)
+
+
 def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> Path:
     """Resolve like hls4ml (relative to the current directory), then relative to the YAML's folder."""
-    p = Path(path_str).expanduser()
+    p = expand_path(path_str, f'{yaml_path}:{line}: {what}')
     if p.is_absolute():
         if p.exists():
             return p
@@ -88,7 +106,7 @@ def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> P
 
 def load_config(path: str | Path, output_dir: str | Path | None = None) -> ProjectConfig:
     """Read, validate and resolve one config file. Raises FpgamlError with file:line messages."""
-    path = Path(path)
+    path = expand_path(path, 'config file')
     data = load_yaml(path)
     is_hls4ml = any(k in data for k in HLS4ML_MARKERS)
     try:
@@ -96,7 +114,7 @@ def load_config(path: str | Path, output_dir: str | Path | None = None) -> Proje
     except ValidationError as e:
         raise FpgamlError(_format_errors(path, data, e)) from None
     if output_dir is not None:
-        cfg.output_dir = Path(output_dir).resolve()
+        cfg.output_dir = expand_path(output_dir, '--output').resolve()
     return cfg
 
 
@@ -125,7 +143,8 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
         vdata = _resolve_existing(raw.validation.data, path, 'validation data', vline)
         if vdata.suffix not in ('.npy', '.npz'):
             raise FpgamlError(f'{path}:{vline}: validation.data: "{raw.validation.data}" must be a .npy or .npz file')
-    output = Path(raw.output_dir) if raw.output_dir else Path('vivado_projects') / raw.name
+    output = expand_path(raw.output_dir, f'{path}:{data.line_of("output_dir")}: output_dir') if raw.output_dir \
+        else Path('vivado_projects') / raw.name
     pdata = data.get('precision')
     explicit_default = isinstance(pdata, str) or (isinstance(pdata, dict) and 'default' in pdata)
     policy = PrecisionPolicy(**{k: v for k, v in (('policy', raw.precision.policy), ('width', raw.precision.width),
@@ -176,7 +195,7 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
     validation = raw.Validation
     return ProjectConfig(
         source=path.resolve(), format='hls4ml', model=src, name=raw.ProjectName,
-        output_dir=Path(raw.OutputDir).resolve(), backend=raw.Backend, part=raw.Part,
+        output_dir=expand_path(raw.OutputDir, f'{path}:{data.line_of("OutputDir")}: OutputDir').resolve(), backend=raw.Backend, part=raw.Part,
         clock_period=raw.ClockPeriod, clock_uncertainty=raw.ClockUncertainty, io_type=raw.IOType,
         strategy=m.Strategy, reuse_factor=m.ReuseFactor, default_precision=m.Precision,
         layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,

@@ -198,6 +198,8 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
         raise FpgamlError(f'cannot create the compile cache folder {entry} ({e.strerror}); set FPGAML_CACHE_DIR '
                           f'or --cache-dir to a writable folder') from None
     with FileLock(str(entry / '.lock')):
+        for stale in [*entry.glob('build-*'), *entry.glob('weights-*')]:  # left by a killed run (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
         if use_cache and _valid(lib):
             return CompiledLibrary(lib, key, time.perf_counter() - t0, True, (entry / 'fast-path').is_file())
         shutil.rmtree(entry / 'weights', ignore_errors=True)  # rebuilt with the library
