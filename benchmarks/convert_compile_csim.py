@@ -31,26 +31,25 @@ def main() -> None:
     args = ap.parse_args()
 
     from fpgaml.config import load_config
-    from fpgaml.convert import convert, write_project
     from fpgaml.convert.hlsconfig import build_hls_config
-    from fpgaml.csim import run_csim
     from fpgaml.csim.data import quantize
-    from fpgaml.frontend import load_model
+    from fpgaml.project import Project
 
     work = Path(tempfile.mkdtemp(prefix='fpgaml-bench-'))
     os.environ['FPGAML_CACHE_DIR'] = str(work / 'cache')
     cfg = load_config(REPO / 'models/reference_mlp/config.yml', output_dir=work / 'fpgaml')
     cfg.validation.samples = args.samples
-    loaded = load_model(cfg.model)
+    project = Project(cfg)
+    loaded = project.load()
     rows = []
 
     # ---- fpgaml --------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    conv = convert(cfg, loaded, work / 'fpgaml')
-    write_project(conv, work / 'fpgaml')
+    project.write(work / 'fpgaml')
+    conv = project.conversion
     t_convert = time.perf_counter() - t0
-    cold = run_csim(conv, work / 'fpgaml')
-    warm = run_csim(conv, work / 'fpgaml')
+    cold = project.verify()
+    warm = project.verify()
     rows.append(('fpgaml (cold cache)', t_convert, cold.compile_seconds, cold.us_per_sample, cold.exact_fraction))
     rows.append(('fpgaml (warm cache)', t_convert, warm.compile_seconds, warm.us_per_sample, warm.exact_fraction))
 

@@ -191,20 +191,16 @@ def generated_config(e: Entry, work: Path) -> Path:
 def _fw_outputs(res, xs_raw: list[np.ndarray]) -> list[np.ndarray]:
     """The firmware outputs on the validation inputs (the compiled library is a cache hit now)."""
     from fpgaml.csim import data as vdata
-    from fpgaml.csim.compile import compile_library
-    from fpgaml.csim.harness import CsimLibrary
 
-    conv = res.conversion
-    xs = [vdata.quantize(x, t) for x, t in zip(xs_raw, conv.input_types)]
-    lib = CsimLibrary(compile_library(res.project_dir, conv.config.name).path)
-    return lib.predict(xs)
+    xs = [vdata.quantize(x, t) for x, t in zip(xs_raw, res.conversion.input_types)]
+    return res.predict(xs)
 
 
 def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None = None, inputs: str = 'gauss',
               samples: int = 1000) -> Row:
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
-    from fpgaml.pipeline import build
+    from fpgaml.project import build
 
     old = Path.cwd()
     if cwd is not None:
@@ -214,9 +210,9 @@ def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None =
         if cwd is not None:  # published configs: write the project under the corpus work folder
             cfg.output_dir = (WORK / label / 'project').resolve()
         if cfg.validation_data is None and inputs != 'gauss':
-            from fpgaml.frontend import load_model
+            from fpgaml.project import Project
 
-            shapes = load_model(cfg.model).input_shapes
+            shapes = Project(cfg).load().input_shapes
             cfg.validation_data = write_inputs(WORK / label / 'inputs.npz', make_inputs(inputs, shapes, samples))
             cfg.validation.samples = samples
         t0 = time.perf_counter()

@@ -41,11 +41,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from fpgaml.config import load_config
-    from fpgaml.convert import convert, write_project
     from fpgaml.csim import data as vdata
-    from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
-    from fpgaml.frontend import load_model
+    from fpgaml.project import Project
     from fpgaml.regress import regress, zoo
 
     work = Path(tempfile.mkdtemp(prefix='fpgaml-bench-'))
@@ -59,13 +57,14 @@ def main() -> None:
         if args.models and name not in args.models:
             continue
         cfg = load_config(config, output_dir=work / name)
-        loaded = load_model(cfg.model)
+        project = Project(cfg)
+        loaded = project.load()
         if len(loaded.input_shapes) != 1:
             print(f'{name:16s} (skipped: {len(loaded.input_shapes)} inputs; this benchmark feeds one)')
             continue
-        conv = convert(cfg, loaded, work / name)
-        write_project(conv, work / name)
-        so = compile_library(work / name, cfg.name, cache=cache).path
+        project.write(work / name)
+        conv = project.conversion
+        so = project.compile(cache=cache).path
         x = vdata.load(cfg.validation_data, loaded.input_shapes, 10**9)[0][0]
         x = np.concatenate([x] * (args.samples // len(x) + 1))[: args.samples]
         x = vdata.quantize(x, conv.input_types[0])
@@ -78,7 +77,7 @@ def main() -> None:
         t_hls = time.perf_counter() - t0
 
         timings = []
-        ref = compile_library(work / name, cfg.name, cache=cache, fast=False).path
+        ref = project.compile(cache=cache, fast=False).path
         for path, threads in ((ref, 1), (so, 1), (so, cores)):
             lib = CsimLibrary(path, threads=threads)
             lib.predict([x[:4]])  # load weights / tables in every copy first
@@ -88,9 +87,9 @@ def main() -> None:
             assert np.array_equal(y[0], y_hls), f'{name}: fpgaml C-sim and hls4ml predict() disagree'
 
         t0 = time.perf_counter()  # warm rebuild: unchanged firmware
-        conv2 = convert(cfg, loaded, work / f'{name}-again')
-        write_project(conv2, work / f'{name}-again')
-        hit = compile_library(work / f'{name}-again', cfg.name, cache=cache)
+        again = Project(cfg, loaded)
+        again.write(work / f'{name}-again')
+        hit = again.compile(cache=cache)
         t_warm = time.perf_counter() - t0
         assert hit.cached
         us = [1e6 * t / len(x) for t in (t_hls, *timings)]

@@ -191,9 +191,9 @@ def _finish(res, csim: bool) -> None:
 def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
             trust_model: bool = TrustOpt):
     """Write the HLS firmware project (no compile)."""
-    from fpgaml.pipeline import build
+    from fpgaml.project import Project, run_flow
 
-    res = build(_load(config, output, trust_model, force), csim=False, force=force)
+    res = run_flow(Project(_load(config, output, trust_model, force)), 'convert', force=force)
     out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
               f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
     _finish(res, False)
@@ -204,9 +204,9 @@ def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force:
 def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir: Optional[Path] = CacheOpt,
          no_cache: bool = NoCacheOpt, trust_model: bool = TrustOpt):
     """Compile and C-simulate an already written project against the model."""
-    from fpgaml.pipeline import csim_existing
+    from fpgaml.project import Project, run_flow
 
-    res = csim_existing(_load(config, output, trust_model), cache=cache_dir, use_cache=not no_cache)
+    res = run_flow(Project(_load(config, output, trust_model)), 'csim', cache=cache_dir, use_cache=not no_cache)
     _print_csim(res)
     _finish(res, True)
 
@@ -221,20 +221,21 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
               vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
               trust_model: bool = TrustOpt):
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
-    from fpgaml.pipeline import build, synthesize
+    from fpgaml.project import Project, run_flow
 
-    res = build(_load(config, output, trust_model, force), csim=True, force=force, cache=cache_dir, use_cache=not no_cache)
+    res = run_flow(Project(_load(config, output, trust_model, force)), 'build', force=force, cache=cache_dir,
+                   use_cache=not no_cache)
     _print_layers(res)
     _print_csim(res)
     comparison = None
     if synth:
-        synthesize(res, cosim=cosim, vsynth=vsynth)
+        res.synthesize(cosim=cosim, vsynth=vsynth)
         out.print(res.synthesis.message)
         if res.synthesis.result is not None:
             from fpgaml.synth import compare
 
-            comparison = compare(res.estimate, res.synthesis.result)
-    _print_estimate(res.estimate, res.budgets, comparison)
+            comparison = compare(res.estimate_result, res.synthesis.result)
+    _print_estimate(res.estimate_result, res.budgets, comparison)
     _finish(res, True)
 
 
@@ -246,9 +247,10 @@ def estimate(config: Path = ConfigArg,
     """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
     import json
 
-    from fpgaml.pipeline import estimate_config
+    from fpgaml.project import Project, run_flow
 
-    _, est, budgets = estimate_config(_load(config, None, trust_model))
+    project = run_flow(Project(_load(config, None, trust_model)), 'estimate')
+    est, budgets = project.estimate_result, project.budgets
     if json_out:
         doc = est.to_json_dict()
         if budgets:

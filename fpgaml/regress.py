@@ -21,13 +21,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from fpgaml.config import load_config
 from fpgaml.config.precision import from_hls4ml, parse_precision
-from fpgaml.convert import convert, firmware_hash, write_project
-from fpgaml.csim import csim_threads
+from fpgaml.convert import firmware_hash
 from fpgaml.csim import data as vdata
-from fpgaml.csim.compile import compile_library
-from fpgaml.csim.harness import CsimLibrary
 from fpgaml.errors import FpgamlError, suggest
-from fpgaml.frontend import load_model
+from fpgaml.project import Project
 
 GOLDEN = 'golden.json'
 SAMPLES = 100
@@ -157,7 +154,7 @@ def _layer_type(layer):
 
 
 def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
-    from fpgaml.pipeline import tool_versions
+    from fpgaml.report.record import tool_versions
 
     layers = {}
     for layer in conv.graph.get_layers():
@@ -226,31 +223,27 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         golden = None  # --update records a damaged record anew
     work = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-{name}-'))
     try:
-        cfg = load_config(config, output_dir=work / name)
-        loaded = load_model(cfg.model)
-        conv = convert(cfg, loaded, work / name)
-        write_project(conv, work / name)
+        project = Project(load_config(config, output_dir=work / name))
+        cfg = project.cfg
+        project.write(work / name)
+        conv = project.conversion
         # A golden record is always written by hls4ml's own ap_fixed code (fpgaml's C-simulation fast paths
         # off); checking against it uses the fast paths, so every regression run also proves them exact.
         recording = update or golden is None
-        compiled = compile_library(work / name, cfg.name, cache=cache, fast=False if recording else None)
-        lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
-        xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, loaded)
-        ys = lib.predict(xs, label=f'C-simulation of {name}')
+        compiled = project.compile(cache=cache, fast=False if recording else None)
+        xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, project.loaded)
+        ys = project.predict(xs, label=f'C-simulation of {name}')
         traced = {lay.name: lay.get_output_variable().size() for lay in conv.graph.get_layers()
                   if lay.get_attr('trace', False) and lay.get_attr('function_cpp', None) is not None}
-        _, traces = lib.trace([x[:TRACE_SAMPLES] for x in xs], traced)
+        _, traces = project.trace([x[:TRACE_SAMPLES] for x in xs], traced)
         record = _record(name, cfg, conv, work / name, xs, ys, traces)
         fast_mismatch = None
-        if recording:
-            fast = compile_library(work / name, cfg.name, cache=cache)
-            if fast.fast:
-                ys_fast = CsimLibrary(fast.path, threads=csim_threads(cfg.io_type)).predict(
-                    xs, label=f'C-simulation of {name} (fast paths)')
-                bad = sum(int(np.sum(a != b)) for a, b in zip(ys, ys_fast))
-                if bad:
-                    fast_mismatch = (f'fpgaml\'s C-simulation fast paths differ from hls4ml\'s code on {bad} output '
-                                     f'values (an fpgaml bug: please report it; FPGAML_CSIM_FAST=0 avoids it)')
+        if recording and project.compile(cache=cache).fast:
+            ys_fast = project.predict(xs, label=f'C-simulation of {name} (fast paths)')
+            bad = sum(int(np.sum(a != b)) for a, b in zip(ys, ys_fast))
+            if bad:
+                fast_mismatch = (f'fpgaml\'s C-simulation fast paths differ from hls4ml\'s code on {bad} output '
+                                 f'values (an fpgaml bug: please report it; FPGAML_CSIM_FAST=0 avoids it)')
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

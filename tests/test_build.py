@@ -10,7 +10,7 @@ import pytest
 from fpgaml_testutil import write
 from fpgaml.config import load_config
 from fpgaml.errors import FpgamlError
-from fpgaml.pipeline import build, csim_existing
+from fpgaml.project import Project, build, run_flow
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def test_existing_project_is_not_overwritten_without_force(qbuild):
 
 
 def test_csim_on_existing_project_uses_the_compile_cache(qbuild):
-    res = csim_existing(qbuild.conversion.config)
+    res = run_flow(Project(qbuild.conversion.config), "csim")
     assert res.csim.compile_cached and res.csim.exact_fraction == 1.0
 
 

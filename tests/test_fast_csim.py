@@ -37,7 +37,7 @@ def test_fast_paths_match_hls4ml_code_exhaustively(tmp_path):
 
 def _build(name, tmp_path_factory):
     from fpgaml.config import load_config
-    from fpgaml.pipeline import build
+    from fpgaml.project import build
 
     out = tmp_path_factory.mktemp(name) / name
     cfg = load_config(REPO / 'models' / name / 'config.yml', output_dir=out)

@@ -314,7 +314,7 @@ def embedding_model(tmp_path_factory):
 @pytest.mark.slow
 def test_embedding_model_builds_and_verifies(tmp_path, embedding_model):
     from fpgaml.config import load_config
-    from fpgaml.pipeline import build
+    from fpgaml.project import build
 
     cfg = load_config(write(tmp_path / 'c.yml', f'model: {embedding_model / "emb.h5"}\nname: emb\n'), tmp_path / 'p')
     res = build(cfg, csim=True, force=False)
@@ -326,14 +326,14 @@ def test_embedding_model_builds_and_verifies(tmp_path, embedding_model):
 def test_embedding_indices_out_of_range(tmp_path, embedding_model):
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
-    from fpgaml.pipeline import estimate_config
+    from fpgaml.project import Project, run_flow
 
     np.savez(tmp_path / 'val.npz', x=np.tile(np.array([0, 5, 99, 100, 3, 2.5]), (20, 1)))
     cfg = load_config(write(tmp_path / 'c.yml', f'model: {embedding_model / "emb.h5"}\nname: emb\n'
                                                 f'validation:\n  data: val.npz\n'))
     with pytest.raises(FpgamlError, match=r'val.npz: 40 values in x are not row indices of the Embedding it feeds '
                                           r'\(integers 0 to 99\)'):
-        estimate_config(cfg)
+        run_flow(Project(cfg), "estimate")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def softmax_model(tmp_path_factory):
 ])
 def test_softmax_only_model_builds_and_verifies(tmp_path, softmax_model, io_type, layer, extra):
     from fpgaml.config import load_config
-    from fpgaml.pipeline import build
+    from fpgaml.project import build
 
     lines = ''.join(f'      {k}: {v}\n' for k, v in layer.items())
     text = (f'KerasH5: {softmax_model / "softmax.h5"}\nOutputDir: {tmp_path / "p"}\nProjectName: sm\n'

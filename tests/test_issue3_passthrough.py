@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fpgaml.config import load_config
-from fpgaml.pipeline import build
+from fpgaml.project import build
 from fpgaml_testutil import write
 
 pytestmark = pytest.mark.slow

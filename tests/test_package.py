@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_import_changes_nothing_in_the_process():
     code = ('import os, sys; before = dict(os.environ); '
-            'import fpgaml, fpgaml.config, fpgaml.pipeline, fpgaml.estimate, fpgaml.csim, fpgaml.regress; '
+            'import fpgaml, fpgaml.config, fpgaml.estimate, fpgaml.csim, fpgaml.regress, fpgaml.project; '
             'changed = {k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k)}; '
             'assert not changed, changed; '
             'assert "tensorflow" not in sys.modules, "importing fpgaml imported TensorFlow"')

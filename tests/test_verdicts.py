@@ -11,7 +11,7 @@ import pytest
 
 from fpgaml_testutil import write
 from fpgaml.config import load_config
-from fpgaml.pipeline import build
+from fpgaml.project import build
 
 CONFIG = """\
 model: {model}

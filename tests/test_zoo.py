@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fpgaml.config import load_config
-from fpgaml.pipeline import build
+from fpgaml.project import build
 
 pytestmark = pytest.mark.slow
 

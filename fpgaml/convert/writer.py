@@ -4,9 +4,11 @@ use, and fpgaml's C-simulation harness. Owns fpgaml's C++ templates (package dat
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import hashlib
 import io
 import shutil
+from importlib import metadata
 from pathlib import Path
 from string import Template
 
@@ -77,6 +79,24 @@ def render_harness(project_dir: Path, graph) -> Path:
     path = project_dir / 'fpgaml_harness.cpp'
     path.write_text(text)
     return path
+
+
+def render_readme(conv, project_dir: Path, final_dir: Path, csim) -> None:
+    """The project's README.md (what it is, how it was made, its C-simulation verdict)."""
+    cfg = conv.config
+    if csim is None:
+        summary = 'not run (`fpgaml csim` or `fpgaml build`)'
+    else:
+        summary = f'{"PASSED" if csim.passed else "FAILED"}: {csim.mode}, {csim.samples} samples'
+        if csim.exact_fraction is not None:
+            summary += f', {100 * csim.exact_fraction:.2f}% bit-exact'
+    text = Template((TEMPLATES / 'project_README.md').read_text()).substitute(
+        project=cfg.name, version=fpgaml.__version__, hls4ml_version=metadata.version('hls4ml'),
+        date=_dt.date.today().isoformat(), model=cfg.model.describe(), model_sha256=conv.loaded.sha256,
+        config=cfg.source, backend=cfg.backend, part=cfg.part, clock_period=cfg.clock_period, io_type=cfg.io_type,
+        strategy=cfg.strategy, reuse_factor=cfg.reuse_factor, csim_summary=summary,
+        project_dir_name=final_dir.name)
+    (project_dir / 'README.md').write_text(text)
 
 
 def firmware_hash(directory: Path) -> str:

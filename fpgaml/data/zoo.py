@@ -66,7 +66,7 @@ def count_params(model) -> int:
 def csim(config: Path, samples: int | None = None) -> dict:
     """Build ``config`` into a scratch folder and C-simulate it; the report's figures for metrics.json."""
     from fpgaml.config import load_config
-    from fpgaml.pipeline import build
+    from fpgaml.project import build
 
     scratch = Path(tempfile.mkdtemp(prefix='fpgaml-zoo-'))
     try:
@@ -82,8 +82,8 @@ def csim(config: Path, samples: int | None = None) -> dict:
                'csim_accuracy': c.accuracy, 'compile_seconds': round(c.compile_seconds, 1),
                'csim_us_per_sample': round(c.us_per_sample, 1), 'build_seconds': round(time.perf_counter() - t0, 1),
                'pruning_wrappers_stripped': res.conversion.loaded.pruning_stripped}
-        if res.estimate is not None:
-            est = res.estimate.to_json_dict()
+        if res.estimate_result is not None:
+            est = res.estimate_result.to_json_dict()
             out['estimate_total'] = est.get('total', est)
         return out
     finally:

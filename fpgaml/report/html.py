@@ -133,8 +133,26 @@ def _verification(csim) -> list[str]:
     return parts
 
 
+def _flow(flow: list[dict]) -> list[str]:
+    """fpgaml's correction passes over hls4ml's graph, in the order they ran, and what each changed."""
+    e = html.escape
+    parts = ["<h2 id='flow'>fpgaml passes over the hls4ml graph</h2><table><tr><th class='l'>pass</th>"
+             "<th class='l'>what it does</th><th class='l'>changed</th></tr>"]
+    for r in flow:
+        if not r["ran"]:
+            changed = f"<span class='note'>not run: {e(r['reason'])}</span>"
+        elif not r["changes"]:
+            changed = "<span class='note'>nothing to change</span>"
+        else:
+            changed = "<br>".join(f"<b>{e(c['layer'])}</b>: {e(c['what'])}" for c in r["changes"])
+        parts.append(f"<tr><td class='l'>{e(r['pass'])}</td><td class='l'>{e(r['summary'])}</td>"
+                     f"<td class='l'>{changed}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
 def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                       csim=None, verification: bool = False) -> str:
+                       csim=None, verification: bool = False, flow: list[dict] | None = None) -> str:
     """Return the HTML document as a string (see :func:`write_html_report`). With ``verification`` (or a
     ``csim`` result) the page leads with the C-simulation verdict."""
     from fpgaml.target.budgets import check_budgets
@@ -202,6 +220,8 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
             parts.append(f"<tr><td class='l'>{e(i.name)}</td>"
                          + "".join(f"<td>{'-' if c is None else f'{c:,}'}</td>" for c in cells) + "</tr>")
         parts.append("</table>")
+    if flow:
+        parts += _flow(flow)
     if estimate.flags:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li class='note'>{e(f)}</li>" for f in estimate.flags) + "</ul>")
     parts.append("</body></html>")
@@ -209,11 +229,11 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
 
 
 def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                      csim=None, verification: bool = False) -> Path:
+                      csim=None, verification: bool = False, flow: list[dict] | None = None) -> Path:
     """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
     path = Path(path)
     doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title, csim=csim,
-                             verification=verification)
+                             verification=verification, flow=flow)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,0 +1,47 @@
+"""The project's record, ``fpgaml-report.json``: what was built from what, with which tools, and its figures."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+from importlib import metadata
+
+import fpgaml
+
+
+def tool_versions() -> dict[str, str]:
+    out = {'fpgaml': fpgaml.__version__, 'python': platform.python_version()}
+    for pkg in ('hls4ml', 'tensorflow', 'tf_keras', 'keras', 'qkeras', 'numpy'):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = 'not installed'
+    try:
+        cxx = os.environ.get('CXX', 'g++')
+        out['cxx'] = subprocess.run([cxx, '--version'], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        out['cxx'] = 'not found'
+    return out
+
+
+def project_record(project) -> dict:
+    """The JSON record of a written :class:`fpgaml.project.Project`."""
+    conv, cfg, est = project.conversion, project.cfg, project.estimate_result
+    return {
+        'estimate': est.to_json_dict() if est is not None else None,
+        'budgets': [b.model_dump() for b in project.budgets],
+        'fpgaml_version': fpgaml.__version__,
+        'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
+        'config': cfg.summary(),
+        'tool_versions': tool_versions(),
+        'model': {'files': [str(p) for p in cfg.model.paths()], 'sha256': conv.loaded.sha256,
+                  'flavor': conv.loaded.flavor, 'pruning_wrappers_stripped': conv.loaded.pruning_stripped},
+        'firmware_sha256': project.firmware_hash(),
+        'bit_exact': {'enabled': conv.bit_exact, 'reason': conv.bit_exact_reason},
+        'flow': conv.flow_table(),
+        'layers': conv.layer_table(),
+        'notes': conv.notes,
+        'csim': project.csim.to_json() if project.csim else None,
+    }
