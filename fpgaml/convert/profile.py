@@ -19,15 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpgaml.config.schema import PrecisionPolicy, ProjectConfig
+from fpgaml.families import profile_rule
 
-# Layers whose result is their input's type (nothing to choose) or whose internals are too special for a
-# single range (GarNet: edge weights, aggregates and norms each have their own types).
-SKIP_CLASSES = ('Reshape', 'Flatten', 'Dropout', 'Permute', 'Transpose', 'GarNet', 'GarNetStack',
-                'FixedPointQuantizer', 'HGQ>FixedPointQuantizer')
 # Activations with a non-negative output: an unsigned type gives one more bit.
 NON_NEGATIVE = ('relu', 'relu1', 'relu6', 'sigmoid', 'hard_sigmoid', 'softmax', 'softplus')
-ACCUM_CLASSES = ('Dense', 'Conv1D', 'Conv2D', 'SeparableConv1D', 'SeparableConv2D', 'DepthwiseConv1D',
-                 'DepthwiseConv2D', 'BinaryDense', 'TernaryDense')
 
 
 @dataclass
@@ -147,7 +142,8 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
         if layer is not None and not layer.get('inputs') and previous is not None and cls != 'InputLayer':
             layer = dict(layer, inputs=[previous])  # Sequential models: the previous layer
         previous = name
-        if cls in SKIP_CLASSES:
+        rule = profile_rule(cls)  # what the layer's family lets the policy choose
+        if rule == 'skip':
             continue
         busy = taken.get(name, set())
         types: dict[str, str] = {}
@@ -186,7 +182,7 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
             exact = _exact_integer_weight_sum(layer, chosen, observed, policy)
             if exact is not None:
                 types['result'] = exact
-            if cls in ACCUM_CLASSES and 'accum' not in busy:
+            if rule == 'result+accum' and 'accum' not in busy:
                 types['accum'] = exact or accum_type(types['result'])
         if 'result' in types:
             chosen[name] = types['result']

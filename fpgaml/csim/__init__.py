@@ -23,12 +23,13 @@ import numpy as np
 
 from fpgaml.config.precision import FixedType, from_hls4ml
 from fpgaml.convert import Conversion
+from fpgaml.families import classes
 from fpgaml.csim import data as vdata
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
 
-ACTIVATION_CLASSES = ('Activation', 'ParametrizedActivation', 'PReLU', 'Softmax', 'TernaryTanh', 'HardActivation',
-                      'LeakyReLU', 'ThresholdedReLU', 'ELU')
+# layers hls4ml split off a Keras layer's activation= argument: compared with that layer's post-activation output
+ACTIVATION_CLASSES = classes(keras_reference='fused')
 DEFAULT_ARGMAX_AGREEMENT = 0.99
 
 

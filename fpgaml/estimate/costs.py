@@ -15,6 +15,7 @@ import numpy as np
 
 from . import arith
 from .arith import Fmt, fmt_of
+from fpgaml.families import cost_functions
 from fpgaml.target.devices import Device
 
 BRAM_MIN_BITS = 1024  # memories / FIFOs smaller than this end up in LUTs (SRL / LUTRAM) after synthesis
@@ -706,22 +707,8 @@ def generic(ctx: Context, layer) -> LayerCost:
     return c.add(stream_fifos(ctx, layer))
 
 
-HANDLERS: dict[str, Callable[[Context, object], LayerCost]] = {
-    "Input": wiring, "InputLayer": wiring, "Reshape": wiring, "Flatten": wiring, "Transpose": wiring,
-    "ZeroPadding1D": wiring, "ZeroPadding2D": wiring, "Cropping1D": wiring, "Cropping2D": wiring,
-    "Resize": wiring, "Constant": wiring, "Repack": wiring, "Clone": wiring, "Quant": wiring,
-    "Dense": dense, "BinaryDense": dense, "QDense": dense, "EinsumDense": dense,
-    "Conv1D": conv, "Conv2D": conv, "Conv2DBatchnorm": conv, "PointwiseConv1D": conv, "PointwiseConv2D": conv,
-    "DepthwiseConv1D": conv, "DepthwiseConv2D": conv,
-    "SeparableConv1D": separable, "SeparableConv2D": separable,
-    "BatchNormalization": batchnorm, "ApplyAlpha": batchnorm,
-    "Activation": activation, "ParametrizedActivation": activation, "HardActivation": activation,
-    "PReLU": activation, "TernaryTanh": activation, "Softmax": softmax, "UnaryLUT": activation,
-    "Pooling1D": pooling, "Pooling2D": pooling, "GlobalPooling1D": pooling, "GlobalPooling2D": pooling,
-    "Merge": merge, "Concatenate": merge, "Dot": merge,
-    "SimpleRNN": recurrent, "LSTM": recurrent, "GRU": recurrent,
-    "GarNet": garnet, "GarNetStack": garnet,
-}
+# The cost model of each hls4ml class, as its layer family declares it (fpgaml.families).
+HANDLERS: dict[str, Callable[[Context, object], LayerCost]] = {cls: globals()[fn] for cls, fn in cost_functions().items()}
 
 
 def handler_for(layer) -> tuple[Callable[[Context, object], LayerCost], bool]:

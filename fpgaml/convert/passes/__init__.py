@@ -97,16 +97,10 @@ class PassRecord:
 
 
 def _flow() -> list[Pass]:
-    from .exact_binary_thresholds import ExactBinaryThresholds
-    from .exact_passthrough import ExactPassthrough
-    from .exact_po2_accumulators import ExactPo2Accumulators
-    from .exact_po2_products import ExactPo2Products
-    from .garnet_distance_type import GarnetDistanceType
-    from .quantized_recurrent_weights import QuantizedRecurrentWeights
-    from .recurrent_activation_tables import RecurrentActivationTables
+    """Every family's passes (:mod:`fpgaml.families`), family by family."""
+    from fpgaml.families import pass_classes
 
-    return [ExactPassthrough(), ExactPo2Accumulators(), QuantizedRecurrentWeights(), ExactBinaryThresholds(),
-            ExactPo2Products(), RecurrentActivationTables(), GarnetDistanceType()]
+    return [cls() for cls in pass_classes()]
 
 
 CONFIG_ROUNDS = 3
