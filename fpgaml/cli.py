@@ -1,6 +1,9 @@
 """The ``fpgaml`` command line: convert, csim, build.
 
 Every user error is one line on stderr and a non-zero exit code; ``--debug`` shows tracebacks.
+
+Size: over 400 lines because it holds one small function per command and the terminal tables they print;
+the work itself is in :mod:`fpgaml.project` (the flows) and the stage packages.
 """
 
 from __future__ import annotations

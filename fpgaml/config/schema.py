@@ -5,6 +5,9 @@
   ``KerasModel``, ``OutputDir``, ``ProjectName``, ``Part``, ``ClockPeriod``, ``IOType``, ``HLSConfig``.
 
 Both resolve to :class:`ProjectConfig`, the only config object the rest of fpgaml sees.
+
+Size: over 400 lines because both formats and every key hls4ml 1.3.0 accepts are declared here, in one place,
+with their validators; splitting them would separate the two spellings of the same setting.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Each function receives the converted hls4ml layer and a :class:`Context` (device, clock, IO type) and
 returns a :class:`LayerCost`.  Nothing is looked up by model or layer *name*: shapes, precisions, reuse
 factor, strategy and the weight values come from the converted graph.
+
+Size: over 400 lines because the cost models of all layer families share the primitives here (``mac``,
+``rom``, stream FIFOs) and the calibrated constants; which class uses which model is declared by its family
+(:mod:`fpgaml.families`).
 """
 
 from __future__ import annotations
