@@ -9,7 +9,7 @@ import pytest
 from fpgaml.config import load_config
 from fpgaml.convert import convert
 from fpgaml.errors import FpgamlError
-from fpgaml.frontend import _qkeras_tf221_compat, load_model
+from fpgaml.frontend import load_model, tf221_compat
 from fpgaml_testutil import write
 
 
@@ -17,13 +17,14 @@ def _model(tmp_path, kind: str, reset_after: bool = True):
     import tf_keras as K
     from qkeras import QGRU, QLSTM, quantized_bits, quantized_sigmoid, quantized_tanh
 
-    _qkeras_tf221_compat()
     q = quantized_bits(6, 0, alpha=1)
     extra = {'reset_after': reset_after} if kind == 'gru' else {}
     inp = K.layers.Input((4, 2))
-    x = (QLSTM if kind == 'lstm' else QGRU)(
-        3, activation=quantized_tanh(8, use_real_tanh=True), recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True),
-        kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, name='rnn', **extra)(inp)
+    with tf221_compat():  # QKeras's QGRU on TensorFlow 2.21
+        x = (QLSTM if kind == 'lstm' else QGRU)(
+            3, activation=quantized_tanh(8, use_real_tanh=True),
+            recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True),
+            kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, name='rnn', **extra)(inp)
     m = K.Model(inp, x)
     w = [np.full(v.shape, 0.09, np.float32) for v in m.get_layer('rnn').get_weights()]
     w[0][0, 0] = 1.0  # Clip(-1, 1) allows 1.0, which the 6-bit quantizer maps to 31/32 (a cast would wrap it to -1)
@@ -50,3 +51,15 @@ def test_gru_reset_before_is_rejected(tmp_path):
     cfg, loaded = _model(tmp_path, 'gru', reset_after=False)
     with pytest.raises(FpgamlError, match='reset_after=False'):
         convert(cfg, loaded, tmp_path / 'prj')
+
+
+def test_tensorflow_is_left_as_it_was(tmp_path):
+    """The QKeras/TF 2.21 aliases exist only while fpgaml loads or runs a model."""
+    from tensorflow.python.ops import array_ops
+    from tensorflow.python.util import nest
+
+    had = hasattr(nest, 'is_sequence'), hasattr(array_ops, 'unstack')
+    cfg, loaded = _model(tmp_path, 'gru')
+    loaded.predict(np.zeros((2, 4, 2), np.float32))
+    loaded.layer_outputs(np.zeros((2, 4, 2), np.float32))
+    assert (hasattr(nest, 'is_sequence'), hasattr(array_ops, 'unstack')) == had == (False, False)

@@ -33,24 +33,29 @@ def _sha256(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _qkeras_tf221_compat() -> None:
+@contextlib.contextmanager
+def tf221_compat():
     """QKeras 0.9.0's QGRU calls ``tf.nest.is_sequence``, which TensorFlow 2.21 no longer has (it is
     ``is_nested`` now), and, with ``reset_after=True`` (the only GRU form hls4ml computes),
-    ``array_ops.unstack``, which moved to ``array_ops_stack``; alias both so QGRU models load and run.
-    Upstream fix: QKeras qrecurrent.py."""
-    from tensorflow.python.ops import array_ops
+    ``array_ops.unstack``, which moved to ``array_ops_stack``. Both aliases exist only while fpgaml loads or
+    runs a Keras model, and only where TensorFlow lacks them; they are removed afterwards, so importing or
+    using fpgaml leaves TensorFlow as it was. Upstream fix: QKeras qrecurrent.py."""
+    from tensorflow.python.ops import array_ops, array_ops_stack
     from tensorflow.python.util import nest
 
-    if not hasattr(nest, 'is_sequence'):
-        nest.is_sequence = nest.is_nested
-    if not hasattr(array_ops, 'unstack'):
-        from tensorflow.python.ops import array_ops_stack
-
-        array_ops.unstack = array_ops_stack.unstack
+    added = []
+    for module, name, value in ((nest, 'is_sequence', nest.is_nested), (array_ops, 'unstack', array_ops_stack.unstack)):
+        if not hasattr(module, name):
+            setattr(module, name, value)
+            added.append((module, name))
+    try:
+        yield
+    finally:
+        for module, name in added:
+            delattr(module, name)
 
 
 def _tf_keras_custom_objects() -> dict:
-    _qkeras_tf221_compat()
     co: dict[str, Any] = {}
     from qkeras.utils import _add_supported_quantized_objects
 
@@ -135,13 +140,17 @@ class LoadedModel:
 
     # ---- evaluation ----------------------------------------------------------------------------
     def predict(self, x: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), tf221_compat():
             y = self.model.predict(x, verbose=0, batch_size=1024)
         return [np.asarray(a) for a in (y if isinstance(y, (list, tuple)) else [y])]
 
     def layer_outputs(self, x) -> dict[str, np.ndarray]:
         """Each layer's output on ``x``; for layers with a fused activation, also the output before the
         activation under ``<name>`` and after it under ``<name>:post`` (matching how hls4ml splits them)."""
+        with tf221_compat():
+            return self._layer_outputs(x)
+
+    def _layer_outputs(self, x) -> dict[str, np.ndarray]:
         if self.flavor == 'tf_keras':
             import tf_keras as K
         else:
@@ -264,7 +273,7 @@ def _load_tf_keras(src: ModelSource):
     import tf_keras
 
     co = _tf_keras_custom_objects()
-    with tf_keras.utils.custom_object_scope(co):
+    with tf_keras.utils.custom_object_scope(co), tf221_compat():
         if src.file is not None:
             return tf_keras.models.load_model(src.file, custom_objects=co, compile=False, safe_mode=not src.trust)
         model = tf_keras.models.model_from_json(Path(src.json_).read_text(), custom_objects=co)
