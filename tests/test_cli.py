@@ -128,7 +128,7 @@ def test_build_then_refuse_overwrite_then_force(tmp_path):
     args = ['build', REPO / 'models/reference_mlp/config.yml', '--output', out]
     p = run(args)
     assert p.returncode == 0, p.stderr
-    assert 'C-simulation PASSED' in p.stdout and 'bit-exact samples: 100.00%' in p.stdout
+    assert 'C-simulation PASSED' in p.stdout and 'bit-exact samples (input grid): 100.00%' in p.stdout
     rep = json.loads((out / 'fpgaml-report.json').read_text())
     assert rep['csim']['passed'] and rep['csim']['exact_fraction'] == 1.0
 
