@@ -177,7 +177,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     out_layers = [list(graph.get_layers())[-1]] if len(y_fw) == 1 else []
     softmax_last = bool(out_layers) and out_layers[0].class_name == 'Softmax'
     failures: list[str] = check_weight_files(project_dir)
-    notes: list[str] = []
+    notes: list[str] = list(compiled.notes)
+    native = lib.native_output().strip()
+    if native:
+        notes.append(f'the C-simulation library wrote to stderr: "{native.splitlines()[0][:200]}" '
+                     f'(all of it: {lib.log})')
 
     # ---- exact comparison of bit patterns ----------------------------------------------------------
     exact_fraction = None
