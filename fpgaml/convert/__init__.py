@@ -163,27 +163,41 @@ def _exact_passthrough(hls_config: dict, graph) -> bool:
     return changed
 
 
+AP_MAX_WIDTH = 1024  # ap_fixed's default width limit (AP_INT_MAX_W)
+
+
+def _po2_exponent_range(layer) -> tuple[int, int] | None:
+    """(smallest, largest) exponent of a layer's power-of-two (QKeras ``quantized_po2``) weights that are
+    actually present (zeros aside); None if the layer has no such weights."""
+    from hls4ml.model.types import ExponentPrecisionType
+
+    w = layer.weights.get('weight')
+    if w is None or not isinstance(w.type.precision, ExponentPrecisionType):
+        return None
+    data = np.abs(np.asarray(w.data, dtype=np.float64))
+    nz = data[data > 0]
+    if nz.size == 0:
+        return None
+    return int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+
+
 def _exact_po2_dense(hls_config: dict, graph) -> bool:
     """Bit-exact mode: hls4ml infers no accumulator/result type for a Dense layer with power-of-two
     (QKeras ``quantized_po2``) weights and falls back to the default (e.g. fixed<16,6>), which overflows.
     Size them exactly from the input type, the weights' exponent range, the bias type and the fan-in."""
-    from hls4ml.model.types import ExponentPrecisionType
-
     entries = hls_config['HLSConfig']['LayerName']
     changed = False
     for layer in graph.get_layers():
-        w = layer.weights.get('weight') if layer.class_name == 'Dense' else None
-        if w is None or not isinstance(w.type.precision, ExponentPrecisionType):
+        exps = _po2_exponent_range(layer) if layer.class_name == 'Dense' else None
+        if exps is None:
             continue
         prec = entries.setdefault(layer.name, {'Trace': True}).setdefault('Precision', {})
         if not isinstance(prec, dict) or any(prec.get(k, 'auto') != 'auto' for k in ('accum', 'result')):
             continue
         x = from_hls4ml(layer.get_input_variable().type.precision)
-        data = np.abs(np.asarray(w.data, dtype=np.float64))
-        nz = data[data > 0]
-        if x is None or nz.size == 0:
+        if x is None:
             continue
-        e_min, e_max = int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+        e_min, e_max = exps
         frac = x.fractional - e_min
         n_in = int(layer.get_attr('n_in'))
         integer = x.integer + e_max + math.ceil(math.log2(max(2, n_in))) + (0 if x.signed else 1)
@@ -627,7 +641,9 @@ def write_project(conv: Conversion, directory: Path) -> None:
 
 def _exact_po2_products(directory: Path, conv: Conversion) -> None:
     """Use fpgaml's exact power-of-two product (firmware_templates/nnet_fpgaml_po2.h) instead of hls4ml's,
-    whose declared product width drops low bits; see the header for the details."""
+    whose declared product width drops low bits; see the header for the details. Each layer's product is
+    sized from the exponents of the weights it actually has (the exponent type's whole range, e.g. 2^-32768
+    to 2^32767 for quantized_po2(16), would be far past ap_fixed's 1024-bit limit)."""
     params = directory / 'firmware' / 'parameters.h'
     text = params.read_text()
     if 'nnet::product::weight_exponential<' not in text:
@@ -636,13 +652,39 @@ def _exact_po2_products(directory: Path, conv: Conversion) -> None:
 
     from fpgaml.csim.compile import TEMPLATES
 
-    shutil.copy(TEMPLATES / 'nnet_fpgaml_po2.h', directory / 'firmware' / 'nnet_utils' / 'nnet_fpgaml_po2.h')
+    ranges = {}  # weight type name -> (layer, smallest exponent, largest exponent)
+    for layer in conv.graph.get_layers():
+        exps = _po2_exponent_range(layer)
+        if exps is None:
+            continue
+        x = from_hls4ml(layer.get_input_variable().type.precision)
+        width = (x.width if x else 0) + max(0, -exps[0]) + max(0, exps[1]) + 1
+        if width > AP_MAX_WIDTH:
+            raise FpgamlError(f'layer "{layer.name}": its power-of-two weights span 2^{exps[0]} to 2^{exps[1]}, so '
+                              f'an exact product of its {x.width if x else "?"}-bit input needs {width} bits, past '
+                              f'ap_fixed\'s {AP_MAX_WIDTH}-bit limit; limit the exponent range (quantized_po2\'s '
+                              f'max_value, or fewer bits)')
+        ranges[layer.weights['weight'].type.name] = (layer.name, *exps)
+    blocks = text.split('\nstruct ')
+    for i, block in enumerate(blocks):
+        if 'nnet::product::weight_exponential<x_T, y_T>' not in block:
+            continue
+        for wname, (lname, e_min, e_max) in ranges.items():
+            if f'typedef {wname} weight_t;' in block:
+                blocks[i] = block.replace('nnet::product::weight_exponential<x_T, y_T>',
+                                          f'nnet::product::weight_exponential_exact<x_T, y_T, {e_min}, {e_max}>')
+                break
+    text = '\nstruct '.join(blocks)
+    # any other power-of-two product (a layer fpgaml does not recognise) keeps the exponent type's range
     text = text.replace('nnet::product::weight_exponential<', 'nnet::product::weight_exponential_exact<')
+    shutil.copy(TEMPLATES / 'nnet_fpgaml_po2.h', directory / 'firmware' / 'nnet_utils' / 'nnet_fpgaml_po2.h')
     first_include = text.index('#include')
     text = text[:first_include] + '#include "nnet_utils/nnet_fpgaml_po2.h"\n' + text[first_include:]
     params.write_text(text)
+    sized = ', '.join(f'{n} 2^{a}..2^{b}' for n, a, b in ranges.values())
     conv.notes.append('power-of-two weights: using fpgaml\'s exact product type (nnet_fpgaml_po2.h) instead of '
-                      'hls4ml\'s weight_exponential, which drops fractional bits')
+                      'hls4ml\'s weight_exponential, which drops fractional bits' +
+                      (f'; products sized from the weights\' exponents ({sized})' if sized else ''))
 
 
 def _qkeras_activation_type(quantizer) -> str | None:
