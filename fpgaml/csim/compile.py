@@ -266,8 +266,9 @@ def remove_stale_builds(entry: Path) -> list[str]:
     for d in entry.glob('*-*'):
         m = _TMP_DIR.match(d.name)
         if d.is_dir() and m and m['host'] == host and int(m['pid']) != os.getpid() and not _pid_alive(int(m['pid'])):
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d.name)
+            shutil.rmtree(d, ignore_errors=True)  # (a read-only cache keeps them: nothing to do about it)
+            if not d.exists():
+                removed.append(d.name)
     return removed
 
 
@@ -275,6 +276,12 @@ def _umask() -> int:
     mask = os.umask(0o22)
     os.umask(mask)
     return mask
+
+
+def _note_stale(removed: list[str], notes: list[str]) -> None:
+    if removed:
+        notes.append(f'removed {len(removed)} build folder(s) left in the compile cache by a killed fpgaml: '
+                     f'{", ".join(removed)}')
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -303,8 +310,10 @@ def _install_weights(project_dir: Path, entry: Path) -> dict[str, str]:
 
 
 def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_path: Path) -> tuple[dict, bool]:
-    """g++ the library into ``entry``; returns the checksums of the files installed and whether the
-    fast-path hook went in. The build folder is removed whatever happens (exceptions included)."""
+    """g++ the library in a build folder of ``entry``, then install it and its weight files into ``entry``
+    (whose manifest is removed first: the entry is unusable until the caller writes the new one). Returns
+    the checksums of the files installed and whether the fast-path hook went in. The build folder is
+    removed whatever happens; an interrupted compile leaves ``entry`` as it was."""
     build = Path(tempfile.mkdtemp(prefix=_tmp_name('build'), dir=entry))
     try:
         src = build / 'src'
@@ -312,14 +321,17 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
         for f in (WEIGHTS_HEADER, WEIGHTS_SOURCE):
             shutil.copy2(f, src / f.name)
         inc = [f'-I{src / "firmware" / "ap_types"}', f'-I{src / "firmware"}', f'-I{src}',
-               '-include', str(src / WEIGHTS_HEADER.name)] + (['-DFPGAML_FAST_CSIM'] if hooked else [])
+               '-include', str(src / WEIGHTS_HEADER.name), f'-ffile-prefix-map={build}=.'] + \
+            (['-DFPGAML_FAST_CSIM'] if hooked else [])  # (prefix map: no build folder in the library's strings)
         sources = [src / 'firmware' / f'{project}.cpp', src / 'fpgaml_harness.cpp', src / WEIGHTS_SOURCE.name]
         objs = [build / f'{s.stem}.o' for s in sources]
         cmds = [[CXX, *CXXFLAGS, *inc, '-c', str(s), '-o', str(o)] for s, o in zip(sources, objs)]
         with Spinner(f'compiling {project} with {CXX} (C-simulation library)'):
             _run_parallel(cmds, project_dir, log_path)
             _run_parallel([[CXX, '-shared', *map(str, objs), '-o', str(build / LIB)]], project_dir, log_path)
-        sums = {LIB: _sha256(build / LIB)}
+        (entry / MANIFEST).unlink(missing_ok=True)
+        sums = _install_weights(project_dir, entry)
+        sums[LIB] = _sha256(build / LIB)
         if hooked:
             _write_atomic(entry / FAST_MARKER, 'fpgaml fast paths: dense_latency, relu, ap_shift_reg\n')
             sums[FAST_MARKER] = _sha256(entry / FAST_MARKER)
@@ -377,7 +389,8 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
 
     problems = entry_problems(entry) if use_cache else None
     if problems == []:
-        return done(entry, True)  # reads only: a read-only cache serves hits
+        _note_stale(remove_stale_builds(entry), notes)  # (only if there are any: a hit writes nothing else)
+        return done(entry, True)  # a read-only cache serves hits
     try:
         lock = _open_entry(entry)
     except OSError as e:
@@ -388,26 +401,21 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
                      f'in a temporary folder and is not cached (set --cache-dir or FPGAML_CACHE_DIR to a writable '
                      f'folder to keep it)')
         private = _private_entry()
-        sums = _install_weights(project_dir, private)
-        sums.update(_compile_into(project_dir, project, private, fast, log_path)[0])
-        _write_manifest(private, sums)
+        _write_manifest(private, _compile_into(project_dir, project, private, fast, log_path)[0])
         return done(private, False)
     try:
-        stale = remove_stale_builds(entry)
-        if stale:
-            notes.append(f'removed {len(stale)} build folder(s) left in the compile cache by a killed fpgaml: '
-                         f'{", ".join(stale)}')
+        _note_stale(remove_stale_builds(entry), notes)
         if use_cache:
             problems = entry_problems(entry)  # another process may have built or repaired it meanwhile
             if problems == []:
                 return done(entry, True)
         old = _read_manifest(entry) or {}
-        if problems is None and (entry / LIB).exists():
+        if use_cache and problems is None and (entry / LIB).exists():
             problems = [f'{MANIFEST} (missing or unreadable)']
-        (entry / MANIFEST).unlink(missing_ok=True)  # the entry is unusable until its new manifest is in place
-        sums = _install_weights(project_dir, entry)
         if problems and all(p.startswith(f'{WEIGHTS}/') for p in problems):
             # the library itself is sound: reinstalling the weight files from the project repairs the entry
+            (entry / MANIFEST).unlink(missing_ok=True)  # unusable until its new manifest is in place
+            sums = _install_weights(project_dir, entry)
             sums.update({n: d for n, d in old.items() if not n.startswith(f'{WEIGHTS}/')})
             notes.append(f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the weight files '
                          f'were reinstalled from the project')
@@ -416,7 +424,7 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
             if problems:
                 notes.append(f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the library '
                              f'was recompiled')
-            sums.update(_compile_into(project_dir, project, entry, fast, log_path)[0])
+            sums = _compile_into(project_dir, project, entry, fast, log_path)[0]
             cached = False
         _write_manifest(entry, sums)
         return done(entry, cached)
