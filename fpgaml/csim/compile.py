@@ -143,11 +143,6 @@ class CompiledLibrary:
     fast: bool = False  # compiled with fpgaml's integer fast path for dense layers
     notes: list[str] = field(default_factory=list)  # what the cache found and did (corrupted entry, read-only)
 
-    @property
-    def weights_dir(self) -> Path:
-        """The weight files the library reads at start-up (passed to it at run time: entries can move)."""
-        return self.path.parent / WEIGHTS
-
 
 def _first_error(log: str) -> str:
     for line in log.splitlines():

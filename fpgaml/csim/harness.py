@@ -61,6 +61,11 @@ class _Worker:
             self.proc = subprocess.Popen([sys.executable, '-I', str(_WORKER), str(path), str(weights_dir)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                          start_new_session=True)
+        self.in_sizes: list[int] = []
+        self.out_sizes: list[int] = []
+
+    def handshake(self) -> None:
+        """Wait until the library is loaded; learn its input and output sizes."""
         head = self._read(8, 'loading it')
         n_in, n_out = struct.unpack('=ii', head)
         sizes = struct.unpack(f'={n_in + n_out}q', self._read(8 * (n_in + n_out), 'loading it'))
@@ -153,13 +158,11 @@ class CsimLibrary:
         self.threads = max(1, int(threads))
         self._workers: list[_Worker] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._workers, self.log)
-        first = self._start()
-        self.in_sizes, self.out_sizes = first.in_sizes, first.out_sizes
-
-    def _start(self) -> _Worker:
-        w = _Worker(self.path, self.weights_dir, self.log)
-        self._workers.append(w)
-        return w
+        for _ in range(self.threads):  # all started here (in parallel), so that predict() times only the C-sim
+            self._workers.append(_Worker(self.path, self.weights_dir, self.log))
+        for w in self._workers:
+            w.handshake()
+        self.in_sizes, self.out_sizes = self._workers[0].in_sizes, self._workers[0].out_sizes
 
     def close(self) -> None:
         """End the worker processes (also done when the object is collected or fpgaml exits)."""
@@ -195,10 +198,7 @@ class CsimLibrary:
 
     def predict(self, xs: list[np.ndarray], chunk: int = 512, label: str = 'C-simulation') -> list[np.ndarray]:
         n = xs[0].shape[0]
-        n_workers = self.threads if n > 1 else 1
-        while len(self._workers) < n_workers:
-            self._start()
-        workers = self._workers[:n_workers]
+        workers = self._workers if n > 1 else self._workers[:1]
         chunk = max(1, min(chunk, -(-n // len(workers))))  # every worker gets a share
         starts = list(range(0, n, chunk))
         # contiguous ranges per worker: each process sees its samples in order, as in a serial run
