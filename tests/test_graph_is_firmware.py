@@ -99,8 +99,10 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
             assert row['precisions']['distance'] == dist_t.hls4ml_str()
             compared += 2
         if node.get_attr('fpgaml_product_type') is not None:
+            e_min, e_max = node.get_attr('fpgaml_po2_exponents')
             body = _struct(params, f'config{i}') or ''
-            assert f'nnet::product::{node.get_attr("fpgaml_product_type")}<' in params, node.name
+            assert (f'nnet::product::{node.get_attr("fpgaml_product_type")}<x_T, y_T, {e_min}, {e_max}>'
+                    in body), node.name
             assert 'nnet_utils/nnet_fpgaml_po2.h' in params
             compared += 1
     return compared

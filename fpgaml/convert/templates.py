@@ -28,7 +28,8 @@ class Override:
     include: str | None = None  # an fpgaml header the rendered config needs
 
 
-_PO2 = {'{product_type}': '{fpgaml_product_type}'}
+_PO2 = {'{product_type}<x_T, y_T>': '{fpgaml_product_type}<x_T, y_T, {fpgaml_po2_exponents[0]}, '
+                                                      '{fpgaml_po2_exponents[1]}>'}
 _TABLE = 'typedef {table_t.name} table_t;'
 _DISTANCE = {'static const unsigned distance_width = {distance_width};':
              'static const unsigned distance_width = {fpgaml_distance_t.width};',

@@ -392,7 +392,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     y_raw = y_k if on_grid else _keras(loaded, raw, n)
 
     failures: list[str] = check_weight_files(project_dir)
-    notes: list[str] = []
+    notes: list[str] = list(compiled.notes)
+    native = lib.native_output().strip()
+    if native:
+        notes.append(f'the C-simulation library wrote to stderr: "{native.splitlines()[0][:200]}" '
+                     f'(all of it: {lib.log})')
     if any(_is_xnor(v.type.precision) for v in out_vars):
         notes.append('binary (XNOR) firmware outputs decoded 0 -> -1 before comparing with Keras\'s +-1')
     checks: list[Check] = []

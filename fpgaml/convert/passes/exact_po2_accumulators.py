@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from fpgaml.config.precision import from_hls4ml, parse_precision
 
 from . import Change, FlowContext, Pass
+from .exact_po2_products import po2_exponent_range
 
 
 class ExactPo2Accumulators(Pass):
@@ -21,23 +20,19 @@ class ExactPo2Accumulators(Pass):
     summary = 'Dense layers with power-of-two weights get exact accumulator/result types'
 
     def run(self, ctx: FlowContext) -> list[Change]:
-        from hls4ml.model.types import ExponentPrecisionType
-
         entries = ctx.hls_config['HLSConfig']['LayerName']
         changes = []
         for layer in ctx.graph.get_layers():
-            w = layer.weights.get('weight') if layer.class_name == 'Dense' else None
-            if w is None or not isinstance(w.type.precision, ExponentPrecisionType):
+            exps = po2_exponent_range(layer) if layer.class_name == 'Dense' else None
+            if exps is None:
                 continue
             prec = entries.setdefault(layer.name, {'Trace': True}).setdefault('Precision', {})
             if not isinstance(prec, dict) or any(prec.get(k, 'auto') != 'auto' for k in ('accum', 'result')):
                 continue
             x = from_hls4ml(layer.get_input_variable().type.precision)
-            data = np.abs(np.asarray(w.data, dtype=np.float64))
-            nz = data[data > 0]
-            if x is None or nz.size == 0:
+            if x is None:
                 continue
-            e_min, e_max = int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+            e_min, e_max = exps
             frac = x.fractional - e_min
             n_in = int(layer.get_attr('n_in'))
             integer = x.integer + e_max + math.ceil(math.log2(max(2, n_in))) + (0 if x.signed else 1)
