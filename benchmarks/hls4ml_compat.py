@@ -4,7 +4,7 @@ The cases (``tests/hls4ml_cases.py``) re-create the parametrized models of hls4m
 build them, with the tests' hls4ml configs (written as hls4ml-format YAML for fpgaml), the tests' input data and
 the tests' own assertions on the firmware output. Each case runs in its own process (a fresh TensorFlow).
 
-    .venv/bin/python benchmarks/hls4ml_compat.py [--jobs 2] [--only PATTERN] [--json results.json] [--list]
+    .venv/bin/python benchmarks/hls4ml_compat.py [--jobs 2] [--only PATTERN] [--hls4ml] [--json FILE] [--list]
 
 Prints one line per case and the pass rate; writes the results as JSON (default
 ``benchmarks/results/hls4ml_compat.json``).
@@ -31,12 +31,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 import hls4ml_cases  # noqa: E402
 
 
-def _run_one(case_id: str, root: str) -> dict:
+def _run_one(case_id: str, root: str, with_hls4ml: bool) -> dict:
     """One case in a worker process (TensorFlow's state never leaks between cases)."""
     case = next(c for c in hls4ml_cases.all_cases() if c.id == case_id)
     workdir = Path(root) / hls4ml_cases.re.sub(r'[^A-Za-z0-9_.-]+', '_', case_id)
     try:
-        return hls4ml_cases.run_case(case, workdir).to_json()
+        return hls4ml_cases.run_case(case, workdir, with_hls4ml).to_json()
     except Exception as e:  # noqa: BLE001 - a broken case is reported, not fatal to the run
         return hls4ml_cases.Outcome(case.id, case.family, case.source, case.criterion_text, outcome='harness error',
                                     detail=f'{type(e).__name__}: {e}'[:300]).to_json()
@@ -51,6 +51,8 @@ def select(pattern: str | None) -> list:
 
 def _line(r: dict) -> str:
     why = r['detail'] if r['outcome'] != 'meets' else ''
+    if r.get('hls4ml_outcome'):
+        why = f'[hls4ml alone: {r["hls4ml_outcome"]}] {why}'
     own = f'fpgaml: exit {r["fpgaml_exit"]}, {r["fpgaml_verdict"]}' + ('' if r['clean'] else ', TRACEBACK')
     return f'{r["outcome"]:<13} {r["id"]:<58} {r["seconds"]:6.1f}s  {own}  {why}'
 
@@ -68,6 +70,10 @@ def summary(results: list[dict]) -> str:
     agree = sum((r['fpgaml_verdict'] == 'PASSED') == (r['outcome'] == 'meets') for r in results
                 if r['fpgaml_verdict'] in ('PASSED', 'FAILED'))
     judged = sum(r['fpgaml_verdict'] in ('PASSED', 'FAILED') for r in results)
+    alone = [r for r in results if r.get('hls4ml_outcome')]
+    if alone:
+        lines.append(f'of the {len(alone)} others, hls4ml alone meets the criterion in '
+                     f'{sum(r["hls4ml_outcome"] == "meets" for r in alone)}')
     lines.append(f'fpgaml\'s own verdict agrees with the test\'s criterion in {agree} of {judged} built cases; '
                  f'{sum(not r["clean"] for r in results)} runs printed a traceback')
     return '\n'.join(lines)
@@ -78,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--jobs', type=int, default=1, help='cases run in parallel (each one compiles with g++)')
     ap.add_argument('--only', help='run the cases whose id contains PATTERN (glob) or whose family is PATTERN')
     ap.add_argument('--json', type=Path, default=REPO / 'benchmarks' / 'results' / 'hls4ml_compat.json')
+    ap.add_argument('--hls4ml', action='store_true',
+                    help='run each case fpgaml does not pass through hls4ml alone too (its own compile/predict)')
     ap.add_argument('--list', action='store_true', help='list the cases and exit')
     ap.add_argument('--keep', type=Path, help='keep the projects in this folder (default: a temporary one)')
     args = ap.parse_args(argv)
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.jobs)) as pool:
-        futures = {pool.submit(_run_one, c.id, str(root)): c for c in cases}
+        futures = {pool.submit(_run_one, c.id, str(root), args.hls4ml): c for c in cases}
         for fut in as_completed(futures):
             r = fut.result()
             results.append(r)
