@@ -601,11 +601,16 @@ def _qrnn(layer):
     def build():
         K = _K()
         import qkeras
+
+        from fpgaml.frontend import _qkeras_tf221_compat
+        _qkeras_tf221_compat()  # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21
         q = 'quantized_bits(8, 0, alpha=1)'
         kw = dict(kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, state_quantizer=q,
                   activation='quantized_tanh(8)')
-        if layer != 'QSimpleRNN':
-            kw['recurrent_activation'] = 'hard_sigmoid'
+        if layer != 'QSimpleRNN':  # QKeras's default hard_sigmoid is rejected by hls4ml ('Hard activation')
+            kw['recurrent_activation'] = 'quantized_sigmoid(8)'
+        if layer == 'QGRU':
+            kw['reset_after'] = True  # the only GRU form hls4ml computes
         m = K.models.Sequential()
         m.add(getattr(qkeras, layer)(1, input_shape=(5, 2), name=layer.lower(), **kw))
         m.compile()
@@ -656,7 +661,7 @@ def _garnet(stack):
         n = K.layers.Input(shape=(1,), dtype='uint16')
         if stack:
             out = GarNetStack([4, 4], [4, 4], [8, 8], simplified=True, collapse='mean', input_format='xn',
-                              output_activation=None, name='gar_1', quantize_transforms=False)([x, n])
+                              output_activation=None, name='gar_1', quantize_transforms=None)([x, n])
         else:
             out = GarNet(8, 8, 16, simplified=True, collapse='mean', input_format='xn', output_activation=None,
                          name='gar_1', quantize_transforms=False)([x, n])
