@@ -606,9 +606,9 @@ def _qrnn(layer):
         _qkeras_tf221_compat()  # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21
         q = 'quantized_bits(8, 0, alpha=1)'
         kw = dict(kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, state_quantizer=q,
-                  activation='quantized_tanh(8)')
-        if layer != 'QSimpleRNN':  # QKeras's default hard_sigmoid is rejected by hls4ml ('Hard activation')
-            kw['recurrent_activation'] = 'quantized_sigmoid(8)'
+                  activation='quantized_tanh(8, use_real_tanh=True)')
+        if layer != 'QSimpleRNN':  # hard activations (QKeras's defaults) are rejected by hls4ml ('Hard activation')
+            kw['recurrent_activation'] = 'quantized_sigmoid(8, use_real_sigmoid=True)'
         if layer == 'QGRU':
             kw['reset_after'] = True  # the only GRU form hls4ml computes
         m = K.models.Sequential()
