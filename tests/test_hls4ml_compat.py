@@ -1,0 +1,52 @@
+"""hls4ml's own test models through fpgaml: one per family, built as hls4ml's tests build them.
+
+Each case (see tests/hls4ml_cases.py) saves the model the hls4ml test builds, writes the test's hls4ml config
+as an hls4ml-format YAML file, runs ``fpgaml build`` as a user does (the CLI, in a subprocess), runs the firmware
+fpgaml compiled on the test's inputs and applies the hls4ml test's own assertion to it. The whole set (and the
+pass rate in the README) is ``benchmarks/hls4ml_compat.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hls4ml_cases import all_cases, run_case
+
+pytestmark = pytest.mark.slow
+
+# Cases fpgaml does not yet pass (measured with benchmarks/hls4ml_compat.py): strict, so a fix shows up as XPASS.
+_TABLESIZE = ('fpgaml rejects the key TableSize that hls4ml\'s config_from_keras_model(granularity="name") writes '
+              'for activation layers')
+_RECURRENT = 'fpgaml rejects the key RecurrentReuseFactor that hls4ml\'s config_from_keras_model writes for LSTM/GRU'
+KNOWN_FAILING: dict[str, str] = {
+    'qkeras/dense_relu_exact_4b_1[io_parallel]': _TABLESIZE,
+    'qkeras/quantizer_quantized_bits_4_2[io_parallel]': _TABLESIZE,
+    'qkeras/qactivation_kwarg_ternary_ternary[io_parallel]': _TABLESIZE,
+    'binary_cnn/latency[io_stream]': _TABLESIZE,
+    'softmax/stable-16,6-18,8[io_parallel]': _TABLESIZE,
+    'rnn/lstm_latency[io_parallel]': _RECURRENT,
+    'qrnn/qlstm[io_parallel]': _RECURRENT,
+    'embed/embedding[io_parallel]': ('an hls4ml-format Validation.data is ignored: generated indices up to the '
+                                     'ap_uint<4> maximum crash the Keras Embedding (exit 1)'),
+}
+
+CASES = [c for c in all_cases() if c.fast]
+
+
+def _param(case):
+    marks = [pytest.mark.xfail(reason=KNOWN_FAILING[case.id], strict=True)] if case.id in KNOWN_FAILING else []
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize('case', [_param(c) for c in CASES])
+def test_hls4ml_test_model(case, tmp_path):
+    res = run_case(case, tmp_path)
+    assert res.clean, f'fpgaml printed a traceback (exit {res.fpgaml_exit})'
+    assert res.outcome != 'fpgaml error', f'fpgaml build failed (exit {res.fpgaml_exit}): {res.fpgaml_message}'
+    assert res.outcome == 'meets', f'{case.source}: {case.criterion_text} fails on the firmware: {res.detail}'
+
+
+def test_cases_cover_every_family():
+    """The CI subset keeps one model per family of hls4ml's tests."""
+    assert {c.family for c in CASES} == {c.family for c in all_cases()}
+    assert len(all_cases()) >= 85
