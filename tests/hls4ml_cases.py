@@ -602,8 +602,10 @@ def _qrnn(layer):
         K = _K()
         import qkeras
 
-        from fpgaml.frontend import _qkeras_tf221_compat
-        _qkeras_tf221_compat()  # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21
+        from fpgaml.frontend import tf221_compat
+        # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21: this harness builds and runs them itself (as
+        # hls4ml's test does), so its process keeps fpgaml's aliases on
+        tf221_compat().__enter__()
         q = 'quantized_bits(8, 0, alpha=1)'
         kw = dict(kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, state_quantizer=q,
                   activation='quantized_tanh(8, use_real_tanh=True)')

@@ -104,6 +104,13 @@ def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> P
     )
 
 
+def _validation_file(value: str, path: Path, line: int, key: str) -> Path:
+    vdata = _resolve_existing(value, path, 'validation data', line)
+    if vdata.suffix not in ('.npy', '.npz'):
+        raise FpgamlError(f'{path}:{line}: {key}: "{value}" must be a .npy or .npz file')
+    return vdata
+
+
 def load_config(path: str | Path, output_dir: str | Path | None = None) -> ProjectConfig:
     """Read, validate and resolve one config file. Raises FpgamlError with file:line messages."""
     path = expand_path(path, 'config file')
@@ -139,10 +146,7 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
                                         extra=s.hls4ml_extra(), line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0)
     vdata = None
     if raw.validation.data:
-        vline = data['validation'].line_of('data')
-        vdata = _resolve_existing(raw.validation.data, path, 'validation data', vline)
-        if vdata.suffix not in ('.npy', '.npz'):
-            raise FpgamlError(f'{path}:{vline}: validation.data: "{raw.validation.data}" must be a .npy or .npz file')
+        vdata = _validation_file(raw.validation.data, path, data['validation'].line_of('data'), 'validation.data')
     output = expand_path(raw.output_dir, f'{path}:{data.line_of("output_dir")}: output_dir') if raw.output_dir \
         else Path('vivado_projects') / raw.name
     pdata = data.get('precision')
@@ -193,6 +197,11 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
     if raw.InputData:
         vdata = _resolve_existing(raw.InputData, path, 'InputData', data.line_of('InputData'))
     validation = raw.Validation
+    if isinstance(validation, ValidationSettings) and validation.data:
+        vline = data['Validation'].line_of('data')
+        if vdata is not None:
+            raise FpgamlError(f'{path}:{vline}: Validation.data and InputData both name validation data; keep one')
+        vdata = _validation_file(validation.data, path, vline, 'Validation.data')
     return ProjectConfig(
         source=path.resolve(), format='hls4ml', model=src, name=raw.ProjectName,
         output_dir=expand_path(raw.OutputDir, f'{path}:{data.line_of("OutputDir")}: OutputDir').resolve(), backend=raw.Backend, part=raw.Part,
