@@ -19,17 +19,16 @@ from __future__ import annotations
 import errno
 import fcntl
 import fnmatch
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from fpgaml._owner import host_tag, pid_alive, sha256_file
 from fpgaml.errors import FpgamlError
 
 MANIFEST = '.fpgaml-manifest.json'
@@ -44,10 +43,6 @@ LEGACY_PROJECT_FILES = (
 _SHOWN = 5  # foreign files named in a refusal
 
 
-def _host_tag() -> str:
-    return re.sub(r'[^A-Za-z0-9]', '_', socket.gethostname())[:32] or 'host'
-
-
 def _stem(target: Path) -> str:
     # short enough that '.<stem>.tmp-<pid>-<host>-<random>' fits in any file system's 255-byte names
     return target.name[:64]
@@ -55,15 +50,7 @@ def _stem(target: Path) -> str:
 
 def temp_project_dir(target: Path) -> Path:
     """A fresh hidden folder beside ``target`` whose name records this process (for stale clean-up)."""
-    return Path(tempfile.mkdtemp(prefix=f'.{_stem(target)}.tmp-{os.getpid()}-{_host_tag()}-', dir=target.parent))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
+    return Path(tempfile.mkdtemp(prefix=f'.{_stem(target)}.tmp-{os.getpid()}-{host_tag()}-', dir=target.parent))
 
 
 def project_files(folder: Path) -> list[str]:
@@ -84,7 +71,7 @@ def project_files(folder: Path) -> list[str]:
 
 def _hash_entry(folder: Path, rel: str) -> str | None:
     p = folder / rel
-    return None if p.is_symlink() or not p.is_file() else _sha256(p)
+    return None if p.is_symlink() or not p.is_file() else sha256_file(p)
 
 
 def write_manifest(project: Path) -> None:
@@ -255,27 +242,15 @@ def folder_lock(folder: Path):
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale(target: Path) -> list[Path]:
     """Remove ``.<name>.tmp-*`` folders beside ``target`` left by a process of this host that died; put back a
     ``.<name>.old-*`` project that was swapped out when its process died (else remove it). Call under
     :func:`folder_lock`. Returns what was removed or restored."""
-    pattern = re.compile(rf'^\.{re.escape(_stem(target))}\.(tmp|old)-(\d+)-{re.escape(_host_tag())}-')
+    pattern = re.compile(rf'^\.{re.escape(_stem(target))}\.(tmp|old)-(\d+)-{re.escape(host_tag())}-')
     done = []
     for p in sorted(target.parent.iterdir()):
         m = pattern.match(p.name)
-        if not m or _alive(int(m.group(2))) or p.is_symlink() or not p.is_dir():
+        if not m or pid_alive(int(m.group(2))) or p.is_symlink() or not p.is_dir():
             continue
         if m.group(1) == 'old' and not os.path.lexists(target):
             if _stem(target) != target.name:
@@ -300,7 +275,7 @@ def install(tmp: Path, target: Path, *, force: bool, protected: list[tuple[str, 
             raise FpgamlError(f'{target} already exists (written by another run while this one was building); '
                               f'use --force to replace it, or --output DIR to write elsewhere')
         check_replaceable(target, protected)
-        old = target.with_name(f'.{_stem(target)}.old-{os.getpid()}-{_host_tag()}-{secrets.token_hex(4)}')
+        old = target.with_name(f'.{_stem(target)}.old-{os.getpid()}-{host_tag()}-{secrets.token_hex(4)}')
         os.rename(target, old)
         try:
             os.rename(tmp, target)

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from fpgaml._owner import host_tag, pid_alive, sha256_file
 from fpgaml.convert.writer import TEMPLATES
 from fpgaml.errors import CompileError, FpgamlError
 from fpgaml.progress import Spinner
@@ -183,14 +183,6 @@ FAST_MARKER = 'fast-path'
 _TMP_DIR = re.compile(r'^(?:build|weights)-(?P<host>.+)-(?P<pid>\d+)-[^-]+$')
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _read_manifest(entry: Path) -> dict[str, str] | None:
     try:
         text = (entry / MANIFEST).read_text()
@@ -214,7 +206,7 @@ def entry_problems(entry: Path) -> list[str] | None:
     bad = []
     for name, digest in files.items():
         try:
-            if _sha256(entry / name) != digest:
+            if sha256_file(entry / name) != digest:
                 bad.append(f'{name} (changed)')
         except OSError:
             bad.append(f'{name} (missing)')
@@ -222,27 +214,17 @@ def entry_problems(entry: Path) -> list[str] | None:
 
 
 def _tmp_name(kind: str) -> str:
-    return f'{kind}-{socket.gethostname().replace("-", "_")}-{os.getpid()}-'
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return f'{kind}-{host_tag()}-{os.getpid()}-'
 
 
 def remove_stale_builds(entry: Path) -> list[str]:
     """Remove the build/weights folders that a killed fpgaml (SIGKILL, power loss) left in ``entry``:
     those of a process of this host that no longer runs. Returns their names."""
     removed = []
-    host = socket.gethostname().replace('-', '_')
+    host = host_tag()
     for d in entry.glob('*-*'):
         m = _TMP_DIR.match(d.name)
-        if d.is_dir() and m and m['host'] == host and int(m['pid']) != os.getpid() and not _pid_alive(int(m['pid'])):
+        if d.is_dir() and m and m['host'] == host and int(m['pid']) != os.getpid() and not pid_alive(int(m['pid'])):
             shutil.rmtree(d, ignore_errors=True)  # (a read-only cache keeps them: nothing to do about it)
             if not d.exists():
                 removed.append(d.name)
@@ -276,7 +258,7 @@ def _install_weights(project_dir: Path, entry: Path) -> dict[str, str]:
         sums = {}
         for p in sorted((project_dir / 'firmware' / 'weights').glob('*.txt')):
             shutil.copy2(p, tmp / p.name)
-            sums[f'{WEIGHTS}/{p.name}'] = _sha256(tmp / p.name)
+            sums[f'{WEIGHTS}/{p.name}'] = sha256_file(tmp / p.name)
         os.chmod(tmp, 0o777 & ~_umask())  # (mkdtemp makes 0700: a shared cache is read by others)
         shutil.rmtree(entry / WEIGHTS, ignore_errors=True)
         os.replace(tmp, entry / WEIGHTS)
@@ -308,10 +290,10 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
             _run_parallel([[CXX, '-shared', *map(str, objs), '-o', str(build / LIB)]], project_dir, log_path)
         (entry / MANIFEST).unlink(missing_ok=True)
         sums = _install_weights(project_dir, entry)
-        sums[LIB] = _sha256(build / LIB)
+        sums[LIB] = sha256_file(build / LIB)
         if hooked:
             _write_atomic(entry / FAST_MARKER, 'fpgaml fast paths: dense_latency, relu, ap_shift_reg\n')
-            sums[FAST_MARKER] = _sha256(entry / FAST_MARKER)
+            sums[FAST_MARKER] = sha256_file(entry / FAST_MARKER)
         else:
             (entry / FAST_MARKER).unlink(missing_ok=True)
         os.replace(build / LIB, entry / LIB)
