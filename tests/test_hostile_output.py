@@ -252,7 +252,8 @@ def test_after_sigkill_the_next_run_removes_the_stale_folders(tmp_path):
 
 
 def test_stale_clean_up_spares_live_runs_and_restores_a_swapped_out_project(tmp_path):
-    from fpgaml.outdir import _host_tag, remove_stale
+    from fpgaml._owner import host_tag as _host_tag
+    from fpgaml.outdir import remove_stale
 
     dead = subprocess.Popen(['true'])
     dead.wait()
