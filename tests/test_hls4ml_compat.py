@@ -16,8 +16,6 @@ pytestmark = pytest.mark.slow
 
 # Cases fpgaml does not yet pass (measured with benchmarks/hls4ml_compat.py): strict, so a fix shows up as XPASS.
 KNOWN_FAILING: dict[str, str] = {
-    'binary_cnn/latency[io_stream]': ("fpgaml's exact-threshold pass moves a binary activation's threshold off 0, "
-                                      'where QKeras binary maps an exact 0 sum to +1'),
     'qrnn/qlstm[io_parallel]': ("hls4ml's LSTM template wants one type for the input and the state: a QLSTM whose "
                                 'input type differs from its state type fails in g++'),
 }
