@@ -360,7 +360,7 @@ def sweep(config: Path = ConfigArg,
           rtl: bool = typer.Option(False, '--rtl', help='RTL measurement per point (not available in this version).'),
           cache_dir: Optional[Path] = typer.Option(None, '--cache-dir', help='Point cache (default: '
                                                    '$FPGAML_SWEEP_CACHE or ~/.cache/fpgaml/sweep).'),
-          no_cache: bool = typer.Option(False, '--no-cache', help='Recompute every point (and recompile).'),
+          no_cache: bool = typer.Option(False, '--no-cache', help='Recompute every point (the content-addressed compile cache is still used).'),
           trust_model: bool = TrustOpt):
     """Design-space sweep: convert, C-simulate and estimate every point of a grid, on Dask; Pareto plots."""
     from fpgaml.config import load_config
@@ -432,12 +432,17 @@ def zoo_build(name: Optional[str] = typer.Argument(None, help='Model name (see "
                                                     'folder the projects go in, one per model).'),
               force: bool = ForceOpt, scheduler: Optional[str] = SchedulerOpt,
               workers: Optional[int] = typer.Option(None, '--workers', min=1, help='With --all: local worker '
-                                                    'processes (default: one per core).')):
+                                                    'processes (default: one per core).'),
+              models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
+                                                        '(default: ./models if it exists, else the checkout\'s '
+                                                        'models/).')):
     """Build, C-simulate and estimate one zoo model (same as fpgaml build models/NAME/config.yml), or --all."""
     from fpgaml.errors import suggest
-    from fpgaml.regress import zoo
+    from fpgaml.regress import default_models_dir, models_folder, zoo
 
-    models = zoo()
+    models = zoo(models_folder(models_dir) if models_dir is not None else default_models_dir())
+    if not models:
+        raise FpgamlError('no reference models (folders with config.yml) found')
     if all_models:
         if name is not None:
             raise FpgamlError(f'give a model name or --all, not both (got "{name}" and --all)')

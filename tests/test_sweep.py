@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,28 +233,35 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, point_cache):
     import psutil
 
     out = tmp_path / 'sw'
-    args = ['sweep', REF, '--grid', 'reuse_factor=1,2,3', '--samples', '20', '-o', out, '--cache-dir',
-            tmp_path / 'cache', '--workers', '1']
+    # 4 points, one worker: the firmware of each is in the compile cache after the tests above, so a point
+    # takes seconds; Ctrl-C comes while the second one runs
+    args = ['sweep', REF, '--grid', 'reuse_factor=1,2', '--grid', 'clock_period=5,4', '--samples', '20', '-o', out,
+            '--cache-dir', tmp_path / 'cache', '--workers', '1']
     proc = subprocess.Popen(FPGAML + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.time() + 600
     line = ''
-    while time.time() < deadline and proc.poll() is None and not line.startswith('[1/3]'):
+    while time.time() < deadline and proc.poll() is None and not line.startswith('[1/4]'):
         line = proc.stderr.readline()
-    assert line.startswith('[1/3]'), 'no point finished'
+    assert line.startswith('[1/4]'), 'no point finished'
     children = psutil.Process(proc.pid).children(recursive=True)
+    assert children  # the local cluster's worker processes
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert 'interrupted: 1 of 3 points finished' in err and 'run the same command again to resume' in err
+    m = re.search(r'interrupted: (\d) of 4 points finished', err)
+    assert m and 'run the same command again to resume' in err, err
     assert 'Traceback' not in err
+    done = int(m.group(1))
     doc = json.loads((out / 'sweep.json').read_text())
-    assert doc['interrupted'] and [r['status'] for r in doc['rows']].count('ok') == 1
+    assert doc['interrupted'] and [r['status'] for r in doc['rows']].count('ok') == done and 1 <= done < 4
+    assert [r['status'] for r in doc['rows']].count('not run (interrupted)') == 4 - done
     time.sleep(2)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
     p = run(args)
-    assert p.returncode == 0 and '1 cached, 2 to run' in p.stdout, p.stderr
+    assert p.returncode == 0 and f'{done} cached, {4 - done} to run' in p.stdout, p.stderr
+    assert [r['status'] for r in json.loads((out / 'sweep.json').read_text())['rows']] == ['ok'] * 4
 
 
 # ---- dask-jobqueue ---------------------------------------------------------------------------------------------
@@ -292,3 +300,27 @@ for kind in ("htcondor", "slurm"):
     assert '#SBATCH -p short' in slurm and '#SBATCH -t 02:00:00' in slurm and '#SBATCH --cpus-per-task=4' in slurm
     p = run(['sweep', REF, '--grid', 'reuse_factor=1', '--cluster', 'pbs'])
     assert p.returncode == 2 and 'unknown cluster kind' in p.stderr and 'htcondor, slurm' in p.stderr
+
+
+# ---- zoo build --all ------------------------------------------------------------------------------------------
+def test_zoo_build_all_fans_out_and_installs_the_projects_here(tmp_path):
+    import shutil
+
+    models = tmp_path / 'models'
+    for name in ('reference_mlp', 'copy_mlp'):
+        shutil.copytree(REF.parent, models / name)
+    cfg = models / 'copy_mlp' / 'config.yml'
+    cfg.write_text(cfg.read_text().replace('name: reference_mlp', 'name: copy_mlp').replace(
+        'reuse_factor: 1', 'reuse_factor: 1\nvalidation: {data: val.npz, samples: 50}').replace(
+        'validation:\n  data: val.npz               # 1000 held-out samples (x, y)\n', ''))
+    out = tmp_path / 'projects'
+    args = ['zoo', 'build', '--all', '--models-dir', models, '--output', out, '--workers', '2']
+    p = run(args)
+    assert p.returncode == 0, p.stderr + p.stdout
+    for name in ('reference_mlp', 'copy_mlp'):
+        rep = json.loads((out / name / 'fpgaml-report.json').read_text())
+        assert rep['csim']['passed'] and (out / name / 'firmware').is_dir() and (out / name / 'report.html').is_file()
+    assert 'copy_mlp' in p.stdout and 'PASSED' in p.stdout
+    p = run(args)  # the projects exist: refused before any work, like fpgaml build
+    assert p.returncode == 2 and 'already exists; use --force' in p.stderr
+    assert not [x for x in out.iterdir() if x.name.startswith('.')]  # no staging folders left

@@ -45,7 +45,7 @@ class SweepOptions:
     jobs: int | None = None
     samples: int | None = None
     synth: bool = False
-    use_cache: bool = True  # the point cache and the compile cache
+    use_cache: bool = True  # the point cache (the content-addressed compile cache is always used)
     cache_dir: Path | None = None
 
 
@@ -111,7 +111,7 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
                 echo(f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
                      f'({eng.workers} worker{"s" if eng.workers != 1 else ""})')
                 progress = ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
-                task_options_run = {**task_options, 'use_cache': options.use_cache}
+                task_options_run = dict(task_options)
 
                 def done(o):
                     row = rows[todo[o.index]]
