@@ -85,11 +85,23 @@ def phase_cold(work: Path, res: dict) -> None:
     res['best'] = {k: rows[v]['label'] for k, v in best.items()}
     res['points'] = [{k: r.get(k) for k in ('label', 'latency_ns', 'lut', 'dsp', 'accuracy_firmware',
                                             'budgets_passed', 'seconds')} for r in doc['rows']]
-    PNG.parent.mkdir(exist_ok=True)
-    shutil.copy(work / 'cold' / 'sweep_pareto.png', PNG)
+    replot(work, res)
     # warm: the same command again, every point from the cache
     wall, doc = sweep(cfg, work / 'cold', work / 'pc-cold', work / 'cc-cold', '--workers', '2')
     res['warm'] = {'wall_seconds': round(wall, 2), 'cached': doc['cached']}
+
+
+def replot(work: Path, res: dict) -> None:
+    """docs/sweep_jet_mlp.png from the recorded points (the plot sweep.html embeds)."""
+    from fpgaml.config import load_config
+    from fpgaml.sweep.results import pareto_png
+
+    cfg = load_config(config(work))
+    rows = [dict(r, status='ok', point=i) for i, r in enumerate(res['points'])]
+    by_label = {r['label']: r for r in rows}
+    best = {k: by_label[v] for k, v in res['best'].items()}
+    PNG.parent.mkdir(exist_ok=True)
+    PNG.write_bytes(pareto_png(rows, cfg, best, title=f'jet_mlp: {len(rows)}-point sweep (fpgaml estimate + C-sim)'))
 
 
 def phase_resume(work: Path, res: dict, stop_after: int = 12) -> None:
@@ -98,8 +110,10 @@ def phase_resume(work: Path, res: dict, stop_after: int = 12) -> None:
     cmd = [sys.executable, '-m', 'fpgaml.cli', 'sweep', str(cfg), '-o', str(out), '--cache-dir', str(pc),
            '--workers', '2']
     t0 = time.perf_counter()
+    # (a new process group, as in a terminal; SIGINT back to its default even when this script runs in the
+    # background, which starts children with SIGINT ignored)
     proc = subprocess.Popen(cmd, env=env(cc), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stderr:
         if line.startswith(f'[{stop_after}/'):
             break
@@ -161,7 +175,8 @@ def main() -> None:
     try:
         for ph in args.phases.split(','):
             t0 = time.perf_counter()
-            {'cold': phase_cold, 'resume': phase_resume, 'workers': phase_workers, 'overhead': phase_overhead}[ph](
+            {'cold': phase_cold, 'resume': phase_resume, 'workers': phase_workers, 'overhead': phase_overhead,
+             'replot': replot}[ph](
                 work, res)
             print(f'{ph}: done in {time.perf_counter() - t0:.0f} s', flush=True)
             print(json.dumps({k: v for k, v in res.items() if k != 'points'}, indent=1), flush=True)

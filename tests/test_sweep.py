@@ -127,8 +127,14 @@ def test_local_sweep_results_cache_and_no_cache(tmp_path, point_cache):
     assert time.perf_counter() - t0 < 60
 
     p = run(['sweep', REF, '--grid', 'reuse_factor=1', '--samples', '20', '-o', out, '--cache-dir', point_cache,
-             '--no-cache', '--workers', '1'])
+             '--no-cache', '--workers', '1', '--synth'])
     assert p.returncode == 0 and '0 cached, 1 to run' in p.stdout, p.stderr
+    row = json.loads((out / 'sweep.json').read_text())['rows'][0]
+    from fpgaml.synth.run import find_tool
+
+    if find_tool('Vivado') is None:  # no vendor tool on this worker: said so per point, no figure made up
+        assert row['synth'] == 'tool not found' and 'no vendor HLS tool on PATH' in row['synth_message']
+        assert 'synth_reports' not in row
 
 
 def test_a_failing_point_records_its_error_and_the_others_go_on(tmp_path, point_cache):
@@ -237,8 +243,10 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, point_cache):
     # takes seconds; Ctrl-C comes while the second one runs
     args = ['sweep', REF, '--grid', 'reuse_factor=1,2', '--grid', 'clock_period=5,4', '--samples', '20', '-o', out,
             '--cache-dir', tmp_path / 'cache', '--workers', '1']
+    # (SIGINT back to its default: a suite run in the background starts children with SIGINT ignored)
     proc = subprocess.Popen(FPGAML + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 600
     line = ''
     while time.time() < deadline and proc.poll() is None and not line.startswith('[1/4]'):

@@ -140,7 +140,7 @@ def pareto_png(rows: list[dict], cfg, best: dict, title: str | None = None) -> b
         ax.set_xlabel('latency (ns, estimate)')
         ax.set_ylabel(f'{res.upper()} (estimate)')
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc='upper right')
+        ax.legend(fontsize=7, loc='best', framealpha=0.8)
         if have_acc:
             cb = fig.colorbar(sc, ax=ax)
             cb.set_label('firmware accuracy' if ok[0].get('accuracy_firmware') is not None
