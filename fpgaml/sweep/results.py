@@ -121,7 +121,7 @@ def pareto_png(rows: list[dict], cfg, best: dict, title: str | None = None) -> b
 
     accs = [accuracy(r) for r in ok]
     have_acc = any(a is not None for a in accs)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
     pick = chosen(best)
     for ax, res in zip(axes, ('lut', 'dsp')):
         xs, ys = [r['latency_ns'] for r in ok], [r[res] for r in ok]
@@ -140,11 +140,12 @@ def pareto_png(rows: list[dict], cfg, best: dict, title: str | None = None) -> b
         ax.set_xlabel('latency (ns, estimate)')
         ax.set_ylabel(f'{res.upper()} (estimate)')
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc='best', framealpha=0.8)
-        if have_acc:
-            cb = fig.colorbar(sc, ax=ax)
-            cb.set_label('firmware accuracy' if ok[0].get('accuracy_firmware') is not None
-                         else 'argmax agreement with Keras')
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='outside lower center', ncol=3, fontsize=8, frameon=False)
+    if have_acc:
+        cb = fig.colorbar(sc, ax=list(axes))
+        cb.set_label('firmware accuracy' if ok[0].get('accuracy_firmware') is not None
+                     else 'argmax agreement with Keras')
     fig.suptitle(title or f'{cfg.name}: {len(ok)} points, latency vs resources')
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=110)
