@@ -79,7 +79,7 @@ def engine(scheduler: str | None = None, cluster: str | None = None, workers: in
         try:
             if scheduler:
                 try:
-                    client = Client(scheduler, timeout='20s')
+                    client = Client(scheduler, timeout='10s')
                 except (OSError, TimeoutError) as e:
                     raise FpgamlError(f'--scheduler {scheduler}: cannot connect ({e}); is "dask scheduler" '
                                       f'running there?') from None
