@@ -300,14 +300,18 @@ def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference m
                                                                  'what changed.'),
             models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
                                                       '(default: ./models if it exists, else the checkout\'s models/).'),
-            cache_dir: Optional[Path] = CacheOpt):
+            cache_dir: Optional[Path] = CacheOpt,
+            scheduler: Optional[str] = typer.Option(None, '--scheduler', help='Fan the models out on Dask: '
+                                                    'tcp://host:port of an existing scheduler, or "local" for a '
+                                                    'local Dask cluster (one worker per core).')):
     """Rebuild and C-simulate reference models; compare bit patterns with their golden records."""
     from fpgaml.regress import default_models_dir, models_folder
     from fpgaml.regress import regress as run_regress
 
     folder = models_folder(models_dir) if models_dir is not None else default_models_dir()
-    _import_ml_stack()
-    results = run_regress(models, update=update, models_dir=folder, cache=cache_dir)
+    if scheduler is None:
+        _import_ml_stack()
+    results = run_regress(models, update=update, models_dir=folder, cache=cache_dir, scheduler=scheduler)
     t = Table(title='golden regression', title_justify='left')
     for col in ('model', 'status', 'samples', 'outputs', 'differing', 'firmware', 'seconds'):
         t.add_column(col)
@@ -328,6 +332,64 @@ def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference m
     if failed:
         err.print(Text.assemble(('regression: ', 'red'), f'{len(failed)} of {len(results)} models differ from '
                                 f'their golden records: {", ".join(failed)}'))
+        raise typer.Exit(4)
+
+
+SchedulerOpt = typer.Option(None, '--scheduler', help='Run on an existing Dask scheduler (tcp://host:port); '
+                                                       'default: a local Dask cluster (one worker per core).')
+
+
+@app.command()
+@_interruptible
+def sweep(config: Path = ConfigArg,
+          grid: Optional[list[str]] = typer.Option(None, '--grid', help='KEY=V1,V2,... (repeatable), e.g. '
+                                                   '--grid reuse_factor=1,2,4 --grid precision="fixed<8,3>,fixed<16,6>"; '
+                                                   'overrides the same key of the YAML "sweep: grid:".'),
+          output: Optional[Path] = typer.Option(None, '--output', '-o', help='Sweep folder (default: beside the '
+                                                'project, <output_dir>_sweep).'),
+          scheduler: Optional[str] = SchedulerOpt,
+          cluster: Optional[str] = typer.Option(None, '--cluster', help='htcondor or slurm: a dask-jobqueue cluster '
+                                                'from your dask jobqueue YAML (~/.config/dask/jobqueue.yaml).'),
+          jobs: Optional[int] = typer.Option(None, '--jobs', min=1, help='With --cluster: batch jobs to submit.'),
+          workers: Optional[int] = typer.Option(None, '--workers', min=1, help='Local worker processes (default: '
+                                                'one per core).'),
+          samples: Optional[int] = typer.Option(None, '--samples', min=1, help='Validation samples C-simulated per '
+                                                'point (default: the config\'s validation.samples).'),
+          synth: bool = typer.Option(False, '--synth', help='Also run vendor HLS synthesis per point where a tool '
+                                                            'is on the worker\'s PATH (else recorded as not found).'),
+          rtl: bool = typer.Option(False, '--rtl', help='RTL measurement per point (not available in this version).'),
+          cache_dir: Optional[Path] = typer.Option(None, '--cache-dir', help='Point cache (default: '
+                                                   '$FPGAML_SWEEP_CACHE or ~/.cache/fpgaml/sweep).'),
+          no_cache: bool = typer.Option(False, '--no-cache', help='Recompute every point (the content-addressed compile cache is still used).'),
+          trust_model: bool = TrustOpt):
+    """Design-space sweep: convert, C-simulate and estimate every point of a grid, on Dask; Pareto plots."""
+    from fpgaml.config import load_config
+    from fpgaml.sweep import SweepOptions, run_sweep
+    from fpgaml.sweep.grid import parse_grid_options
+    from fpgaml.sweep.results import accuracy
+
+    if rtl:
+        raise FpgamlError('--rtl: this fpgaml has no RTL backend yet; use --synth (vendor HLS synthesis where a '
+                          'tool is installed) or the estimate')
+    cfg = load_config(config)
+    cfg.model.trust = cfg.model.trust or trust_model
+    opts = SweepOptions(grid=parse_grid_options(grid or []), output=output, scheduler=scheduler, cluster=cluster,
+                        workers=workers, jobs=jobs, samples=samples, synth=synth, use_cache=not no_cache,
+                        cache_dir=cache_dir)
+    res = run_sweep(cfg, opts, echo=out.print)
+    out.print(f'{len(res.rows)} points: {res.computed} computed, {res.cached} cached, {res.failed} failed '
+              f'({res.seconds:.1f} s)')
+    for what, r in res.best.items():
+        a = accuracy(r)
+        out.print(f'best, {what}: point {r["point"]} ({r["label"]}): {r["latency_ns"]:g} ns, II {r["ii_cycles"]}, '
+                  f'{r["lut"]} LUT, {r["dsp"]} DSP' + ('' if a is None else f', accuracy {100 * a:.2f}%'))
+    if not res.best:
+        out.print('no point meets the budgets' if cfg.budgets else 'no point succeeded')
+    for r in res.rows:
+        if r['status'] == 'failed':
+            err.print(Text.assemble(('failed: ', 'red'), f'point {r["point"]} ({r["label"]}): {r.get("error")}'))
+    out.print(f'results: {res.files["csv"]}, {res.files["json"].name}, {res.files["html"].name}')
+    if res.failed:
         raise typer.Exit(4)
 
 
@@ -364,13 +426,46 @@ def zoo_list():
 
 @zoo_app.command('build')
 @_interruptible
-def zoo_build(name: str = typer.Argument(..., help='Model name (see "fpgaml zoo list").'),
-              output: Optional[Path] = OutputOpt, force: bool = ForceOpt):
-    """Build, C-simulate and estimate one zoo model (same as fpgaml build models/NAME/config.yml)."""
+def zoo_build(name: Optional[str] = typer.Argument(None, help='Model name (see "fpgaml zoo list").'),
+              all_models: bool = typer.Option(False, '--all', help='Build every zoo model, in parallel on Dask.'),
+              output: Optional[Path] = typer.Option(None, '--output', '-o', help='Output folder (with --all: the '
+                                                    'folder the projects go in, one per model).'),
+              force: bool = ForceOpt, scheduler: Optional[str] = SchedulerOpt,
+              workers: Optional[int] = typer.Option(None, '--workers', min=1, help='With --all: local worker '
+                                                    'processes (default: one per core).'),
+              models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
+                                                        '(default: ./models if it exists, else the checkout\'s '
+                                                        'models/).')):
+    """Build, C-simulate and estimate one zoo model (same as fpgaml build models/NAME/config.yml), or --all."""
     from fpgaml.errors import suggest
-    from fpgaml.regress import zoo
+    from fpgaml.regress import default_models_dir, models_folder, zoo
 
-    models = zoo()
+    models = zoo(models_folder(models_dir) if models_dir is not None else default_models_dir())
+    if not models:
+        raise FpgamlError('no reference models (folders with config.yml) found')
+    if all_models:
+        if name is not None:
+            raise FpgamlError(f'give a model name or --all, not both (got "{name}" and --all)')
+        from fpgaml.sweep.fanout import build_all
+
+        rows = build_all(models, output, force, scheduler, workers)
+        t = Table(title='zoo build', title_justify='left')
+        for col in ('model', 'C-sim', 'latency ns', 'II', 'LUT', 'DSP', 'project / error'):
+            t.add_column(col)
+        for r in rows:
+            if 'error' in r:
+                t.add_row(r['model'], Text('error', style='red'), '', '', '', '', r['error'])
+            else:
+                t.add_row(r['model'], Text('PASSED', style='green') if r['csim_passed'] else Text('FAILED', style='red'),
+                          f'{r["latency_ns"]:g}', str(r['ii_cycles']), str(r['lut']), str(r['dsp']), r['project'])
+        out.print(t)
+        if any('error' in r or not r['csim_passed'] for r in rows):
+            raise typer.Exit(4)
+        return
+    if name is None:
+        raise FpgamlError(f'give a model name or --all; available: {", ".join(models)}')
+    if scheduler is not None or workers is not None:
+        raise FpgamlError('--scheduler and --workers go with --all (one model builds here)')
     if name not in models:
         raise FpgamlError(f'unknown zoo model "{name}"{suggest(name, models)}; available: {", ".join(models)}')
     build_cmd(models[name], output=output, force=force, cache_dir=None, no_cache=False, synth=False, cosim=False,

@@ -252,6 +252,14 @@ def _install(run: Run) -> None:
     run.project.conversion.graph.config.config['OutputDir'] = str(run.target)
 
 
+def _synthesize_point(run: Run) -> None:
+    """Vendor HLS synthesis of the written (scratch) project, when a tool is on the PATH; otherwise the run
+    records that no tool was found (never a made-up figure)."""
+    from fpgaml.synth.run import run_synthesis
+
+    run.project.synthesis = run_synthesis(run.project.project_dir, run.project.cfg.backend)
+
+
 STEPS = {
     'check_output': _check_output,
     'load': lambda run: run.project.load(),
@@ -264,6 +272,7 @@ STEPS = {
     'record': _record,
     'update_record': _update_record,
     'install': _install,
+    'synthesize_point': _synthesize_point,
 }
 
 # The whole flow, and each command as the slice of it that it runs.
@@ -273,6 +282,9 @@ FLOWS = {
     'convert': tuple(s for s in BUILD if s != 'verify'),
     'csim': ('load', 'convert', 'check_up_to_date', 'verify', 'update_record'),
     'estimate': ('load', 'convert', 'estimate'),
+    # one point of ``fpgaml sweep`` on a worker: figures only, nothing installed (fpgaml.sweep.task)
+    'sweep': ('load', 'convert', 'write', 'estimate', 'verify'),
+    'sweep_synth': ('load', 'convert', 'write', 'estimate', 'verify', 'synthesize_point'),
 }
 
 

@@ -307,7 +307,9 @@ def _describe_changes(old: dict, new: dict, n_diff: int) -> list[str]:
 
 
 def regress(names: list[str] | None = None, update: bool = False, models_dir: Path = MODELS_DIR,
-            cache: str | None = None) -> list[RegressResult]:
+            cache: str | None = None, scheduler: str | None = None) -> list[RegressResult]:
+    """Regress the models here, one after another, or (``scheduler``: ``"local"`` or ``tcp://host:port``) as
+    one Dask task each (:mod:`fpgaml.sweep.fanout`)."""
     models = zoo(models_dir)
     if not models:
         raise FpgamlError(f'no reference models (folders with config.yml) in {models_dir}')
@@ -317,4 +319,8 @@ def regress(names: list[str] | None = None, update: bool = False, models_dir: Pa
     if not update:  # a damaged record fails now, not after the models before it were rebuilt
         for n in names or list(models):
             load_golden(models[n].parent / GOLDEN)
+    if scheduler is not None:
+        from fpgaml.sweep.fanout import regress_distributed
+
+        return regress_distributed(names or list(models), models, update, None if scheduler == 'local' else scheduler)
     return [regress_one(n, models[n], update=update, cache=cache) for n in (names or list(models))]

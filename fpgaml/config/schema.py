@@ -259,6 +259,20 @@ class ToleranceSettings(Strict):
     argmax_agreement: Optional[float] = Field(None, ge=0, le=1)
 
 
+class SweepSettings(Strict):
+    """``sweep:``: the design-space grid ``fpgaml sweep`` runs (``--grid`` on the command line overrides a key)."""
+
+    grid: dict[str, Any] = Field(default_factory=dict, description='KEY: [values] (see fpgaml.sweep.grid)')
+    samples: Optional[int] = Field(None, ge=1, description='validation samples C-simulated per point')
+
+    @field_validator('grid')
+    @classmethod
+    def _grid(cls, v):
+        from fpgaml.sweep.grid import check_grid
+
+        return check_grid(v)
+
+
 class FpgamlFormat(Strict):
     model: Union[str, ModelFiles]
     name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -276,6 +290,7 @@ class FpgamlFormat(Strict):
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
     trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
+    sweep: Optional[SweepSettings] = None
 
     @field_validator('precision')
     @classmethod
@@ -389,6 +404,7 @@ class Hls4mlFormat(Strict):
     Budgets: Optional[BudgetsModel] = None
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
     TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
+    Sweep: Optional[SweepSettings] = None  # fpgaml addition: see FpgamlFormat.sweep
 
     @field_validator('PrecisionPolicy')
     @classmethod
@@ -467,6 +483,7 @@ class ProjectConfig(BaseModel):
     model_settings: dict[str, Any] = {}  # other HLSConfig.Model keys, passed to hls4ml as given
     precision_policy: PrecisionPolicy = PrecisionPolicy()
     default_precision_explicit: bool = False  # the config file set the model-wide precision itself
+    sweep: Optional[SweepSettings] = None  # the ``sweep:`` section (used by ``fpgaml sweep`` only)
 
     def summary(self) -> dict:
         return self.model_dump(mode='json')

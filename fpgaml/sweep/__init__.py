@@ -1,0 +1,172 @@
+"""``fpgaml sweep``: a design-space grid over one config, run on Dask (see :mod:`fpgaml.sweep.engine`).
+
+Each point is the config resolved with the point's settings (:mod:`fpgaml.sweep.grid`), run on a worker by
+:func:`fpgaml.sweep.task.run_point` and cached on the client by the sha256 of the resolved config, the model
+and data bytes and the options: a repeated sweep costs nothing, an interrupted one resumes where it stopped,
+``--no-cache`` recomputes. A failed point records its error and the others go on (failures are not cached,
+so a rerun tries them again). Results: ``sweep.csv``, ``sweep.json`` and ``sweep.html``
+(:mod:`fpgaml.sweep.results`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpgaml.errors import FpgamlError, Interrupted
+from fpgaml.sweep import grid as grids
+from fpgaml.sweep.task import model_files, point_key, portable_config, run_point
+
+__all__ = ['SweepOptions', 'SweepResult', 'run_sweep', 'default_cache', 'default_output']
+
+
+def default_cache() -> Path:
+    if os.environ.get('FPGAML_SWEEP_CACHE'):
+        return Path(os.environ['FPGAML_SWEEP_CACHE']).expanduser()
+    base = os.environ.get('XDG_CACHE_HOME') or str(Path.home() / '.cache')
+    return Path(base) / 'fpgaml' / 'sweep'
+
+
+def default_output(cfg) -> Path:
+    """Beside the project: ``vivado_projects/<name>_sweep``."""
+    return cfg.output_dir.with_name(cfg.output_dir.name + '_sweep')
+
+
+@dataclass
+class SweepOptions:
+    grid: dict = field(default_factory=dict)  # --grid (overrides the YAML's keys)
+    output: Path | None = None
+    scheduler: str | None = None
+    cluster: str | None = None
+    workers: int | None = None
+    jobs: int | None = None
+    samples: int | None = None
+    synth: bool = False
+    use_cache: bool = True  # the point cache (the content-addressed compile cache is always used)
+    cache_dir: Path | None = None
+
+
+@dataclass
+class SweepResult:
+    rows: list[dict]
+    output: Path
+    where: str
+    seconds: float
+    computed: int
+    cached: int
+    failed: int
+    interrupted: bool = False
+    files: dict = field(default_factory=dict)
+    best: dict = field(default_factory=dict)
+
+
+def plan(cfg, options: SweepOptions) -> tuple[dict, list[dict]]:
+    grid = dict(cfg.sweep.grid) if cfg.sweep else {}
+    grid.update(options.grid)
+    if not grid:
+        raise FpgamlError(f'{cfg.source}: nothing to sweep: give --grid KEY=V1,V2,... or a "sweep: grid:" section '
+                          f'(keys: {grids.ACCEPTED})')
+    return grid, grids.points(grid)
+
+
+def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
+    from fpgaml.sweep import results as out
+    from fpgaml.sweep.engine import ProgressLine, engine, map_tasks
+
+    t0 = time.perf_counter()
+    grid, pts = plan(cfg, options)
+    output = (options.output or default_output(cfg)).resolve()
+    samples = options.samples or (cfg.sweep.samples if cfg.sweep else None)
+    task_options = {'synth': options.synth, 'samples': samples}
+    files = model_files(cfg)
+    cache = (options.cache_dir or default_cache()).expanduser()
+    rows, todo = [], []
+    for i, p in enumerate(pts):
+        pcfg = grids.apply(cfg, p)
+        config = portable_config(pcfg)
+        key = point_key(config, files, task_options)
+        row = {'point': i, 'label': grids.label(p), 'settings': p, 'key': key, 'config': config}
+        hit = _read_cache(cache, key) if options.use_cache else None
+        if hit is not None:
+            row.update(hit, cached=True)
+        else:
+            todo.append(i)
+        rows.append(row)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FpgamlError(f'--output {output}: cannot create the sweep folder ({e.strerror or e})') from None
+    n_cached = len(pts) - len(todo)
+    echo(f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())}); '
+         f'{n_cached} cached, {len(todo)} to run')
+    where, interrupted = 'cache', False
+    if todo:
+        progress = None
+        try:
+            with engine(options.scheduler, options.cluster, options.workers, options.jobs, tasks=len(todo)) as eng:
+                where = eng.where
+                echo(f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
+                     f'({eng.workers} worker{"s" if eng.workers != 1 else ""})')
+                progress = ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
+                task_options_run = dict(task_options)
+
+                def done(o):
+                    row = rows[todo[o.index]]
+                    res = o.result if o.error is None else {'status': 'failed', 'error': o.error}
+                    row.update(res, cached=False, scheduler=where)
+                    if res.get('status') == 'ok':  # (--no-cache recomputes, and refreshes the entry)
+                        _write_cache(cache, row['key'], res)
+                    progress.advance(_describe(row))
+
+                map_tasks(eng, run_point, [(rows[i]['config'], task_options_run) for i in todo],
+                          [f'sweep-{cfg.name}-{i}' for i in todo], shared={'files': files}, on_done=done)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if progress is not None:
+                progress.close()
+    for r in rows:
+        r.setdefault('status', 'not run (interrupted)')
+    res = SweepResult(rows=rows, output=output, where=where, seconds=time.perf_counter() - t0,
+                      computed=sum(1 for r in rows if r.get('cached') is False and r['status'] == 'ok'),
+                      cached=n_cached, failed=sum(1 for r in rows if r['status'] == 'failed'),
+                      interrupted=interrupted)
+    res.best = out.best_points(rows, cfg)
+    res.files = out.write_all(res, cfg, grid)
+    if interrupted:
+        done_n = sum(1 for r in rows if r['status'] == 'ok')
+        raise Interrupted(f'interrupted: {done_n} of {len(rows)} points finished (cached in {cache}; partial '
+                          f'results in {output}); run the same command again to resume')
+    return res
+
+
+def _describe(row: dict) -> str:
+    if row.get('status') != 'ok':
+        return f'{row["label"]}: FAILED: {row.get("error", "")}'
+    acc = row.get('accuracy_firmware')
+    acc = f', acc {100 * acc:.1f}%' if acc is not None else ''
+    return (f'{row["label"]}: {row["latency_ns"]:g} ns, {row["lut"]} LUT, {row["dsp"]} DSP{acc} '
+            f'({row["seconds"]:.1f} s on {row.get("worker", "?")})')
+
+
+def _read_cache(cache: Path, key: str) -> dict | None:
+    p = cache / key[:2] / f'{key}.json'
+    try:
+        d = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) and d.get('status') == 'ok' else None
+
+
+def _write_cache(cache: Path, key: str, res: dict) -> None:
+    try:
+        d = cache / key[:2]
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f'.{key}.{os.getpid()}.tmp'
+        tmp.write_text(json.dumps(res, default=str))
+        os.replace(tmp, d / f'{key}.json')
+    except OSError:
+        pass  # a read-only cache only costs recomputation
