@@ -8,12 +8,14 @@ YAML form (all keys optional)::
       max_resources:
         dsp: 1000                  # absolute count
         lut: "60%"                 # percent of the target part
+      kind: synth                  # which estimate is checked: synth (post-synthesis, default) or csynth
+      margin: band                 # check the upper edge of the estimate's uncertainty band (default: none)
 """
 
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +36,8 @@ class Budgets(BaseModel):
     max_latency_cycles: int | None = Field(default=None, gt=0)
     max_ii_cycles: int | None = Field(default=None, gt=0)
     max_resources: dict[str, ResourceLimit] = Field(default_factory=dict)
+    kind: Literal["synth", "csynth"] = "synth"
+    margin: Literal["none", "band"] = "none"
 
     @field_validator("max_resources", mode="before")
     @classmethod
@@ -97,21 +101,34 @@ def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
     if isinstance(budgets, dict):
         budgets = Budgets.model_validate(budgets)
     t = estimate.total
+    kind, edge = budgets.kind, ("high" if budgets.margin == "band" else None)
+    tag = (f" [{kind}" + (", band upper edge" if edge else "") + "]") if (kind != "synth" or edge) else ""
+
+    def value_of(name: str) -> float:
+        try:
+            return estimate.figure(name, kind, edge if name in ("latency_cycles", "dsp", "lut", "ff") else None)
+        except (KeyError, AttributeError):
+            if edge is None and kind == "synth":
+                return float(getattr(t, name))
+            raise ValueError(f"the estimate has no {kind} figure{' band' if edge else ''} for {name}; "
+                             "rebuild the project with this fpgaml") from None
+
     out: list[BudgetResult] = []
     if budgets.max_latency_ns is not None:
-        out.append(_result("latency", "ns", float(budgets.max_latency_ns), float(t.latency_ns)))
+        lat_ns = value_of("latency_cycles") * estimate.clock_period_ns
+        out.append(_result("latency", "ns", float(budgets.max_latency_ns), round(lat_ns, 3), tag))
     if budgets.max_latency_cycles is not None:
-        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), float(t.latency_cycles)))
+        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), value_of("latency_cycles"), tag))
     if budgets.max_ii_cycles is not None:
         out.append(_result("II", "cycles", float(budgets.max_ii_cycles), float(t.ii_cycles)))
     avail = estimate.device.totals()
     for name, limit in budgets.max_resources.items():
-        value = float(getattr(t, name))
+        value = value_of(name)
         label = name.upper() if name != "bram_18k" else "BRAM_18K"
         if isinstance(limit, str):
             pct = float(_PCT.match(limit).group(1))
             absolute = avail[name] * pct / 100.0
-            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name})"))
+            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name}){tag}"))
         else:
-            out.append(_result(label, "", float(limit), value))
+            out.append(_result(label, "", float(limit), value, tag))
     return out
