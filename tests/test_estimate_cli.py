@@ -37,6 +37,10 @@ def test_estimate_json_has_the_documented_shape(tmp_path):
     assert [la['name'] for la in doc['layers']][:2] == ['input_1', 'fc1']
     assert doc['total']['latency_ns'] == doc['total']['latency_cycles'] * 5
     assert 0 < doc['utilization']['lut'] < 100
+    assert doc['default_kind'] == 'synth'
+    for kind in ('synth', 'csynth'):  # both figure kinds, each with its band
+        lo, hi = doc[kind]['band']['lut']
+        assert lo <= doc[kind]['lut'] <= hi
 
 
 def test_violated_budget_fails_with_margin_and_passing_ones_are_shown(tmp_path):
