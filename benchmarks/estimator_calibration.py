@@ -8,10 +8,10 @@ The architectures are defined here in code.  Where the public example-models sna
 says which.
 
 Every figure is compared with the estimate *of its own kind* (csynth or synth).  The per-family LUT/FF
-factors of each kind are fitted here (bounded least squares on relative error, pulled towards 1) and
+factors of each kind are fitted here (robust soft-L1 least squares on log(estimate / real), bounded to [0.25, 4], pulled towards 1) and
 the errors printed are leave-one-design-out: each design (all tool versions of one model and setting) is
-estimated with factors fitted without it.  Bands are the envelope of the other designs' cross-validated
-ratios (real / estimate) of the same layer family; their coverage is measured the same way (nested: the
+estimated with factors fitted without it.  Bands are 90 % prediction intervals (Student t on the log) of the
+other designs' cross-validated ratios (real / estimate) of the same layer family; their coverage is measured the same way (nested: the
 held-out design's band comes from fits that never saw it).  ``--write`` stores the factors fitted on all
 designs and the bands in calibration.yml (section ``kinds``).
 """
@@ -207,8 +207,9 @@ SCALED = ("lut", "ff")
 CV_METRICS = ("latency_cycles", "dsp", "lut", "ff")
 KIND_NAMES = ("csynth", "synth")
 FACTOR_BOUNDS = (0.25, 4.0)  # a factor outside this range would mean the structure is wrong, not the scale
-PRIOR_WEIGHT = 0.5  # pull of each factor towards 1 (the structural count), in units of relative error
-BAND_WIDEN = 1.1  # the band is the envelope of the other designs' ratios, widened by this factor each side
+ROBUST_SCALE = 0.2  # soft-L1 loss: a design off by more than ~20 % (an outlier tool version) pulls linearly
+PRIOR_WEIGHT = 0.5  # pull of each log-factor towards 0 (factor 1: the structural count)
+BAND_LEVEL = 0.9  # nominal level of the band (a prediction interval for a design not in the calibration set)
 BAND_MIN_DESIGNS = 3  # a family with fewer designs (for a kind and metric) uses the pooled band
 NOTES = {  # reasons known from the reports themselves, shown for the worst designs
     "avgpool2d_same-io_parallel": "Vivado HLS 2020.1 builds the division by the number of valid elements of "
@@ -227,6 +228,7 @@ def pct(est: float, ref: float) -> float | None:
 def collect(per_layer: bool = False) -> list[dict]:
     """Rebuild every point; the structural (uncalibrated) estimate split by layer family."""
     from fpgaml.estimate import estimate
+    from fpgaml.estimate.estimator import split_family
     from fpgaml.estimate.kinds import Calibration
 
     points = yaml.safe_load(CALIBRATION.read_text())["points"]
@@ -239,8 +241,9 @@ def collect(per_layer: bool = False) -> list[dict]:
         by_fam: dict[str, dict[str, float]] = {}
         for l in est.layers:
             for m in ("dsp", "lut", "ff"):
-                by_fam.setdefault(m, {}).setdefault(l.family, 0.0)
-                by_fam[m][l.family] += getattr(l, m)
+                for f, v in split_family(l, m, est.stream_io):
+                    by_fam.setdefault(m, {}).setdefault(f, 0.0)
+                    by_fam[m][f] += v
         if p["model"]["io_type"] == "io_stream":
             lat_fam = max(est.layers, key=lambda l: l.latency_cycles).family
         else:
@@ -248,7 +251,7 @@ def collect(per_layer: bool = False) -> list[dict]:
             for l in est.layers:
                 lat[l.family] = lat.get(l.family, 0) + l.latency_cycles
             lat_fam = max(lat, key=lat.get)
-        fams = sorted({l.family for l in est.layers} - {"structure", "other"})
+        fams = sorted({l.family for l in est.layers} - {"structure", "other"} | ({"stream"} if est.stream_io else set()))
         rows.append({"id": p["id"], "design": p.get("design", p["id"]), "tool": p.get("tool", ""),
                      "weights": origin, "raw": est.total.to_json_dict(), "by_family": by_fam,
                      "latency_family": lat_fam, "families": fams,
@@ -272,8 +275,9 @@ def _train(rows, kind, metric, exclude: set) -> list[dict]:
 
 
 def fit(rows, kind: str, metric: str, exclude: set = frozenset()) -> dict[str, float]:
-    """Per-family factors: minimise relative error (each design weighted equally), pulled towards 1."""
-    from scipy.optimize import lsq_linear
+    """Per-family factors: robust (soft-L1) least squares on log(estimate / real), each design weighted equally,
+    pulled towards 1 (note: the prior residuals go through the same robust loss)."""
+    from scipy.optimize import least_squares
 
     train = _train(rows, kind, metric, exclude)
     fams = sorted({f for r in train for f, v in r["by_family"][metric].items() if v > 0})
@@ -282,17 +286,17 @@ def fit(rows, kind: str, metric: str, exclude: set = frozenset()) -> dict[str, f
     per_design: dict[str, int] = {}
     for r in train:
         per_design[r["design"]] = per_design.get(r["design"], 0) + 1
-    A, b = [], []
-    for r in train:
-        w = 1.0 / math.sqrt(per_design[r["design"]])
-        y = r["measured"][kind][metric]
-        A.append([w * r["by_family"][metric].get(f, 0.0) / y for f in fams])
-        b.append(w)
-    for i, _ in enumerate(fams):
-        A.append([PRIOR_WEIGHT if j == i else 0.0 for j in range(len(fams))])
-        b.append(PRIOR_WEIGHT)
-    x = lsq_linear(np.array(A), np.array(b), bounds=FACTOR_BOUNDS).x
-    return {f: float(v) for f, v in zip(fams, x)}
+    X = np.array([[r["by_family"][metric].get(f, 0.0) for f in fams] for r in train])
+    y = np.array([r["measured"][kind][metric] for r in train], dtype=float)
+    w = np.array([1.0 / math.sqrt(per_design[r["design"]]) for r in train])
+
+    def residuals(theta):
+        est = np.maximum(X @ np.exp(theta), 1e-9)
+        return np.concatenate([w * np.log(est / y), PRIOR_WEIGHT * theta])
+
+    lo, hi = math.log(FACTOR_BOUNDS[0]), math.log(FACTOR_BOUNDS[1])
+    sol = least_squares(residuals, np.zeros(len(fams)), bounds=(lo, hi), loss="soft_l1", f_scale=ROBUST_SCALE)
+    return {f: float(math.exp(v)) for f, v in zip(fams, sol.x)}
 
 
 def predict(r, metric: str, factors: dict | None) -> float:
@@ -320,7 +324,7 @@ def cv_estimates(rows, kind, metric, exclude: set = frozenset()) -> dict[str, fl
 
 
 def bands_from(rows, kind, metric, cv: dict[str, float]) -> dict[str, list[float]]:
-    """Per family (dominant family of the metric), the envelope of the design-level ratios real / estimate."""
+    """Per family (dominant family of the metric), a prediction interval of the design-level ratio real / estimate."""
     per_design: dict[str, list[float]] = {}
     fam_of: dict[str, str] = {}
     for r in rows:
@@ -340,7 +344,14 @@ def bands_from(rows, kind, metric, cv: dict[str, float]) -> dict[str, list[float
     if not ratios:
         return {}
     def env(vals):
-        return [round(min(1.0, min(vals)) / BAND_WIDEN, 3), round(max(1.0, max(vals)) * BAND_WIDEN, 3)]
+        """Prediction interval of the ratio for a new design: log-normal, Student t, nominal BAND_LEVEL."""
+        from scipy.stats import t as student_t
+
+        logs = np.log(np.maximum(np.array(vals, dtype=float), 1e-6))
+        n = len(logs)
+        half = student_t.ppf(0.5 + BAND_LEVEL / 2, n - 1) * logs.std(ddof=1) * math.sqrt(1 + 1 / n)
+        mid = logs.mean()
+        return [round(min(1.0, math.exp(mid - half)), 3), round(max(1.0, math.exp(mid + half)), 3)]
     out = {"*": env(list(ratios.values()))}
     for f in sorted(set(fam_of.values())):
         vals = [x for d, x in ratios.items() if fam_of[d] == f]
@@ -450,11 +461,15 @@ def write_calibration(result: dict) -> None:
     doc = {"kinds": {"default_band": [0.5, 2.0]}}
     for kind in KIND_NAMES:
         doc["kinds"][kind] = {"factors": result["fitted"].get(kind, {}), "bands": result["bands"].get(kind, {})}
-    block = (start + "\n# Provenance: factors = bounded least-squares fit (factors in [0.25, 4]) of the per-family structural LUT/FF counts to the figures of each\n"
-             "# kind over all calibration points below (relative error, each design weighted equally, prior weight "
-             f"{PRIOR_WEIGHT} towards 1);\n# bands = envelope of the leave-one-design-out ratios real/estimate of the "
-             f"designs dominated by each family\n# (pooled '*' where a family has < {BAND_MIN_DESIGNS} designs), "
-             f"widened x{BAND_WIDEN}.  Families absent here are uncalibrated (factor 1, default_band).\n"
+    block = (start + "\n"
+             "# Provenance.  factors: robust (soft-L1) least-squares fit of log(estimate / real), each family's factor\n"
+             f"# in [{FACTOR_BOUNDS[0]}, {FACTOR_BOUNDS[1]}], of the per-family structural LUT/FF counts to the figures "
+             "of each kind over all points below\n"
+             f"# (each design weighted equally, prior weight {PRIOR_WEIGHT} towards 1).  bands: per family (the family "
+             "with the largest share\n# of the metric in a design), the "
+             f"{BAND_LEVEL:.0%} Student-t prediction interval of log(real / estimate) over the leave-one-design-out\n"
+             f"# estimates (pooled '*' where a family dominates < {BAND_MIN_DESIGNS} designs).  Families absent here are "
+             "uncalibrated (factor 1,\n# default_band).  DSP, BRAM, latency and II are not scaled (structural counts).\n"
              + yaml.dump(doc, Dumper=_NoAliases, sort_keys=False, default_flow_style=None, width=110) + end + "\n")
     if start in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end) + 1:]

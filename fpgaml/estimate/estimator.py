@@ -90,6 +90,7 @@ class Estimate:
     # per figure kind ("synth", "csynth"): totals and "band" {metric: [low, high]}
     kinds: dict[str, dict] = field(default_factory=dict)
     uncalibrated: list[str] = field(default_factory=list)  # layer families without calibration data
+    stream_io: dict[str, list[float]] = field(default_factory=dict, repr=False)  # layer -> FIFO [lut, ff]
 
     def to_json_dict(self) -> dict:
         d = {
@@ -153,8 +154,19 @@ def family_name(layer) -> str:
     for n in [layer.class_name] + [k.__name__ for k in type(layer).__mro__]:
         f = family_of(n) or (family_of(n[len("Vivado"):]) if n.startswith("Vivado") else None)
         if f is not None:
+            if f.name == "activations" and costs.is_table_activation(layer):
+                return "activations/table"  # lookup tables: another structure than compare / select
             return f.name
     return "other"
+
+
+def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[str, float]]:
+    """A layer's structural figure split into its family's share and its stream FIFOs' (family "stream")."""
+    v = float(getattr(le, metric))
+    if metric in ("lut", "ff") and le.name in io_part:
+        io = min(v, io_part[le.name][0 if metric == "lut" else 1])
+        return [(le.family, v - io), ("stream", io)]
+    return [(le.family, v)]
 
 
 def _io_bits(var) -> int:
@@ -185,6 +197,8 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     layers: list[LayerEstimate] = []
     processes: list[LayerEstimate] = []
     flags: list[str] = []
+    io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
+    out_names = set(getattr(graph, "outputs", []) or [])
     for layer in graph.get_layers():
         fn, known = costs.handler_for(layer)
         try:
@@ -205,6 +219,12 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             flags=list(dict.fromkeys(c.flags)),
             family=family_name(layer),
         )
+        if c.io_lut or c.io_ff:
+            if io_type == "io_stream" and set(getattr(layer, "outputs", []) or []) & out_names:
+                # the model's output stream is the top function's port, not an internal FIFO
+                le.lut, le.ff = _round(c.lut - c.io_lut), _round(c.ff - c.io_ff)
+            else:
+                io_part[le.name] = [float(c.io_lut), float(c.io_ff)]
         if io_type == "io_stream" and c.process and layer.class_name != "Input":
             # an hls4ml dataflow process is not pipelined across invocations: its II is its latency
             le.ii_cycles = max(le.ii_cycles, le.latency_cycles)
@@ -227,7 +247,8 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
     for le in layers:  # the per-layer figures are of the default kind (post-synthesis)
         for m in _kinds.SCALED:
-            setattr(le, m, _round(getattr(le, m) * cal.factor(_kinds.DEFAULT_KIND, m, le.family)))
+            setattr(le, m, _round(sum(v * cal.factor(_kinds.DEFAULT_KIND, m, f)
+                                      for f, v in split_family(le, m, io_part))))
     if io_type == "io_stream":
         if processes:
             slowest = max(processes, key=lambda l: l.latency_cycles)
@@ -248,24 +269,30 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     avail = device.totals()
     utilization = {r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
                    for r in RESOURCES}
-    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes) for k in _kinds.KINDS}
-    present = sorted({l.family for l in layers if l.family not in ("structure", "other")})
+    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part) for k in _kinds.KINDS}
+    present = sorted({l.family for l in layers if l.family not in ("structure", "other")} | (
+        {"stream"} if io_part else set()))
     uncal = [f for f in present if not cal.calibrated(_kinds.DEFAULT_KIND, f)]
     for f in uncal:
         flags.append(f"{f}: no calibration data for this layer family; estimated from structure "
                      f"(uncalibrated, default band x{cal.default_band[0]:g}-{cal.default_band[1]:g})")
     return Estimate(part=str(part), clock_period_ns=clock_period_ns, io_type=io_type, total=total, layers=layers,
-                    utilization=utilization, device=device, flags=flags, kinds=figs, uncalibrated=uncal)
+                    utilization=utilization, device=device, flags=flags, kinds=figs, uncalibrated=uncal, stream_io=io_part)
 
 
 def _kind_figures(cal, kind: str, raw_layers: list[LayerEstimate], total: TotalEstimate, io_type: str,
-                  processes: list[LayerEstimate]) -> dict:
+                  processes: list[LayerEstimate], io_part: dict) -> dict:
     """Totals of one figure kind and their bands (ratio real / estimate per family, summed over layers)."""
     out: dict = {"latency_cycles": total.latency_cycles, "ii_cycles": total.ii_cycles}
     band: dict = {}
     for m in RESOURCES:
-        vals = [(l.family, getattr(l, m) * cal.factor(kind, m, l.family)) for l in raw_layers]
-        out[m] = int(sum(_round(v) for _, v in vals))
+        vals = []
+        for l in raw_layers:
+            parts = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part)]
+            out.setdefault(m, 0)
+            out[m] += _round(sum(v for _, v in parts))
+            vals += parts
+        out[m] = int(out[m])
         if m in _kinds.BANDED:
             lo = hi = 0.0
             for fam, v in vals:
