@@ -216,6 +216,12 @@ NOTES = {  # reasons known from the reports themselves, shown for the worst desi
                                   "padded windows in logic (112k LUT, 21 cycles vs 11k LUT, 0 cycles in Vitis)",
     "jet_tagger_6b_qkeras": "6-bit weights: DSP use depends on which narrow products the tool maps to DSPs",
     "dense16x5_xc7z020": "io_stream on a 7-series part: csynth counts FIFOs and handshakes as FF",
+    "dense64_relu-io_stream": "Vivado HLS 2020.1 reports 326 FF, Vitis 2064 for the same design: the depth-1 "
+                              "stream FIFOs are registers in Vitis and SRLs (not FF) in Vivado HLS",
+    "dense64_sigmoid-io_stream": "stream FIFOs as FF in Vitis, as SRL in Vivado HLS (968 vs 3026-3858 FF)",
+    "dense64_elu-io_stream": "a one-element stream: csynth runs each dataflow process in 1-3 cycles; the "
+                             "model charges read / write cycles and dataflow start-up meant for pixel streams",
+    "dense64_sigmoid-io_parallel": "the table lookup's registers: 1047 FF in Vivado HLS, 1689 in Vitis",
 }
 
 

@@ -55,6 +55,7 @@ class LayerEstimate:
     uram: int
     flags: list[str] = field(default_factory=list)
     family: str = ""
+    band: dict[str, list[int]] = field(default_factory=dict)  # synth figures' band, from the family's CV error
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
@@ -245,10 +246,13 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
                 le.ff -= min(le.ff, out_bits)
                 break
     raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
-    for le in layers:  # the per-layer figures are of the default kind (post-synthesis)
-        for m in _kinds.SCALED:
-            setattr(le, m, _round(sum(v * cal.factor(_kinds.DEFAULT_KIND, m, f)
-                                      for f, v in split_family(le, m, io_part))))
+    for le in layers:  # the per-layer figures are of the default kind (post-synthesis), each with its band
+        for m in _kinds.BANDED:
+            parts = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part)]
+            if m in _kinds.SCALED:
+                setattr(le, m, _round(sum(v for _, v in parts)))
+            bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
+            le.band[m] = [int(math.floor(sum(b[0] * v for b, v in bands))), _round(sum(b[1] * v for b, v in bands))]
     if io_type == "io_stream":
         if processes:
             slowest = max(processes, key=lambda l: l.latency_cycles)

@@ -110,8 +110,10 @@ def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
         except (KeyError, AttributeError):
             if edge is None and kind == "synth":
                 return float(getattr(t, name))
-            raise ValueError(f"the estimate has no {kind} figure{' band' if edge else ''} for {name}; "
-                             "rebuild the project with this fpgaml") from None
+            from fpgaml.errors import FpgamlError
+
+            raise FpgamlError(f"budgets: the estimate has no {kind} figure{' band' if edge else ''} for {name} "
+                              "(recorded by an older fpgaml); rebuild the project") from None
 
     out: list[BudgetResult] = []
     if budgets.max_latency_ns is not None:

@@ -93,3 +93,10 @@ def test_io_parallel_io_registers_match_csynth(keras, convert):
                  "xcvu13p-flga2577-2-e", 5.0, calibration=Calibration({}))
     assert e.total.latency_cycles == 0
     assert e.total.ff == 18
+
+
+def test_every_layer_carries_a_band(mlp):
+    for layer in mlp.to_json_dict()["layers"]:
+        for m in BANDED:
+            lo, hi = layer["band"][m]
+            assert lo <= layer[m] <= hi, (layer["name"], m)
