@@ -100,3 +100,33 @@ def test_every_layer_carries_a_band(mlp):
         for m in BANDED:
             lo, hi = layer["band"][m]
             assert lo <= layer[m] <= hi, (layer["name"], m)
+
+
+def test_reports_show_kinds_bands_and_uncalibrated_families(mlp, keras, convert):
+    from fpgaml.report.html import render_html_report
+    from fpgaml.report.table import estimate_table_text
+
+    text = estimate_table_text(mlp)
+    lo, hi = mlp.kinds["csynth"]["band"]["lut"]
+    assert f"LUT {mlp.kinds['csynth']['lut']:,} [{lo:,}-{hi:,}]" in text and "csynth" in text
+    L = keras.layers
+    lstm = estimate(convert(keras.Sequential([L.GRU(4, input_shape=(3, 2), name="gru")])), PART, 5.0)
+    page = render_html_report(lstm)
+    assert "uncertainty bands" in page and "Uncalibrated" in page and "recurrent" in page
+
+
+def test_every_structural_constant_has_its_provenance():
+    """calibration.yml lists each numeric module constant of the cost models with its value and source."""
+    import yaml
+
+    from fpgaml.estimate import arith, costs, estimator
+    from fpgaml.estimate.kinds import CALIBRATION_FILE
+
+    listed = yaml.safe_load(CALIBRATION_FILE.read_text())["constants"]
+    for mod in (arith, costs, estimator):
+        short = mod.__name__.rsplit(".", 1)[1]
+        for name, value in vars(mod).items():
+            if name.isupper() and isinstance(value, (int, float)) and not isinstance(value, bool):
+                entry = listed.get(f"{short}.{name}")
+                assert entry is not None, f"{short}.{name} has no provenance in calibration.yml"
+                assert entry["value"] == value and entry["provenance"], f"{short}.{name}"
