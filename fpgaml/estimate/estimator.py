@@ -157,6 +157,12 @@ def family_name(layer) -> str:
         if f is not None:
             if f.name == "activations" and costs.is_table_activation(layer):
                 return "activations/table"  # lookup tables: another structure than compare / select
+            if f.name == "dense/conv":
+                # structures the calibration set has no figure of are families of their own (uncalibrated)
+                if "Depthwise" in layer.class_name or "Separable" in layer.class_name:
+                    return "dense/conv/depthwise"
+                if costs.strategy(layer).startswith("resource") or costs.reuse_factor(layer) > 1:
+                    return "dense/conv/shared"  # Resource strategy / reuse factor > 1: shared multipliers
             return f.name
     return "other"
 

@@ -130,3 +130,14 @@ def test_every_structural_constant_has_its_provenance():
                 entry = listed.get(f"{short}.{name}")
                 assert entry is not None, f"{short}.{name} has no provenance in calibration.yml"
                 assert entry["value"] == value and entry["provenance"], f"{short}.{name}"
+
+
+def test_structures_without_data_are_uncalibrated(keras, convert):
+    """Resource strategy / reuse factor > 1 and depthwise convolutions have no calibration figure yet."""
+    L = keras.layers
+    m = keras.Sequential([L.Dense(32, input_shape=(16,), name="fc")])
+    shared = estimate(convert(m, {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 4, "Strategy": "Resource"}}),
+                      PART, 5.0)
+    assert shared.layer("fc").family == "dense/conv/shared" and "dense/conv/shared" in shared.uncalibrated
+    dw = estimate(convert(keras.Sequential([L.DepthwiseConv2D(3, input_shape=(8, 8, 4), name="dw")])), PART, 5.0)
+    assert "dense/conv/depthwise" in dw.uncalibrated
