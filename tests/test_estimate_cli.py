@@ -44,10 +44,12 @@ def test_estimate_json_has_the_documented_shape(tmp_path):
 
 
 def test_violated_budget_fails_with_margin_and_passing_ones_are_shown(tmp_path):
-    cfg = ref_config(tmp_path, 'budgets:\n  max_latency_ns: 10\n  max_resources: {dsp: "50%"}\n')
+    cfg = ref_config(tmp_path, 'budgets:\n  max_latency_ns: 10\n  max_resources: {dsp: "50%"}\n  margin: band\n')
     p = run(['estimate', cfg])
     assert p.returncode == 5
-    assert 'PASS DSP' in p.stdout and '(50% of xcvu9p)' in p.stdout
+    assert 'PASS DSP' in p.stdout and '[synth, band upper edge] within budget' in p.stdout
+    assert '(50% of xcvu9p)' in p.stdout
+    assert 'synth (post-synthesis' in p.stdout and 'csynth (HLS' in p.stdout  # both kinds, with their bands
     assert 'FAIL latency' in p.stdout and 'exceeds budget 10 ns by' in p.stdout
 
 

@@ -85,14 +85,15 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
-def _result(name: str, unit: str, limit: float, value: float, extra: str = "") -> BudgetResult:
+def _result(name: str, unit: str, limit: float, value: float, extra: str = "", tag: str = "") -> BudgetResult:
+    """``tag`` says which figure ``value`` is (e.g. `` [csynth, band upper edge]``), shown after it."""
     margin = limit - value
     passed = value <= limit
     u = f" {unit}" if unit else ""
     if passed:
-        msg = f"{name} {_fmt(value)}{u} within budget {_fmt(limit)}{u}{extra} (margin {_fmt(margin)}{u})"
+        msg = f"{name} {_fmt(value)}{u}{tag} within budget {_fmt(limit)}{u}{extra} (margin {_fmt(margin)}{u})"
     else:
-        msg = f"{name} {_fmt(value)}{u} exceeds budget {_fmt(limit)}{u}{extra} by {_fmt(-margin)}{u}"
+        msg = f"{name} {_fmt(value)}{u}{tag} exceeds budget {_fmt(limit)}{u}{extra} by {_fmt(-margin)}{u}"
     return BudgetResult(name=name, unit=unit, limit=limit, value=value, margin=margin, passed=passed, message=msg)
 
 
@@ -118,9 +119,9 @@ def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
     out: list[BudgetResult] = []
     if budgets.max_latency_ns is not None:
         lat_ns = value_of("latency_cycles") * estimate.clock_period_ns
-        out.append(_result("latency", "ns", float(budgets.max_latency_ns), round(lat_ns, 3), tag))
+        out.append(_result("latency", "ns", float(budgets.max_latency_ns), round(lat_ns, 3), tag=tag))
     if budgets.max_latency_cycles is not None:
-        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), value_of("latency_cycles"), tag))
+        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), value_of("latency_cycles"), tag=tag))
     if budgets.max_ii_cycles is not None:
         out.append(_result("II", "cycles", float(budgets.max_ii_cycles), float(t.ii_cycles)))
     avail = estimate.device.totals()
@@ -130,7 +131,7 @@ def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
         if isinstance(limit, str):
             pct = float(_PCT.match(limit).group(1))
             absolute = avail[name] * pct / 100.0
-            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name}){tag}"))
+            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name})", tag=tag))
         else:
-            out.append(_result(label, "", float(limit), value, tag))
+            out.append(_result(label, "", float(limit), value, tag=tag))
     return out
