@@ -37,13 +37,19 @@ def test_estimate_json_has_the_documented_shape(tmp_path):
     assert [la['name'] for la in doc['layers']][:2] == ['input_1', 'fc1']
     assert doc['total']['latency_ns'] == doc['total']['latency_cycles'] * 5
     assert 0 < doc['utilization']['lut'] < 100
+    assert doc['default_kind'] == 'synth'
+    for kind in ('synth', 'csynth'):  # both figure kinds, each with its band
+        lo, hi = doc[kind]['band']['lut']
+        assert lo <= doc[kind]['lut'] <= hi
 
 
 def test_violated_budget_fails_with_margin_and_passing_ones_are_shown(tmp_path):
-    cfg = ref_config(tmp_path, 'budgets:\n  max_latency_ns: 10\n  max_resources: {dsp: "50%"}\n')
+    cfg = ref_config(tmp_path, 'budgets:\n  max_latency_ns: 10\n  max_resources: {dsp: "50%"}\n  margin: band\n')
     p = run(['estimate', cfg])
     assert p.returncode == 5
-    assert 'PASS DSP' in p.stdout and '(50% of xcvu9p)' in p.stdout
+    assert 'PASS DSP' in p.stdout and '[synth, band upper edge] within budget' in p.stdout
+    assert '(50% of xcvu9p)' in p.stdout
+    assert 'synth (post-synthesis' in p.stdout and 'csynth (HLS' in p.stdout  # both kinds, with their bands
     assert 'FAIL latency' in p.stdout and 'exceeds budget 10 ns by' in p.stdout
 
 

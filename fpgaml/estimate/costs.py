@@ -57,11 +57,16 @@ class LayerCost:
     uram: float = 0.0
     flags: list[str] = field(default_factory=list)
     process: bool = True  # is a dataflow process of its own in io_stream (False for pure wiring)
+    # the part of lut / ff that is io_stream FIFOs and their handshakes (calibrated as family "stream")
+    io_lut: float = 0.0
+    io_ff: float = 0.0
 
     def add(self, other: "LayerCost") -> "LayerCost":
         self.dsp += other.dsp
         self.lut += other.lut
         self.ff += other.ff
+        self.io_lut += other.io_lut
+        self.io_ff += other.io_ff
         self.bram_18k += other.bram_18k
         self.uram += other.uram
         self.flags += other.flags
@@ -176,6 +181,7 @@ def stream_fifos(ctx: Context, layer, channels: int | None = None) -> LayerCost:
         c.ff += n * (w if depth <= 2 else 2 * math.ceil(math.log2(depth + 1)))
     c.lut += n * STREAM_CTRL_LUT
     c.ff += n * STREAM_CTRL_FF
+    c.io_lut, c.io_ff = c.lut, c.ff
     return c
 
 
@@ -424,6 +430,14 @@ def _elementwise_timing(ctx: Context, layer, n: int, comb_cycles: int) -> tuple[
         pixels = max(1, n // max(1, chan))
         return pixels + comb_cycles + 1, pixels, chan
     return comb_cycles, 1, n
+
+
+def is_table_activation(layer) -> bool:
+    """A table-based activation (sigmoid, tanh, elu, softmax, ...): a different structure from compare/select."""
+    act = str(attr(layer, "activation", layer.class_name) or "").lower()
+    if layer.class_name == "Softmax" or act == "softmax" or act == "linear":
+        return False
+    return not (act in _CHEAP or "relu" in act or layer.class_name in ("TernaryTanh", "PReLU", "HardActivation"))
 
 
 def activation(ctx: Context, layer) -> LayerCost:

@@ -13,9 +13,16 @@ Whole-design composition:
   plus one start-up cycle per further stage in the pipeline (Vivado HLS's dataflow latency model) and
   two cycles of I/O registering.  Calibrated against Vivado HLS 2020.1 reports (see calibration.yml).
 
-Resources are estimated at the level of a *post-synthesis* (Vivado ``report_utilization``) result, which
-is what the public calibration figures are; HLS's own csynth report overstates LUTs and FFs (roughly 2x
-for LUTs in the calibration set).  Latency and II are csynth's cycle counts.
+* ``io_parallel`` I/O: the top function registers its input array (its bits + 2 control FFs) and drives
+  its outputs from the last pipeline stage (no output register); the first pipeline stage is combinational
+  from those input registers, so the latency is the sum of the layer cycles minus one (csynth reports 0
+  cycles for a single Dense + ReLU or a pooling layer).
+
+Two kinds of figure are estimated (:mod:`fpgaml.estimate.kinds`): ``synth`` (post-synthesis utilisation,
+the default, what ``total`` and the per-layer figures hold) and ``csynth`` (the HLS tool's own estimate).
+Each kind scales the structural LUT/FF counts by per-family factors calibrated on figures of its own kind,
+and carries a band from the cross-validated error of its layer families.  Latency and II are csynth's cycle
+counts.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from . import costs
+from . import costs, kinds as _kinds
 from fpgaml.target.devices import Device, lookup_device
 
 __all__ = ["LayerEstimate", "TotalEstimate", "Estimate", "estimate", "RESOURCES"]
@@ -32,6 +39,7 @@ RESOURCES = ("dsp", "lut", "ff", "bram_18k", "uram")
 STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-up cycle to the latency
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
+IO_CTRL_FF = 2  # io_parallel: ap_ctrl registers beside the registered inputs (csynth: input bits + 2)
 
 
 @dataclass
@@ -46,6 +54,8 @@ class LayerEstimate:
     bram_18k: int
     uram: int
     flags: list[str] = field(default_factory=list)
+    family: str = ""
+    band: dict[str, list[int]] = field(default_factory=dict)  # synth figures' band, from the family's CV error
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
@@ -78,17 +88,42 @@ class Estimate:
     utilization: dict[str, float]  # percent of the device, per resource
     device: Device
     flags: list[str] = field(default_factory=list)
+    # per figure kind ("synth", "csynth"): totals and "band" {metric: [low, high]}
+    kinds: dict[str, dict] = field(default_factory=dict)
+    uncalibrated: list[str] = field(default_factory=list)  # layer families without calibration data
+    stream_io: dict[str, list[float]] = field(default_factory=dict, repr=False)  # layer -> FIFO [lut, ff]
 
     def to_json_dict(self) -> dict:
-        return {
+        d = {
             "total": self.total.to_json_dict(),
             "layers": [l.to_json_dict() for l in self.layers],
             "part": self.part,
             "utilization": dict(self.utilization),
         }
+        for k, v in self.kinds.items():
+            d[k] = {m: (list(x) if isinstance(x, tuple) else x) for m, x in v.items()}
+        d["default_kind"] = _kinds.DEFAULT_KIND
+        d["uncalibrated"] = list(self.uncalibrated)
+        return d
 
     def resource(self, name: str) -> float:
         return float(getattr(self.total, name))
+
+    def figure(self, name: str, kind: str = _kinds.DEFAULT_KIND, edge: str | None = None) -> float:
+        """The ``kind`` figure of a metric; ``edge="high"`` gives the upper edge of its band."""
+        k = self.kinds.get(kind)
+        if k is None:
+            if kind != _kinds.DEFAULT_KIND:
+                raise KeyError(f"no {kind} figures in this estimate")
+            v = float(getattr(self.total, name))
+        else:
+            v = float(k[name])
+        if edge == "high":
+            band = (k or {}).get("band", {}).get(name)
+            if band is None:
+                raise KeyError(f"no band for {name} ({kind}) in this estimate")
+            v = float(band[1])
+        return v
 
     @classmethod
     def from_json_dict(cls, d: dict, clock_period_ns: float, io_type: str) -> "Estimate":
@@ -100,7 +135,8 @@ class Estimate:
             layers.append(LayerEstimate(**l))
         return cls(part=d["part"], clock_period_ns=clock_period_ns, io_type=io_type,
                    total=TotalEstimate(**d["total"]), layers=layers, utilization=dict(d["utilization"]),
-                   device=lookup_device(d["part"]))
+                   device=lookup_device(d["part"]), kinds={k: d[k] for k in _kinds.KINDS if k in d},
+                   uncalibrated=list(d.get("uncalibrated", [])))
 
     def layer(self, name: str) -> LayerEstimate:
         for l in self.layers:
@@ -113,12 +149,46 @@ def _round(x: float) -> int:
     return int(math.ceil(x - 1e-9)) if x > 0 else 0
 
 
-def estimate(graph, part: str | None = None, clock_period_ns: float | None = None) -> Estimate:
+def family_name(layer) -> str:
+    from fpgaml.families import family_of
+
+    for n in [layer.class_name] + [k.__name__ for k in type(layer).__mro__]:
+        f = family_of(n) or (family_of(n[len("Vivado"):]) if n.startswith("Vivado") else None)
+        if f is not None:
+            if f.name == "activations" and costs.is_table_activation(layer):
+                return "activations/table"  # lookup tables: another structure than compare / select
+            if f.name == "dense/conv":
+                # structures the calibration set has no figure of are families of their own (uncalibrated)
+                if "Depthwise" in layer.class_name or "Separable" in layer.class_name:
+                    return "dense/conv/depthwise"
+                if costs.strategy(layer).startswith("resource") or costs.reuse_factor(layer) > 1:
+                    return "dense/conv/shared"  # Resource strategy / reuse factor > 1: shared multipliers
+            return f.name
+    return "other"
+
+
+def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[str, float]]:
+    """A layer's structural figure split into its family's share and its stream FIFOs' (family "stream")."""
+    v = float(getattr(le, metric))
+    if metric in ("lut", "ff") and le.name in io_part:
+        io = min(v, io_part[le.name][0 if metric == "lut" else 1])
+        return [(le.family, v - io), ("stream", io)]
+    return [(le.family, v)]
+
+
+def _io_bits(var) -> int:
+    return costs.size_of(var) * (costs.fmt_of(var.type.precision).width if var is not None else 0)
+
+
+def estimate(graph, part: str | None = None, clock_period_ns: float | None = None,
+             calibration: "_kinds.Calibration | None" = None) -> Estimate:
     """Estimate latency, II and resources of a converted hls4ml ``ModelGraph``.
 
     ``part`` and ``clock_period_ns`` default to the graph's own configuration.  An unknown part raises
-    :class:`fpgaml.target.devices.UnknownPartError`.
+    :class:`fpgaml.target.devices.UnknownPartError`.  ``calibration`` defaults to ``calibration.yml``'s
+    (``kinds.Calibration({})`` gives the uncalibrated structural counts).
     """
+    cal = calibration if calibration is not None else _kinds.calibration()
     cfg = graph.config
     if part is None:
         part = cfg.get_config_value("Part")
@@ -134,6 +204,8 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     layers: list[LayerEstimate] = []
     processes: list[LayerEstimate] = []
     flags: list[str] = []
+    io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
+    out_names = set(getattr(graph, "outputs", []) or [])
     for layer in graph.get_layers():
         fn, known = costs.handler_for(layer)
         try:
@@ -152,7 +224,14 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             bram_18k=_round(c.bram_18k),
             uram=_round(c.uram),
             flags=list(dict.fromkeys(c.flags)),
+            family=family_name(layer),
         )
+        if c.io_lut or c.io_ff:
+            if io_type == "io_stream" and set(getattr(layer, "outputs", []) or []) & out_names:
+                # the model's output stream is the top function's port, not an internal FIFO
+                le.lut, le.ff = _round(c.lut - c.io_lut), _round(c.ff - c.io_ff)
+            else:
+                io_part[le.name] = [float(c.io_lut), float(c.io_ff)]
         if io_type == "io_stream" and c.process and layer.class_name != "Input":
             # an hls4ml dataflow process is not pipelined across invocations: its II is its latency
             le.ii_cycles = max(le.ii_cycles, le.latency_cycles)
@@ -160,6 +239,26 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
         layers.append(le)
         flags += [f"{le.name}: {f}" for f in le.flags]
 
+    if io_type != "io_stream" and layers:
+        # the top function registers its inputs and drives its outputs from the last stage (no output register)
+        try:
+            in_bits = sum(_io_bits(graph.get_layer_output_variable(n)) for n in graph.inputs)
+            out_bits = sum(_io_bits(graph.get_layer_output_variable(n)) for n in graph.outputs)
+        except Exception:
+            in_bits = out_bits = 0
+        layers[0].ff += in_bits + IO_CTRL_FF
+        for le in reversed(layers):
+            if le.ff > 0 and le.family != "structure":
+                le.ff -= min(le.ff, out_bits)
+                break
+    raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
+    for le in layers:  # the per-layer figures are of the default kind (post-synthesis), each with its band
+        for m in _kinds.BANDED:
+            parts = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part)]
+            if m in _kinds.SCALED:
+                setattr(le, m, _round(sum(v for _, v in parts)))
+            bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
+            le.band[m] = [int(math.floor(sum(b[0] * v for b, v in bands))), _round(sum(b[1] * v for b, v in bands))]
     if io_type == "io_stream":
         if processes:
             slowest = max(processes, key=lambda l: l.latency_cycles)
@@ -168,7 +267,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
         else:
             latency, ii = 0, 1
     else:
-        latency = sum(l.latency_cycles for l in layers)
+        latency = max(0, sum(l.latency_cycles for l in layers) - 1)  # first stage is combinational
         ii = max([l.ii_cycles for l in layers] + [1])
     totals = {r: sum(getattr(l, r) for l in layers) for r in RESOURCES}
     total = TotalEstimate(
@@ -180,5 +279,43 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     avail = device.totals()
     utilization = {r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
                    for r in RESOURCES}
+    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part) for k in _kinds.KINDS}
+    present = sorted({l.family for l in layers if l.family not in ("structure", "other")} | (
+        {"stream"} if io_part else set()))
+    uncal = [f for f in present if not cal.calibrated(_kinds.DEFAULT_KIND, f)]
+    for f in uncal:
+        flags.append(f"{f}: no calibration data for this layer family; estimated from structure "
+                     f"(uncalibrated, default band x{cal.default_band[0]:g}-{cal.default_band[1]:g})")
     return Estimate(part=str(part), clock_period_ns=clock_period_ns, io_type=io_type, total=total, layers=layers,
-                    utilization=utilization, device=device, flags=flags)
+                    utilization=utilization, device=device, flags=flags, kinds=figs, uncalibrated=uncal, stream_io=io_part)
+
+
+def _kind_figures(cal, kind: str, raw_layers: list[LayerEstimate], total: TotalEstimate, io_type: str,
+                  processes: list[LayerEstimate], io_part: dict) -> dict:
+    """Totals of one figure kind and their bands (ratio real / estimate per family, summed over layers)."""
+    out: dict = {"latency_cycles": total.latency_cycles, "ii_cycles": total.ii_cycles}
+    band: dict = {}
+    for m in RESOURCES:
+        vals = []
+        for l in raw_layers:
+            parts = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part)]
+            out.setdefault(m, 0)
+            out[m] += _round(sum(v for _, v in parts))
+            vals += parts
+        out[m] = int(out[m])
+        if m in _kinds.BANDED:
+            lo = hi = 0.0
+            for fam, v in vals:
+                b = cal.band(kind, m, fam) or cal.default_band
+                lo, hi = lo + v * b[0], hi + v * b[1]
+            band[m] = [int(math.floor(lo)), _round(hi)]
+    # latency: the band of the family that sets it (io_parallel: most cycles; io_stream: slowest process)
+    pool = processes if io_type == "io_stream" and processes else raw_layers
+    if pool and total.latency_cycles:
+        fam = max(pool, key=lambda l: l.latency_cycles).family
+        b = cal.band(kind, "latency_cycles", fam) or cal.default_band
+        band["latency_cycles"] = [int(math.floor(total.latency_cycles * b[0])), _round(total.latency_cycles * b[1])]
+    else:
+        band["latency_cycles"] = [total.latency_cycles, total.latency_cycles]
+    out["band"] = band
+    return out

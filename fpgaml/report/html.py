@@ -190,6 +190,25 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
         parts.append(row)
     parts.append(f"<tr><td class='l'>latency (ns)</td><td>{t.latency_ns:g}</td>"
                  + ("<td></td><td></td>" if synthesis is not None else "") + "<td></td></tr></table>")
+    if getattr(estimate, "kinds", None):
+        parts.append("<h2>Figure kinds and uncertainty bands</h2><p>Each figure with its band [low-high], from the "
+                     "cross-validated error of its layer families on the calibration set; <i>synth</i> is "
+                     "post-synthesis utilization (the summary above), <i>csynth</i> the HLS tool's own estimate."
+                     "</p><table><tr><th class='l'>kind</th><th>latency (cycles)</th><th>DSP</th><th>LUT</th>"
+                     "<th>FF</th></tr>")
+        for kind in ("synth", "csynth"):
+            k = estimate.kinds.get(kind)
+            if not k:
+                continue
+            cells = []
+            for m in ("latency_cycles", "dsp", "lut", "ff"):
+                b = k.get("band", {}).get(m)
+                cells.append(f"<td>{k[m]:,}" + (f" <small>[{b[0]:,}-{b[1]:,}]</small>" if b else "") + "</td>")
+            parts.append(f"<tr><td class='l'>{kind}</td>{''.join(cells)}</tr>")
+        parts.append("</table>")
+        if getattr(estimate, "uncalibrated", None):
+            parts.append("<p><b>Uncalibrated</b> (no calibration data; estimated from structure, default band): "
+                         + e(", ".join(estimate.uncalibrated)) + "</p>")
     if budgets is not None:
         results = check_budgets(estimate, budgets)
         parts.append("<h2>Budgets</h2><table><tr><th class='l'>budget</th><th>limit</th><th>value</th>"

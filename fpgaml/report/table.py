@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-__all__ = ["estimate_table_text", "print_estimate_table", "budget_lines"]
+__all__ = ["estimate_table_text", "print_estimate_table", "budget_lines", "kind_lines"]
 
 _COLS = ("latency_cycles", "ii_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
 _HEAD = ("layer", "class", "latency", "II", "DSP", "LUT", "FF", "BRAM_18K", "URAM")
@@ -20,6 +20,29 @@ def _rows(estimate):
         f"{u[c]:.1f}%" for c in ("dsp", "lut", "ff", "bram_18k", "uram")]
 
 
+_KIND_TITLE = {"synth": "synth (post-synthesis, the table above)", "csynth": "csynth (HLS tool's own estimate)"}
+
+
+def kind_lines(estimate) -> list[str]:
+    """One line per figure kind: its totals and its uncertainty band (cross-validated, per layer family)."""
+    out = []
+    for kind in ("synth", "csynth"):
+        k = getattr(estimate, "kinds", {}).get(kind)
+        if not k:
+            continue
+        band = k.get("band", {})
+        parts = []
+        for m, label in (("latency_cycles", "latency"), ("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF")):
+            b = band.get(m)
+            rng = f" [{b[0]:,}-{b[1]:,}]" if b else ""
+            parts.append(f"{label} {k[m]:,}{rng}")
+        out.append(f"{_KIND_TITLE[kind]}: " + ", ".join(parts))
+    if out:
+        out.append("[low-high] = band from the cross-validated error of each layer family "
+                   "(benchmarks/estimator_calibration.py)")
+    return out
+
+
 def estimate_table_text(estimate, comparison=None) -> str:
     """Plain-text table (fixed-width columns), suitable for logs and files."""
     rows = [list(_HEAD)] + list(_rows(estimate))
@@ -32,6 +55,8 @@ def estimate_table_text(estimate, comparison=None) -> str:
         out.write("\n")
         if k == 0 or k == len(rows) - 3:
             out.write("  ".join("-" * w for w in widths) + "\n")
+    for line in kind_lines(estimate):
+        out.write(line + "\n")
     if comparison is not None:
         out.write("\nEstimate vs synthesis:\n")
         for m in comparison.metrics:
@@ -64,6 +89,8 @@ def print_estimate_table(estimate, budgets=None, comparison=None, console=None) 
     for k, r in enumerate(rows):
         table.add_row(*r, style="bold" if k >= len(rows) - 2 else None, end_section=(k == len(rows) - 3))
     console.print(table)
+    for line in kind_lines(estimate):
+        console.print(line, highlight=False)
     if comparison is not None:
         for m in comparison.metrics:
             console.print("  " + m.message)

@@ -524,7 +524,8 @@ def compare(estimate, synthesis: SynthesisResult) -> Comparison:
     """Per-metric difference between an :class:`~fpgaml.estimate.Estimate` and synthesis results.
 
     Latency and II come from co-simulation / csynth; resources from post-synthesis utilization when
-    available (that is what the estimator targets), else from csynth.
+    available (compared with the estimate's ``synth`` figure), else from csynth (compared with its ``csynth``
+    figure: like with like).
     """
     rows = []
     t = estimate.total
@@ -539,5 +540,7 @@ def compare(estimate, synthesis: SynthesisResult) -> Comparison:
     row("ii_cycles", t.ii_cycles, synthesis.ii_cycles, "csynth")
     for r in ("dsp", "lut", "ff", "bram_18k", "uram"):
         v, src = synthesis.resource(r)
-        row(r, getattr(t, r), v, src)
+        kinds = getattr(estimate, "kinds", None) or {}
+        est = kinds["csynth"][r] if src == "csynth" and r in kinds.get("csynth", {}) else getattr(t, r)
+        row(r, est, v, src)
     return Comparison(rows)

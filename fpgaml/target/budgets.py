@@ -8,12 +8,14 @@ YAML form (all keys optional)::
       max_resources:
         dsp: 1000                  # absolute count
         lut: "60%"                 # percent of the target part
+      kind: synth                  # which estimate is checked: synth (post-synthesis, default) or csynth
+      margin: band                 # check the upper edge of the estimate's uncertainty band (default: none)
 """
 
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +36,8 @@ class Budgets(BaseModel):
     max_latency_cycles: int | None = Field(default=None, gt=0)
     max_ii_cycles: int | None = Field(default=None, gt=0)
     max_resources: dict[str, ResourceLimit] = Field(default_factory=dict)
+    kind: Literal["synth", "csynth"] = "synth"
+    margin: Literal["none", "band"] = "none"
 
     @field_validator("max_resources", mode="before")
     @classmethod
@@ -81,14 +85,15 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
-def _result(name: str, unit: str, limit: float, value: float, extra: str = "") -> BudgetResult:
+def _result(name: str, unit: str, limit: float, value: float, extra: str = "", tag: str = "") -> BudgetResult:
+    """``tag`` says which figure ``value`` is (e.g. `` [csynth, band upper edge]``), shown after it."""
     margin = limit - value
     passed = value <= limit
     u = f" {unit}" if unit else ""
     if passed:
-        msg = f"{name} {_fmt(value)}{u} within budget {_fmt(limit)}{u}{extra} (margin {_fmt(margin)}{u})"
+        msg = f"{name} {_fmt(value)}{u}{tag} within budget {_fmt(limit)}{u}{extra} (margin {_fmt(margin)}{u})"
     else:
-        msg = f"{name} {_fmt(value)}{u} exceeds budget {_fmt(limit)}{u}{extra} by {_fmt(-margin)}{u}"
+        msg = f"{name} {_fmt(value)}{u}{tag} exceeds budget {_fmt(limit)}{u}{extra} by {_fmt(-margin)}{u}"
     return BudgetResult(name=name, unit=unit, limit=limit, value=value, margin=margin, passed=passed, message=msg)
 
 
@@ -97,21 +102,36 @@ def check_budgets(estimate, budgets: Budgets | dict) -> list[BudgetResult]:
     if isinstance(budgets, dict):
         budgets = Budgets.model_validate(budgets)
     t = estimate.total
+    kind, edge = budgets.kind, ("high" if budgets.margin == "band" else None)
+    tag = (f" [{kind}" + (", band upper edge" if edge else "") + "]") if (kind != "synth" or edge) else ""
+
+    def value_of(name: str) -> float:
+        try:
+            return estimate.figure(name, kind, edge if name in ("latency_cycles", "dsp", "lut", "ff") else None)
+        except (KeyError, AttributeError):
+            if edge is None and kind == "synth":
+                return float(getattr(t, name))
+            from fpgaml.errors import FpgamlError
+
+            raise FpgamlError(f"budgets: the estimate has no {kind} figure{' band' if edge else ''} for {name} "
+                              "(recorded by an older fpgaml); rebuild the project") from None
+
     out: list[BudgetResult] = []
     if budgets.max_latency_ns is not None:
-        out.append(_result("latency", "ns", float(budgets.max_latency_ns), float(t.latency_ns)))
+        lat_ns = value_of("latency_cycles") * estimate.clock_period_ns
+        out.append(_result("latency", "ns", float(budgets.max_latency_ns), round(lat_ns, 3), tag=tag))
     if budgets.max_latency_cycles is not None:
-        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), float(t.latency_cycles)))
+        out.append(_result("latency", "cycles", float(budgets.max_latency_cycles), value_of("latency_cycles"), tag=tag))
     if budgets.max_ii_cycles is not None:
         out.append(_result("II", "cycles", float(budgets.max_ii_cycles), float(t.ii_cycles)))
     avail = estimate.device.totals()
     for name, limit in budgets.max_resources.items():
-        value = float(getattr(t, name))
+        value = value_of(name)
         label = name.upper() if name != "bram_18k" else "BRAM_18K"
         if isinstance(limit, str):
             pct = float(_PCT.match(limit).group(1))
             absolute = avail[name] * pct / 100.0
-            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name})"))
+            out.append(_result(label, "", absolute, value, extra=f" ({pct:g}% of {estimate.device.name})", tag=tag))
         else:
-            out.append(_result(label, "", float(limit), value))
+            out.append(_result(label, "", float(limit), value, tag=tag))
     return out

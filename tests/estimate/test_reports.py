@@ -152,6 +152,9 @@ def test_compare(keras, convert, fixtures, tmp_path):
     assert c.get("uram").measured == 2
     only_hls = compare(est, SynthesisResult(csynth=parse_csynth_rpt(fixtures / "toy_csynth.rpt")))
     assert only_hls.get("lut").source == "csynth" and only_hls.get("lut").measured == 23456
+    # like with like: a csynth figure is compared with the estimate's csynth kind, post-synthesis with synth
+    assert only_hls.get("lut").estimate == est.kinds["csynth"]["lut"] != est.kinds["synth"]["lut"]
+    assert c.get("lut").estimate == est.kinds["synth"]["lut"]
     assert "dsp" in c.to_json_dict() and "vs vivado_synth 300" in dsp.message
 
 
