@@ -597,6 +597,9 @@ def _rnn_edit(layer_name, strategy):
     return edit
 
 
+_KEEP_COMPAT: list = []
+
+
 def _qrnn(layer):
     def build():
         K = _K()
@@ -605,7 +608,9 @@ def _qrnn(layer):
         from fpgaml.frontend import tf221_compat
         # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21: this harness builds and runs them itself (as
         # hls4ml's test does), so its process keeps fpgaml's aliases on
-        tf221_compat().__enter__()
+        # (kept referenced: a context manager collected at once would close its generator and undo them)
+        _KEEP_COMPAT.append(tf221_compat())
+        _KEEP_COMPAT[-1].__enter__()
         q = 'quantized_bits(8, 0, alpha=1)'
         kw = dict(kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, state_quantizer=q,
                   activation='quantized_tanh(8, use_real_tanh=True)')
