@@ -36,11 +36,17 @@ from qkeras import QGRU, QLSTM, QActivation, QDense, quantized_bits, quantized_r
 from qkeras import quantized_sigmoid, quantized_tanh  # noqa: E402
 
 from fpgaml.data import zoo  # noqa: E402
-from fpgaml.frontend import _qkeras_tf221_compat  # noqa: E402
+from fpgaml.frontend import tf221_compat  # noqa: E402
 
 BITS, UNITS, EPOCHS, BATCH, SAMPLE = 6, 16, 25, 128, 500
 FRAC = 12                                       # 12 fractional bits; the firmware input type is fixed<18,6>
 SCALE = np.array([1.0, 4.0, 4.0], np.float32)   # d-eta, d-phi x 4 (|d| < 0.8 -> < 3.2): order-1 inputs
+# State quantizers (QKeras applies them to the carried h and c at the start of every step): with them every
+# tensor of the cell is on a fixed-point grid, so the firmware computes the cell bit for bit (fpgaml's exact
+# recurrent cell). LSTM: one quantizer for h (in (-1, 1)) and c (which can grow past 1): 2^-7 grid on [-4, 4).
+# GRU: h stays in (-1, 1): 2^-7 grid on [-1, 1); 8 bits keep x_h + r * (U_h h + b_rh) within float32's 24
+# significant bits for |.| < 16, so Keras computes it exactly too.
+STATE = {'lstm': lambda: quantized_bits(10, 2, alpha=1), 'gru': lambda: quantized_bits(8, 0, alpha=1)}
 
 
 def on_grid(x):
@@ -49,7 +55,6 @@ def on_grid(x):
 
 
 def build(kind: str, quantized: bool):
-    _qkeras_tf221_compat()  # QKeras 0.9.0's QGRU on TensorFlow 2.21 (tf.nest.is_sequence)
     inp = K.layers.Input((32, 3), name='constituents')
     q = dict(kernel_quantizer=quantized_bits(BITS, 0, alpha=1), bias_quantizer=quantized_bits(BITS, 0, alpha=1))
     if quantized:
@@ -57,7 +62,8 @@ def build(kind: str, quantized: bool):
         extra = {} if kind == 'lstm' else {'reset_after': True}  # QGRU defaults to False: hls4ml computes only True
         x = rnn(UNITS, activation=quantized_tanh(8, use_real_tanh=True),
                 recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True),
-                recurrent_quantizer=quantized_bits(BITS, 0, alpha=1), name='rnn', **q, **extra)(inp)
+                recurrent_quantizer=quantized_bits(BITS, 0, alpha=1), state_quantizer=STATE[kind](),
+                name='rnn', **q, **extra)(inp)
         x = QDense(16, name='fc1', **q)(x)
         x = QActivation(quantized_relu(BITS), name='relu1')(x)
         x = QDense(5, name='output', **q)(x)
@@ -86,7 +92,12 @@ def train(kind, quantized, xtr, ytr, xva, yva, start=None):
     return model
 
 
-def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml'):
+def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml', csim: bool = True):
+    with tf221_compat():  # QKeras 0.9.0's QGRU on TensorFlow 2.21 (tf.nest.is_sequence)
+        _main(kind, here, config, csim)
+
+
+def _main(kind, here, config, csim):
     here = Path(here or Path(__file__).parent)
     (xtr, ytr), (xva, yva), (xte, yte), meta = zoo.load_split('sequence')
     xtr, xva, xte = (on_grid(x).astype(np.float32) for x in (xtr, xva, xte))
@@ -103,7 +114,8 @@ def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml
         'representation': 'sequence (32 constituents x (pT fraction, 4 d-eta, 4 d-phi), on a 12-fractional-bit grid)',
         'parameters': zoo.count_params(model), **zoo.pruning_summary(model),
         'precision': f'{BITS}-bit weights / recurrent weights / biases; 8-bit real tanh and sigmoid in the '
-                     f'recurrent layer (lookup tables in hls4ml); {BITS}-bit ReLU',
+                     f'recurrent layer (fpgaml\'s exact threshold tables); state quantizer '
+                     f'{STATE[kind]().__str__()}; {BITS}-bit ReLU',
         'float_accuracy': round(acc_f, 4), 'quantized_keras_accuracy': round(acc_q, 4),
         'test_jets': int(len(yte)),
         'sample_quantized_keras_accuracy': round(float(model.evaluate(xs, ys, verbose=0)[1]), 4),
@@ -111,6 +123,8 @@ def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml
         'dataset': zoo.dataset_record(meta),
     }
     zoo.write_metrics(here, metrics)
+    if not csim:
+        return
     metrics.update(zoo.csim(here / config))
     zoo.write_metrics(here, metrics)
     print({k: metrics.get(k) for k in ('float_accuracy', 'quantized_keras_accuracy', 'csim_mode',
@@ -118,4 +132,4 @@ def main(kind: str = 'lstm', here: Path | None = None, config: str = 'config.yml
 
 
 if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else 'lstm')
+    main(sys.argv[1] if len(sys.argv) > 1 else 'lstm', csim='--no-csim' not in sys.argv)
