@@ -10,6 +10,8 @@ the firmware equals Keras bit for bit; otherwise it names what is not.
 
 from __future__ import annotations
 
+import numpy as np
+
 from fpgaml.convert.exact_activation import binned_table, cpp_table, step_function
 
 from . import Change, FlowContext, Pass
@@ -55,7 +57,11 @@ class ExactRecurrentCells(Pass):
             what = (f'fpgaml\'s exact cell: pre-activation {t.acc.hls4ml_str()}, state {t.state.hls4ml_str()}, '
                     f'{"cell state" if t.kind == "LSTM" else "candidate pre-activation"} {t.c.hls4ml_str()}, '
                     f'hidden {t.h.hls4ml_str()}; threshold tables {sizes}')
-            inexact = t.float32_inexact()
+            c_table = tables['fpgaml_act_c_table' if t.kind == 'LSTM' else 'fpgaml_act_table'].step
+            reach = float(np.max(np.abs(c_table.thresholds))) * 2.0 ** -t.c.fractional
+            if t.kind == 'LSTM':
+                reach = max(reach, abs(t.state.min_value), t.state.max_value)
+            inexact = t.float32_inexact(reach)
             node.set_attr('fpgaml_float32_inexact', inexact if t.state_quantized else [])
             if not t.state_quantized:
                 what += ('; no state quantizer: Keras carries a float state, fpgaml the accumulator type '

@@ -97,12 +97,35 @@ class CellTypes:
     activation: object
     state_quantized: bool  # False: no (supported) state quantizer; the state type is fpgaml's choice
 
-    def float32_inexact(self) -> list[str]:
-        """The cell's tensors with more significant bits than Keras's float32 holds."""
+    h_bound: float = 0.0  # bound of |U h + b_r| (the recurrent projection)
+
+    def float32_inexact(self, reach: float) -> list[str]:
+        """The cell's tensors Keras's float32 may round where it matters. ``reach``: the largest |value| of the
+        cell state (LSTM) / candidate pre-activation (GRU) at which its consumers (the tanh thresholds, the
+        state quantizer's range) still tell values apart: float32 rounding past it keeps the value past it
+        (rounding is monotone), so only the bits below it must fit float32's 24."""
         names = {'acc': 'pre-activation x.W + h.U + b', 'c': 'cell state c' if self.kind == 'LSTM'
                  else 'candidate pre-activation x_h + r * (U_h h + b_rh)', 'h': 'hidden state h'}
-        return [f'{names[k]} ({t.hls4ml_str()})' for k, t in (('acc', self.acc), ('c', self.c), ('h', self.h))
-                if t.width - (1 if t.signed else 0) > FLOAT32_BITS]
+        out = []
+        if _sig(self.acc) > FLOAT32_BITS:  # partial sums of the dot products: the whole accumulator
+            out.append(f'{names["acc"]} ({self.acc.hls4ml_str()})')
+        gate = output_type(self.recr_activation)
+        cand = output_type(self.activation)
+        if self.kind == 'LSTM':
+            products = max(_sig(gate) + _sig(self.state), _sig(gate) + _sig(cand))
+        else:
+            zh = fixed_for(self.acc.fractional, self.h_bound)
+            products = _sig(gate) + _sig(zh)
+        top = math.floor(math.log2(reach)) + 1 if reach > 0 else 0
+        if products > FLOAT32_BITS or self.c.fractional + top > FLOAT32_BITS:
+            out.append(f'{names["c"]} ({self.c.hls4ml_str()})')
+        if _sig(self.h) > FLOAT32_BITS:
+            out.append(f'{names["h"]} ({self.h.hls4ml_str()})')
+        return out
+
+
+def _sig(t: FixedType) -> int:
+    return t.width - (1 if t.signed else 0)
 
 
 def exact_cell_candidate(ctx: FlowContext, node) -> tuple[object, str | None]:
@@ -154,7 +177,7 @@ def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
         c = fixed_for(f_pre, float(np.max(bx[2 * n:] + gate_max * bh[2 * n:])))
         f_h = max(gate.fractional + state.fractional, gate.fractional + cand.fractional)
         h = fixed_for(f_h, s_max + 1.0)
-    return CellTypes(kind, acc, state, c, h, sig, th, quantized)
+    return CellTypes(kind, acc, state, c, h, sig, th, quantized, float(np.max(bh)))
 
 
 class ExactRecurrentTypes(Pass):
