@@ -77,6 +77,22 @@ def build(kind: str, quantized: bool):
     return K.Model(inp, x, name=f'jet_{kind}' + ('' if quantized else '_float'))
 
 
+class BestWeights(K.callbacks.Callback):
+    """Keep the weights of the epoch with the best validation accuracy (restored when training ends): the
+    quantized models' validation accuracy jumps by a few points between the last epochs."""
+
+    def on_train_begin(self, logs=None):
+        self.best, self.weights = -1.0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs['val_accuracy'] > self.best:
+            self.best, self.weights = logs['val_accuracy'], self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
 def train(kind, quantized, xtr, ytr, xva, yva, start=None):
     """Train one model; ``start`` (the float twin) initialises the quantized one (weights clipped to the
     quantizers' [-1, 1] range) and it then trains at a lower learning rate."""
@@ -87,7 +103,7 @@ def train(kind, quantized, xtr, ytr, xva, yva, start=None):
             model.get_layer(name).set_weights([np.clip(w, -1, 1) for w in start.get_layer(name).get_weights()])
     lr = 1e-3 if start is not None else 3e-3
     model.compile(optimizer=K.optimizers.Adam(lr), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-    cbs = [K.callbacks.ReduceLROnPlateau(patience=3, factor=0.5, verbose=0)]
+    cbs = [K.callbacks.ReduceLROnPlateau(patience=3, factor=0.5, verbose=0)] + ([BestWeights()] if quantized else [])
     model.fit(xtr, ytr, batch_size=BATCH, epochs=EPOCHS, validation_data=(xva, yva), callbacks=cbs, verbose=2)
     return model
 

@@ -52,6 +52,9 @@ class ExactRecurrentCells(Pass):
                      f'    typedef {t.c.cpp} fpgaml_c_t;', f'    typedef {t.h.cpp} fpgaml_h_t;']
             text = '\n'.join(lines) + '\n' + ''.join(cpp_table(n, tb) for n, tb in tables.items())
             node.set_attr('fpgaml_exact_cell', text)
+            for attr, ty in (('fpgaml_cell_acc_t', t.acc), ('fpgaml_state_t', t.state), ('fpgaml_cell_c_t', t.c),
+                             ('fpgaml_cell_h_t', t.h)):
+                node.set_attr(attr, ty)
             node.set_attr('fpgaml_exact_tables', {n: (tb.entries, tb.entry_bits) for n, tb in tables.items()})
             sizes = ', '.join(f'{n[7:]} {tb.entries} x {tb.entry_bits} bits' for n, tb in tables.items())
             what = (f'fpgaml\'s exact cell: pre-activation {t.acc.hls4ml_str()}, state {t.state.hls4ml_str()}, '
