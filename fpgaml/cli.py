@@ -397,6 +397,7 @@ def main() -> None:
     debug = '--debug' in sys.argv[1:]
     _state['debug'] = debug
     cli_environment()
+    _install_signal_handlers()
     if not debug:
         _silence_native_stderr()
     try:

@@ -15,19 +15,9 @@ from hls4ml_cases import all_cases, run_case
 pytestmark = pytest.mark.slow
 
 # Cases fpgaml does not yet pass (measured with benchmarks/hls4ml_compat.py): strict, so a fix shows up as XPASS.
-_TABLESIZE = ('fpgaml rejects the key TableSize that hls4ml\'s config_from_keras_model(granularity="name") writes '
-              'for activation layers')
-_RECURRENT = 'fpgaml rejects the key RecurrentReuseFactor that hls4ml\'s config_from_keras_model writes for LSTM/GRU'
 KNOWN_FAILING: dict[str, str] = {
-    'qkeras/dense_relu_exact_4b_1[io_parallel]': _TABLESIZE,
-    'qkeras/quantizer_quantized_bits_4_2[io_parallel]': _TABLESIZE,
-    'qkeras/qactivation_kwarg_ternary_ternary[io_parallel]': _TABLESIZE,
-    'binary_cnn/latency[io_stream]': _TABLESIZE,
-    'softmax/stable-16,6-18,8[io_parallel]': _TABLESIZE,
-    'rnn/lstm_latency[io_parallel]': _RECURRENT,
-    'qrnn/qlstm[io_parallel]': _RECURRENT,
-    'embed/embedding[io_parallel]': ('an hls4ml-format Validation.data is ignored: generated indices up to the '
-                                     'ap_uint<4> maximum crash the Keras Embedding (exit 1)'),
+    'qrnn/qlstm[io_parallel]': ("hls4ml's LSTM template wants one type for the input and the state: a QLSTM whose "
+                                'input type differs from its state type fails in g++'),
 }
 
 CASES = [c for c in all_cases() if c.fast]

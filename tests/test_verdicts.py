@@ -104,8 +104,6 @@ def _binary_cnn():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='open: the first binary-weight layer fed by a fixed-point input (conv2d_1 / '
-                   'dense) already differs from Keras (max |diff| 2.7 / 5.2) -- not yet diagnosed (issue 15 items 2/3)')
 def test_binary_cnn_thresholds_follow_qkeras_binary(tmp_path):
     x = np.round(_rand_x((200, 10, 10, 1)) * 2**10) * 2**-10  # as the hls4ml test: exact on the input grid
     res = _build(tmp_path, _binary_cnn(), x, 'bcnn', extra='precision:\n  default: fixed<32,12>\n'
@@ -130,8 +128,6 @@ def _btnn(io_type_act='binary'):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='open: the first binary-weight layer fed by a fixed-point input (conv2d_1 / '
-                   'dense) already differs from Keras (max |diff| 2.7 / 5.2) -- not yet diagnosed (issue 15 items 2/3)')
 def test_binary_outputs_are_decoded_before_comparing(tmp_path):
     x = np.round((_rand_x((100, 16)) * 2 - 1) * 2**10) * 2**-10
     res = _build(tmp_path, _btnn(), x, 'btnn', extra='bit_exact: on\n')

@@ -293,6 +293,27 @@ class _HlsLayerConfigBase(Strict):
     Strategy: Optional[LayerStrategyName] = None
     Trace: Optional[StrictBool] = None
 
+    @model_validator(mode='before')
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        """hls4ml's own ``config_from_keras_model`` writes some keys twice (``Static`` and ``static``): the
+        spellings of one setting are accepted together when they agree, and refused when they do not."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            if not isinstance(field.validation_alias, AliasChoices):
+                continue
+            present = [c for c in field.validation_alias.choices if isinstance(c, str) and c in data]
+            for other in present[1:]:
+                if data[other] != data[present[0]]:
+                    raise PydanticCustomError(
+                        'conflicting_spellings', '"{a}: {va}" and "{b}: {vb}" are one setting with two values; '
+                        'keep one of them',
+                        {'a': present[0], 'va': str(data[present[0]]), 'b': other, 'vb': str(data[other])})
+                del data[other]
+        return data
+
 
 # Every per-layer key hls4ml 1.3.0 reads from a LayerName / LayerType entry.
 HlsLayerConfig = create_model('HlsLayerConfig', __base__=_HlsLayerConfigBase, **_settings_fields(True))

@@ -154,7 +154,9 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
     kout = conv.loaded.layer_outputs([x.astype(np.float32) for x in xs] if len(xs) > 1 else xs[0].astype(np.float32))
     # A layer whose QKeras quantizer scales (alpha) is split by hls4ml into the unscaled layer and an ApplyAlpha
     # node: the Keras layer's output is the ApplyAlpha node's, so the unscaled layer has no Keras reference.
+    # Likewise a layer whose scale and bias fpgaml's exact_binary_thresholds pass moved into the next threshold.
     scaled = {lay.get_input_node().name for lay in conv.graph.get_layers() if lay.class_name == 'ApplyAlpha'}
+    scaled |= {lay.name for lay in conv.graph.get_layers() if lay.get_attr('fpgaml_unscaled_output', False)}
     for layer in conv.graph.get_layers():
         if layer.name not in fw or layer.name in scaled:
             continue
