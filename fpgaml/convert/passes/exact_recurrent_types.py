@@ -98,6 +98,7 @@ class CellTypes:
     state_quantized: bool  # False: no (supported) state quantizer; the state type is fpgaml's choice
 
     h_bound: float = 0.0  # bound of |U h + b_r| (the recurrent projection)
+    zh_frac: int = 0  # its fractional bits
 
     def float32_inexact(self, reach: float) -> list[str]:
         """The cell's tensors Keras's float32 may round where it matters. ``reach``: the largest |value| of the
@@ -114,7 +115,7 @@ class CellTypes:
         if self.kind == 'LSTM':
             products = max(_sig(gate) + _sig(self.state), _sig(gate) + _sig(cand))
         else:
-            zh = fixed_for(self.acc.fractional, self.h_bound)
+            zh = fixed_for(self.zh_frac, self.h_bound)
             products = _sig(gate) + _sig(zh)
         top = math.floor(math.log2(reach)) + 1 if reach > 0 else 0
         if products > FLOAT32_BITS or self.c.fractional + top > FLOAT32_BITS:
@@ -161,9 +162,9 @@ def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
     gate_max = 1.0 - 2.0 ** -gate.fractional
     x_max = max(abs(x.min_value), abs(x.max_value))
     s_max = max(abs(state.min_value), abs(state.max_value))
-    fx = x.fractional
-    f_acc = max(fx + _frac_bits(w['weight']), state.fractional + _frac_bits(w['recurrent_weight']),
-                _frac_bits(w['bias']), _frac_bits(w['recurrent_bias']))
+    f_zx = max(x.fractional + _frac_bits(w['weight']), _frac_bits(w['bias']))
+    f_zh = max(state.fractional + _frac_bits(w['recurrent_weight']), _frac_bits(w['recurrent_bias']))
+    f_acc = max(f_zx, f_zh)
     bx = np.abs(w['weight']).sum(axis=0) * x_max + np.abs(w['bias'])
     bh = np.abs(w['recurrent_weight']).sum(axis=0) * s_max + np.abs(w['recurrent_bias'])
     acc = fixed_for(f_acc, float(np.max(bx + bh)))
@@ -173,11 +174,11 @@ def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
         h = fixed_for(gate.fractional + cand.fractional, gate_max * 1.0)
     else:
         n = w['recurrent_weight'].shape[1] // 3
-        f_pre = max(f_acc, gate.fractional + f_acc)
+        f_pre = max(f_zx, gate.fractional + f_zh)
         c = fixed_for(f_pre, float(np.max(bx[2 * n:] + gate_max * bh[2 * n:])))
         f_h = max(gate.fractional + state.fractional, gate.fractional + cand.fractional)
         h = fixed_for(f_h, s_max + 1.0)
-    return CellTypes(kind, acc, state, c, h, sig, th, quantized, float(np.max(bh)))
+    return CellTypes(kind, acc, state, c, h, sig, th, quantized, float(np.max(bh)), f_zh)
 
 
 class ExactRecurrentTypes(Pass):
@@ -205,7 +206,7 @@ class ExactRecurrentTypes(Pass):
             want = t.h.hls4ml_str()
             if prec.get('result') != want:
                 prec['result'] = want
-                changes.append(Change(node.name, f'result {want}: the exact hidden state o * tanh(c) '
+                changes.append(Change(node.name, f'result {want}: the exact hidden state o * tanh(c)'
                                       if t.kind == 'LSTM' else
                                       f'result {want}: the exact hidden state z * h + (1 - z) * hh'))
         return changes
