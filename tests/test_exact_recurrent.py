@@ -5,7 +5,8 @@ nnet_fpgaml_activation.h, nnet_fpgaml_recurrent.h, the exact_* passes).
   function: the thresholds, the binned table's arithmetic in numpy, and the C++ table compiled with g++;
 * a feed-forward model with QActivation(quantized_sigmoid(8)) / quantized_tanh(8) (real and hard) is bit-exact;
 * QLSTM / QGRU with a state quantizer are bit-exact under ``bit_exact: auto`` (also behind a quantized input
-  activation, whose type differs from the state type); without one, tolerances and a note naming the float state;
+  activation, whose type differs from the state type, and with hard activations); without one, tolerances and
+  a note naming the float state;
 * hls4ml's table_size cell stays available, and compiles when the input type differs from its one type;
 * the estimator prices the threshold tables.
 """
@@ -119,7 +120,7 @@ def test_feed_forward_quantized_sigmoid_and_tanh_are_bit_exact(tmp_path):
     assert cpp.count('nnet::fpgaml_exact_activation<') == 4
 
 
-def _rnn_model(kind: str, state: bool, pre: bool):
+def _rnn_model(kind: str, state: bool, pre: bool, hard: bool = False):
     import tf_keras as K
     from qkeras import QGRU, QLSTM, QActivation, quantized_bits, quantized_sigmoid, quantized_tanh
 
@@ -135,8 +136,8 @@ def _rnn_model(kind: str, state: bool, pre: bool):
     x = QActivation(quantized_bits(8, 2, alpha=1), name='qin')(inp) if pre else inp
     with tf221_compat():
         x = (QLSTM if kind == 'lstm' else QGRU)(
-            6, activation=quantized_tanh(8, use_real_tanh=True),
-            recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True), name='rnn', **q, **extra)(x)
+            6, activation=quantized_tanh(8, use_real_tanh=not hard),
+            recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=not hard), name='rnn', **q, **extra)(x)
         m = K.Model(inp, x)
     rnn = m.get_layer('rnn')
     rnn.set_weights([np.random.default_rng(1).uniform(-1, 1, w.shape).astype(np.float32) for w in rnn.get_weights()])
@@ -145,11 +146,12 @@ def _rnn_model(kind: str, state: bool, pre: bool):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('kind,pre', [('lstm', True), ('gru', False)])
-def test_recurrent_with_state_quantizer_is_bit_exact(tmp_path, kind, pre):
+@pytest.mark.parametrize('kind,pre,hard', [('lstm', True, False), ('gru', False, False), ('lstm', False, True)])
+def test_recurrent_with_state_quantizer_is_bit_exact(tmp_path, kind, pre, hard):
     """With a quantized input activation in front (its type differs from the state's) the cell still compiles
-    and is exact: fpgaml's cell takes any input type."""
-    model, xs = _rnn_model(kind, state=True, pre=pre)
+    and is exact: fpgaml's cell takes any input type. Hard activations (which hls4ml rejects in recurrent
+    layers) too."""
+    model, xs = _rnn_model(kind, state=True, pre=pre, hard=hard)
     res = _build(tmp_path, model, xs)
     c = res.csim
     assert res.conversion.bit_exact, res.conversion.bit_exact_reason
@@ -192,3 +194,14 @@ def test_estimate_prices_the_threshold_tables():
     assert small.bram_18k > 0 and small.lut > 0
     assert exact_table(729, 15, 24, 18).bram_18k > small.bram_18k  # a copy per two lookups
     assert rom(16384 * 8, 6).bram_18k > small.bram_18k  # hls4ml's 16384-entry tables cost more
+
+
+@pytest.mark.slow
+def test_hard_recurrent_activations_need_the_exact_cell(tmp_path):
+    """hls4ml has no hard activations in recurrent layers: with table_size set (hls4ml's cell) it is an error
+    naming the layer, not a firmware that computes the real functions."""
+    from fpgaml.errors import FpgamlError
+
+    model, xs = _rnn_model('gru', state=True, pre=False, hard=True)
+    with pytest.raises(FpgamlError, match='layer "rnn": hard quantized activation and recurrent_activation'):
+        _build(tmp_path, model, xs, 'layers:\n  rnn:\n    table_size: 1024\n')

@@ -14,6 +14,9 @@ import numpy as np
 
 from fpgaml.convert.exact_activation import binned_table, cpp_table, step_function
 
+from fpgaml.errors import FpgamlError
+from fpgaml.frontend import hard_activation
+
 from . import Change, FlowContext, Pass
 from .exact_recurrent_types import cell_types, exact_cell_candidate
 
@@ -43,6 +46,13 @@ class ExactRecurrentCells(Pass):
         for node in ctx.graph.get_layers():
             cell, why_not = exact_cell_candidate(ctx, node)
             if why_not is not None:
+                hard = [a for a in ('activation', 'recurrent_activation') if hard_activation(getattr(cell, a, None))]
+                if hard:
+                    raise FpgamlError(f'layer "{node.name}": hard quantized {" and ".join(hard)} in a recurrent layer '
+                                      f'are computed only by fpgaml\'s exact cell, which this layer cannot use '
+                                      f'({why_not}); hls4ml 1.3.0 has no hard activations in recurrent layers. '
+                                      f'Use io_parallel without table_size, or the real functions '
+                                      f'(use_real_sigmoid / use_real_tanh=True)')
                 if cell is not None and node.class_name in ('LSTM', 'GRU'):
                     changes.append(Change(node.name, f'hls4ml\'s cell kept: {why_not}'))
                 continue
