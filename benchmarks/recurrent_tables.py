@@ -89,7 +89,7 @@ def main():
         np.savez(gen, x=full_range_sequences())
         for name in ('jet_lstm', 'jet_gru'):
             m = json.loads((REPO / 'models' / name / 'metrics.json').read_text())
-            r = {'float_accuracy': m.get('float_accuracy'), 'quantized_keras_accuracy': m.get('quantized_keras_accuracy')}
+            r = {k: m.get(k) for k in ('float_accuracy', 'quantized_keras_accuracy')}
             r['new'] = _estimate(_config(name, tmp, False), tmp / f'{name}-new')
             r['old'] = _estimate(_config(name, tmp, True), tmp / f'{name}-old')
             r['csim_sample'] = _csim(_config(name, tmp, False), tmp / f'{name}-s', args.samples)
@@ -97,8 +97,8 @@ def main():
             out[name] = r
             o, n = r['old'], r['new']
             print(f'{name}: accuracy float {r["float_accuracy"]}, quantized {r["quantized_keras_accuracy"]}')
-            print(f'  hls4ml tables (16384 entries): BRAM_18K {o["bram_18k"]} (rnn {o["rnn_bram_18k"]}), LUT {o["lut"]} '
-                  f'(rnn {o["rnn_lut"]})')
+            print(f'  hls4ml tables (16384 entries): BRAM_18K {o["bram_18k"]} (rnn {o["rnn_bram_18k"]}), '
+                  f'LUT {o["lut"]} (rnn {o["rnn_lut"]})')
             print(f'  fpgaml exact tables {n["table_entries"]}: BRAM_18K {n["bram_18k"]} (rnn {n["rnn_bram_18k"]}), '
                   f'LUT {n["lut"]} (rnn {n["rnn_lut"]})')
             for k in ('csim_sample', 'csim_full_range'):
@@ -107,7 +107,8 @@ def main():
                       f'max |diff| {c["max_abs_diff"]}, passed {c["passed"]}')
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2) + '\n')
-    return 0 if all(r[k]['exact_fraction'] == 1.0 for r in out.values() for k in ('csim_sample', 'csim_full_range')) else 1
+    exact = all(r[k]['exact_fraction'] == 1.0 for r in out.values() for k in ('csim_sample', 'csim_full_range'))
+    return 0 if exact else 1
 
 
 if __name__ == '__main__':

@@ -8,16 +8,11 @@ ReLU, QDense(5) and softmax.
 GRU: ``reset_after=True`` (tf.keras's default, not QKeras's): hls4ml 1.3.0 computes only that form (fpgaml
 rejects ``reset_after=False``, whose firmware hls4ml would write with scalar biases).
 
-Activations: QKeras's defaults (``quantized_tanh`` / ``hard_sigmoid`` style) are *hard* (piecewise
-linear) activations, which hls4ml 1.3.0 rejects inside recurrent layers ("Hard activation not
-supported"). The recurrent layers here use ``quantized_tanh(8, use_real_tanh=True)`` and
-``quantized_sigmoid(8, use_real_sigmoid=True)``: hls4ml converts those to its tanh / sigmoid lookup
-tables, which are not bit-identical to the Keras functions, so these two models are compared with
-tolerances (see config.yml and metrics.json), not bit for bit. hls4ml's recurrent templates also need the
-layer's input, accumulator and result types to be one type (config.yml sets fixed<22,6> for all three).
-The earlier large disagreements (argmax agreement LSTM 85%, GRU 29%) were hls4ml bugs fpgaml now corrects
-or rejects: unquantized recurrent weights (the fpgaml pass quantized_recurrent_weights) and QGRU's
-reset_after=False; fpgaml also types the tables as the QKeras activation grids.
+Activations: ``quantized_tanh(8, use_real_tanh=True)`` and ``quantized_sigmoid(8, use_real_sigmoid=True)``,
+with state quantizers (``STATE``): every tensor of the cell is on a fixed-point grid, and fpgaml computes the
+cell exactly (its exact cell, with the activations as threshold tables built from QKeras's own float32
+functions), so the firmware equals Keras bit for bit (config.yml: bit_exact auto). The quantized model is
+trained from its float twin (LSTM) or from scratch (GRU) and keeps the weights of its best validation epoch.
 
     python models/jet_lstm/train.py          # ~5 min on 2 cores (1 TF thread)
     python models/jet_gru/train.py           # (imports this file with kind='gru')
@@ -119,8 +114,8 @@ def _main(kind, here, config, csim):
     xtr, xva, xte = (on_grid(x).astype(np.float32) for x in (xtr, xva, xte))
     twin = train(kind, False, xtr, ytr, xva, yva)
     acc_f = float(twin.evaluate(xte, yte, verbose=0)[1])
-    # QLSTM trained from scratch ended 1.6 points below its float twin (0.5564 vs 0.572); started from the twin
-    # it ends above it (0.5812). The committed QGRU was trained from scratch (0.5728, float twin 0.5524).
+    # With state quantizers: QLSTM started from its float twin 0.5704 (twin 0.572); QGRU from scratch 0.5584
+    # (twin 0.5528). (Without them, a QLSTM from scratch ended 1.6 points below its twin.)
     model = train(kind, True, xtr, ytr, xva, yva, start=twin if kind == 'lstm' else None)
     acc_q = float(model.evaluate(xte, yte, verbose=0)[1])
     model.save(here / 'model.h5', include_optimizer=False)

@@ -138,7 +138,8 @@ def exact_cell_candidate(ctx: FlowContext, node) -> tuple[object, str | None]:
         return None, 'a float Keras layer'
     if ctx.settings.setting(node.name, node.class_name, 'table_size')[0] is not None:
         return cell, 'the config sets table_size: hls4ml\'s lookup tables'
-    if exact_activation_kind(cell.activation) != 'tanh' or exact_activation_kind(cell.recurrent_activation) != 'sigmoid':
+    if (exact_activation_kind(cell.activation) != 'tanh'
+            or exact_activation_kind(cell.recurrent_activation) != 'sigmoid'):
         return cell, ('activations are not quantized_tanh / quantized_sigmoid (real or hard): hls4ml\'s lookup '
                       'tables')
     if ctx.cfg.io_type != 'io_parallel':
