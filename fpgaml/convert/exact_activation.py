@@ -23,6 +23,8 @@ import numpy as np
 from fpgaml.config.precision import FixedType
 
 FLOAT32_BITS = 24
+WINDOW = 512  # input codes on each side of a threshold evaluated exhaustively
+MASK_BITS = 16  # the longest run of codes over which the output may flip next to a threshold
 
 
 def exact_activation_kind(quantizer) -> str | None:
@@ -63,20 +65,30 @@ def evaluate(quantizer, codes: np.ndarray, in_frac: int, out_frac: int) -> np.nd
 
 @dataclass
 class StepFunction:
-    """``f(code) = out_lo + #{k: code >= thresholds[k]}`` (output codes), on input codes ``[in_lo, in_hi]``."""
+    """QKeras's activation on input codes: ``thresholds[k]`` is the smallest code at which the output reaches
+    level ``out_lo + k + 1`` (found by bisection); ``breaks`` / ``values`` are the exact piecewise-constant
+    function (``values[i]`` from ``breaks[i]`` on, ``out_lo`` before ``breaks[0]``), which also holds where
+    float32 rounding makes QKeras's function flip back and forth over a few codes next to a threshold
+    (tf.tanh / tf.sigmoid are not monotone to the last bit)."""
 
     name: str
     in_type: FixedType
     out_type: FixedType
     out_lo: int
     thresholds: np.ndarray  # int64 input codes, non-decreasing; one per output level above out_lo
+    breaks: np.ndarray = None
+    values: np.ndarray = None
 
     @property
     def out_hi(self) -> int:
         return self.out_lo + len(self.thresholds)
 
     def __call__(self, codes) -> np.ndarray:
-        return self.out_lo + np.searchsorted(self.thresholds, np.asarray(codes, dtype=np.int64), side='right')
+        c = np.asarray(codes, dtype=np.int64)
+        if self.breaks is None:
+            return self.out_lo + np.searchsorted(self.thresholds, c, side='right')
+        i = np.searchsorted(self.breaks, c, side='right') - 1
+        return np.where(i < 0, self.out_lo, self.values[np.clip(i, 0, None)] if len(self.values) else self.out_lo)
 
     @property
     def float32_exact_input(self) -> bool:
@@ -108,15 +120,33 @@ def step_function(quantizer, in_type: FixedType) -> StepFunction:
         lo = np.where(active & ~ok, mid, lo)
     if np.any(np.diff(hi) < 0):
         raise ValueError(f'{describe(quantizer)} is not monotone on the {in_type.hls4ml_str()} grid')
-    return StepFunction(describe(quantizer), in_type, out_t, out_lo, hi)
+    step = StepFunction(describe(quantizer), in_type, out_t, out_lo, hi)
+    # the exact function around each threshold (every code within WINDOW of one): float32 rounding can make
+    # the output flip over a few codes there; elsewhere it is constant between thresholds
+    th = np.unique(hi[(hi > lo_code) & (hi <= hi_code)])
+    if len(th) == 0:
+        step.breaks, step.values = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return step
+    codes = np.unique((th[:, None] + np.arange(-WINDOW, WINDOW + 1)[None, :]).ravel())
+    codes = codes[(codes >= lo_code) & (codes <= hi_code)]
+    f = evaluate(quantizer, codes, f_in, f_out)
+    prev = step(codes - 1)  # the monotone model just below each code (exact away from the windows)
+    inside = np.isin(codes - 1, codes)
+    prev_true = np.where(inside, np.concatenate([[out_lo], f[:-1]]), prev)
+    change = f != prev_true
+    step.breaks, step.values = codes[change], f[change]
+    if np.any(f[-1:] != step(codes[-1:] + 1)) and codes[-1] < hi_code:
+        raise ValueError(f'{describe(quantizer)}: output changes at the edge of a search window')
+    return step
 
 
 @dataclass
 class BinnedTable:
     """The firmware table of a :class:`StepFunction`: bin ``i`` covers input codes
-    ``[(first_bin + i) << shift, (first_bin + i + 1) << shift)``; ``level[i]`` is the output code at its lower
-    edge, ``offset[i]`` the position of the bin's threshold in it (``1 << shift``: none), ``upper[i]`` the
-    output code from there on (``level[i] + 1`` unless thresholds coincide)."""
+    ``[(first_bin + i) << shift, (first_bin + i + 1) << shift)``; ``offset[i]`` is where the bin's boundary
+    starts (``1 << shift``: none); before it the output is ``level[i]``, from ``offset[i] + mask_bits`` on
+    ``upper[i]``, and in between bit ``k`` of ``mask[i]`` chooses upper (1) or level (0) (only where
+    QKeras's float32 function flips next to a threshold; ``mask_bits`` is 0 where it never does)."""
 
     step: StepFunction
     shift: int
@@ -124,6 +154,8 @@ class BinnedTable:
     level: np.ndarray
     offset: np.ndarray
     upper: np.ndarray
+    mask: np.ndarray
+    mask_bits: int
 
     @property
     def entries(self) -> int:
@@ -131,14 +163,14 @@ class BinnedTable:
 
     @property
     def unit_steps(self) -> bool:
-        return bool(np.all(self.upper - self.level <= 1))
+        return bool(np.all(self.upper - self.level == np.where(self.offset < (1 << self.shift), 1, 0)))
 
     @property
     def entry_bits(self) -> int:
-        """Bits stored per entry: the level, the threshold's offset in the bin (+1 for "none"), and the upper
-        level only where a bin jumps more than one level."""
+        """Bits stored per entry: the level, the boundary's offset in the bin (+1 for "none"), the upper level
+        only where a bin jumps other than one level, the flip mask only where the function flips."""
         out_bits = self.step.out_type.width
-        return out_bits + self.shift + 1 + (0 if self.unit_steps else out_bits)
+        return out_bits + self.shift + 1 + (0 if self.unit_steps else out_bits) + self.mask_bits
 
     @property
     def bits(self) -> int:
@@ -151,33 +183,66 @@ class BinnedTable:
         inside = (b >= 0) & (b < self.entries)
         bi = np.clip(b, 0, self.entries - 1)
         off = c - ((bi + self.first_bin) << self.shift)
-        out = np.where(off >= self.offset[bi], self.upper[bi], self.level[bi])
+        d = off - self.offset[bi]
+        flip = (d < self.mask_bits) & (((self.mask[bi] >> np.clip(d, 0, 62)) & 1) == 0)
+        out = np.where(d < 0, self.level[bi], np.where(flip, self.level[bi], self.upper[bi]))
         return np.where(inside, out, np.where(b < 0, self.step.out_lo, self.step.out_hi))
 
 
+def _parts(breaks: np.ndarray, shift: int) -> list[np.ndarray]:
+    """Breaks grouped into boundaries (runs closer than MASK_BITS codes), split at bin edges."""
+    groups, cur = [], [breaks[0]]
+    for b in breaks[1:]:
+        if b - cur[0] < MASK_BITS and (b >> shift) == (cur[0] >> shift):
+            cur.append(b)
+        else:
+            groups.append(np.array(cur))
+            cur = [b]
+    groups.append(np.array(cur))
+    return groups
+
+
 def binned_table(step: StepFunction) -> BinnedTable:
-    """The widest bins (largest power of two in input codes) that hold at most one distinct threshold each."""
-    th = np.unique(step.thresholds)
+    """The widest bins (largest power of two in input codes) that hold at most one boundary each."""
     lo_code, hi_code = code_range(step.in_type)
-    th = th[(th > lo_code) & (th <= hi_code)]  # thresholds past the range are never reached
-    if len(th) == 0:
-        shift, first, n = 0, 0, 1
-    else:
-        shift = step.in_type.width
-        while shift > 0 and len(np.unique(th >> shift)) < len(th):
-            shift -= 1
-        first = int(th[0] >> shift)
-        n = int(th[-1] >> shift) - first + 1
+    br = step.breaks
+    if br is None or len(br) == 0:
+        z = np.zeros(1, np.int64)
+        return BinnedTable(step, 0, 0, z + step.out_lo, z + 1, z + step.out_lo, z, 0)
+    shift = step.in_type.width
+    while True:
+        parts = _parts(br, shift)
+        bins = [int(g[0] >> shift) for g in parts]
+        if len(set(bins)) == len(bins) or shift == 0:
+            break
+        shift -= 1
+    if len(set(bins)) != len(bins):
+        raise ValueError(f'{step.name}: boundaries too close for a binned table')
+    first = bins[0]
+    n = bins[-1] - first + 1
     starts = (np.arange(n, dtype=np.int64) + first) << shift
-    level = step(starts) if len(th) else np.full(1, step.out_lo)
+    level = step(starts)
     offset = np.full(n, 1 << shift, dtype=np.int64)
     upper = level.copy()
-    for t in th:
-        i = int((t >> shift) - first)
-        offset[i] = t - starts[i]
-        upper[i] = step(np.array([t]))[0]
-        level[i] = step(np.array([t - 1]))[0]
-    return BinnedTable(step, shift, first, level.astype(np.int64), offset, upper.astype(np.int64))
+    mask = np.zeros(n, dtype=np.int64)
+    mask_bits = MASK_BITS if any(len(g) > 1 for g in parts) else 0
+    for g in parts:
+        i = int((g[0] >> shift) - first)
+        p0, p1 = int(g[0]), int(g[-1])
+        run = np.arange(p0, p1 + 1)
+        vals = step(run)
+        up = int(vals[-1])
+        lv = int(step(np.array([p0 - 1]))[0]) if p0 > starts[i] else next((int(v) for v in vals if v != up), up)
+        if not set(vals.tolist()) <= {lv, up} or p1 - p0 >= max(mask_bits, 1):
+            raise ValueError(f'{step.name}: a boundary spans more than two levels or {MASK_BITS} codes')
+        offset[i], level[i], upper[i] = p0 - starts[i], lv, up
+        if mask_bits:
+            ks = np.arange(MASK_BITS)
+            v = step(p0 + ks)
+            v[p0 + ks > p1] = up
+            v[p0 + ks >= starts[i] + (1 << shift)] = up
+            mask[i] = int(np.sum((v == up).astype(np.int64) << ks))
+    return BinnedTable(step, shift, first, level, offset, upper, mask, mask_bits)
 
 
 def _cpp_array(ctype: str, values) -> str:
@@ -194,6 +259,7 @@ def cpp_table(name: str, table: BinnedTable, extra: str = '', indent: str = '   
     s = table.step
     upper = ('return level(i) + 1;' if table.unit_steps
              else f'{_cpp_array(_ctype(table.upper), table.upper)} return t[i];')
+    mask = (f'{_cpp_array("int", table.mask)} return t[i];' if table.mask_bits else 'return 0;')
     lines = [
         f'struct {name} {{',
         f'    // {s.name} on {s.in_type.hls4ml_str()}: {table.entries} bins of 2^{table.shift} input codes',
@@ -207,6 +273,8 @@ def cpp_table(name: str, table: BinnedTable, extra: str = '', indent: str = '   
         f'    static int level(int i) {{ {_cpp_array(_ctype(table.level), table.level)} return t[i]; }}',
         f'    static int offset(int i) {{ {_cpp_array(_ctype(table.offset), table.offset)} return t[i]; }}',
         f'    static int upper(int i) {{ {upper} }}',
+        f'    static const int mask_bits = {table.mask_bits};',
+        f'    static int mask(int i) {{ {mask} }}',
     ]
     if extra:
         lines.append(extra)

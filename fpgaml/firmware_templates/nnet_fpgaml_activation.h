@@ -11,6 +11,8 @@
 //   static const int shift; static const long long first_bin; static const int n_bins;
 //   static const int out_lo, out_hi;        (output codes below / above the table)
 //   static int level(int), offset(int), upper(int);
+//   static const int mask_bits; static int mask(int);  (where QKeras's float32 function is not monotone to
+//   the last bit next to a threshold, bit k of mask chooses upper (1) or level (0) at offset + k)
 #ifndef NNET_FPGAML_ACTIVATION_H_
 #define NNET_FPGAML_ACTIVATION_H_
 
@@ -57,7 +59,13 @@ template <class TABLE> typename TABLE::out_t fpgaml_step(typename TABLE::in_t x)
         out = TABLE::out_hi;
     } else {
         const long long off = code - ((bin + TABLE::first_bin) << TABLE::shift);
-        out = off >= TABLE::offset(bin) ? TABLE::upper(bin) : TABLE::level(bin);
+        const long long d = off - TABLE::offset(bin);
+        if (d < 0)
+            out = TABLE::level(bin);
+        else if (d < TABLE::mask_bits && !((TABLE::mask(bin) >> d) & 1))
+            out = TABLE::level(bin); // QKeras's float32 function flips back next to this threshold
+        else
+            out = TABLE::upper(bin);
     }
     return fpgaml_from_code<typename TABLE::out_t>(out);
 }
