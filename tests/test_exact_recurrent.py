@@ -205,3 +205,21 @@ def test_hard_recurrent_activations_need_the_exact_cell(tmp_path):
     model, xs = _rnn_model('gru', state=True, pre=False, hard=True)
     with pytest.raises(FpgamlError, match='layer "rnn": hard quantized activation and recurrent_activation'):
         _build(tmp_path, model, xs, 'layers:\n  rnn:\n    table_size: 1024\n')
+
+
+def test_exact_activation_follows_float32_flips_next_to_thresholds():
+    """On a fine grid (2^-20, a GRU candidate pre-activation's) tf.tanh's float32 rounding makes QKeras's
+    quantized_tanh flip between two levels over a few codes next to some thresholds: the table reproduces
+    every code around every threshold."""
+    from qkeras import quantized_tanh
+
+    q = quantized_tanh(8, use_real_tanh=True)
+    t = FixedType(26, 6)
+    step = step_function(q, t)
+    table = binned_table(step)
+    th = np.unique(step.thresholds)
+    codes = np.unique((th[:, None] + np.arange(-2048, 2049)[None, :]).ravel())
+    want = evaluate(q, codes, t.fractional, step.out_type.fractional)
+    assert np.any(np.diff(want) < 0), 'no float32 flips on this grid (the case this test is about)'
+    assert table.mask_bits > 0
+    assert np.array_equal(table(codes), want)
