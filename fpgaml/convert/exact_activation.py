@@ -156,6 +156,7 @@ class BinnedTable:
     upper: np.ndarray
     mask: np.ndarray
     mask_bits: int
+    approximate: bool = False  # the flips next to some threshold exceed the mask: bisection thresholds used
 
     @property
     def entries(self) -> int:
@@ -203,7 +204,26 @@ def _parts(breaks: np.ndarray, shift: int) -> list[np.ndarray]:
 
 
 def binned_table(step: StepFunction) -> BinnedTable:
-    """The widest bins (largest power of two in input codes) that hold at most one boundary each."""
+    """The widest bins (largest power of two in input codes) that hold at most one boundary each. Where
+    QKeras's float32 function flips over more than MASK_BITS codes next to a threshold (very fine input grids),
+    the table follows the bisection thresholds and is marked ``approximate``."""
+    try:
+        return _binned_table(step)
+    except ValueError:
+        import dataclasses
+
+        th = np.asarray(step.thresholds, dtype=np.int64)
+        mono = dataclasses.replace(step, breaks=None, values=None)
+        lo_code, hi_code = code_range(step.in_type)
+        keep = (th > lo_code) & (th <= hi_code)
+        brk, idx = np.unique(th[keep], return_index=True)
+        mono.breaks, mono.values = brk, mono(brk)
+        table = _binned_table(mono)
+        table.step, table.approximate = step, True
+        return table
+
+
+def _binned_table(step: StepFunction) -> BinnedTable:
     lo_code, hi_code = code_range(step.in_type)
     br = step.breaks
     if br is None or len(br) == 0:

@@ -46,6 +46,9 @@ class ExactQuantizedActivations(Pass):
             node.set_attr('fpgaml_exact_table', cpp_table(name, table, extra=extra, indent=''))
             node.set_attr('fpgaml_exact_table_name', name)
             node.set_attr('fpgaml_exact_tables', {name: (table.entries, table.entry_bits)})
+            if table.approximate:
+                node.set_attr('fpgaml_float32_inexact', [f'{table.step.name} on {x.hls4ml_str()} flips over more than '
+                                                         '16 codes next to a threshold'])
             changes.append(Change(node.name, f'{table.step.name}: exact threshold table on {x.hls4ml_str()}, '
                                              f'{table.entries} bins x {table.entry_bits} bits (hls4ml: '
                                              f'{node.get_attr("table_size", "no")} table entries, not exact)'))

@@ -75,6 +75,9 @@ class ExactRecurrentCells(Pass):
             if t.kind == 'LSTM':
                 reach = max(reach, abs(t.state.min_value), t.state.max_value)
             inexact = t.float32_inexact(reach)
+            inexact += [f'{n[7:]} on {tb.step.in_type.hls4ml_str()} (QKeras\'s float32 function flips over more than '
+                        f'16 codes next to a threshold: the table follows the bisection thresholds there)'
+                        for n, tb in tables.items() if tb.approximate]
             node.set_attr('fpgaml_float32_inexact', inexact if t.state_quantized else [])
             if not t.state_quantized:
                 what += ('; no state quantizer: Keras carries a float state, fpgaml the accumulator type '
