@@ -98,6 +98,15 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
             assert _typedef(body, 'distance_t') == dist_t.cpp.replace(' ', ''), node.name
             assert row['precisions']['distance'] == dist_t.hls4ml_str()
             compared += 2
+        if node.get_attr('fpgaml_exact_cell') is not None:  # fpgaml's exact recurrent cell: its types
+            body = _struct(params, f'config{i}')
+            for attr, name in (('fpgaml_cell_acc_t', 'fpgaml_acc_t'), ('fpgaml_state_t', 'fpgaml_state_t'),
+                               ('fpgaml_cell_c_t', 'fpgaml_c_t'), ('fpgaml_cell_h_t', 'fpgaml_h_t')):
+                assert _typedef(body, name) == node.get_attr(attr).cpp.replace(' ', ''), (node.name, name)
+                compared += 1
+        for name, (entries, _bits) in (node.get_attr('fpgaml_exact_tables') or {}).items():
+            assert _static(_struct(params, name), 'n_bins') == entries, (node.name, name)  # threshold tables
+            compared += 1
         if node.get_attr('fpgaml_product_type') is not None:
             e_min, e_max = node.get_attr('fpgaml_po2_exponents')
             body = _struct(params, f'config{i}') or ''
@@ -113,8 +122,8 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
 def test_zoo_graph_is_firmware(name, tmp_path):
     conv, defines, params = _convert(REPO / 'models' / name / 'config.yml', tmp_path)
     assert check_graph_is_firmware(conv, defines, params) > 0
-    if name in ('jet_lstm', 'jet_gru'):
-        assert any(n.get_attr('fpgaml_act_table_t') is not None for n in conv.graph.get_layers())
+    if name in ('jet_lstm', 'jet_gru'):  # fpgaml's exact cell (state quantizers, quantized activations)
+        assert any(n.get_attr('fpgaml_exact_cell') is not None for n in conv.graph.get_layers())
     if name == 'jet_garnet':
         assert any(n.get_attr('fpgaml_distance_t') is not None for n in conv.graph.get_layers())
 
@@ -155,8 +164,26 @@ def test_po2_product_is_in_the_graph_and_the_firmware(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name,attrs', [('jet_garnet', ('fpgaml_distance_t',)),
-                                        ('jet_lstm', ('fpgaml_act_table_t', 'fpgaml_recr_table_t'))])
+def test_the_estimate_reads_the_exact_tables_the_firmware_has(tmp_path):
+    """jet_lstm's exact cell: the estimator prices the threshold tables the pass wrote into the firmware."""
+    from fpgaml.estimate import estimate
+
+    conv, _, params = _convert(REPO / 'models' / 'jet_lstm' / 'config.yml', tmp_path)
+    node = next(n for n in conv.graph.get_layers() if n.get_attr('fpgaml_exact_tables'))
+    tables = node.get_attr('fpgaml_exact_tables')
+    for name, (entries, _bits) in tables.items():
+        body = _struct(params, name)
+        assert body is not None and _static(body, 'n_bins') == entries <= 1024, name
+    cfg = conv.config
+    bram = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers if l.name == node.name)
+    node.set_attr('fpgaml_exact_tables', {k: (4 * e, b) for k, (e, b) in tables.items()})
+    bram_larger = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers
+                       if l.name == node.name)
+    assert bram_larger > bram > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,attrs', [('jet_garnet', ('fpgaml_distance_t',))])
 def test_the_estimate_reads_the_tables_the_firmware_has(name, attrs, tmp_path):
     """The estimator prices the tables fpgaml's passes put in the firmware, not hls4ml's defaults."""
     from fpgaml.config.precision import FixedType

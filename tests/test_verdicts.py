@@ -140,7 +140,9 @@ def test_binary_outputs_are_decoded_before_comparing(tmp_path):
 
 @pytest.mark.slow
 def test_sigmoid_regression_output_gets_a_value_tolerance(tmp_path):
-    """test_keras_api.py style Dense + sigmoid: not class scores, no argmax check; a table: no bit-exact."""
+    """test_keras_api.py style Dense + sigmoid: not class scores, no argmax check; a table: no bit-exact.
+    (fpgaml computes a QActivation(quantized_sigmoid) exactly unless the config sets its table_size, as here:
+    hls4ml's lookup table; the exact form is tests/test_exact_recurrent.py.)"""
     import tf_keras as K
     from qkeras import QActivation, QDense, quantized_bits, quantized_sigmoid
 
@@ -148,7 +150,7 @@ def test_sigmoid_regression_output_gets_a_value_tolerance(tmp_path):
     m = K.Sequential([QDense(4, input_shape=(8,), kernel_quantizer=quantized_bits(6, 0, alpha=1),
                              bias_quantizer=quantized_bits(6, 0, alpha=1), name='fc'),
                       QActivation(quantized_sigmoid(7, use_real_sigmoid=True), name='sig')])
-    res = _build(tmp_path, m, _rand_x((200, 8)) * 4 - 2, 'sig')
+    res = _build(tmp_path, m, _rand_x((200, 8)) * 4 - 2, 'sig', extra='layers:\n  sig:\n    table_size: 1024\n')
     c = res.csim
     assert c.mode == 'tolerance' and 'use_real_sigmoid' in res.conversion.bit_exact_reason
     kinds = [ch['kind'] for ch in c.checks]

@@ -79,7 +79,8 @@ class Conversion:
 
 
 FPGAML_TYPE_ATTRS = {'fpgaml_act_table_t': 'act_table', 'fpgaml_recr_table_t': 'recr_table',
-                     'fpgaml_distance_t': 'distance'}
+                     'fpgaml_distance_t': 'distance', 'fpgaml_cell_acc_t': 'cell_preactivation',
+                     'fpgaml_state_t': 'state', 'fpgaml_cell_c_t': 'cell_state', 'fpgaml_cell_h_t': 'cell_hidden'}
 
 
 def layer_records(graph) -> list[LayerRecord]:

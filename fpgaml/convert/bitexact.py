@@ -30,17 +30,57 @@ def _table_activation(act) -> str | None:
     return None
 
 
-def _bit_exact_blockers(loaded: LoadedModel) -> list[str]:
-    """Layers whose firmware cannot equal Keras bit for bit: recurrent layers (lookup-table gates fed back
-    through every step) and lookup-table activations. A final softmax is exempt: compared at its input."""
+def _table_size_set(cfg: ProjectConfig, name: str) -> bool:
+    from fpgaml.convert.settings import LayerSettingResolver
+
+    return LayerSettingResolver(cfg).setting(name, None, 'table_size')[0] is not None
+
+
+def _recurrent_blocker(cfg: ProjectConfig, layer) -> str | None:
+    """Why a recurrent layer cannot be bit-exact (the float tensor and what to set), or None: a QLSTM / QGRU
+    with quantized_sigmoid / quantized_tanh activations (real or hard) and a quantized_bits state quantizer is
+    computed by fpgaml's exact cell (every tensor on a fixed-point grid)."""
+    from fpgaml.convert.exact_activation import exact_activation_kind
+    from fpgaml.convert.passes.exact_recurrent_types import state_type
+
+    cls = type(layer).__name__
+    if cls not in ('QLSTM', 'QGRU'):
+        return f'{layer.name} ({cls}: float weights and states; use QLSTM / QGRU with quantizers)'
+    cell = layer.cell
+    if _table_size_set(cfg, layer.name):
+        return f'{layer.name} ({cls}: table_size set: hls4ml\'s lookup-table gates)'
+    for what, act, kind in (('activation', cell.activation, 'tanh'),
+                            ('recurrent_activation', cell.recurrent_activation, 'sigmoid')):
+        if exact_activation_kind(act) != kind:
+            return (f'{layer.name} ({cls}: float {what} {getattr(act, "__name__", None) or act}; set '
+                    f'{what}=quantized_{kind}(8) to make it exact)')
+    if state_type(getattr(cell, 'state_quantizer_internal', None)) is None:
+        return (f'{layer.name} ({cls}: float state h{", c" if cls == "QLSTM" else ""}; set '
+                f'state_quantizer=quantized_bits(bits, integer, alpha=1) to make it exact)')
+    if cfg.io_type != 'io_parallel':
+        return f'{layer.name} ({cls}: io_stream: hls4ml\'s lookup-table gates)'
+    return None
+
+
+def _bit_exact_blockers(cfg: ProjectConfig, loaded: LoadedModel) -> list[str]:
+    """Layers whose firmware cannot equal Keras bit for bit: recurrent layers with a float tensor
+    (:func:`_recurrent_blocker`) and lookup-table activations; QKeras quantized_sigmoid / quantized_tanh in a
+    QActivation are exact threshold tables (unless the config sets the layer's table_size). A final softmax is
+    exempt: compared at its input."""
+    from fpgaml.convert.exact_activation import exact_activation_kind
+
     out = []
     layers = loaded.model.layers
     for i, layer in enumerate(layers):
         cls = type(layer).__name__
         if cls in RECURRENT_CLASSES:
-            out.append(f'{layer.name} ({cls}: lookup-table gates)')
+            why = _recurrent_blocker(cfg, layer)
+            if why is not None:
+                out.append(why)
             continue
         act = getattr(layer, 'quantizer', None) if cls == 'QActivation' else getattr(layer, 'activation', None)
+        if cls == 'QActivation' and exact_activation_kind(act) is not None and not _table_size_set(cfg, layer.name):
+            continue  # fpgaml's exact threshold table
         table = _table_activation(act)
         if table is not None:
             out.append(f'{layer.name} ({table}: a lookup table in firmware)')
@@ -59,7 +99,7 @@ def decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str
     if not quantized:
         shown = ', '.join(unquantized[:5]) + (' ...' if len(unquantized) > 5 else '')
         return False, f'auto: not fully quantized ({shown}); comparing with tolerances'
-    blockers = _bit_exact_blockers(loaded)
+    blockers = _bit_exact_blockers(cfg, loaded)
     if blockers:
         shown = ', '.join(blockers[:4]) + (' ...' if len(blockers) > 4 else '')
         return False, f'auto: quantized, but bit-exact cannot hold: {shown}; comparing with tolerances'
@@ -76,6 +116,14 @@ def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -
     tolerances; ``on`` is kept, with a warning. Returns (bit_exact, reason, warning or None)."""
     if not bit_exact:
         return bit_exact, reason, None
+    inexact = [f'{n.name} ({", ".join(n.get_attr("fpgaml_float32_inexact"))})' for n in graph.get_layers()
+               if n.get_attr('fpgaml_float32_inexact')]
+    if inexact:
+        why = (f'recurrent cell tensors with more than {FLOAT32_BITS} significant bits, which Keras\'s float32 '
+               f'rounds: {"; ".join(inexact)}')
+        if cfg.bit_exact == 'on':
+            return True, reason, f'bit_exact: on, but {why}: differences in the last bits are possible'
+        return False, f'auto: {why}; comparing with tolerances', None
     wide = [f'{kind} {from_hls4ml(v.type.precision).hls4ml_str()}'
             for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
             for v in vs if _float32_unholdable(from_hls4ml(v.type.precision))]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from fpgaml.errors import FpgamlError
 
 FPGAML_PO2_HEADER = 'nnet_utils/nnet_fpgaml_po2.h'
+FPGAML_RECURRENT_HEADER = 'nnet_utils/nnet_fpgaml_recurrent.h'
+FPGAML_ACTIVATION_HEADER = 'nnet_utils/nnet_fpgaml_activation.h'
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Override:
     attr: str  # the node attribute (set by a pass) that selects the nodes this override renders
     edits: dict = field(default_factory=dict)  # template field -> {hls4ml text: fpgaml text}
     include: str | None = None  # an fpgaml header the rendered config needs
+    # {hls4ml text: fpgaml text} applied to the rendered text (for templates hls4ml keeps in module globals,
+    # such as the recurrent call); at least one must occur
+    rendered: dict = field(default_factory=dict)
 
 
 _PO2 = {'{product_type}<x_T, y_T>': '{fpgaml_product_type}<x_T, y_T, {fpgaml_po2_exponents[0]}, '
@@ -35,6 +40,10 @@ _DISTANCE = {'static const unsigned distance_width = {distance_width};':
              'static const unsigned distance_width = {fpgaml_distance_t.width};',
              'typedef ap_fixed<{distance_width}, {distance_nint}, AP_TRN, AP_SAT> distance_t;':
              'typedef {fpgaml_distance_t.cpp} distance_t;'}
+
+_RECR_END = {'    static const bool pytorch_order = {pytorch};\n}};':
+             '    static const bool pytorch_order = {pytorch};\n{fpgaml_exact_cell}}};'}
+_ACT_TABLE = {'struct {type}_config{index}': '{fpgaml_exact_table}struct {type}_config{index}'}
 
 OVERRIDES = (
     Override('fpgaml_po2_dense', 'core_templates:DenseConfigTemplate', 'fpgaml_product_type',
@@ -50,12 +59,30 @@ OVERRIDES = (
     Override('fpgaml_recurrent_tables', 'recurrent_templates:RecurrentConfigTemplate', 'fpgaml_act_table_t',
              {'act_template': {_TABLE: 'typedef {fpgaml_act_table_t.cpp} table_t;'},
               'recr_act_template': {_TABLE: 'typedef {fpgaml_recr_table_t.cpp} table_t;'}}),
+    Override('fpgaml_exact_recurrent_config', 'recurrent_templates:RecurrentConfigTemplate', 'fpgaml_exact_cell',
+             {'template': _RECR_END}),
+    Override('fpgaml_exact_recurrent_call', 'recurrent_templates:RecurrentFunctionTemplate', 'fpgaml_exact_cell',
+             include=FPGAML_RECURRENT_HEADER,
+             rendered={'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack<', 'nnet::gru_stack<': 'nnet::fpgaml_gru_stack<'}),
+    Override('fpgaml_recurrent_cast_call', 'recurrent_templates:RecurrentFunctionTemplate', 'fpgaml_recurrent_cast',
+             include=FPGAML_RECURRENT_HEADER,
+             rendered={'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack_cast<',
+                       'nnet::gru_stack<': 'nnet::fpgaml_gru_stack_cast<'}),
+    Override('fpgaml_exact_activation_config', 'core_templates:ActivationConfigTemplate', 'fpgaml_exact_table',
+             {'template': _ACT_TABLE}),
+    Override('fpgaml_exact_hard_activation_config', 'core_templates:HardActivationConfigTemplate',
+             'fpgaml_exact_table', {'template': _ACT_TABLE}),
+    Override('fpgaml_exact_activation_call', 'core_templates:ActivationFunctionTemplate', 'fpgaml_exact_table',
+             {'template': {'nnet::{activation}<{input_t}, {output_t}, {config}>':
+                           'nnet::fpgaml_exact_activation<{input_t}, {output_t}, {fpgaml_exact_table_name}>'}},
+             FPGAML_ACTIVATION_HEADER),
     Override('fpgaml_garnet_distance', 'garnet_templates:GarNetConfigTemplate', 'fpgaml_distance_t',
              {'template': _DISTANCE}),
     Override('fpgaml_garnet_stack_distance', 'garnet_templates:GarNetStackConfigTemplate', 'fpgaml_distance_t',
              {'template': _DISTANCE}),
 )
-OVERRIDDEN_PLACEHOLDERS = {'fpgaml_product_type', 'fpgaml_act_table_t', 'fpgaml_recr_table_t', 'fpgaml_distance_t'}
+OVERRIDDEN_PLACEHOLDERS = {'fpgaml_product_type', 'fpgaml_act_table_t', 'fpgaml_recr_table_t', 'fpgaml_distance_t',
+                           'fpgaml_exact_cell', 'fpgaml_exact_table', 'fpgaml_exact_table_name'}
 
 
 def _patch(text, edits: dict, where: str):
@@ -84,6 +111,17 @@ def _template_class(ov: Override):
 
         def match(self, node):
             return super().match(node) and node.get_attr(ov.attr) is not None
+
+        def format(self, node):
+            text = super().format(node)
+            if ov.rendered:
+                if not any(old in text for old in ov.rendered):
+                    raise FpgamlError(f'internal error: hls4ml\'s {ov.base} rendered none of '
+                                      f'{", ".join(ov.rendered)} for layer "{node.name}"; fpgaml\'s override '
+                                      f'{ov.name} cannot apply (fpgaml is written for hls4ml 1.3.0)')
+                for old, new in ov.rendered.items():
+                    text = text.replace(old, new)
+            return text
 
         def transform(self, model, node):
             super().transform(model, node)

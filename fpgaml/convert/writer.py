@@ -58,11 +58,20 @@ def write_project(conv, directory: Path) -> None:
 
 def copy_fpgaml_headers(graph, directory: Path) -> list[str]:
     """Ship the fpgaml headers (``nnet_utils/nnet_fpgaml_*.h``) that the graph's layers include."""
-    headers = sorted({h for layer in graph.get_layers() for h in (layer.get_attr('include_header', ()) or ())
-                      if Path(h).name.startswith('nnet_fpgaml_')})
-    for h in headers:
+    import re
+
+    todo = sorted({h for layer in graph.get_layers() for h in (layer.get_attr('include_header', ()) or ())
+                   if Path(h).name.startswith('nnet_fpgaml_')})
+    headers = []
+    while todo:  # and the fpgaml headers they include
+        h = todo.pop(0)
+        if h in headers:
+            continue
+        headers.append(h)
         shutil.copy(TEMPLATES / Path(h).name, directory / 'firmware' / h)
-    return headers
+        for inc in re.findall(r'#include "(nnet_fpgaml_[a-z0-9_]+\.h)"', (TEMPLATES / Path(h).name).read_text()):
+            todo.append(str(Path(h).parent / inc))
+    return sorted(headers)
 
 
 def render_harness(project_dir: Path, graph) -> Path:

@@ -440,6 +440,16 @@ def is_table_activation(layer) -> bool:
     return not (act in _CHEAP or "relu" in act or layer.class_name in ("TernaryTanh", "PReLU", "HardActivation"))
 
 
+def exact_table(entries: int, entry_bits: int, lookups: int, in_width: int) -> LayerCost:
+    """fpgaml's exact activation (nnet_fpgaml_activation.h): a binned threshold table of ``entries`` x
+    ``entry_bits`` (level, threshold offset) read once per lookup (dual-ported: a copy per two lookups), plus
+    per lookup the bin index's range checks, the offset comparator and the level increment."""
+    c = rom(entries * entry_bits, max(1, math.ceil(lookups / 2)))
+    c.lut += lookups * (in_width + entry_bits + 4)
+    c.ff += lookups * entry_bits
+    return c
+
+
 def activation(ctx: Context, layer) -> LayerCost:
     act = str(attr(layer, "activation", layer.class_name) or "").lower()
     if layer.class_name == "Softmax" or act == "softmax":
@@ -448,6 +458,14 @@ def activation(ctx: Context, layer) -> LayerCost:
     o = out_fmt(layer)
     a = in_fmt(layer)
     c = LayerCost()
+    exact = attr(layer, "fpgaml_exact_tables")
+    if exact:  # QActivation(quantized_sigmoid / quantized_tanh): fpgaml's exact threshold table
+        lat, ii, par = _elementwise_timing(ctx, layer, n, 2 + ctx.cycles(arith.T_BRAM_NS))
+        for entries, bits in exact.values():
+            c.add(exact_table(entries, bits, par, a.width))
+        c.ff += par * o.width
+        c.latency_cycles, c.ii_cycles = lat, ii
+        return c.add(stream_fifos(ctx, layer))
     if act == "linear":
         c.process = ctx.stream
         lat, ii, par = _elementwise_timing(ctx, layer, n, 0)
@@ -637,14 +655,22 @@ def recurrent(ctx: Context, layer) -> LayerCost:
     # gate non-linearities: one lookup per gate output in the recurrent activation's table (sigmoid), the
     # others (candidate, and tanh(c) of an LSTM) in the activation's; each table typed as the graph says
     # (fpgaml's per-table types where the recurrent_activation_tables pass set them, else hls4ml's table_t)
-    table_size = int(attr(layer, "table_size", 1024) or 1024)
-    shared = type_fmt(layer, "table_t", Fmt(18, 8))
-    recr_w = _fixed_width(attr(layer, "fpgaml_recr_table_t"), shared.width)
-    act_w = _fixed_width(attr(layer, "fpgaml_act_table_t"), shared.width)
     n_recr = (gates - 1) * n_out
     n_act = n_out + (n_out if gates == 4 else 0)
-    c.add(rom(table_size * recr_w, max(1, math.ceil(n_recr / 2))))
-    c.add(rom(table_size * act_w, max(1, math.ceil(n_act / 2))))
+    exact = attr(layer, "fpgaml_exact_tables")
+    if exact:
+        # fpgaml's exact cell: binned threshold tables (entries x bits each), one lookup per gate output: the
+        # sigmoid table for the gates, the candidate's tanh table, and (LSTM) the tanh(c) table
+        lookups = {"fpgaml_recr_table": n_recr, "fpgaml_act_table": n_out, "fpgaml_act_c_table": n_out}
+        for name, (entries, bits) in exact.items():
+            c.add(exact_table(entries, bits, lookups.get(name, n_out), a.width))
+    else:
+        table_size = int(attr(layer, "table_size", 1024) or 1024)
+        shared = type_fmt(layer, "table_t", Fmt(18, 8))
+        recr_w = _fixed_width(attr(layer, "fpgaml_recr_table_t"), shared.width)
+        act_w = _fixed_width(attr(layer, "fpgaml_act_table_t"), shared.width)
+        c.add(rom(table_size * recr_w, max(1, math.ceil(n_recr / 2))))
+        c.add(rom(table_size * act_w, max(1, math.ceil(n_act / 2))))
     # element-wise products of the cell update
     n_ew = {4: 3, 3: 3}.get(gates, 0) * n_out
     dsp1, lut1, t = arith.variable_mult(o, o, ctx.device.dsp_width)

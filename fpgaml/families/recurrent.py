@@ -1,5 +1,8 @@
-"""Recurrent layers (SimpleRNN, LSTM, GRU; QKeras QLSTM/QGRU/QSimpleRNN). Two passes: the QKeras quantizers
-applied to the weights hls4ml writes unquantized, and one table type per activation (the QKeras output grids)."""
+"""Recurrent layers (SimpleRNN, LSTM, GRU; QKeras QLSTM/QGRU/QSimpleRNN). Passes: the QKeras quantizers
+applied to the weights hls4ml writes unquantized; QLSTM/QGRU with quantized activations computed by fpgaml's
+exact cell (exact types, threshold tables); for layers left to hls4ml's cell (``table_size`` set, float
+activations), one table type per activation (the QKeras output grids) and casts at the layer's boundary where
+hls4ml's template needs one type."""
 
 from . import Family
 
@@ -8,5 +11,8 @@ FAMILY = Family(
     hls_classes=('SimpleRNN', 'LSTM', 'GRU', 'Bidirectional', 'TimeDistributed'),
     costs={'SimpleRNN': 'recurrent', 'LSTM': 'recurrent', 'GRU': 'recurrent'},
     passes=('quantized_recurrent_weights:QuantizedRecurrentWeights',
-            'recurrent_activation_tables:RecurrentActivationTables'),
+            'exact_recurrent_types:ExactRecurrentTypes',
+            'exact_recurrent_cells:ExactRecurrentCells',
+            'recurrent_activation_tables:RecurrentActivationTables',
+            'recurrent_template_types:RecurrentTemplateTypes'),
 )

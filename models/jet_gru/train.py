@@ -12,4 +12,6 @@ _mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_mod)
 
 if __name__ == '__main__':
-    _mod.main('gru', HERE)
+    import sys
+
+    _mod.main('gru', HERE, csim='--no-csim' not in sys.argv)

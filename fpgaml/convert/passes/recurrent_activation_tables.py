@@ -44,6 +44,8 @@ class RecurrentActivationTables(Pass):
                 continue
             if 'table' in ctx.settings.precision_keys(node.name, node.class_name):
                 continue
+            if node.get_attr('fpgaml_exact_cell') is not None:
+                continue  # fpgaml's exact cell: threshold tables, no hls4ml table
             cell = getattr(ctx.keras_layer(node.name), 'cell', None)
             if cell is None:
                 continue
