@@ -259,6 +259,18 @@ class ToleranceSettings(Strict):
     argmax_agreement: Optional[float] = Field(None, ge=0, le=1)
 
 
+class RtlSettings(Strict):
+    """``fpgaml rtl`` (da4ml Verilog, Verilator, Yosys); ``Rtl:`` in hls4ml-format files."""
+
+    pipeline_cutoff: Optional[float] = Field(None, ge=0, description='delay per pipeline stage in da4ml units '
+                                             '(about one adder); 0: combinational. Default 5')
+    synth: Optional[StrictBool] = Field(None, description='run Yosys synth_xilinx (default true)')
+    samples: Optional[int] = Field(None, ge=1, description='at least this many samples in the RTL simulation '
+                                   '(validation data, then generated full-range samples; default 10000)')
+    dsp: Optional[StrictBool] = Field(None, description='let Yosys put multiplies in DSPs (default false)')
+    output: Optional[str] = Field(None, description='project folder for the RTL run (default: output_dir)')
+
+
 class FpgamlFormat(Strict):
     model: Union[str, ModelFiles]
     name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -276,6 +288,7 @@ class FpgamlFormat(Strict):
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
     trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
+    rtl: Optional[RtlSettings] = None
 
     @field_validator('precision')
     @classmethod
@@ -368,6 +381,7 @@ class Hls4mlFormat(Strict):
     Budgets: Optional[BudgetsModel] = None
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
     TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
+    Rtl: Optional[RtlSettings] = None  # fpgaml addition: see FpgamlFormat.rtl
 
     @field_validator('PrecisionPolicy')
     @classmethod
@@ -446,6 +460,7 @@ class ProjectConfig(BaseModel):
     model_settings: dict[str, Any] = {}  # other HLSConfig.Model keys, passed to hls4ml as given
     precision_policy: PrecisionPolicy = PrecisionPolicy()
     default_precision_explicit: bool = False  # the config file set the model-wide precision itself
+    rtl: Optional[RtlSettings] = None
 
     def summary(self) -> dict:
         return self.model_dump(mode='json')
