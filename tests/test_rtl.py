@@ -183,3 +183,21 @@ def test_rtl_options_in_both_config_formats(tiny):
     assert (o.pipeline_cutoff, o.synth) == (2, False)
     with pytest.raises(FpgamlError, match='pipline_cutoff'):
         load_config(_cfg(tiny, 'rtl:\n  pipline_cutoff: 2\n'))
+
+
+@pytest.mark.slow
+def test_distributed_arithmetic_strategy_is_accepted_and_csim_verified(tiny):
+    """hls4ml's own Strategy: distributed_arithmetic (HLS C++ from da4ml), in both YAML formats, C-simulated."""
+    from fpgaml.config import load_config
+    from fpgaml.project import build
+    from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph
+
+    h = write(tiny / 'hda.yml', 'KerasH5: tiny.h5\nOutputDir: hda\nProjectName: tinyda\nIOType: io_parallel\n'
+                                'HLSConfig:\n  Model:\n    Precision: fixed<16,6>\n    Strategy: distributed_arithmetic\n')
+    assert load_config(h).strategy == 'distributed_arithmetic'
+    cfg = load_config(_cfg(tiny, 'strategy: distributed_arithmetic\n'), output_dir=tiny / 'da')
+    res = build(cfg, csim=True, force=True)
+    assert res.csim.passed and res.csim.exact_fraction == 1.0
+    assert 'dense_da_' in (tiny / 'da' / 'firmware' / 'tiny.cpp').read_text()
+    with pytest.raises(RtlUnsupported, match='Latency'):
+        build_rtl_graph(res.conversion.graph, 'io_parallel')

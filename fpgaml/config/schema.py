@@ -24,7 +24,7 @@ from fpgaml.errors import suggest
 from fpgaml.target.budgets import Budgets as BudgetsModel
 from fpgaml.target.devices import UnknownPartError, lookup_device
 
-STRATEGIES = ('Latency', 'Resource')
+STRATEGIES = ('Latency', 'Resource', 'distributed_arithmetic')  # the last: hls4ml's DA (C++ from da4ml)
 # Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.
 SOFTMAX_STRATEGIES = ('Stable', 'Argmax', 'Legacy')
 IO_TYPES = ('io_parallel', 'io_stream')

@@ -172,10 +172,27 @@ class RtlGraph:
 
 
 def _weights(layer, name: str) -> tuple[np.ndarray, Fixed]:
+    if not _in_weights(layer, name) and layer.get_attr('da_codegen', None) is not None:
+        # distributed_arithmetic layers: hls4ml folds the constants into da4ml's HLS code and drops them
+        raise RtlUnsupported(f'layer "{layer.name}": with Strategy distributed_arithmetic hls4ml keeps no weights in '
+                             f'the graph to build RTL from; run "fpgaml rtl" on the Latency (or Resource) strategy: '
+                             f'its RTL is itself da4ml distributed arithmetic')
     w = layer.weights[name]
     t = fixed_of(w.type.precision, f'{layer.name}.{name}')
     data = np.asarray(w.data, dtype=np.float64)
     return (data if t.xnor else quantize_np(data, t)), t
+
+
+def _in_weights(layer, name: str) -> bool:
+    try:
+        layer.weights[name]
+    except KeyError:
+        return False
+    return True
+
+
+def _has(layer, name: str) -> bool:
+    return _in_weights(layer, name) or layer.get_attr('da_codegen', None) is not None
 
 
 def _product_kind(data_t: Fixed, w_t: Fixed) -> str:
@@ -342,6 +359,21 @@ def _maxpool(x3: np.ndarray, layer, dims: int, acc_t: Fixed, res_t: Fixed) -> np
     return out.ravel()
 
 
+# hls4ml's distributed_arithmetic strategy computes the exact sum of products (da4ml) and casts it to the result
+# type once: an accumulator wide enough that nothing is ever rounded or wrapped.
+EXACT_ACCUM = Fixed(1, 40, 30, 'TRN', 'WRAP')
+
+
+def _accum(layer, name: str) -> Fixed:
+    strategy = str(layer.get_attr('strategy', 'latency')).lower()
+    if strategy in ('distributed_arithmetic', 'da'):
+        return EXACT_ACCUM
+    if strategy not in ('latency', 'resource', ''):
+        raise RtlUnsupported(f'layer "{name}": strategy {layer.get_attr("strategy")} is not supported by the RTL '
+                             f'backend (Latency, Resource and distributed_arithmetic are)')
+    return fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
+
+
 def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> RtlGraph:
     """Trace ``graph`` (a converted hls4ml ModelGraph) into da4ml variables; raise :class:`RtlUnsupported` for
     anything that is not in :data:`SUPPORTED`."""
@@ -386,11 +418,8 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
             break
         if cls in ('Dense',):
             W, w_t = _weights(layer, 'weight')
-            b, b_t = _weights(layer, 'bias') if 'bias' in layer.weights else (np.zeros(W.shape[1]), Fixed(0, 1, 0))
-            acc_t = fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
-            if str(layer.get_attr('strategy', 'latency')).lower() not in ('latency', 'resource', ''):
-                raise RtlUnsupported(f'layer "{name}": strategy {layer.get_attr("strategy")} is not supported by '
-                                     f'the RTL backend (Latency and Resource are)')
+            b, b_t = _weights(layer, 'bias') if _has(layer, 'bias') else (np.zeros(W.shape[1]), Fixed(0, 1, 0))
+            acc_t = _accum(layer, name)
             y = _affine(x.reshape(1, -1), W.reshape(W.shape[0], -1), b, in_t, w_t, b_t, acc_t, res_t, name,
                         solver_options).ravel()
             act = str(layer.get_attr('activation', 'linear')).lower()
@@ -399,8 +428,8 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
         elif cls in ('Conv1D', 'Conv2D'):
             dims = 1 if cls == 'Conv1D' else 2
             W, w_t = _weights(layer, 'weight')
-            b, b_t = _weights(layer, 'bias') if 'bias' in layer.weights else (np.zeros(W.shape[-1]), Fixed(0, 1, 0))
-            acc_t = fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
+            b, b_t = _weights(layer, 'bias') if _has(layer, 'bias') else (np.zeros(W.shape[-1]), Fixed(0, 1, 0))
+            acc_t = _accum(layer, name)
             x3 = x.reshape(xs if dims == 2 else (xs[0], xs[1]))
             rows, _ = _conv_rows(x3, layer, dims)
             y = _affine(rows, W.reshape(-1, W.shape[-1]), b, in_t, w_t, b_t, acc_t, res_t, name,
