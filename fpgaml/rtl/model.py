@@ -456,7 +456,7 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
                 hi, lo = quantize_np(hi, in_t), quantize_np(lo, in_t)
                 for i, v in enumerate(x):
                     y[i] = (v > float(hi[i % len(hi)])) - (v <= float(lo[i % len(lo)]))
-        elif cls in ('Reshape', 'Flatten', 'Transpose') and cls != 'Transpose':
+        elif cls in ('Reshape', 'Flatten'):
             y = x
         elif cls in ('Pooling1D', 'Pooling2D'):
             if str(layer.get_attr('pool_op', 'Max')) != 'Max':

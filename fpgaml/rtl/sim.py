@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,10 +209,8 @@ class Simulator:
         """Outputs (as values) after each of ``len(x) + extra`` clock cycles; sample t is applied at cycle t."""
         d = self.d
         n = x.shape[0]
-        raw = np.floor(x.reshape(n, -1).astype(np.float64) * 2.0 ** d.in_f)
-        mask_bits = d.in_bw // d.n_in if d.n_in else 0
+        raw = np.floor(x.reshape(n, -1).astype(np.float64) * 2.0 ** d.in_f)  # the input grid's integers
         inp = np.ascontiguousarray(raw.astype(np.int64).astype(np.int32))
-        del mask_bits
         cycles = n + extra
         out = np.zeros((cycles, d.n_out), dtype=np.int32)
         self._lib.fpgaml_run(inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
@@ -221,16 +218,3 @@ class Simulator:
         k, i, f = d.out_kif
         a, b = 2.0 ** (k + i + f), k * 2.0 ** (i + f)
         return ((out.astype(np.float64) + b) % a - b) * 2.0 ** -f
-
-
-def in_bw_per_value(d: Design) -> int:
-    return d.in_bw // max(1, d.n_in)
-
-
-def check_int32(d: Design) -> None:
-    if d.out_bw > 32 or in_bw_per_value(d) > 32:
-        raise FpgamlError(f'the RTL testbench handles values up to 32 bits; this design has {d.out_bw}-bit outputs')
-
-
-def python_exe() -> str:
-    return sys.executable
