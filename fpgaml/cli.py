@@ -242,9 +242,19 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
     _finish(res, True)
 
 
-def _print_rtl(res) -> None:
+def _print_side_by_side(name: str, estimate, rtl: dict, synthesis) -> None:
     from fpgaml.report.html import RTL_LABELS, side_by_side_rows
 
+    t = Table(title=f'{name}: estimate vs RTL measurement vs vendor report', title_justify='left')
+    t.add_column('metric')
+    for label in RTL_LABELS:
+        t.add_column(label, justify='right')
+    for row in side_by_side_rows(estimate, rtl, synthesis):
+        t.add_row(*row)
+    out.print(t)
+
+
+def _print_rtl(res) -> None:
     r = res.rtl_result
     if r is None:
         return
@@ -260,13 +270,8 @@ def _print_rtl(res) -> None:
               f'C-simulation {r.throughput["csim_samples_per_s"]:,.0f} samples/s')
     for n in r.notes:
         out.print(f'  note: {n}')
-    t = Table(title=f'{res.cfg.name}: estimate vs RTL measurement vs vendor report', title_justify='left')
-    t.add_column('metric')
-    for label in RTL_LABELS:
-        t.add_column(label, justify='right')
-    for row in side_by_side_rows(res.estimate_result, r.to_json(), res.synthesis.result if res.synthesis else None):
-        t.add_row(*row)
-    out.print(t)
+    _print_side_by_side(res.cfg.name, res.estimate_result, r.to_json(),
+                        res.synthesis.result if res.synthesis else None)
     if r.synthesis:
         s = r.synthesis
         m = Table(title=f'Yosys synth_xilinx -family {s["family"]} (classic abc'
@@ -358,6 +363,8 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
     budgets = [__import__('fpgaml.target.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
                for b in rep.get('budgets', [])]
     _print_estimate(est, budgets, comparison)
+    if rep.get('rtl'):
+        _print_side_by_side(rep['config']['name'], est, rep['rtl'], synthesis)
 
 
 @app.command()
