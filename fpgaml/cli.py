@@ -297,7 +297,7 @@ def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: boo
     """Build, C-simulate, then the same arithmetic as Verilog (da4ml): Verilator against the C-simulation
     (0 mismatching bits, latency and II in cycles) and Yosys resources, beside the estimate."""
     from fpgaml.project import Project, run_flow
-    from fpgaml.rtl import RtlOptions
+    from fpgaml.rtl import RtlOptions, check_tools
 
     cfg = _load(config, output, trust_model, None)
     rtl_cfg = cfg.rtl
@@ -308,6 +308,7 @@ def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: boo
     check_target(cfg.output_dir, force, user_inputs(cfg))
     opts = RtlOptions.from_config(cfg, pipeline_cutoff=pipeline_cutoff, samples=samples,
                                   synth=False if no_synth else None)
+    check_tools(opts.synth)
     res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)
     _print_csim(res)
     _print_rtl(res)

