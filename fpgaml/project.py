@@ -277,6 +277,8 @@ STEPS = {
     'check_up_to_date': _check_up_to_date,
     'verify': lambda run: run.project.verify(cache=run.cache, use_cache=run.use_cache),
     'rtl': lambda run: run.project.rtl(run.rtl_options, cache=run.cache),
+    'rtl_check': lambda run: __import__('fpgaml.rtl.model', fromlist=['check_supported']).check_supported(
+        run.project.convert().graph, run.project.cfg.io_type),
     'record': _record,
     'update_record': _update_record,
     'install': _install,
@@ -290,7 +292,8 @@ FLOWS = {
     'csim': ('load', 'convert', 'check_up_to_date', 'verify', 'update_record'),
     'estimate': ('load', 'convert', 'estimate'),
     # the build, then the RTL backend on the verified graph (fpgaml.rtl); installed only when it all succeeds
-    'rtl': ('check_output', 'load', 'stage', 'convert', 'write', 'estimate', 'verify', 'rtl', 'record', 'install'),
+    'rtl': ('check_output', 'load', 'stage', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'record',
+            'install'),
 }
 
 

@@ -374,6 +374,31 @@ def _accum(layer, name: str) -> Fixed:
     return fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
 
 
+SUPPORTED_CLASSES = ('Input', 'InputLayer', 'Dense', 'Conv1D', 'Conv2D', 'Activation', 'ReLU', 'BatchNormalization',
+                     'BatchNormalizationQuantizedTanh', 'Reshape', 'Flatten', 'Pooling1D', 'Pooling2D')
+
+
+def check_supported(graph, io_type: str) -> None:
+    """The cheap part of :func:`build_rtl_graph`'s checks (layer classes, io_type, activations), run right after
+    the conversion so that an unsupported model stops before the compile and C-simulation."""
+    if io_type != 'io_parallel':
+        raise RtlUnsupported(f'io_type {io_type}: the RTL backend builds fully parallel designs (io_parallel) only '
+                             f'(no io_stream line buffers); set io_type: io_parallel; {supported_text()}')
+    layers = list(graph.get_layers())
+    for idx, layer in enumerate(layers):
+        cls = layer.class_name
+        if cls == 'Softmax' and idx == len(layers) - 1:
+            continue
+        if cls not in SUPPORTED_CLASSES or len(layer.inputs) > 1:
+            raise RtlUnsupported(f'layer "{layer.name}" ({cls}) cannot be built as RTL; {supported_text()}')
+        if cls in ('Activation', 'ReLU') and str(layer.get_attr('activation', '')).lower() not in ('relu', 'linear'):
+            raise RtlUnsupported(f'layer "{layer.name}" ({cls}, activation {layer.get_attr("activation")}): '
+                                 f'{supported_text()}')
+        if cls.startswith('Pooling') and str(layer.get_attr('pool_op', 'Max')) != 'Max':
+            raise RtlUnsupported(f'layer "{layer.name}": {layer.get_attr("pool_op")} pooling is not supported by '
+                                 f'the RTL backend (max pooling is)')
+
+
 def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> RtlGraph:
     """Trace ``graph`` (a converted hls4ml ModelGraph) into da4ml variables; raise :class:`RtlUnsupported` for
     anything that is not in :data:`SUPPORTED`."""
