@@ -29,6 +29,7 @@ def supported_text() -> str:
 
 
 LARGE_MATRIX = 4096  # constant matrices above this size skip da4ml's exhaustive decomposition search
+HUGE_MATRIX = 32768  # ... and above this, its common-subexpression search (plain adder trees)
 
 
 @dataclass
@@ -233,8 +234,11 @@ def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray, data_t: Fixed, w_t: Fix
     exact_products = x_f + w_f <= acc_t.f
     xa = FixedVariableArray(x, solver_options)
     if exact_products:
-        if Wn.size > LARGE_MATRIX and 'search_all_decompose_dc' not in solver_options:
-            # the exhaustive decomposition search takes tens of minutes on e.g. a 512x256 binary matrix
+        if Wn.size > HUGE_MATRIX and 'method0' not in solver_options:
+            # da4ml's shared-subexpression search did not finish in 5 minutes on a 512x256 binary matrix:
+            # plain adder trees ('dummy') instead, seconds
+            xa = FixedVariableArray(x, {**solver_options, 'method0': 'dummy'})
+        elif Wn.size > LARGE_MATRIX and 'search_all_decompose_dc' not in solver_options:
             xa = FixedVariableArray(x, {**solver_options, 'search_all_decompose_dc': False})
         sums = (xa @ Wn)._vars  # da4ml's CMVM: shared adder graph, exact
     else:  # each product cast to accum_t first (as mult[] in the firmware), then summed
