@@ -191,7 +191,7 @@ RTL_LABELS = ("estimate (fpgaml model of the HLS firmware)", "RTL measured (da4m
 def _rtl_section(estimate, rtl: dict, synthesis=None) -> list[str]:
     e = html.escape
     parts = ["<h2>RTL backend (da4ml): estimate vs measured</h2>"]
-    parts.append(f"<p>Verilog in <code>{e(str(rtl.get('rtl_dir', '')))}</code>; Verilator simulation of "
+    parts.append(f"<p>Verilog in <code>{e(str(rtl.get('rtl_dir', 'rtl')))}/</code> (in the project); Verilator simulation of "
                  f"{rtl['samples']:,} samples ({rtl['samples_validation']:,} validation, {rtl['samples_generated']:,} "
                  f"generated full-range) against the C-simulation: <span class='pass'>{rtl['mismatching_bits']} "
                  f"mismatching output bits</span>. {rtl['pipeline_stages']} pipeline stages "

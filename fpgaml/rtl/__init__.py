@@ -68,7 +68,7 @@ class RtlOptions:
 @dataclass
 class RtlResult:
     top: str
-    rtl_dir: str
+    rtl_dir: str  # relative to the project
     left_out: list[str]
     output_layer: str
     samples: int
@@ -201,11 +201,16 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
                  f'{min(200, len(bad_rows))} failing samples)' if nbad else
                  f'every layer of the da4ml model equals the C-simulation, so the difference is in the generated '
                  f'Verilog or the simulation of its {d.stages}-stage pipeline')
+        import shutil
+        import tempfile
+
+        kept = Path(tempfile.mkdtemp(prefix=f'fpgaml-{cfg.name}-rtl-mismatch-')) / 'rtl'
+        shutil.copytree(rtl_dir, kept)  # the staged project is removed on failure: keep the evidence
         raise RtlMismatch(f'RTL simulation differs from the C-simulation: {len(bad_rows)} of {n} samples, {bits} '
-                          f'output bits; {where}; Verilog in {rtl_dir}')
+                          f'output bits; {where}; Verilog and testbench kept in {kept}')
 
     result = RtlResult(
-        top=d.top, rtl_dir=str(rtl_dir), left_out=rg.left_out, output_layer=rg.output_layer, samples=n,
+        top=d.top, rtl_dir='rtl', left_out=rg.left_out, output_layer=rg.output_layer, samples=n,
         samples_validation=n_val, samples_generated=n_gen, mismatching_bits=0, latency_cycles=latency,
         latency_ns=latency * cfg.clock_period, ii_cycles=1, pipeline_stages=d.stages,
         pipeline_cutoff=options.pipeline_cutoff, clock_period_ns=cfg.clock_period, da4ml_cost_lut=d.cost,
