@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (fpgaml needs Python 3.11; set PYTHON=...)"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test,cluster]'
+	$(VENV)/bin/pip install --quiet -e '.[test,rtl,cluster]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

