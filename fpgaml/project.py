@@ -303,6 +303,8 @@ FLOWS = {
     # one point of ``fpgaml sweep`` on a worker: figures only, nothing installed (fpgaml.sweep.task)
     'sweep': ('load', 'convert', 'write', 'estimate', 'verify'),
     'sweep_synth': ('load', 'convert', 'write', 'estimate', 'verify', 'synthesize_point'),
+    'sweep_rtl': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl'),
+    'sweep_rtl_synth': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'synthesize_point'),
     # the build, then the RTL backend on the verified graph (fpgaml.rtl); installed only when it all succeeds
     'rtl': ('check_output', 'load', 'stage', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'record',
             'install'),

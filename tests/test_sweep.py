@@ -88,11 +88,9 @@ def test_yaml_sweep_section_is_validated_with_file_and_line(tmp_path):
         load_config(typo)
 
 
-def test_sweep_without_grid_and_rtl_are_clear_errors(tmp_path):
+def test_sweep_without_grid_is_a_clear_error(tmp_path):
     p = run(['sweep', REF, '-o', tmp_path / 'o'])
     assert p.returncode == 2 and 'nothing to sweep' in p.stderr and 'Traceback' not in p.stderr
-    p = run(['sweep', REF, '--grid', 'reuse_factor=1', '--rtl'])
-    assert p.returncode == 2 and 'no RTL backend' in p.stderr
 
 
 # ---- a real LocalCluster ---------------------------------------------------------------------------------------

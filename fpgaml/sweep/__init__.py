@@ -45,6 +45,7 @@ class SweepOptions:
     jobs: int | None = None
     samples: int | None = None
     synth: bool = False
+    rtl: bool = False  # da4ml Verilog per point, Verilator-checked against the C-simulation, Yosys resources
     use_cache: bool = True  # the point cache (the content-addressed compile cache is always used)
     cache_dir: Path | None = None
 
@@ -81,6 +82,8 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     output = (options.output or default_output(cfg)).resolve()
     samples = options.samples or (cfg.sweep.samples if cfg.sweep else None)
     task_options = {'synth': options.synth, 'samples': samples}
+    if options.rtl:  # (only then: the cache keys of sweeps without --rtl stay as they were)
+        task_options['rtl'] = True
     files = model_files(cfg)
     cache = (options.cache_dir or default_cache()).expanduser()
     rows, todo = [], []

@@ -20,7 +20,10 @@ from pathlib import Path
 
 FIGURES = ('latency_cycles', 'latency_ns', 'ii_cycles', 'lut', 'lut_pct', 'ff', 'ff_pct', 'dsp', 'dsp_pct',
            'bram_18k', 'bram_pct', 'csim_passed', 'csim_mode', 'samples', 'bit_exact_fraction', 'max_abs_diff',
-           'argmax_agreement', 'accuracy_keras', 'accuracy_firmware', 'budgets_passed', 'synth')
+           'argmax_agreement', 'accuracy_keras', 'accuracy_firmware', 'budgets_passed', 'synth',
+           # with --rtl: the Verilator check and the Yosys counts of the point's RTL (empty otherwise)
+           'rtl_mismatching_bits', 'rtl_samples', 'rtl_latency_cycles', 'rtl_latency_ns', 'rtl_ii_cycles', 'rtl_lut',
+           'rtl_ff', 'rtl_dsp', 'rtl_carry')
 RUN = ('seconds', 'cached', 'scheduler', 'worker', 'host', 'error')
 
 

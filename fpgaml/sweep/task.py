@@ -113,8 +113,14 @@ def _run(config: dict, files: dict, options: dict, work: Path) -> dict:
     if options.get('samples'):
         d['validation'] = {**d['validation'], 'samples': int(options['samples'])}
     cfg = ProjectConfig.model_validate(d)
-    project = run_flow(Project(cfg), 'sweep_synth' if options.get('synth') else 'sweep',
-                       use_cache=options.get('use_cache', True))
+    flow = 'sweep_synth' if options.get('synth') else 'sweep'
+    rtl_options = None
+    if options.get('rtl'):
+        from fpgaml.rtl import RtlOptions, check_tools
+
+        check_tools(synth=RtlOptions.from_config(cfg).synth)  # the worker needs the rtl extra: say so first
+        flow, rtl_options = flow.replace('sweep', 'sweep_rtl'), RtlOptions.from_config(cfg)
+    project = run_flow(Project(cfg), flow, use_cache=options.get('use_cache', True), rtl_options=rtl_options)
     return figures(project)
 
 
@@ -134,6 +140,14 @@ def figures(project) -> dict:
         'budgets_passed': all(b.passed for b in project.budgets) if project.budgets else None,
         'budgets': [b.message for b in project.budgets if not b.passed],
     }
+    r = project.rtl_result
+    if r is not None:
+        fig.update(rtl_mismatching_bits=r.mismatching_bits, rtl_samples=r.samples, rtl_latency_cycles=r.latency_cycles,
+                   rtl_latency_ns=r.latency_ns, rtl_ii_cycles=r.ii_cycles)
+        tot = (r.synthesis or {}).get('total') or {}
+        for k in ('LUT', 'FF', 'DSP', 'CARRY'):
+            if k in tot:
+                fig[f'rtl_{k.lower()}'] = tot[k]
     s = project.synthesis
     if s is not None:
         fig['synth'] = s.tool or 'tool not found'
