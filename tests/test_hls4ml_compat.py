@@ -39,3 +39,11 @@ def test_cases_cover_every_family():
     """The CI subset keeps one model per family of hls4ml's tests."""
     assert {c.family for c in CASES} == {c.family for c in all_cases()}
     assert len(all_cases()) >= 85
+
+
+def test_po2_bias_builds_and_meets_the_test(tmp_path):
+    """quantized_po2 weights and bias (test_qkeras.py::test_quantised_po2_bit_width): hls4ml's exponent-typed bias
+    does not compile (in hls4ml alone too); fpgaml's exact_po2_bias pass types it exactly."""
+    case = next(c for c in all_cases() if c.id == 'qkeras/po2_dense_latency[io_parallel]')
+    res = run_case(case, tmp_path)
+    assert res.outcome == 'meets', f'{res.outcome}: {res.fpgaml_message} {res.detail}'

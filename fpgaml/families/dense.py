@@ -1,5 +1,5 @@
 """Multiply-accumulate layers: Dense and convolutions. Power-of-two (quantized_po2) weights get exact
-accumulators and fpgaml's exact product (two passes)."""
+accumulators, fpgaml's exact product and an exact bias type (three passes)."""
 
 from . import Family
 
@@ -11,6 +11,7 @@ FAMILY = Family(
            **{c: 'conv' for c in ('Conv1D', 'Conv2D', 'Conv2DBatchnorm', 'PointwiseConv1D', 'PointwiseConv2D',
                                   'DepthwiseConv1D', 'DepthwiseConv2D')},
            'SeparableConv1D': 'separable', 'SeparableConv2D': 'separable'},
-    passes=('exact_po2_accumulators:ExactPo2Accumulators', 'exact_po2_products:ExactPo2Products'),
+    passes=('exact_po2_accumulators:ExactPo2Accumulators', 'exact_po2_products:ExactPo2Products',
+            'exact_po2_bias:ExactPo2Bias'),
     profile='result+accum',
 )
