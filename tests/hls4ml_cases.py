@@ -597,20 +597,11 @@ def _rnn_edit(layer_name, strategy):
     return edit
 
 
-_KEEP_COMPAT: list = []
-
-
 def _qrnn(layer):
     def build():
         K = _K()
         import qkeras
 
-        from fpgaml.frontend import tf221_compat
-        # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21: this harness builds and runs them itself (as
-        # hls4ml's test does), so its process keeps fpgaml's aliases on
-        # (kept referenced: a context manager collected at once would close its generator and undo them)
-        _KEEP_COMPAT.append(tf221_compat())
-        _KEEP_COMPAT[-1].__enter__()
         q = 'quantized_bits(8, 0, alpha=1)'
         kw = dict(kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, state_quantizer=q,
                   activation='quantized_tanh(8, use_real_tanh=True)')
@@ -618,9 +609,14 @@ def _qrnn(layer):
             kw['recurrent_activation'] = 'quantized_sigmoid(8, use_real_sigmoid=True)'
         if layer == 'QGRU':
             kw['reset_after'] = True  # the only GRU form hls4ml computes
-        m = K.models.Sequential()
-        m.add(getattr(qkeras, layer)(1, input_shape=(5, 2), name=layer.lower(), **kw))
-        m.compile()
+        # QKeras 0.9.0's QSimpleRNN/QGRU on TensorFlow 2.21: built (and run, keras_predict) inside fpgaml's
+        # scoped aliases, which are gone again afterwards (the rest of the test process never sees them)
+        from fpgaml.frontend import tf221_compat
+
+        with tf221_compat():
+            m = K.models.Sequential()
+            m.add(getattr(qkeras, layer)(1, input_shape=(5, 2), name=layer.lower(), **kw))
+            m.compile()
         return m
     return build
 
@@ -813,7 +809,9 @@ def firmware_predict(project_dir: Path, xs: list[np.ndarray]) -> np.ndarray:
 
 
 def keras_predict(model, xs: list[np.ndarray]) -> np.ndarray:
-    with contextlib.redirect_stdout(sys.stderr):
+    from fpgaml.frontend import tf221_compat
+
+    with contextlib.redirect_stdout(sys.stderr), tf221_compat():
         return np.asarray(model.predict(xs[0] if len(xs) == 1 else xs, verbose=0))
 
 
@@ -834,8 +832,11 @@ def hls4ml_alone(case: Case, model, xs: list[np.ndarray], workdir: Path) -> tupl
 
     config = hls_config_for(case, model)
     kw = {'part': case.part} if case.part else {}
+    from fpgaml.frontend import tf221_compat
+
     try:
-        with mock.patch.object(keras, '__version__', '2.21.0'), mock.patch.object(np, 'product', np.prod, create=True):
+        with mock.patch.object(keras, '__version__', '2.21.0'), mock.patch.object(np, 'product', np.prod, create=True), \
+                tf221_compat():
             hls_model = hls4ml.converters.convert_from_keras_model(
                 model, hls_config=config, output_dir=str(workdir / 'hls4ml_prj'), backend='Vivado',
                 io_type=case.io_type, **kw)
