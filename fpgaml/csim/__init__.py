@@ -102,9 +102,9 @@ DECODED_BINARY = FixedType(2, 2, True)
 
 
 def _is_xnor(precision) -> bool:
-    from hls4ml.model.types import XnorPrecisionType
+    from fpgaml.convert.passes.exact_binary_thresholds import is_xnor
 
-    return isinstance(precision, XnorPrecisionType)
+    return is_xnor(precision)
 
 
 def decode(values: np.ndarray, precision) -> np.ndarray:

@@ -61,7 +61,7 @@ def _keras_affine(ctx: FlowContext, src) -> tuple[np.ndarray, np.ndarray, np.nda
     qk = np.asarray(kq(layer.kernel) if kq is not None else layer.kernel, dtype=np.float64)
     w = src.weights['weight']
     wh = np.asarray(w.data, dtype=np.float64)
-    if _is_xnor(w.type.precision):
+    if is_xnor(w.type.precision):
         wh = 2.0 * wh - 1.0
     n_out = qk.shape[-1]
     if wh.size != qk.size:
@@ -81,7 +81,7 @@ def _keras_affine(ctx: FlowContext, src) -> tuple[np.ndarray, np.ndarray, np.nda
     if 'bias' in src.weights:
         b = src.weights['bias']
         bh = np.asarray(b.data, dtype=np.float64).reshape(-1)
-        if _is_xnor(b.type.precision):
+        if is_xnor(b.type.precision):
             bh = 2.0 * bh - 1.0
         bh = np.broadcast_to(bh, (n_out,)) if bh.size in (1, n_out) else np.zeros(n_out)
     if np.all(alpha == 1.0) and np.array_equal(bk, bh):
@@ -89,7 +89,8 @@ def _keras_affine(ctx: FlowContext, src) -> tuple[np.ndarray, np.ndarray, np.nda
     return alpha, bk, np.asarray(bh)
 
 
-def _is_xnor(precision) -> bool:
+def is_xnor(precision) -> bool:
+    """hls4ml's XNOR binary type (ap_uint<1>, 0 meaning -1)."""
     from hls4ml.model.types import XnorPrecisionType
 
     return isinstance(precision, XnorPrecisionType)
