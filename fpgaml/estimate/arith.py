@@ -240,12 +240,12 @@ def variable_mult(a_fmt: Fmt, w_fmt: Fmt, dsp_ports: tuple[int, int]) -> tuple[f
     return dsp, lut, T_DSP_NS if p >= 0.5 else T_LUTMULT_NS
 
 
-def cycles(delay_ns: float, clock_ns: float, speed_factor: float) -> int:
+def cycles(delay_ns: float, clock_ns: float, speed_factor: float, uncertainty: float = CLOCK_UNCERTAINTY) -> int:
     """Pipeline stages HLS needs for a combinational path of ``delay_ns`` (UltraScale+ reference)."""
-    t_eff = clock_ns * (1.0 - CLOCK_UNCERTAINTY)
+    t_eff = clock_ns * (1.0 - uncertainty)
     return max(1, int(math.ceil(delay_ns * speed_factor / t_eff - 1e-9)))
 
 
-def levels_per_cycle(clock_ns: float, speed_factor: float) -> int:
-    t_eff = clock_ns * (1.0 - CLOCK_UNCERTAINTY)
+def levels_per_cycle(clock_ns: float, speed_factor: float, uncertainty: float = CLOCK_UNCERTAINTY) -> int:
+    t_eff = clock_ns * (1.0 - uncertainty)
     return max(1, int(t_eff // (T_ADD_NS * speed_factor)))

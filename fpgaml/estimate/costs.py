@@ -24,8 +24,11 @@ from fpgaml.target.devices import Device
 
 BRAM_MIN_BITS = 1024  # memories / FIFOs smaller than this end up in LUTs (SRL / LUTRAM) after synthesis
 BRAM_18K_BITS = 18 * 1024
-STREAM_CTRL_LUT = 6  # handshake logic per stream channel of a dataflow process
-STREAM_CTRL_FF = 4
+STREAM_CTRL_LUT = 12  # handshake logic of one FIFO (full/empty, read/write enables)
+FIFO_BRAM_LUT = 44  # a BRAM FIFO's address counters and flags, beside STREAM_CTRL_LUT
+FIFO_BRAM_FF = 10  # a BRAM FIFO's registers: FIFO_BRAM_FF + FIFO_BRAM_FF_PER_ADDR_BIT per address bit
+FIFO_BRAM_FF_PER_ADDR_BIT = 4
+FIFO_SRL_FF = 5  # a shift-register FIFO of depth <= 4 (one more per address bit above 2)
 
 
 @dataclass
@@ -33,17 +36,25 @@ class Context:
     device: Device
     clock_ns: float
     io_type: str  # "io_parallel" | "io_stream"
+    # the HLS tool the hls4ml backend drives: "vivado_hls" (backend Vivado) or "vitis_hls" (backend Vitis)
+    tool: str = "vivado_hls"
+    uncertainty: float = arith.CLOCK_UNCERTAINTY  # the configured clock uncertainty (fraction of the period)
 
     @property
     def stream(self) -> bool:
         return self.io_type == "io_stream"
 
+    @property
+    def t_eff(self) -> float:
+        """The part of the clock period HLS schedules logic into."""
+        return self.clock_ns * (1.0 - self.uncertainty)
+
     def cycles(self, delay_ns: float) -> int:
-        return arith.cycles(delay_ns, self.clock_ns, self.device.speed_factor)
+        return arith.cycles(delay_ns, self.clock_ns, self.device.speed_factor, self.uncertainty)
 
     @property
     def levels_per_cycle(self) -> int:
-        return arith.levels_per_cycle(self.clock_ns, self.device.speed_factor)
+        return arith.levels_per_cycle(self.clock_ns, self.device.speed_factor, self.uncertainty)
 
 
 @dataclass
@@ -159,7 +170,11 @@ def strategy(layer) -> str:
 
 
 def stream_fifos(ctx: Context, layer, channels: int | None = None) -> LayerCost:
-    """Output FIFOs of an io_stream process: one per channel, depth from hls4ml's stream pragma."""
+    """Output FIFOs of an io_stream process: one per channel (hls4ml's ``nnet::array`` is split into a FIFO per
+    element), depth from hls4ml's stream pragma.  Deep ones go to BRAM; shallow ones are shift registers
+    (SRL, one LUT per bit and 32 entries, a few FFs of pointer) in Vivado HLS -- csynth of the Dense 16x5
+    design: 5 FF and 28 LUT per depth-1 16-bit FIFO -- while Vitis HLS builds a depth-1/2 FIFO from registers
+    (a word of FFs per entry and a LUT per bit to load it: Dense(1->64)+ReLU, 2,064 FF in Vitis, 326 in Vivado HLS)."""
     c = LayerCost()
     if not ctx.stream:
         return c
@@ -172,17 +187,28 @@ def stream_fifos(ctx: Context, layer, channels: int | None = None) -> LayerCost:
     n = channels if channels is not None else (shape[-1] if shape else 1)
     w = out_fmt(layer).width
     bits = depth * w
+    addr = math.ceil(math.log2(depth)) if depth > 1 else 0
     if bits >= BRAM_MIN_BITS:
+        # csynth of the SVHN CNN (Vivado HLS 2020.1): 33-49 FF per BRAM FIFO of depth 36-900, ~56 LUT
         c.bram_18k += n * math.ceil(bits / BRAM_18K_BITS)
-        c.lut += n * 12
-        c.ff += n * 2 * max(1, math.ceil(math.log2(depth + 1)))
+        c.lut += n * (STREAM_CTRL_LUT + FIFO_BRAM_LUT)
+        c.ff += n * (FIFO_BRAM_FF_PER_ADDR_BIT * addr + FIFO_BRAM_FF)
+    elif ctx.tool == "vitis_hls" and depth <= 2:
+        c.ff += n * w * depth
+        c.lut += n * (w + STREAM_CTRL_LUT)
     else:
-        c.lut += n * (w * math.ceil(depth / 32) if depth > 2 else 0)
-        c.ff += n * (w if depth <= 2 else 2 * math.ceil(math.log2(depth + 1)))
-    c.lut += n * STREAM_CTRL_LUT
-    c.ff += n * STREAM_CTRL_FF
+        # SRL FIFOs of the SVHN CNN / Dense 16x5 reports: 5 FF at depth 1-4, 7 at depth 16; 28 LUT at 16 bits
+        c.lut += n * (w * math.ceil(depth / 32) + STREAM_CTRL_LUT)
+        c.ff += n * (FIFO_SRL_FF + max(0, addr - 2))
     c.io_lut, c.io_ff = c.lut, c.ff
     return c
+
+
+def writes_into_srl(ctx: Context) -> bool:
+    """Vivado HLS writes a stream process's results straight into its output FIFO's shift registers (no
+    output register: Dense(1->64)+ReLU io_stream, 326 FF; the SVHN CNN's ReLU processes, 3-18 FF); Vitis HLS
+    registers them first (2,064 FF).  Dense/Conv apply it to processes that run once per inference."""
+    return ctx.stream and ctx.tool != "vitis_hls"
 
 
 def rom(bits_per_copy: float, copies: int) -> LayerCost:
@@ -222,7 +248,7 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         has_bias = (np.asarray(s.bias).reshape(-1)[:n_out] != 0).astype(np.float64)
         if has_bias.size < n_out:
             has_bias = np.resize(has_bias, n_out)
-    t_eff = ctx.clock_ns * (1 - arith.CLOCK_UNCERTAINTY)
+    t_eff = ctx.t_eff
     sf = ctx.device.speed_factor
     resource = s.strategy.startswith("resource")
     shared = resource or s.rf > 1
@@ -237,7 +263,8 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
             live = max(1.0, math.ceil(m.terms_per_output / 2**done))
             ff += m.n_out * live * m.adder_width
             done += ctx.levels_per_cycle
-        ff += n_out * s.o_fmt.width  # output register
+        if not (writes_into_srl(ctx) and s.n_iter == 1):
+            ff += n_out * s.o_fmt.width  # output register
         c.dsp = m.dsp * s.n_inst
         c.lut = m.lut * s.n_inst
         c.ff = ff * s.n_inst
@@ -297,7 +324,9 @@ def _stream_reads(ctx: Context, layer, n_in: int) -> int:
     if elem is None:
         sh = shape_of(v)
         elem = sh[-1] if sh else n_in
-    return max(1, math.ceil(n_in / max(1, elem))) + 1  # reads + write
+    reads = max(1, math.ceil(n_in / max(1, elem)))
+    # one element holding the whole tensor: read and write sit in the pipeline's first and last cycle
+    return 0 if reads == 1 else reads + 1  # reads + write
 
 
 def dense(ctx: Context, layer) -> LayerCost:
@@ -428,6 +457,8 @@ def _elementwise_timing(ctx: Context, layer, n: int, comb_cycles: int) -> tuple[
         sh = shape_of(out_var(layer))
         chan = sh[-1] if sh else n
         pixels = max(1, n // max(1, chan))
+        if pixels == 1:  # one element: no read loop, the process is its combinational depth (at least a cycle)
+            return max(1, comb_cycles), 1, chan
         return pixels + comb_cycles + 1, pixels, chan
     return comb_cycles, 1, n
 
@@ -482,7 +513,9 @@ def activation(ctx: Context, layer) -> LayerCost:
         if a.width > o.width or o.rounding.startswith("RND"):
             per += 2  # saturation / rounding
         c.lut = par * per
-        c.ff = par * o.width if ctx.stream else 0.0
+        # Vitis registers a pixel stream's results; one element (ii 1) goes out combinationally and Vivado HLS
+        # writes into the FIFO's shift registers (csynth of the SVHN CNN: 3-18 FF per ReLU process)
+        c.ff = par * o.width if ctx.stream and ii > 1 and ctx.tool == "vitis_hls" else 0.0
         c.latency_cycles, c.ii_cycles = lat, ii
         return c.add(stream_fifos(ctx, layer))
     # table-based: sigmoid, tanh, elu, selu, softplus, softsign, exp ...

@@ -12,6 +12,8 @@ Whole-design composition:
   is the slowest stage (+1 cycle of dataflow handshake), and the latency is the slowest stage's latency
   plus one start-up cycle per further stage in the pipeline (Vivado HLS's dataflow latency model) and
   two cycles of I/O registering.  Calibrated against Vivado HLS 2020.1 reports (see calibration.yml).
+  When every tensor is flat, each stream carries its whole tensor as one element: the processes run once,
+  one after the other, and the latency is the sum of their depths (at least one cycle each), the II the same.
 
 * ``io_parallel`` I/O: the top function registers its input array (its bits + 2 control FFs) and drives
   its outputs from the last pipeline stage (no output register); the first pipeline stage is combinational
@@ -39,6 +41,7 @@ RESOURCES = ("dsp", "lut", "ff", "bram_18k", "uram")
 STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-up cycle to the latency
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
+VITIS_CLOCK_UNCERTAINTY = 0.27  # hls4ml's default for the Vitis backend (Vivado: arith.CLOCK_UNCERTAINTY)
 IO_CTRL_FF = 2  # io_parallel: ap_ctrl registers beside the registered inputs (csynth: input bits + 2)
 
 
@@ -199,7 +202,8 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
         raise ValueError(f"clock period must be positive, got {clock_period_ns!r} ns")
     device = lookup_device(part)
     io_type = str(cfg.get_config_value("IOType") or "io_parallel")
-    ctx = costs.Context(device=device, clock_ns=clock_period_ns, io_type=io_type)
+    ctx = costs.Context(device=device, clock_ns=clock_period_ns, io_type=io_type, tool=hls_tool(graph),
+                        uncertainty=clock_uncertainty(graph))
 
     layers: list[LayerEstimate] = []
     processes: list[LayerEstimate] = []
@@ -260,7 +264,12 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
             le.band[m] = [int(math.floor(sum(b[0] * v for b, v in bands))), _round(sum(b[1] * v for b, v in bands))]
     if io_type == "io_stream":
-        if processes:
+        if processes and _one_element_streams(graph):
+            # every stream carries its whole tensor as one element: each process runs once, one after the
+            # other, with no read loop (csynth: Dense(1->64)+ReLU 2 cycles, + a table activation 4 cycles)
+            latency = sum(max(1, l.latency_cycles) for l in processes)
+            ii = latency
+        elif processes:
             slowest = max(processes, key=lambda l: l.latency_cycles)
             latency = slowest.latency_cycles + STREAM_STAGE_START_CYCLES * (len(processes) - 1) + STREAM_IO_CYCLES
             ii = max(l.ii_cycles for l in processes) + STREAM_II_HANDSHAKE
@@ -288,6 +297,39 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
                      f"(uncalibrated, default band x{cal.default_band[0]:g}-{cal.default_band[1]:g})")
     return Estimate(part=str(part), clock_period_ns=clock_period_ns, io_type=io_type, total=total, layers=layers,
                     utilization=utilization, device=device, flags=flags, kinds=figs, uncalibrated=uncal, stream_io=io_part)
+
+
+def hls_tool(graph) -> str:
+    """The HLS tool of the graph's hls4ml backend: Vitis HLS for ``Vitis``, Vivado HLS otherwise."""
+    try:
+        name = str(graph.config.backend.name)
+    except Exception:
+        name = str(graph.config.get_config_value("Backend") or "Vivado")
+    return "vitis_hls" if name.lower().startswith("vitis") else "vivado_hls"
+
+
+def clock_uncertainty(graph) -> float:
+    """The configured clock uncertainty as a fraction of the period (hls4ml writes e.g. ``12.5%``); the
+    backend's default when absent (Vivado 12.5 %, Vitis 27 %)."""
+    v = graph.config.get_config_value("ClockUncertainty")
+    try:
+        if isinstance(v, str) and v.strip().endswith("%"):
+            return float(v.strip()[:-1]) / 100.0
+        if v is not None:
+            # a plain number is nanoseconds, as the HLS tool's set_clock_uncertainty reads it
+            period = float(graph.config.get_config_value("ClockPeriod") or 5)
+            return min(0.9, max(0.0, float(v) / period))
+    except (TypeError, ValueError):
+        pass
+    return VITIS_CLOCK_UNCERTAINTY if hls_tool(graph) == "vitis_hls" else costs.arith.CLOCK_UNCERTAINTY
+
+
+def _one_element_streams(graph) -> bool:
+    """True when every tensor is flat: hls4ml then streams each as one element holding all of it."""
+    try:
+        return all(len(costs.shape_of(costs.out_var(l))) <= 1 for l in graph.get_layers())
+    except Exception:
+        return False
 
 
 def _kind_figures(cal, kind: str, raw_layers: list[LayerEstimate], total: TotalEstimate, io_type: str,
