@@ -28,13 +28,13 @@ def fixtures() -> Path:
     return FIXTURES
 
 
-def _convert(model, hls_config=None, io_type="io_parallel", part="xcvu9p-flga2104-2L-e", clock=5.0):
+def _convert(model, hls_config=None, io_type="io_parallel", part="xcvu9p-flga2104-2L-e", clock=5.0, backend="Vivado"):
     """Convert a tf_keras model with hls4ml's Keras-2 converter (no project is written)."""
     import hls4ml
     from hls4ml.converters.keras_v2_to_hls import keras_v2_to_hls
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = hls4ml.utils.config.create_config(output_dir=tmp, project_name="myproject", backend="Vivado",
+        cfg = hls4ml.utils.config.create_config(output_dir=tmp, project_name="myproject", backend=backend,
                                                 part=part, clock_period=clock, io_type=io_type)
         cfg["KerasModel"] = model
         cfg["HLSConfig"] = hls_config or {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1,

@@ -302,3 +302,38 @@ def test_estimates_from_real_graph_not_names(keras, convert):
     assert ea.total == eb.total
     c = _dense_model(keras, seed=3, scale=0.01)  # tiny weights: mostly zero or narrow on the grid
     assert estimate(convert(c), PART, 5.0).total.dsp < ea.total.dsp
+
+
+def test_the_hls_tool_and_one_element_streams(keras, convert):
+    """The backend names the HLS tool, whose FIFOs differ; a flat io_stream model runs its processes once each.
+
+    hls4ml baselines (Dense(1->64)+ReLU io_stream, csynth): 2 cycles in every tool; 326 FF in Vivado HLS
+    (shift-register FIFOs, no output register), 2,064 FF in Vitis HLS (register FIFOs)."""
+    from fpgaml.estimate import estimate
+    from fpgaml.estimate.estimator import clock_uncertainty, hls_tool
+
+    keras.utils.set_random_seed(3)
+    m = keras.Sequential([keras.layers.Dense(64, input_shape=(1,), name="Dense"),
+                          keras.layers.Activation("relu", name="relu")])
+    part = "xcvu13p-flga2577-2-e"
+    viv = convert(m, io_type="io_stream", part=part, backend="Vivado")
+    vit = convert(m, io_type="io_stream", part=part, backend="Vitis")
+    assert (hls_tool(viv), hls_tool(vit)) == ("vivado_hls", "vitis_hls")
+    assert clock_uncertainty(viv) == 0.125 and clock_uncertainty(vit) == 0.27
+    e_viv, e_vit = estimate(viv, part, 5.0), estimate(vit, part, 5.0)
+    assert e_viv.total.latency_cycles == e_vit.total.latency_cycles == 2
+    ff_viv, ff_vit = e_viv.kinds["csynth"]["ff"], e_vit.kinds["csynth"]["ff"]
+    assert ff_viv < 1000 < ff_vit  # SRL FIFOs vs a 1,024-bit register FIFO and output register
+    assert 0.5 < ff_vit / 2064 < 2 and 0.5 < ff_viv / 326 < 2
+
+
+def test_configured_clock_uncertainty_changes_the_pipeline(keras, convert):
+    """A larger clock uncertainty leaves less of the period to logic: the same Dense gets deeper."""
+    from fpgaml.estimate import estimate
+
+    keras.utils.set_random_seed(4)
+    m = keras.Sequential([keras.layers.Dense(32, input_shape=(64,), name="fc")])
+    g = convert(m, clock=2.5)
+    base = estimate(g, None, 2.5).total.latency_cycles
+    g.config.config["ClockUncertainty"] = "60%"
+    assert estimate(g, None, 2.5).total.latency_cycles > base
