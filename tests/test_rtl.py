@@ -220,3 +220,57 @@ def test_sweep_rtl_measures_every_point(tiny, tmp_path):
     r = rows[0]
     assert r['rtl_mismatching_bits'] == 0 and r['rtl_samples'] >= 1000
     assert r['rtl_lut'] > 0 and r['rtl_dsp'] == 0 and r['rtl_ii_cycles'] == 1
+
+
+def _pool_model(d, name, layers_fn, shape, precision='fixed<12,4>', accum=''):
+    import tf_keras as K
+
+    K.utils.set_random_seed(5)
+    inp = K.layers.Input(shape, name='inputs')
+    K.Model(inp, layers_fn(K.layers, inp)).save(d / f'{name}.h5')
+    rng = np.random.default_rng(1)
+    np.savez(d / f'{name}.npz', x=rng.normal(0, 2.0, (300, *shape)).astype(np.float32))
+    return write(d / f'{name}.yml', f'model: {name}.h5\nname: {name}\nio_type: io_parallel\nprecision:\n'
+                                    f'  default: {precision}\n{accum}validation:\n  data: {name}.npz\n')
+
+
+def _pool2d(L, x):
+    # 3x3 average windows with stride 2 and 'same' padding: edge windows hold 4 or 6 image cells (divisors that
+    # are not powers of two), then a padded max pooling and a global average
+    x = L.Conv2D(3, 3, padding='same', name='conv')(x)
+    x = L.AveragePooling2D(3, strides=2, padding='same', name='avgp')(x)
+    x = L.MaxPooling2D(2, padding='same', name='maxp')(x)
+    x = L.GlobalAveragePooling2D(name='gap')(x)
+    return L.Dense(3, name='head')(x)
+
+
+def _pool1d(L, x):
+    x = L.Conv1D(2, 3, name='conv')(x)
+    x = L.AveragePooling1D(3, strides=1, padding='same', name='avgp')(x)
+    x = L.GlobalMaxPooling1D(name='gmp')(x)
+    return L.Dense(2, name='head')(x)
+
+
+POOL_MODELS = {'pool2d': (_pool2d, (7, 7, 2)), 'pool1d': (_pool1d, (9, 2))}
+
+
+@pytest.mark.parametrize('which', sorted(POOL_MODELS))
+def test_average_and_padded_pooling_equal_the_csim(tmp_path, which):
+    """Average pooling (the template's sum in accum_t, division by the window's image cells truncated toward zero),
+    padded max pooling and the global forms: the da4ml model equals the C-simulation layer by layer."""
+    from fpgaml.config import load_config
+    from fpgaml.project import Project
+    from fpgaml.rtl import _first_divergent_layer, _input_samples
+    from fpgaml.rtl.model import build_rtl_graph
+
+    fn, shape = POOL_MODELS[which]
+    cfg = load_config(_pool_model(tmp_path, which, fn, shape), output_dir=tmp_path / 'prj')
+    p = Project(cfg)
+    try:
+        rg = build_rtl_graph(p.convert().graph, cfg.io_type)
+        assert any(n in rg.layers for n in ('avgp', 'gap'))
+        x, _, _ = _input_samples(p, 3000, 0)
+        layer, bad = _first_divergent_layer(rg, p, x)
+        assert bad == 0, f'{layer}: {bad} values differ'
+    finally:
+        p.close()

@@ -9,13 +9,14 @@ taken in ``accum_t`` (exact modulo its width for WRAP) and cast to ``result_t``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from fpgaml.errors import FpgamlError
 
-SUPPORTED = ('Dense', 'Conv1D/Conv2D (io_parallel)', 'MaxPooling1D/2D', 'ReLU and linear/quantized activations',
+SUPPORTED = ('Dense', 'Conv1D/Conv2D (io_parallel)', 'Max/AveragePooling1D/2D and their Global forms (channels last, padding included)', 'ReLU and linear/quantized activations',
              'BatchNormalization (folded or standalone)', 'binary and ternary layers (BatchNormalizationQuantizedTanh)',
              'Flatten/Reshape', 'a final Softmax (left out: the RTL ends at its input)')
 
@@ -338,28 +339,77 @@ def _conv_rows(x3: np.ndarray, layer, dims: int) -> tuple[np.ndarray, tuple]:
     return rows, (oh, ow)
 
 
-def _maxpool(x3: np.ndarray, layer, dims: int, acc_t: Fixed, res_t: Fixed) -> np.ndarray:
+def _pool_geometry(layer, dims: int, shape: tuple) -> tuple:
+    """(pool h, pool w, stride h, stride w, pad top, bottom, left, right) of a (Global)Pooling1D/2D layer."""
+    if layer.class_name.startswith('GlobalPooling'):
+        h, w = (1, shape[0]) if dims == 1 else (shape[0], shape[1])
+        return h, w, h, w, 0, 0, 0, 0
+    g = layer.get_attr
+    pw, sw, pl, pr = g('pool_width'), g('stride_width'), g('pad_left', 0) or 0, g('pad_right', 0) or 0
+    if dims == 1:
+        return 1, pw, 1, sw, 0, 0, pl, pr
+    return g('pool_height'), pw, g('stride_height'), sw, g('pad_top', 0) or 0, g('pad_bottom', 0) or 0, pl, pr
+
+
+def _pad_value(op: str, t: Fixed) -> float:
+    """``nnet::pad_val``: 0 for Average; for Max the value with only the top bit set (the type's minimum when
+    signed)."""
+    if op != 'Max':
+        return 0.0
+    return -(2.0 ** t.i) if t.k else 2.0 ** (t.width - 1 - t.f)
+
+
+def _divide_trunc(y, n: int, acc_t: Fixed):
+    """``accum_t y; y /= n`` of ``nnet::avg``: ap_fixed division by an integer keeps y's fractional bits and
+    truncates toward zero.  Built as a product with ceil(2^K / n) / 2^K, K = width + ceil(log2 n), which gives
+    floor(|Y| / n) exactly for every |Y| < 2^width (Y: y in units of its LSB), then a cast toward zero."""
+    if n == 1:
+        return y
+    toward_zero = Fixed(acc_t.k, acc_t.i, acc_t.f, 'TRN_ZERO', 'WRAP')
+    if n & (n - 1) == 0:
+        return _cast_var(y * (1.0 / n), toward_zero)
+    K = acc_t.width + math.ceil(math.log2(n))
+    m = -(-(2 ** K) // n)
+    return _cast_var(y * (m / 2.0 ** K), toward_zero)
+
+
+def _pool(x3: np.ndarray, layer, dims: int, in_t: Fixed, acc_t: Fixed, res_t: Fixed) -> np.ndarray:
+    """``nnet::pooling{1,2}d_cl`` / ``global_pooling{1,2}d_cl`` (io_parallel, channels last): padded cells get
+    ``pad_val``; Max keeps the largest value; Average sums in ``accum_t`` (a cast after every addition, in the
+    template's order), divides by the window's count of image cells (or the full window with ``count_pad``),
+    then the result is cast to ``result_t``."""
+    from da4ml.trace import FixedVariable
+
+    op = str(layer.get_attr('pool_op', 'Max'))
     if dims == 1:
         x3 = x3[None]
-        ph, sh = 1, 1
-    else:
-        ph, sh = layer.get_attr('pool_height'), layer.get_attr('stride_height')
-        if layer.get_attr('pad_top', 0) or layer.get_attr('pad_bottom', 0):
-            raise RtlUnsupported(f'layer "{layer.name}": padded pooling is not supported by the RTL backend')
-    pw, sw = layer.get_attr('pool_width'), layer.get_attr('stride_width')
-    if layer.get_attr('pad_left', 0) or layer.get_attr('pad_right', 0):
-        raise RtlUnsupported(f'layer "{layer.name}": padded pooling is not supported by the RTL backend')
     H, W, C = x3.shape
-    oh, ow = (H - ph) // sh + 1, (W - pw) // sw + 1
+    ph, pw, sh, sw, pt, pb, pl, pr = _pool_geometry(layer, dims, (W,) if dims == 1 else (H, W))
+    oh, ow = (H + pt + pb - ph) // sh + 1, (W + pl + pr - pw) // sw + 1
+    count_pad = bool(layer.get_attr('count_pad', False))
+    pad = _pad_value(op, in_t)
+    hwconf = x3.flat[0].hwconf
+    pad_var = FixedVariable(pad, pad, 2.0 ** -in_t.f, hwconf=hwconf)
     out = np.empty((oh, ow, C), dtype=object)
     for r in range(oh):
         for c in range(ow):
+            cells = [(r * sh + kk - pt, c * sw + ll - pl) for kk in range(ph) for ll in range(pw)]
+            inside = [0 <= i < H and 0 <= j < W for i, j in cells]
             for ch in range(C):
-                win = x3[r * sh:r * sh + ph, c * sw:c * sw + pw, ch].ravel()
-                m = win[0]
-                for v in win[1:]:
-                    m = m.max_of(v)
-                out[r, c, ch] = _cast_var(_cast_var(m, acc_t), res_t)
+                win = [x3[i, j, ch] if ok else None for (i, j), ok in zip(cells, inside)]
+                if op == 'Max':
+                    vals = [v if v is not None else pad_var for v in win]
+                    m = vals[0]
+                    for v in vals[1:]:
+                        m = v.max_of(m)
+                    out[r, c, ch] = _cast_var(_cast_var(m, acc_t), res_t)
+                else:  # Average: padded cells are 0 and add nothing
+                    terms = [v for v in win if v is not None]
+                    y = _cast_var(terms[0], acc_t)
+                    for v in terms[1:]:
+                        y = _cast_var(y + v, acc_t)
+                    n = ph * pw if count_pad else sum(inside)
+                    out[r, c, ch] = _cast_var(_divide_trunc(y, n, acc_t), res_t)
     return out.ravel()
 
 
@@ -378,8 +428,20 @@ def _accum(layer, name: str) -> Fixed:
     return fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
 
 
+POOLING_CLASSES = ('Pooling1D', 'Pooling2D', 'GlobalPooling1D', 'GlobalPooling2D')
 SUPPORTED_CLASSES = ('Input', 'InputLayer', 'Dense', 'Conv1D', 'Conv2D', 'Activation', 'ReLU', 'BatchNormalization',
-                     'BatchNormalizationQuantizedTanh', 'Reshape', 'Flatten', 'Pooling1D', 'Pooling2D')
+                     'BatchNormalizationQuantizedTanh', 'Reshape', 'Flatten') + POOLING_CLASSES
+
+
+def _check_pooling(layer) -> None:
+    op = str(layer.get_attr('pool_op', 'Max'))
+    if op not in ('Max', 'Average'):
+        raise RtlUnsupported(f'layer "{layer.name}": {op} pooling is not supported by the RTL backend (Max and '
+                             f'Average are)')
+    fmt = str(layer.get_attr('data_format', 'channels_last'))
+    if fmt != 'channels_last':
+        raise RtlUnsupported(f'layer "{layer.name}": data_format {fmt}: the RTL backend builds channels_last '
+                             f'pooling only')
 
 
 def check_supported(graph, io_type: str) -> None:
@@ -398,9 +460,8 @@ def check_supported(graph, io_type: str) -> None:
         if cls in ('Activation', 'ReLU') and str(layer.get_attr('activation', '')).lower() not in ('relu', 'linear'):
             raise RtlUnsupported(f'layer "{layer.name}" ({cls}, activation {layer.get_attr("activation")}): '
                                  f'{supported_text()}')
-        if cls.startswith('Pooling') and str(layer.get_attr('pool_op', 'Max')) != 'Max':
-            raise RtlUnsupported(f'layer "{layer.name}": {layer.get_attr("pool_op")} pooling is not supported by '
-                                 f'the RTL backend (max pooling is)')
+        if cls in POOLING_CLASSES:
+            _check_pooling(layer)
 
 
 def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> RtlGraph:
@@ -487,14 +548,12 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
                     y[i] = (v > float(hi[i % len(hi)])) - (v <= float(lo[i % len(lo)]))
         elif cls in ('Reshape', 'Flatten'):
             y = x
-        elif cls in ('Pooling1D', 'Pooling2D'):
-            if str(layer.get_attr('pool_op', 'Max')) != 'Max':
-                raise RtlUnsupported(f'layer "{name}": {layer.get_attr("pool_op")} pooling is not supported by the '
-                                     f'RTL backend (max pooling is)')
-            dims = 1 if cls == 'Pooling1D' else 2
+        elif cls in POOLING_CLASSES:
+            _check_pooling(layer)
+            dims = 1 if cls.endswith('1D') else 2
             acc_t = fixed_of(layer.get_attr('accum_t').precision, f'{name}.accum_t')
             x3 = x.reshape(xs if dims == 2 else (xs[0], xs[1]))
-            y = _maxpool(x3, layer, dims, acc_t, res_t)
+            y = _pool(x3, layer, dims, in_t, acc_t, res_t)
         else:
             raise RtlUnsupported(f'layer "{name}" ({cls}) cannot be built as RTL; {supported_text()}')
         vals[name], types[name], shapes[name] = np.asarray(y, dtype=object).ravel(), res_t, oshape
