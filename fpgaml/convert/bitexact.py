@@ -33,7 +33,7 @@ def _table_activation(act) -> str | None:
 def _table_size_set(cfg: ProjectConfig, name: str) -> bool:
     from fpgaml.convert.settings import LayerSettingResolver
 
-    return LayerSettingResolver(cfg).setting(name, None, 'table_size')[0] is not None
+    return LayerSettingResolver(cfg).keeps_hls4ml_tables(name)
 
 
 def _recurrent_blocker(cfg: ProjectConfig, layer) -> str | None:

@@ -42,6 +42,11 @@ class LayerSettingResolver:
         out += [Match(f'name {p}', s) for p, s in self.cfg.layer_patterns.items() if fnmatch.fnmatchcase(name, p)]
         return out
 
+    def keeps_hls4ml_tables(self, name: str, cls: str | None = None) -> bool:
+        """Whether the config sets the layer's ``table_size``: then hls4ml's lookup tables are kept and fpgaml's
+        exact activations / recurrent cells are not used for it (the one place this rule lives)."""
+        return self.setting(name, cls, 'table_size')[0] is not None
+
     def setting(self, name: str, cls: str | None, key: str) -> tuple[Any, Match | None]:
         """The value of a plain setting (``reuse_factor``, ``strategy``, ``trace`` or an extra hls4ml key) and the
         match that decided it; (None, None) when only the model-wide value applies."""

@@ -34,7 +34,7 @@ class ExactQuantizedActivations(Pass):
             quantizer = getattr(layer, 'quantizer', None)
             if exact_activation_kind(quantizer) is None:
                 continue
-            if ctx.settings.setting(node.name, node.class_name, 'table_size')[0] is not None:
+            if ctx.settings.keeps_hls4ml_tables(node.name, node.class_name):
                 changes.append(Change(node.name, 'hls4ml\'s lookup table kept (the config sets table_size)'))
                 continue
             x = from_hls4ml(node.get_input_variable().type.precision)

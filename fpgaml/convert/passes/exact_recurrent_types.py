@@ -136,7 +136,7 @@ def exact_cell_candidate(ctx: FlowContext, node) -> tuple[object, str | None]:
     cell = getattr(ctx.keras_layer(node.name), 'cell', None)
     if cell is None or not hasattr(cell, 'kernel_quantizer_internal'):
         return None, 'a float Keras layer'
-    if ctx.settings.setting(node.name, node.class_name, 'table_size')[0] is not None:
+    if ctx.settings.keeps_hls4ml_tables(node.name, node.class_name):
         return cell, 'the config sets table_size: hls4ml\'s lookup tables'
     if (exact_activation_kind(cell.activation) != 'tanh'
             or exact_activation_kind(cell.recurrent_activation) != 'sigmoid'):
