@@ -219,7 +219,9 @@ BAND_MIN_DESIGNS = 3  # a family with fewer designs (for a kind and metric) uses
 NOTES = {  # reasons known from the reports themselves, shown for the worst designs
     "avgpool2d_same-io_parallel": "Vivado HLS 2020.1 builds the division by the number of valid elements of "
                                   "padded windows in logic (112k LUT, 21 cycles vs 11k LUT, 0 cycles in Vitis)",
-    "jet_tagger_6b_qkeras": "6-bit weights: DSP use depends on which narrow products the tool maps to DSPs",
+    "jet_tagger_6b_qkeras": "6-bit weights and 7-bit activations: post-synthesis keeps fewer registers than the "
+                            "model's count of live partial sums (and DSP use depends on which narrow products "
+                            "the tool maps to DSPs)",
     "dense16x5_xc7z020": "on the 7-series part the Dense process is a 7-cycle pipeline with 7,860 FF (csynth "
                          "instance table); the model's 7-series operator delays give 3 cycles and ~1.4k FF",
     "dense64_relu-io_stream": "Vivado HLS 2020.1 reports 326 FF, Vitis 2064 for the same design: the depth-1 "

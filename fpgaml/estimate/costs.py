@@ -301,12 +301,12 @@ def _accum(layer, o: Fmt) -> Fmt:
     return type_fmt(layer, "accum_t", o)
 
 
-def _stream_reads(ctx: Context, layer, n_in: int) -> int:
-    """Cycles a stream layer spends reading its input when it consumes a whole tensor (Dense)."""
-    if not ctx.stream:
-        return 0
+def stream_elements(layer) -> int:
+    """io_stream: how many stream elements the layer reads per inference.  hls4ml streams a tensor as one
+    element per pixel holding its channels (the last axis of the tensor that produced the stream, looking
+    through Reshape / Flatten), so a flat tensor is one element."""
     v = in_var(layer)
-    # the stream element width is the channel count of the tensor that produced the stream
+    n_in = size_of(v)
     elem = None
     src = layer
     for _ in range(8):
@@ -324,7 +324,14 @@ def _stream_reads(ctx: Context, layer, n_in: int) -> int:
     if elem is None:
         sh = shape_of(v)
         elem = sh[-1] if sh else n_in
-    reads = max(1, math.ceil(n_in / max(1, elem)))
+    return max(1, math.ceil(n_in / max(1, elem)))
+
+
+def _stream_reads(ctx: Context, layer) -> int:
+    """Cycles a stream layer spends reading its input when it consumes a whole tensor (Dense)."""
+    if not ctx.stream:
+        return 0
+    reads = stream_elements(layer)
     # one element holding the whole tensor: read and write sit in the pipeline's first and last cycle
     return 0 if reads == 1 else reads + 1  # reads + write
 
@@ -341,7 +348,7 @@ def dense(ctx: Context, layer) -> LayerCost:
     rows = max(1, size_of(in_var(layer)) // max(1, n_in))
     spec = MacSpec(w2, wf, in_fmt(layer), _accum(layer, o), o, b, n_inst=1 if ctx.stream else rows,
                    n_iter=rows if ctx.stream else 1, rf=reuse_factor(layer), strategy=strategy(layer),
-                   extra_latency=_stream_reads(ctx, layer, n_in) if ctx.stream else 0)
+                   extra_latency=_stream_reads(ctx, layer))
     c = mac(ctx, spec)
     return c.add(stream_fifos(ctx, layer))
 

@@ -160,6 +160,8 @@ def family_name(layer) -> str:
         if f is not None:
             if f.name == "activations" and costs.is_table_activation(layer):
                 return "activations/table"  # lookup tables: another structure than compare / select
+            if f.name == "pooling" and str(costs.attr(layer, "pool_op", "Max") or "Max").lower() != "max":
+                return "pooling/average"  # an adder tree and a division: another structure than max's compare / select
             if f.name == "dense/conv":
                 # structures the calibration set has no figure of are families of their own (uncalibrated)
                 if "Depthwise" in layer.class_name or "Separable" in layer.class_name:
