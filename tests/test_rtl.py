@@ -274,3 +274,20 @@ def test_average_and_padded_pooling_equal_the_csim(tmp_path, which):
         assert bad == 0, f'{layer}: {bad} values differ'
     finally:
         p.close()
+
+
+@pytest.mark.slow
+def test_pooling_model_runs_in_verilator(tmp_path):
+    """The whole `fpgaml rtl` path on the 1D pooling model: da4ml's Verilog of average, padded and global
+    pooling, simulated in Verilator against the C-simulation, 0 mismatching bits."""
+    from fpgaml.config import load_config
+    from fpgaml.project import Project, run_flow
+    from fpgaml.rtl import RtlOptions
+
+    fn, shape = POOL_MODELS['pool1d']
+    path = _pool_model(tmp_path, 'pool1d', fn, shape)
+    path.write_text(path.read_text() + 'tolerance:\n  max_abs_diff: 100\n')  # a float model: C-sim checked loosely
+    cfg = load_config(path, output_dir=tmp_path / 'prj')
+    p = run_flow(Project(cfg), 'rtl', force=True, rtl_options=RtlOptions.from_config(cfg, samples=2000, synth=False))
+    r = p.rtl_result
+    assert r.mismatching_bits == 0 and r.samples >= 2000 and r.ii_cycles == 1 and r.latency_cycles > 0
