@@ -330,3 +330,33 @@ def test_zoo_build_all_fans_out_and_installs_the_projects_here(tmp_path):
     p = run(args)  # the projects exist: refused before any work, like fpgaml build
     assert p.returncode == 2 and 'already exists; use --force' in p.stderr
     assert not [x for x in out.iterdir() if x.name.startswith('.')]  # no staging folders left
+
+
+def test_sigterm_during_a_sweep_exits_143(tmp_path, monkeypatch):
+    """SIGTERM (which the CLI raises like Ctrl-C, with its signal number) ends a sweep with the shell's 143, as
+    every other command does, not Ctrl-C's 130; the partial results are still written."""
+    from contextlib import contextmanager
+
+    import fpgaml.sweep.engine as engine_mod
+    from fpgaml.config import load_config
+    from fpgaml.errors import Interrupted
+    from fpgaml.sweep import SweepOptions, run_sweep
+
+    class Terminated(KeyboardInterrupt):
+        signum = int(signal.SIGTERM)
+
+    @contextmanager
+    def fake_engine(*args, **kwargs):
+        yield type('Engine', (), {'where': 'local', 'kind': 'local', 'workers': 1})()
+
+    def terminated(*args, **kwargs):
+        raise Terminated()
+
+    monkeypatch.setattr(engine_mod, 'engine', fake_engine)
+    monkeypatch.setattr(engine_mod, 'map_tasks', terminated)
+    out = tmp_path / 'o'
+    with pytest.raises(Interrupted) as e:
+        run_sweep(load_config(REF), SweepOptions(grid={'reuse_factor': [1, 2]}, output=out,
+                                                 cache_dir=tmp_path / 'c'), echo=lambda *a: None)
+    assert e.value.exit_code == 143 and 'run the same command again to resume' in str(e.value)
+    assert (out / 'sweep.json').is_file()

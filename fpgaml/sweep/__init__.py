@@ -105,7 +105,7 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     n_cached = len(pts) - len(todo)
     echo(f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())}); '
          f'{n_cached} cached, {len(todo)} to run')
-    where, interrupted = 'cache', False
+    where, interrupted, signum = 'cache', False, None
     if todo:
         progress = None
         try:
@@ -126,8 +126,9 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
 
                 map_tasks(eng, run_point, [(rows[i]['config'], task_options_run) for i in todo],
                           [f'sweep-{cfg.name}-{i}' for i in todo], shared={'files': files}, on_done=done)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             interrupted = True
+            signum = getattr(e, 'signum', None)  # SIGTERM / SIGHUP (the CLI raises them like Ctrl-C)
         finally:
             if progress is not None:
                 progress.close()
@@ -141,8 +142,11 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     res.files = out.write_all(res, cfg, grid)
     if interrupted:
         done_n = sum(1 for r in rows if r['status'] == 'ok')
-        raise Interrupted(f'interrupted: {done_n} of {len(rows)} points finished (cached in {cache}; partial '
+        err = Interrupted(f'interrupted: {done_n} of {len(rows)} points finished (cached in {cache}; partial '
                           f'results in {output}); run the same command again to resume')
+        if signum:
+            err.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, as every other command
+        raise err
     return res
 
 
