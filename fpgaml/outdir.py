@@ -262,11 +262,38 @@ def remove_stale(target: Path) -> list[Path]:
     return done
 
 
+def relocate(project: Path, paths: dict) -> list[str]:
+    """Rewrite folder names in the text files of ``project`` ({old: new}; the staging folder a project was
+    written in, or a worker's folders) so that its records (hls4ml_config.yml's OutputDir, the report, scripts)
+    name where it is installed; the manifest is updated for the files changed.  Returns their relative paths."""
+    pairs = sorted(((str(a).encode(), str(b).encode()) for a, b in paths.items() if a and b and str(a) != str(b)),
+                   key=lambda ab: -len(ab[0]))  # a longer path first: one may contain the other
+    changed: list[str] = []
+    if not pairs:
+        return changed
+    for rel in project_files(project):
+        f = project / rel
+        if f.is_symlink() or not f.is_file():
+            continue
+        data = f.read_bytes()
+        if b'\0' in data[:8192] or not any(a in data for a, _ in pairs):
+            continue  # binary, or nothing to rewrite
+        for a, b in pairs:
+            data = data.replace(a, b)
+        f.write_bytes(data)
+        changed.append(rel)
+    if changed:
+        update_manifest(project, changed)
+    return changed
+
+
 def install(tmp: Path, target: Path, *, force: bool, protected: list[tuple[str, Path]]) -> None:
     """Rename the finished project ``tmp`` into ``target``, atomically with respect to other fpgaml runs.
 
     Without ``force`` a target that appeared meanwhile (a concurrent build) wins and this run fails; with
-    ``force`` the target is checked again and swapped out, then removed."""
+    ``force`` the target is checked again and swapped out, then removed.  The staging folder's name is
+    replaced by the target's in the project's records first."""
+    relocate(tmp, {str(tmp): str(target), str(Path(tmp).resolve()): str(Path(target).resolve())})
     with folder_lock(target.parent):
         if not os.path.lexists(target):
             os.rename(tmp, target)

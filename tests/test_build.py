@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,6 +57,12 @@ def test_report_json_records_what_a_user_needs(qbuild):
     assert (qbuild.project_dir / 'README.md').read_text().count('vivado_hls -f build_prj.tcl') == 1
     assert (qbuild.project_dir / 'firmware' / 'qmlp.cpp').is_file()
     assert (qbuild.project_dir / 'build_prj.tcl').is_file()
+    # the records name the project where it is, not the staging folder it was written in
+    import yaml
+
+    hls = yaml.safe_load((qbuild.project_dir / 'hls4ml_config.yml').read_text())
+    assert Path(hls['OutputDir']).resolve() == qbuild.project_dir.resolve()
+    assert '.tmp-' not in json.dumps(rep)
 
 
 def _corrupt_first_value(path):

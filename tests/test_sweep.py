@@ -326,6 +326,11 @@ def test_zoo_build_all_fans_out_and_installs_the_projects_here(tmp_path):
     for name in ('reference_mlp', 'copy_mlp'):
         rep = json.loads((out / name / 'fpgaml-report.json').read_text())
         assert rep['csim']['passed'] and (out / name / 'firmware').is_dir() and (out / name / 'report.html').is_file()
+        # the records name this machine's folders, not the worker's scratch folder
+        for f in (out / name).rglob('*'):
+            if f.is_file() and f.suffix in ('.json', '.md', '.yml', '.tcl', '.html', '.txt', '.sh'):
+                assert 'fpgaml-build-task-' not in f.read_text(errors='replace'), f
+        assert str(out / name) in (out / name / 'fpgaml-report.json').read_text()
     assert 'copy_mlp' in p.stdout and 'PASSED' in p.stdout
     p = run(args)  # the projects exist: refused before any work, like fpgaml build
     assert p.returncode == 2 and 'already exists; use --force' in p.stderr

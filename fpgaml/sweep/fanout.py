@@ -96,7 +96,9 @@ def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
         t = p.estimate_result.total
         summary = {'model': name, 'csim_passed': p.csim.passed, 'csim_mode': p.csim.mode,
                    'latency_ns': t.latency_ns, 'ii_cycles': t.ii_cycles, 'lut': t.lut, 'dsp': t.dsp,
-                   'budgets_failed': [b.message for b in p.budgets_failed]}
+                   'budgets_failed': [b.message for b in p.budgets_failed],
+                   # the worker's own folders, which the project's records name: relocated on install
+                   'worker_paths': {'project': str(root / 'out' / name), 'model_dir': str(config.parent)}}
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode='w:gz') as tar:
             tar.add(root / 'out' / name, arcname='.')
@@ -110,7 +112,7 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
     """Build every zoo model on the engine and install each project locally; one failure does not stop the
     others (it is returned with its error)."""
     from fpgaml.config import load_config
-    from fpgaml.outdir import check_target, install, temp_project_dir, user_inputs
+    from fpgaml.outdir import check_target, install, relocate, temp_project_dir, user_inputs
     from fpgaml.sweep.engine import ProgressLine, engine, map_tasks
 
     names = list(models)
@@ -130,11 +132,14 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
                     rows[o.index] = {'model': name, 'error': o.error}
                 else:
                     summary, archive = o.result
+                    worker = summary.pop('worker_paths', {})
                     target.parent.mkdir(parents=True, exist_ok=True)
                     staging = temp_project_dir(target)
                     try:
                         with tarfile.open(fileobj=io.BytesIO(archive), mode='r:gz') as tar:
                             tar.extractall(staging, filter='data')
+                        relocate(staging, {worker.get('project'): str(target),
+                                           worker.get('model_dir'): str(models[name].parent.resolve())})
                         install(staging, target, force=force, protected=protected)
                     except BaseException:
                         shutil.rmtree(staging, ignore_errors=True)
