@@ -134,7 +134,7 @@ def test_unsupported_layers_get_the_supported_list(tiny):
     finally:
         p.close()
     msg = str(e.value)
-    assert 'io_parallel' in msg and 'supports: Dense' in msg and 'MaxPooling' in msg
+    assert 'io_parallel' in msg and 'supports: Dense' in msg and 'Max/AveragePooling' in msg
     assert isinstance(e.value, FpgamlError) and e.value.exit_code == 2
 
 
