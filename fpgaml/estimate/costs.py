@@ -207,7 +207,8 @@ def stream_fifos(ctx: Context, layer, channels: int | None = None) -> LayerCost:
 def writes_into_srl(ctx: Context) -> bool:
     """Vivado HLS writes a stream process's results straight into its output FIFO's shift registers (no
     output register: Dense(1->64)+ReLU io_stream, 326 FF; the SVHN CNN's ReLU processes, 3-18 FF); Vitis HLS
-    registers them first (2,064 FF).  Dense/Conv apply it to processes that run once per inference."""
+    registers them first (2,064 FF).  Dense/Conv apply it to processes that run once per inference; element-wise
+    processes on a pixel stream to every pixel."""
     return ctx.stream and ctx.tool != "vitis_hls"
 
 
@@ -522,7 +523,7 @@ def activation(ctx: Context, layer) -> LayerCost:
         c.lut = par * per
         # Vitis registers a pixel stream's results; one element (ii 1) goes out combinationally and Vivado HLS
         # writes into the FIFO's shift registers (csynth of the SVHN CNN: 3-18 FF per ReLU process)
-        c.ff = par * o.width if ctx.stream and ii > 1 and ctx.tool == "vitis_hls" else 0.0
+        c.ff = par * o.width if ctx.stream and ii > 1 and not writes_into_srl(ctx) else 0.0
         c.latency_cycles, c.ii_cycles = lat, ii
         return c.add(stream_fifos(ctx, layer))
     # table-based: sigmoid, tanh, elu, selu, softplus, softsign, exp ...

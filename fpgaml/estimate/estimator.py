@@ -327,9 +327,11 @@ def clock_uncertainty(graph) -> float:
 
 
 def _one_element_streams(graph) -> bool:
-    """True when every tensor is flat: hls4ml then streams each as one element holding all of it."""
+    """True when every layer reads one stream element (every tensor flat: hls4ml streams each as one element
+    holding all of it)."""
     try:
-        return all(len(costs.shape_of(costs.out_var(l))) <= 1 for l in graph.get_layers())
+        return all(costs.stream_elements(l) == 1 for l in graph.get_layers() if l.class_name not in ("Input",
+                                                                                                      "InputLayer"))
     except Exception:
         return False
 
