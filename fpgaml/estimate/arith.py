@@ -44,6 +44,7 @@ T_ADD_NS = 0.7  # ns per adder-tree level (16-bit carry chain, UltraScale+ -2, H
 T_DSP_NS = 1.8  # ns: DSP multiplier as HLS schedules it (UltraScale+)
 T_LUTMULT_NS = 0.9  # ns: shift-add constant multiplier
 T_BRAM_NS = 1.5  # ns: table (ROM) read
+T_SRL_READ_NS = 1.0  # ns: shift-register (SRL) read before a stream convolution's multipliers
 CLOCK_UNCERTAINTY = 0.125  # HLS default clock uncertainty: 12.5 % of the period
 
 
@@ -170,12 +171,15 @@ class MacCost:
     n_products: int  # non-zero products (or multipliers, for shared multipliers)
     dsp: float
     lut: float
-    ff_products: float  # bits of LUT-mapped products (registered at the first pipeline boundary)
     adder_width: float  # mean adder-tree width (bits)
-    terms_per_output: float  # mean number of terms summed per output
     n_out: int
     levels: int  # adder-tree depth
     mult_delay_ns: float  # delay of the multiplier stage (0 if there are no real multipliers)
+    # per output: terms summed, probability that one of its products is in a DSP, and the delay of its
+    # LUT-mapped products (a shift-add, or 0 when they are all shifts)
+    out_terms: np.ndarray
+    out_p_dsp: np.ndarray
+    out_lut_delay_ns: np.ndarray
 
 
 def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias: np.ndarray | None,
@@ -189,7 +193,8 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias
     if has_bias is not None:
         terms = terms + np.asarray(has_bias, dtype=np.float64).reshape(-1)[:n_out]
     if n_products == 0:
-        return MacCost(0, 0.0, 0.0, 0.0, 0.0, float(terms.mean()) if n_out else 0.0, n_out, 0, 0.0)
+        zero = np.zeros(n_out)
+        return MacCost(0, 0.0, 0.0, 0.0, n_out, 0, 0.0, out_terms=terms, out_p_dsp=zero, out_lut_delay_ns=zero)
     q = w2[nz]
     e = odd_part_bits(q)
     k = csd_digits(q)
@@ -221,9 +226,11 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias
         mult_delay = T_LUTMULT_NS
     else:
         mult_delay = 0.0
-    ff_products = float(((1.0 - p) * (k > 1) * width).sum())
-    return MacCost(n_products, dsp, lut, ff_products, float(width.mean()), float(terms.mean()), n_out, levels,
-                   mult_delay)
+    col = np.nonzero(nz)[1]  # the output each product feeds
+    p_out = 1.0 - np.exp(np.bincount(col, weights=np.log1p(-np.minimum(p, 1.0 - 1e-12)), minlength=n_out))
+    shift_add = np.bincount(col, weights=((k > 1) & (p < 1.0)).astype(np.float64), minlength=n_out) > 0
+    return MacCost(n_products, dsp, lut, float(width.mean()), n_out, levels, mult_delay, out_terms=terms,
+                   out_p_dsp=p_out, out_lut_delay_ns=np.where(shift_add, T_LUTMULT_NS, 0.0))
 
 
 def variable_mult(a_fmt: Fmt, w_fmt: Fmt, dsp_ports: tuple[int, int]) -> tuple[float, float, float]:

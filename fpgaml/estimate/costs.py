@@ -238,6 +238,7 @@ class MacSpec:
     rf: int
     strategy: str
     extra_latency: int = 0  # e.g. stream reads
+    input_delay_ns: float = 0.0  # logic between the input registers and the multipliers in the first cycle
 
 
 def mac(ctx: Context, s: MacSpec) -> LayerCost:
@@ -249,21 +250,12 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         has_bias = (np.asarray(s.bias).reshape(-1)[:n_out] != 0).astype(np.float64)
         if has_bias.size < n_out:
             has_bias = np.resize(has_bias, n_out)
-    t_eff = ctx.t_eff
-    sf = ctx.device.speed_factor
     resource = s.strategy.startswith("resource")
     shared = resource or s.rf > 1
     if not shared:
         m = arith.constant_mac(q, s.w_fmt, s.a_fmt, s.acc_fmt, has_bias, ctx.device.dsp_width)
-        depth = ctx.cycles(m.mult_delay_ns + m.levels * arith.T_ADD_NS) if m.n_products else 1
-        # registers: LUT-mapped products at the first boundary, then partial sums of the adder tree
-        ff = 0.0
-        first = max(0, int((t_eff / sf - m.mult_delay_ns) // arith.T_ADD_NS))
-        done = first
-        for _ in range(1, depth):
-            live = max(1.0, math.ceil(m.terms_per_output / 2**done))
-            ff += m.n_out * live * m.adder_width
-            done += ctx.levels_per_cycle
+        depth = ctx.cycles(s.input_delay_ns + m.mult_delay_ns + m.levels * arith.T_ADD_NS) if m.n_products else 1
+        ff = _partial_sum_registers(ctx, m, depth, s.input_delay_ns)
         if not (writes_into_srl(ctx) and s.n_iter == 1):
             ff += n_out * s.o_fmt.width  # output register
         c.dsp = m.dsp * s.n_inst
@@ -296,6 +288,24 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     c.latency_cycles = s.n_iter * s.rf + depth + s.extra_latency
     c.ii_cycles = s.n_iter * s.rf
     return c
+
+
+def _partial_sum_registers(ctx: Context, m: arith.MacCost, depth: int, input_delay_ns: float = 0.0) -> float:
+    """Registers of a constant MAC array's pipeline: at each cycle boundary, the partial sums of each output
+    still live.  Each output's adder tree starts when its slowest product is ready -- a DSP product if it has
+    one (with the probability of that), else a shift-add or a shift -- and a finished output's sum is carried
+    to the layer's last stage (one register per boundary)."""
+    if depth <= 1:
+        return 0.0
+    budget = ctx.t_eff / ctx.device.speed_factor - input_delay_ns
+    ff = 0.0
+    for delay, weight in ((np.full(m.n_out, arith.T_DSP_NS), m.out_p_dsp), (m.out_lut_delay_ns, 1.0 - m.out_p_dsp)):
+        done = np.maximum(0, np.floor((budget - delay) / arith.T_ADD_NS))  # adder levels in the first cycle
+        for _ in range(1, depth):
+            live = np.maximum(1.0, np.ceil(m.out_terms / 2.0**done))
+            ff += float((weight * live).sum()) * m.adder_width
+            done = done + ctx.levels_per_cycle
+    return ff
 
 
 def _accum(layer, o: Fmt) -> Fmt:
@@ -379,6 +389,13 @@ def _conv_iterations(ctx: Context, layer, out_pixels: int, in_pixels: int) -> tu
     return max(1, out_pixels // n_part), n_part
 
 
+def _window_read_delay(ctx: Context) -> float:
+    """io_stream convolution: the newest column of the kernel window comes, in the multipliers' own cycle, from
+    the input stream's FIFO and the line buffer's shift registers (``shift_line_buffer`` is inlined into the
+    pipelined pixel loop), so an SRL read precedes the products."""
+    return arith.T_SRL_READ_NS if ctx.stream else 0.0
+
+
 def _line_buffer(ctx: Context, layer, fh: int, fw: int, iw: int, n_chan: int, a: Fmt) -> LayerCost:
     c = LayerCost()
     if not ctx.stream or (fh <= 1 and fw <= 1):
@@ -407,7 +424,7 @@ def conv(ctx: Context, layer) -> LayerCost:
     b, _ = weight(layer, "bias")
     n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
     spec = MacSpec(w2, wf, a, _accum(layer, o), o, b, n_inst, n_iter, reuse_factor(layer), strategy(layer),
-                   extra_latency=1 if ctx.stream else 0)
+                   extra_latency=1 if ctx.stream else 0, input_delay_ns=_window_read_delay(ctx))
     c = mac(ctx, spec)
     c.add(_line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
     return c.add(stream_fifos(ctx, layer))
@@ -427,7 +444,8 @@ def separable(ctx: Context, layer) -> LayerCost:
     n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
     rf, st = reuse_factor(layer), strategy(layer)
     c1 = mac(ctx, MacSpec(dw.reshape(fh * fw, -1), dwf, a, type_fmt(layer, "depthwise_accum_t", mid), mid, None,
-                          n_inst, n_iter, rf, st, extra_latency=1 if ctx.stream else 0))
+                          n_inst, n_iter, rf, st, extra_latency=1 if ctx.stream else 0,
+                          input_delay_ns=_window_read_delay(ctx)))
     c2 = mac(ctx, MacSpec(pw.reshape(-1, n_filt), pwf, mid, type_fmt(layer, "pointwise_accum_t", o), o,
                           weight(layer, "bias")[0], n_inst, oh * ow if ctx.stream else n_iter, rf, st))
     c = LayerCost(latency_cycles=c1.latency_cycles + c2.latency_cycles - (n_iter - 1 if not ctx.stream else 0),
