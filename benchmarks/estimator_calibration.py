@@ -220,13 +220,16 @@ NOTES = {  # reasons known from the reports themselves, shown for the worst desi
     "avgpool2d_same-io_parallel": "Vivado HLS 2020.1 builds the division by the number of valid elements of "
                                   "padded windows in logic (112k LUT, 21 cycles vs 11k LUT, 0 cycles in Vitis)",
     "jet_tagger_6b_qkeras": "6-bit weights and 7-bit activations: post-synthesis keeps fewer registers than the "
-                            "model's count of live partial sums (and DSP use depends on which narrow products "
-                            "the tool maps to DSPs)",
+                            "model's count of live partial sums (and the tool maps twice the narrow products to "
+                            "DSPs the model expects: 38 vs 19)",
     "dense16x5_xc7z020": "on the 7-series part the Dense process is a 7-cycle pipeline with 7,860 FF (csynth "
-                         "instance table); the model's 7-series operator delays give 3 cycles and ~1.4k FF",
+                         "instance table: ~98 FF per product, as if each DSP48E1 multiply were 3 register stages); "
+                         "the model's 7-series operator delays give 3 cycles and ~1.9k FF. Post-synthesis keeps "
+                         "2,428 FF (the stages go into the DSPs). One 7-series design: not modelled",
     "dense64_relu-io_stream": "Vivado HLS 2020.1 reports 326 FF, Vitis 2064 for the same design: the depth-1 "
                               "stream FIFOs are registers in Vitis and SRLs (not FF) in Vivado HLS",
-    "dense64_sigmoid-io_stream": "stream FIFOs as FF in Vitis, as SRL in Vivado HLS (968 vs 3026-3858 FF)",
+    "dense64_sigmoid-io_stream": "the lookup's registers differ by tool: 968 FF in Vivado HLS 2020.1, 3,026-3,858 "
+                                 "in Vitis (ELU: 1,415 vs 3,154); the model has one table structure for both",
     "dense64_elu-io_stream": "the ELU lookup is cheaper than sigmoid's (one-sided clamp) in Vitis 2023-2024 "
                              "(5.7k vs 8.5-11.4k LUT); the model has one structure for every table lookup",
     "dense64_sigmoid-io_parallel": "the table lookup's registers: 1047 FF in Vivado HLS, 1689 in Vitis",
