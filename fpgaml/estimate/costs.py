@@ -251,7 +251,9 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         if has_bias.size < n_out:
             has_bias = np.resize(has_bias, n_out)
     resource = s.strategy.startswith("resource")
-    shared = resource or s.rf > 1
+    # reuse factor 1: the Resource kernels' reuse loop has one iteration, so every weight index is a constant
+    # and HLS folds the one-word weight ROM into constant products, as in the Latency kernel
+    shared = shares_multipliers(s.rf)
     if not shared:
         m = arith.constant_mac(q, s.w_fmt, s.a_fmt, s.acc_fmt, has_bias, ctx.device.dsp_width)
         depth = ctx.cycles(s.input_delay_ns + m.mult_delay_ns + m.levels * arith.T_ADD_NS) if m.n_products else 1
@@ -288,6 +290,12 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     c.latency_cycles = s.n_iter * s.rf + depth + s.extra_latency
     c.ii_cycles = s.n_iter * s.rf
     return c
+
+
+def shares_multipliers(rf: int) -> bool:
+    """Whether a MAC array shares its multipliers between weights (variable operands): reuse factor > 1, in
+    either strategy.  At reuse factor 1 the weights are constants (Resource's one-word ROM folds away)."""
+    return rf > 1
 
 
 def _partial_sum_registers(ctx: Context, m: arith.MacCost, depth: int, input_delay_ns: float = 0.0) -> float:

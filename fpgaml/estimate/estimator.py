@@ -166,8 +166,8 @@ def family_name(layer) -> str:
                 # structures the calibration set has no figure of are families of their own (uncalibrated)
                 if "Depthwise" in layer.class_name or "Separable" in layer.class_name:
                     return "dense/conv/depthwise"
-                if costs.strategy(layer).startswith("resource") or costs.reuse_factor(layer) > 1:
-                    return "dense/conv/shared"  # Resource strategy / reuse factor > 1: shared multipliers
+                if costs.shares_multipliers(costs.reuse_factor(layer)):
+                    return "dense/conv/shared"  # reuse factor > 1: shared multipliers
             return f.name
     return "other"
 

@@ -133,7 +133,7 @@ def test_every_structural_constant_has_its_provenance():
 
 
 def test_structures_without_data_are_uncalibrated(keras, convert):
-    """Resource strategy / reuse factor > 1 and depthwise convolutions have no calibration figure yet."""
+    """Reuse factor > 1 (shared multipliers) and depthwise convolutions have no calibration figure yet."""
     L = keras.layers
     m = keras.Sequential([L.Dense(32, input_shape=(16,), name="fc")])
     shared = estimate(convert(m, {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 4, "Strategy": "Resource"}}),
