@@ -13,9 +13,9 @@ Everything here is physical reasoning about what Vivado/Vitis HLS builds from hl
   data operand, whichever is narrower.  The spread expresses that the decision also depends on context
   (timing slack, adder-tree packing) that a static model cannot see.
 * A product whose weight is *not* constant (reuse factor > 1 shares a multiplier between several
-  weights; the Resource strategy at reuse factor > 1 reads weights from a ROM) is a full ``a x b`` multiplier sized by the
+  weights; the Resource strategy then reads them from a ROM) is a full ``a x b`` multiplier sized by the
   declared types: a DSP (or several for operands wider than the DSP ports) when wide, LUTs
-  (about ``a*b/2``) when narrow.
+  (about ``a*b/2``) when narrow.  At reuse factor 1 both strategies multiply by constants.
 * Each product is cast to the accumulator type (``accum_t``) and summed in an adder tree: one adder per
   term, one LUT per adder bit (carry chain), the adder width being the accumulator width clipped to the
   bits the product can actually occupy.
