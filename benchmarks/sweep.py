@@ -2,7 +2,9 @@
 local workers; the scheduler's overhead per task. Writes benchmarks/sweep_results.json and
 docs/sweep_jet_mlp.png (the Pareto plot of the cold sweep).
 
-    nice .venv/bin/python benchmarks/sweep.py [--phases cold,warm,resume,workers,overhead]
+    nice .venv/bin/python benchmarks/sweep.py [--phases cold,resume,workers,overhead,replot]
+
+(cold includes the warm rerun.)
 
 Every sweep runs the real command (`python -m fpgaml.cli sweep`) with an empty point cache and an empty
 compile cache (cold) unless said otherwise, so the times are what a user waits for, g++ included. The grid
@@ -170,7 +172,7 @@ def main() -> None:
     ap.add_argument('--phases', default='cold,resume,workers,overhead')
     args = ap.parse_args()
     res = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    res['machine'] = {'cpus': os.cpu_count(), 'note': '2 cores shared with other jobs during the run (contended)'}
+    res['machine'] = {'cpus': os.cpu_count(), 'load_average_at_start': round(os.getloadavg()[0], 2)}
     work = Path(tempfile.mkdtemp(prefix='fpgaml-sweep-bench-'))
     try:
         for ph in args.phases.split(','):
