@@ -365,11 +365,12 @@ def dense(ctx: Context, layer) -> LayerCost:
     b, _ = weight(layer, "bias")
     o = out_fmt(layer)
     rows = max(1, size_of(in_var(layer)) // max(1, n_in))
+    reads = _stream_reads(ctx, layer)
     spec = MacSpec(w2, wf, in_fmt(layer), _accum(layer, o), o, b, n_inst=1 if ctx.stream else rows,
                    n_iter=rows if ctx.stream else 1, rf=reuse_factor(layer), strategy=strategy(layer),
-                   extra_latency=_stream_reads(ctx, layer))
+                   extra_latency=reads)
     c = mac(ctx, spec)
-    if ctx.stream and stream_elements(layer) > 1:
+    if reads:
         # DataPrepare reads the stream over several cycles into a partitioned ``data`` array: registers
         # (SVHN CNN csynth: the 96-input Dense after Flatten, 6,159 FF against 4.6k without them)
         c.ff += n_in * in_fmt(layer).width
