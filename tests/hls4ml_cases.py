@@ -96,6 +96,9 @@ class Case:
     part: str | None = None
     hls_config: Callable | None = None  # (model) -> HLSConfig, for tests that build it by hand
     fast: bool = False                # in the CI subset (tests/test_hls4ml_compat.py)
+    backend: str = 'Vivado'
+    keras3: bool = False              # a Keras 3 model (``import keras``), saved as ``.keras``
+    outputs: int = 1                  # a multi-output model: the criterion takes lists of outputs
 
     @property
     def criterion_text(self) -> str:
@@ -188,6 +191,16 @@ def _depthwise2d():
     return m
 
 
+def _strategy_rf(strategy, rf):
+    def edit(c):
+        c['Model']['Strategy'] = strategy
+        c['Model']['ReuseFactor'] = rf
+        for layer in c.get('LayerName', {}).values():
+            if isinstance(layer, dict) and 'ReuseFactor' in layer:
+                layer['ReuseFactor'] = rf
+    return edit
+
+
 POOLINGS = {'MaxPooling1D': (121, 3), 'AveragePooling1D': (121, 3), 'MaxPooling2D': (18, 15, 3),
             'AveragePooling2D': (18, 15, 3)}
 
@@ -227,6 +240,12 @@ def _keras_api_cases() -> list[Case]:
     cases.append(Case('keras_api/depthwise2d[io_stream]', 'conv', 'test_keras_api.py::test_depthwise2d[Vivado-io_stream]',
                       _depthwise2d, _rand(10, 32, 32, 3), allclose(1e-2, 0.01), 'io_stream',
                       config_kwargs={'default_precision': 'fixed<32,12>', 'granularity': 'name'}))
+    # hls4ml builds a Resource-strategy depthwise convolution at a reuse factor its valid-list rule would not pick
+    cases.append(Case('keras_api/depthwise2d_resource_rf4[io_stream]', 'conv',
+                      'test_keras_api.py::test_depthwise2d[Vivado-io_stream] with Strategy Resource, ReuseFactor 4',
+                      _depthwise2d, _rand_exact(10, 32, 32, 3), allclose(1e-2, 0.01), 'io_stream',
+                      config_kwargs={'default_precision': 'fixed<32,12>', 'granularity': 'name'},
+                      edit=_strategy_rf('Resource', 4), fast=True))
     for name in POOLINGS:
         cases.append(Case(f'keras_api/pooling_{name}_valid[io_parallel]', 'pooling',
                           f'test_keras_api.py::test_pooling[{name}-valid-channels_last-Vivado]',
@@ -355,6 +374,7 @@ QUANTIZERS = ('quantized_bits(8, 0)', 'quantized_bits(8, 4)', 'quantized_bits(4,
               'quantized_relu(4)', 'quantized_relu(8, 4)', 'quantized_relu(10, 5)')
 SPECIAL = ('quantized_tanh(4, 0, use_real_tanh=True)', 'quantized_tanh(8, 0, use_real_tanh=True)',
            'quantized_sigmoid(4, use_real_sigmoid=True)', 'quantized_sigmoid(8, use_real_sigmoid=True)')
+SPECIAL_HARD = ('quantized_tanh(8)', 'quantized_sigmoid(5)', 'quantized_sigmoid(7, use_real_sigmoid=True)')
 KWARGS = (('binary', 'binary'), ('ternary', 'ternary'), ('quantized_bits(4, 0, alpha=1)', 'quantized_relu(2, 0)'),
           ('quantized_bits(4, 0, alpha=1)', 'quantized_relu(4, 0)'), ('quantized_bits(4, 0, alpha=1)', 'quantized_relu(8, 0)'))
 
@@ -372,16 +392,34 @@ def _qkeras_cases() -> list[Case]:
                               _qdense_relu(bits, alpha), _rand_exact(100, 16), allclose(1e-5, 0), io,
                               config_kwargs={'granularity': 'name'}, fast=(alpha, io) == (1, 'io_parallel')))
     for q in QUANTIZERS:
-        for io in ('io_parallel', 'io_stream') if q == 'quantized_relu(4)' else ('io_parallel',):
+        ios = ('io_parallel', 'io_stream') if q == 'quantized_relu(4)' or q.startswith('quantized_bits') else \
+            ('io_parallel',)
+        for io in ios:
+            # the first quantized_bits cases (a QActivation straight on the input) are hls4ml-test regressions:
+            # fpgaml once wrote the input twice into the top function (C++ redefinition)
             cases.append(Case(f'qkeras/quantizer_{_short(q)}[{io}]', 'qkeras quantizers',
                               f'test_qkeras.py::test_quantizer[{q}-Vivado-{io}]', _qactivation(q),
                               _rand_exact(1000, 1), array_equal(), io, config_kwargs={'granularity': 'name'},
-                              fast=(q, io) == ('quantized_bits(4, 2)', 'io_parallel')))
+                              fast=(q, io) in (('quantized_bits(4, 2)', 'io_parallel'),
+                                               ('quantized_bits(8, 0)', 'io_parallel'),
+                                               ('quantized_bits(10, 0)', 'io_stream'))))
+    cases.append(Case('qkeras/quantizer_quantized_bits_4_2[io_stream-Vitis]', 'qkeras quantizers',
+                      'test_qkeras.py::test_quantizer[quantized_bits(4, 2)-Vitis-io_stream]',
+                      _qactivation('quantized_bits(4, 2)'), _rand_exact(1000, 1), array_equal(), 'io_stream',
+                      config_kwargs={'granularity': 'name'}, backend='Vitis', fast=True))
     for q in SPECIAL:
         cases.append(Case(f'qkeras/quantizer_special_{_short(q)}[io_parallel]', 'qkeras quantizers',
                           f'test_qkeras.py::test_quantizer_special[{q}-Vivado-io_parallel]', _qactivation(q),
                           _rand_exact(1000, 1, negate=True), allclose(1e-2, 0.02),
                           config_kwargs={'granularity': 'name'}))
+    # hls4ml 1.3's test_quantizer_special: hard tanh / sigmoid (QKeras's defaults) and a real sigmoid, both io types
+    for q in SPECIAL_HARD:
+        for io in ('io_parallel', 'io_stream'):
+            cases.append(Case(f'qkeras/quantizer_special_{_short(q)}[{io}]', 'qkeras quantizers',
+                              f'test_qkeras.py::test_quantizer_special[{q}-Vivado-{io}]', _qactivation(q),
+                              _rand_exact(1000, 1), allclose(1e-2, 0.02), io, config_kwargs={'granularity': 'name'},
+                              fast=(q, io) in (('quantized_tanh(8)', 'io_parallel'),
+                                               ('quantized_sigmoid(5)', 'io_stream'))))
     for act, weight in KWARGS:
         cases.append(Case(f'qkeras/qactivation_kwarg_{_short(act)}_{_short(weight)}[io_parallel]', 'binary/ternary'
                           if act in ('binary', 'ternary') else 'qkeras', 
@@ -690,9 +728,45 @@ def _garnet_cases() -> list[Case]:
             for stack in (False, True)]
 
 
+# ---- test_keras_v3_api.py (Keras 3 models, saved as .keras) --------------------------------------------
+
+def _reused_layer():
+    import keras
+    inp1, inp2 = keras.layers.Input(shape=(10, 10)), keras.layers.Input(shape=(10, 10))
+    conv = keras.layers.Conv1D(2, 3, activation='relu')
+    o1, o2 = conv(inp1), conv(inp2)
+    o3 = keras.layers.Add()([o1, o2])
+    o4 = keras.layers.Dense(5)(o3)
+    _ = keras.layers.Dense(5)(o3)
+    model = keras.models.Model(inputs=[inp1, inp2], outputs=[o1, o2, o3, o4])
+    _ = model([inp1, inp1])
+    return model
+
+
+def each_output(*checks) -> Callable:
+    """A multi-output test's assertions, one per output (lists of arrays in, as the test compares them)."""
+    def check(y_hls, y_keras):
+        assert len(y_hls) == len(y_keras) == len(checks), f'{len(y_hls)} firmware outputs, {len(y_keras)} Keras'
+        for i, (c, h, k) in enumerate(zip(checks, y_hls, y_keras)):
+            try:
+                c(np.asarray(h).reshape(np.shape(k)), k)
+            except AssertionError as e:
+                raise AssertionError(f'output {i}: {e}') from None
+    check.text = ' / '.join(c.text for c in checks)
+    return check
+
+
+def _keras3_cases() -> list[Case]:
+    return [Case('keras3/reused_layer[io_parallel]', 'keras 3 api', 'test_keras_v3_api.py::test_reused_layer[io_parallel-Vivado]',
+                 _reused_layer, lambda: [np.random.rand(1000, 10, 10).astype(np.float32) for _ in range(2)],
+                 each_output(allclose(0, 1e-5), allclose(0, 1e-5), allclose(0, 1e-5), allclose(0, 1e-2)),
+                 hls_config=lambda m: {'Model': {'Precision': 'ap_fixed<32,8>', 'ReuseFactor': 1}},
+                 keras3=True, outputs=4, fast=True)]
+
+
 def all_cases() -> list[Case]:
     cases = (_keras_api_cases() + _merge_cases() + _qkeras_cases() + _binary_cases() + _softmax_cases() +
-             _shape_cases() + _rnn_cases() + _garnet_cases())
+             _shape_cases() + _rnn_cases() + _garnet_cases() + _keras3_cases())
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), 'duplicate case ids'
     return cases
@@ -702,7 +776,7 @@ def all_cases() -> list[Case]:
 # Running a case through fpgaml
 # --------------------------------------------------------------------------------------------------
 
-def _config_from_keras_model(model, **kwargs) -> dict:
+def _config_from_keras_model(model, backend='Vivado', **kwargs) -> dict:
     """``hls4ml.utils.config_from_keras_model`` as the tests call it on a tf_keras model.
 
     hls4ml 1.3.0 picks its Keras-3 parser whenever the ``keras`` package is 3.x, even for a tf_keras (Keras-2)
@@ -711,13 +785,13 @@ def _config_from_keras_model(model, **kwargs) -> dict:
 
     import hls4ml
     with mock.patch.object(keras, '__version__', '2.21.0'):
-        return hls4ml.utils.config_from_keras_model(model, backend='Vivado', **kwargs)
+        return hls4ml.utils.config_from_keras_model(model, backend=backend, **kwargs)
 
 
 def hls_config_for(case: Case, model) -> dict:
     if case.hls_config is not None:
         return case.hls_config(model)
-    config = _config_from_keras_model(model, **case.config_kwargs)
+    config = _config_from_keras_model(model, backend=case.backend, **case.config_kwargs)
     if case.edit is not None:
         case.edit(config)
     return config
@@ -748,10 +822,10 @@ def write_inputs(case: Case, workdir: Path) -> tuple[list[np.ndarray], Path]:
 def write_config(case: Case, model, workdir: Path, data: Path, n: int) -> Path:
     import yaml
     cfg = {
-        'KerasH5': str(workdir / 'model.h5'),
+        **({'KerasModel': str(workdir / 'model.keras')} if case.keras3 else {'KerasH5': str(workdir / 'model.h5')}),
         'OutputDir': str(workdir / 'prj'),
         'ProjectName': PROJECT,
-        'Backend': 'Vivado',
+        'Backend': case.backend,
         'IOType': case.io_type,
         'HLSConfig': _plain(hls_config_for(case, model)),
         'Validation': {'data': str(data), 'samples': n},
@@ -798,26 +872,32 @@ def _error_line(text: str) -> str:
     return lines[-1] if lines else ''
 
 
-def firmware_predict(project_dir: Path, xs: list[np.ndarray]) -> np.ndarray:
+def firmware_predict(project_dir: Path, xs: list[np.ndarray], outputs: int = 1):
     """The compiled firmware of ``project_dir`` (fpgaml's C-simulation library, a compile-cache hit after the
-    build) run on the raw inputs, as ``hls_model.predict(X)`` runs hls4ml's library in the test."""
+    build) run on the raw inputs, as ``hls_model.predict(X)`` runs hls4ml's library in the test (every output
+    of a multi-output model, as a list)."""
     from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
 
     lib = CsimLibrary(compile_library(project_dir, PROJECT).path, threads=1)
-    return lib.predict([np.asarray(x, dtype=np.float64) for x in xs], label='firmware')[0]
+    ys = lib.predict([np.asarray(x, dtype=np.float64) for x in xs], label='firmware')
+    return ys[0] if outputs == 1 else list(ys)
 
 
-def keras_predict(model, xs: list[np.ndarray]) -> np.ndarray:
+def keras_predict(model, xs: list[np.ndarray]):
     from fpgaml.frontend import tf221_compat
 
     with contextlib.redirect_stdout(sys.stderr), tf221_compat():
-        return np.asarray(model.predict(xs[0] if len(xs) == 1 else xs, verbose=0))
+        y = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
+    return [np.asarray(v) for v in y] if isinstance(y, (list, tuple)) else np.asarray(y)
 
 
-def _judge(case: Case, y_hls: np.ndarray, y_keras: np.ndarray) -> tuple[str, str]:
+def _judge(case: Case, y_hls, y_keras) -> tuple[str, str]:
     try:
-        case.criterion(y_hls.reshape(y_keras.shape), y_keras)
+        if case.outputs == 1:
+            case.criterion(np.asarray(y_hls).reshape(y_keras.shape), y_keras)
+        else:
+            case.criterion(y_hls, y_keras)
         return 'meets', ''
     except AssertionError as e:
         return 'fails', ' '.join(ln.strip() for ln in str(e).strip().splitlines() if ln.strip())[:300]
@@ -834,14 +914,16 @@ def hls4ml_alone(case: Case, model, xs: list[np.ndarray], workdir: Path) -> tupl
     kw = {'part': case.part} if case.part else {}
     from fpgaml.frontend import tf221_compat
 
+    version = keras.__version__ if case.keras3 else '2.21.0'
     try:
-        with mock.patch.object(keras, '__version__', '2.21.0'), mock.patch.object(np, 'product', np.prod, create=True), \
+        with mock.patch.object(keras, '__version__', version), mock.patch.object(np, 'product', np.prod, create=True), \
                 tf221_compat():
             hls_model = hls4ml.converters.convert_from_keras_model(
-                model, hls_config=config, output_dir=str(workdir / 'hls4ml_prj'), backend='Vivado',
+                model, hls_config=config, output_dir=str(workdir / 'hls4ml_prj'), backend=case.backend,
                 io_type=case.io_type, **kw)
             hls_model.compile()
-        y_hls = np.asarray(hls_model.predict(xs[0] if len(xs) == 1 else xs))
+        y_hls = hls_model.predict(xs[0] if len(xs) == 1 else xs)
+        y_hls = np.asarray(y_hls) if case.outputs == 1 else list(y_hls)
     except Exception as e:  # noqa: BLE001 - recorded as the outcome
         return 'error', f'{type(e).__name__}: {e}'.splitlines()[0][:300]
     return _judge(case, y_hls, keras_predict(model, xs))
@@ -850,14 +932,17 @@ def hls4ml_alone(case: Case, model, xs: list[np.ndarray], workdir: Path) -> tupl
 def run_case(case: Case, workdir: Path, with_hls4ml: bool = False) -> Outcome:
     """Build ``case`` with ``fpgaml build`` and judge the firmware by the hls4ml test's assertion; with
     ``with_hls4ml``, a case fpgaml does not pass is also run through hls4ml alone."""
-    import tf_keras as K
+    if case.keras3:
+        import keras as K
+    else:
+        import tf_keras as K
 
     t0 = time.perf_counter()
     res = Outcome(case.id, case.family, case.source, case.criterion_text)
     workdir.mkdir(parents=True, exist_ok=True)
     K.utils.set_random_seed(0)
     model = case.build()
-    model.save(workdir / 'model.h5')
+    model.save(workdir / ('model.keras' if case.keras3 else 'model.h5'))
     xs, data = write_inputs(case, workdir)
     config = write_config(case, model, workdir, data, xs[0].shape[0])
 
@@ -874,7 +959,7 @@ def run_case(case: Case, workdir: Path, with_hls4ml: bool = False) -> Outcome:
         res.fpgaml_verdict = 'PASSED' if csim['passed'] else 'FAILED'
         res.fpgaml_message = (csim.get('failures') or [''])[0]
         y_keras = keras_predict(model, xs)
-        res.outcome, res.detail = _judge(case, firmware_predict(workdir / 'prj', xs), y_keras)
+        res.outcome, res.detail = _judge(case, firmware_predict(workdir / 'prj', xs, case.outputs), y_keras)
     if with_hls4ml and res.outcome != 'meets':
         res.hls4ml_outcome, res.hls4ml_detail = hls4ml_alone(case, model, xs, workdir)
     res.seconds = round(time.perf_counter() - t0, 1)

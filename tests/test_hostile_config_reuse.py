@@ -1,6 +1,6 @@
-"""Reuse factors as hls4ml 1.3.0 treats them (issue 15): Resource keeps hls4ml's rule (an invalid value is an error
-naming the one hls4ml would substitute), Latency keeps any value that builds, Bidirectional RNNs are checked per
-direction and block. Real Keras models converted through hls4ml; the slow test compiles and C-simulates one."""
+"""Reuse factors as hls4ml 1.3.0 treats them (issues 15, 25): Resource builds what hls4ml builds (a value hls4ml
+replaces is built with hls4ml's choice and a warning names it), Latency keeps any value that builds, Bidirectional
+RNNs are checked per direction and block. Real Keras models converted through hls4ml; the slow test compiles and C-simulates one."""
 
 from __future__ import annotations
 
@@ -54,33 +54,43 @@ def test_latency_reuse_factor_beyond_the_products_is_an_error(tmp_path):
         _convert(tmp_path, 'pointwise', 'pw', 29, 'Latency')
 
 
-def test_resource_reuse_factor_hls4ml_would_replace_is_an_error_naming_its_choice(tmp_path):
-    with pytest.raises(FpgamlError) as e:
-        _convert(tmp_path, 'depthwise', 'dw', 4, 'Resource')
-    msg = str(e.value)
-    assert 'c.yml:6: reuse factor 4 is not valid for layer "dw"' in msg
-    assert 'valid reuse factors: 1, 3, 9' in msg and 'hls4ml would silently use 3' in msg
+def _warned(conv, *parts):
+    return [n for n in conv.notes if all(p in n for p in parts)]
+
+
+def test_resource_reuse_factor_hls4ml_replaces_builds_with_its_choice_and_says_so(tmp_path):
+    """hls4ml accepts RF 4 for a 9-product depthwise kernel and builds it with 3: so does fpgaml, with a warning
+    (it was an error, although hls4ml's own test builds such a layer)."""
+    conv = _convert(tmp_path, 'depthwise', 'dw', 4, 'Resource')
+    used = _rf(conv, 'dw')
+    assert used in (3, 4)
+    if used != 4:
+        [note] = _warned(conv, 'c.yml:6: reuse factor 4 of layer "dw"', f'built with {used}', '1, 3, 9')
 
 
 def test_resource_reuse_factor_valid_by_hls4ml_rule_is_accepted(tmp_path):
-    assert _rf(_convert(tmp_path, 'depthwise', 'dw', 3, 'Resource'), 'dw') == 3
+    conv = _convert(tmp_path, 'depthwise', 'dw', 3, 'Resource')
+    assert _rf(conv, 'dw') == 3 and not _warned(conv, 'reuse factor')
 
 
-def test_pointwise_resource_keeps_hls4ml_rule(tmp_path):
-    with pytest.raises(FpgamlError, match=r'reuse factor 14 is not valid.*valid reuse factors: 1, 2, 4, 28'):
-        _convert(tmp_path, 'pointwise', 'pw', 14, 'Resource')
+def test_pointwise_resource_builds_what_hls4ml_builds(tmp_path):
+    """hls4ml's pointwise pass re-applies the requested RF 14 after its rule picked 4: fpgaml builds the graph's
+    value (14) and only warns when the firmware's reuse factor is not the requested one."""
+    conv = _convert(tmp_path, 'pointwise', 'pw', 14, 'Resource')
+    used = _rf(conv, 'pw')
+    assert bool(_warned(conv, 'reuse factor 14 of layer "pw"', f'built with {used}')) == (used != 14)
 
 
 @pytest.mark.parametrize('rf, ok', [(1, True), (3, False)])
 def test_bidirectional_rnn_reuse_factor_is_checked_per_direction(tmp_path, rf, ok):
     # Was: TypeError from passing hls4ml's per-direction size tuples to get_valid_reuse_factors.
+    conv = _convert(tmp_path, 'bidir', 'bi', rf, 'Resource')
+    node = next(n for n in conv.graph.get_layers() if n.class_name == 'Bidirectional')
     if ok:
-        conv = _convert(tmp_path, 'bidir', 'bi', rf, 'Resource')
-        node = next(n for n in conv.graph.get_layers() if n.class_name == 'Bidirectional')
         assert node.get_attr('forward_reuse_factor') == node.get_attr('backward_recurrent_reuse_factor') == 1
     else:
-        with pytest.raises(FpgamlError, match=r'reuse factor 3 is not valid for layer "bi" forward_recurrent block.*hls4ml would silently use 2'):
-            _convert(tmp_path, 'bidir', 'bi', rf, 'Resource')
+        assert node.get_attr('forward_recurrent_reuse_factor') == 2
+        assert _warned(conv, 'reuse factor 3 of layer "bi" forward_recurrent block', 'built with 2')
 
 
 @pytest.mark.slow

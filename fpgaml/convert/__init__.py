@@ -171,7 +171,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     warnings = checks.overrides_matched(cfg, matched, graph, classes)
     bit_exact, reason, wide_warning = confirm_bit_exact(cfg, graph, bit_exact, reason)
     warnings.append(wide_warning)
-    checks.reuse_factors(cfg, graph)
+    warnings += checks.reuse_factors(cfg, graph)
     warnings += checks.quantizer_conflicts(cfg, layer_list)
     warnings.append(checks.size_warning(graph, cfg.io_type))
     for r in flow:

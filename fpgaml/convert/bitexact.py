@@ -116,6 +116,13 @@ def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -
     tolerances; ``on`` is kept, with a warning. Returns (bit_exact, reason, warning or None)."""
     if not bit_exact:
         return bit_exact, reason, None
+    fallback = [f'{n.name} ({"; ".join(n.get_attr("fpgaml_not_exact"))})' for n in graph.get_layers()
+                if n.get_attr('fpgaml_not_exact')]
+    if fallback:
+        why = f'hls4ml\'s own implementation kept where fpgaml has no exact one: {"; ".join(fallback)}'
+        if cfg.bit_exact == 'on':
+            return True, reason, f'bit_exact: on, but {why}: differences are expected'
+        return False, f'auto: {why}; comparing with tolerances', None
     inexact = [f'{n.name} ({", ".join(n.get_attr("fpgaml_float32_inexact"))})' for n in graph.get_layers()
                if n.get_attr('fpgaml_float32_inexact')]
     if inexact:

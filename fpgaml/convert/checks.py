@@ -54,15 +54,19 @@ def _reuse_blocks(backend, layer) -> list[tuple[str, int, int]]:
     return blocks
 
 
-def reuse_factors(cfg: ProjectConfig, graph) -> None:
-    """Every multiplying layer's requested reuse factor must be one hls4ml keeps and that builds.
+def reuse_factors(cfg: ProjectConfig, graph) -> list[str]:
+    """Every multiplying layer's requested reuse factor must be one hls4ml builds; returns the warnings.
 
-    * Resource strategy: hls4ml's rule (``get_valid_reuse_factors`` for each multiplication block); hls4ml would
-      silently substitute the closest valid one (``set_closest_reuse_factor``), fpgaml says so instead.
+    * Resource strategy: hls4ml keeps a reuse factor its rule (``get_valid_reuse_factors`` for each
+      multiplication block) accepts, and silently substitutes the closest valid one for another
+      (``set_closest_reuse_factor``; some layers, e.g. io_stream depthwise convolutions, keep any value). fpgaml
+      builds what hls4ml builds: the reuse factor in hls4ml's graph, with a warning naming it when it is not the
+      one requested.
     * Latency strategy: hls4ml keeps any reuse factor, which only sets the pipeline interval and the multiplier
       limit (DIV_ROUNDUP(n_in * n_out, RF)); anything from 1 to n_in * n_out works. Larger is an error."""
     settings = LayerSettingResolver(cfg)
     backend = graph.config.backend
+    warnings = []
     for layer in graph.get_layers():
         if layer.get_attr('reuse_factor') is None or not layer.get_weights():
             continue
@@ -72,28 +76,28 @@ def reuse_factors(cfg: ProjectConfig, graph) -> None:
             continue
         requested = settings.reuse_factor(layer.name, layer.class_name)
         latency = str(layer.get_attr('strategy', 'latency')).lower() == 'latency'
+        line = settings.line(layer.name, layer.class_name, 'reuse_factor')
+        where = f'{cfg.source}{f":{line}" if line else ""}'
         for attr, n_in, n_out in blocks:
+            block = '' if attr == 'reuse_factor' else f' {attr.replace("_reuse_factor", "")} block'
             if latency:
                 if 1 <= requested <= n_in * n_out:
                     continue
-                problem = (f'with the Latency strategy it must be from 1 to {n_in * n_out} (the number of '
-                           f'multiplications); it sets the pipeline interval')
-            else:
-                valid = backend.get_valid_reuse_factors(n_in, n_out)
-                if requested in valid and layer.get_attr(attr) == requested:
-                    continue
-                closest = backend.get_closest_reuse_factor(valid, requested)
-                shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
-                problem = (f'valid reuse factors: {shown} (Resource strategy: hls4ml would silently use {closest} '
-                           f'instead; set {closest}, or use the Latency strategy, which keeps any from 1 to '
-                           f'{n_in * n_out})')
-            block = '' if attr == 'reuse_factor' else f' {attr.replace("_reuse_factor", "")} block'
-            line = settings.line(layer.name, layer.class_name, 'reuse_factor')
-            raise FpgamlError(
-                f'{cfg.source}{f":{line}" if line else ""}: reuse factor {requested} is not valid for layer '
-                f'"{layer.name}"{block} ({layer.class_name}, {n_in} inputs x {n_out} outputs per multiplication '
-                f'block); {problem}'
-            )
+                raise FpgamlError(
+                    f'{where}: reuse factor {requested} is not valid for layer "{layer.name}"{block} '
+                    f'({layer.class_name}, {n_in} inputs x {n_out} outputs per multiplication block); with the '
+                    f'Latency strategy it must be from 1 to {n_in * n_out} (the number of multiplications); it sets '
+                    f'the pipeline interval')
+            used = layer.get_attr(attr)
+            if used == requested:
+                continue
+            valid = backend.get_valid_reuse_factors(n_in, n_out)
+            shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
+            warnings.append(
+                f'{where}: reuse factor {requested} of layer "{layer.name}"{block} ({layer.class_name}, Resource '
+                f'strategy, {n_in} inputs x {n_out} outputs) is not one of hls4ml\'s valid reuse factors ({shown}): '
+                f'hls4ml substitutes {used}, and the firmware is built with {used}; set {used} to silence this')
+    return warnings
 
 
 def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, classes) -> list[str]:

@@ -176,7 +176,11 @@ def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, 
     set the input precision. Such an input is given the quantizer's own type (round half to even, saturate),
     as hls4ml's bit-exact flow does: the firmware then converts raw inputs exactly as Keras quantizes them.
     Otherwise the firmware would first cut the raw value to the model's default type (truncating) and round
-    it to the quantizer's grid afterwards, which differs from Keras on values next to a rounding tie."""
+    it to the quantizer's grid afterwards, which differs from Keras on values next to a rounding tie.
+
+    Not when that quantizer is itself a model output (a model that is one quantizer on its input, as in hls4ml's
+    ``test_quantizer``): with its input already of its type, hls4ml eliminates it as a linear activation and
+    writes the input as the output too, which does not compile (``redefinition of ... quantizer_input``)."""
     if cfg.input_precision:
         return {}
     out = {}
@@ -188,6 +192,8 @@ def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, 
         nxt = readers[0] if readers else layer_list[i + 1]
         if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
             continue
+        if not any(nxt['name'] in (lay.get('inputs') or []) for lay in layer_list):
+            continue  # the quantizer is a model output (see above)
         q = nxt.get('activation_quantizer')
         cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
         if not isinstance(q, dict) or q.get('class_name') not in ('linear', 'quantized_bits') or \

@@ -18,6 +18,7 @@
 
 #include "ap_fixed.h"
 #include "ap_int.h"
+#include "hls_stream.h"
 #include "nnet_common.h"
 
 namespace nnet {
@@ -77,6 +78,23 @@ void fpgaml_exact_activation(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_
     for (int i = 0; i < CONFIG_T::n_in; i++) {
         #pragma HLS UNROLL
         res[i] = (res_T)fpgaml_step<CONFIG_T>((typename CONFIG_T::in_t)data[i]);
+    }
+}
+
+// The same for io_stream: one stream element (data_T::size values) per step, as hls4ml's stream activations.
+template <class data_T, class res_T, typename CONFIG_T>
+void fpgaml_exact_activation(hls::stream<data_T> &data, hls::stream<res_T> &res) {
+FpgamlExactActivationLoop:
+    for (int i = 0; i < CONFIG_T::n_in / res_T::size; i++) {
+        #pragma HLS PIPELINE
+        data_T in_data = data.read();
+        res_T out_data;
+        PRAGMA_DATA_PACK(out_data)
+        for (int j = 0; j < res_T::size; j++) {
+            #pragma HLS UNROLL
+            out_data[j] = (typename res_T::value_type)fpgaml_step<CONFIG_T>((typename CONFIG_T::in_t)in_data[j]);
+        }
+        res.write(out_data);
     }
 }
 

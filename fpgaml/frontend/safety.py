@@ -12,6 +12,10 @@ of a ``.keras`` archive, or the JSON file of a JSON + weights model) and refuses
 * a ``module`` outside keras / tf_keras / qkeras / hls4ml / fpgaml (Keras 3 imports it);
 * quantizer / activation strings whose function is not such an object (QKeras calls them).
 
+Keras 3 saves a functional model's layer calls (``inbound_nodes``) with its own markers for plain values
+(``__keras_tensor__`` for a layer's input, ``__numpy__`` for a constant array, ...): there, and only there,
+they are data.
+
 The user opts out with ``--trust-model`` (or ``trust_model: true`` in the config).
 """
 
@@ -30,6 +34,12 @@ CODE_LAYERS = ('Lambda', 'TFOpLambda', 'SlicingOpLambda', 'TorchModuleWrapper', 
                'FlaxLayer', '__lambda__')
 SAFE_MODULE_ROOTS = ('keras', 'tf_keras', 'qkeras', 'hls4ml', 'fpgaml')
 MODEL_CLASSES = ('Sequential', 'Functional', 'Model')
+# Keras 3's markers for plain values in the saved call arguments of a functional model's layers (written by
+# keras/src/saving/serialization_lib.py for keras/src/models/functional.py's serialize_node): a symbolic input
+# (``keras_history`` names the layer it comes from), a constant tensor or array, bytes, Ellipsis, a slice. Keras
+# turns them back into values without importing or running anything. ``__lambda__`` (code) is not one of them,
+# nor ``__typespec__`` (it names a class Keras looks up).
+CALL_ARG_MARKERS = ('__keras_tensor__', '__tensor__', '__numpy__', '__bytes__', '__ellipsis__', '__slice__')
 OPT_IN = 'pass --trust-model (or set trust_model: true in the config, TrustModel: true in hls4ml format)'
 
 
@@ -80,20 +90,23 @@ def _known_names() -> set[str]:
     return names - set(CODE_LAYERS)
 
 
-def _objects(node: Any, layer: str = '', key: str = '') -> Iterator[tuple[str, str, Any]]:
-    """(layer name, key, node) for every serialized object and every quantizer/activation string."""
+def _objects(node: Any, layer: str = '', key: str = '', call: bool = False) -> Iterator[tuple[str, str, Any]]:
+    """(layer name, key, node) for every serialized object and every quantizer/activation string. ``call``:
+    inside the args / kwargs of a layer call (an item of ``inbound_nodes``), where Keras 3's value markers
+    are data, not objects."""
     if isinstance(node, list):
         for v in node:
-            yield from _objects(v, layer, key)
+            yield from _objects(v, layer, key, call)
     elif isinstance(node, dict):
         cfg = node.get('config')
-        if isinstance(node.get('class_name'), str):
+        cls = node.get('class_name')
+        if isinstance(cls, str) and not (call and cls in CALL_ARG_MARKERS):
             if key == 'layers' and isinstance(cfg, dict) and isinstance(cfg.get('name'), str):
                 layer = cfg['name']
             yield layer, key, node
         for k, v in node.items():
             if k != 'compile_config':  # optimizer / loss: never deserialized (models load with compile=False)
-                yield from _objects(v, layer, k)
+                yield from _objects(v, layer, k, call or (key == 'inbound_nodes' and k in ('args', 'kwargs')))
     elif isinstance(node, str) and ('quantizer' in key or key in ('activation', 'recurrent_activation')):
         yield layer, key, node
 

@@ -6,7 +6,10 @@ the hard variants with its hard activations. The pass builds the activation's th
 grid from QKeras's own float32 function (:mod:`fpgaml.convert.exact_activation`) and sets the
 ``fpgaml_exact_table`` attribute, which fpgaml's activation template overrides render
 (``nnet::fpgaml_exact_activation``, ``nnet_fpgaml_activation.h``). A layer whose ``table_size`` the config
-sets keeps hls4ml's table."""
+sets keeps hls4ml's table. Where the exact table cannot be built (a boundary the binned table cannot hold, e.g.
+``quantized_tanh(8)`` hard on a fine input grid), hls4ml's own activation is kept, as before this pass existed,
+the change record says so and the layer is marked ``fpgaml_not_exact`` (the verdict uses tolerances): a model
+hls4ml converts is never refused here."""
 
 from __future__ import annotations
 
@@ -40,7 +43,13 @@ class ExactQuantizedActivations(Pass):
             x = from_hls4ml(node.get_input_variable().type.precision)
             if x is None or x.width > 62:
                 raise self.broken(node.name, 'input type is not a fixed type of at most 62 bits')
-            table = binned_table(step_function(quantizer, x))
+            try:
+                table = binned_table(step_function(quantizer, x))
+            except ValueError as e:
+                node.set_attr('fpgaml_not_exact', [f'no exact table on {x.hls4ml_str()}: {e}'])
+                changes.append(Change(node.name, f'exact table not possible ({e}); hls4ml\'s '
+                                                 f'{node.class_name} kept (not bit-exact: compared with tolerances)'))
+                continue
             name = f'fpgaml_exact_table{node.index}'
             extra = f'    static const unsigned n_in = {node.get_output_variable().size()};'
             node.set_attr('fpgaml_exact_table', cpp_table(name, table, extra=extra, indent=''))
