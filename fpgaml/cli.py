@@ -565,7 +565,11 @@ def main() -> None:
     _state['debug'] = debug
     cli_environment()
     _install_signal_handlers()
-    if not debug:
+    if debug:
+        from fpgaml.sweep import engine
+
+        engine.SHOW_DASK_LOGS = True  # (else a Ctrl-C'd cluster's shutdown logs are held back)
+    else:
         _silence_native_stderr()
     try:
         rc = app(standalone_mode=False)

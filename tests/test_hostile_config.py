@@ -94,6 +94,31 @@ def test_cli_exit_code_2_names_the_file_and_writes_nothing(d):
     assert sorted(p.name for p in d.iterdir()) == sorted(['m.h5'] + [c[0] for c in HOSTILE_FILES[:6]])
 
 
+def test_a_huge_list_under_an_unknown_key_is_that_key_not_an_alias_bomb(d):
+    """A few MB of plain values (no alias) under a misspelt key: the unknown-key error, with its suggestion, found
+    after the first MAX_NODES values (seconds, not the minute composing it all takes); was "an alias bomb?"."""
+    big = d / 'big.yml'
+    big.write_text('model: m.h5\nname: x\nvalidaton:\n' + '  - 0.125\n' * 400_000)  # 4 MB
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_USE_LEGACY_KERAS='1')
+    r = subprocess.run([sys.executable, '-m', 'fpgaml.cli', 'build', big.name], cwd=d, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and not r.stdout and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'big.yml:3: validaton: unknown key "validaton" (did you mean "validation"?)' in r.stderr
+    assert 'alias' not in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_a_huge_config_without_aliases_is_too_large_and_names_its_largest_key(d, monkeypatch):
+    from fpgaml.config import yamlio
+
+    monkeypatch.setattr(yamlio, 'MAX_NODES', 1000)  # (the real bound: the test above)
+    big = write(d / 'big.yml', 'model: m.h5\nname: x\nlayers: {}\nbudgets:\n  latency_ns: 5\n'
+                'tolerance: [' + ', '.join(['1'] * 1500) + ']\n')
+    msg = err(big)
+    assert msg.startswith(f'{big}:6: the config is too large: more than the 1000 values allowed (')
+    assert 'of them under "tolerance"); a config needs at most a few hundred' in msg
+    assert 'alias' not in msg and '\n' not in msg
+
+
 def test_quoted_flow_precision_and_anchors_within_bounds_still_load(d):
     text = ('model: m.h5\nname: x\nprecision: {default: "fixed<16,6>"}\nlayers:\n  a: &s {reuse_factor: 2}\n'
             '  b: *s\n')

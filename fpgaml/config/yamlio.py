@@ -26,16 +26,22 @@ class LineDict(dict):
 
 # Bounds no real config comes near: a config is a few hundred nodes, nested a few levels deep.
 MAX_DEPTH = 64  # nested mappings / lists
-MAX_NODES = 100_000  # nodes after expanding every alias (a "billion laughs" document expands to 10^9)
+MAX_NODES = 100_000  # values, as written and after expanding every alias (a "billion laughs" expands to 10^9)
 
 # A plain (unquoted) precision cut at a comma: `{default: fixed<16,6>}` reads as "default: fixed<16" + key "6>".
 _CUT_PRECISION = re.compile(r'^(ap_)?u?(fixed|int)<[^>]*$', re.IGNORECASE)
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with bounded nesting and alias expansion, and errors that name the file and line."""
+    """SafeLoader with bounded nesting, size and alias expansion, and errors that name the file and line."""
 
     _depth = 0
+    _nodes = 0  # nodes composed so far; an alias adds none (it is the node it names)
+    _top_key: tuple[str, int] | None = None  # (key, line) of the top-level value being composed
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._top_sizes: dict[tuple[str, int], int] = {}  # nodes composed under each top-level key so far
 
     def compose_node(self, parent, index):
         self._depth += 1
@@ -44,9 +50,22 @@ class _Loader(yaml.SafeLoader):
                 mark = self.peek_event().start_mark
                 raise FpgamlError(f'{self.name}:{mark.line + 1}: the YAML is nested more than {MAX_DEPTH} levels '
                                   f'deep; a config needs a few levels')
+            if self._depth == 2:  # a key (index None) or a value (index: its key) of the top-level mapping
+                self._top_key = (index.value, index.start_mark.line + 1) if isinstance(index, yaml.ScalarNode) \
+                    else None
+            if not self.check_event(yaml.AliasEvent):
+                self._count_node()
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def _count_node(self) -> None:
+        """Stop at the first node past MAX_NODES: a big file is refused in a second, not composed for a minute."""
+        self._nodes += 1
+        if self._top_key is not None:
+            self._top_sizes[self._top_key] = self._top_sizes.get(self._top_key, 0) + 1
+        if self._nodes > MAX_NODES:
+            raise _too_large(self.name, self._top_sizes, self.peek_event().start_mark.line + 1)
 
     def compose_document(self):
         node = super().compose_document()
@@ -54,8 +73,42 @@ class _Loader(yaml.SafeLoader):
         return node
 
 
+def _too_large(name: str, top_sizes: dict[tuple[str, int], int], line: int) -> FpgamlError:
+    """A document of more than MAX_NODES values as written (no alias involved): name its largest top-level key,
+    or better, where no config format accepts that key, the schema's unknown-key error with its suggestion."""
+    if not top_sizes:
+        return FpgamlError(f'{name}:{line}: the config is too large: more than the {MAX_NODES} values allowed; a '
+                           f'config needs at most a few hundred')
+    (key, key_line), n = max(top_sizes.items(), key=lambda item: item[1])
+    unknown = _unknown_top_level_key(key, [k for k, _ in top_sizes])
+    if unknown:
+        return FpgamlError(f'{name}:{key_line}: {key}: {unknown}')
+    return FpgamlError(f'{name}:{key_line}: the config is too large: more than the {MAX_NODES} values allowed '
+                       f'({n} of them under "{key}"); a config needs at most a few hundred')
+
+
+def _unknown_top_level_key(key: str, top_keys: list[str]) -> str | None:
+    """The schema's "unknown key" message for a top-level ``key`` that neither config format accepts, else None.
+    Its suggestions are those of the format the keys read so far point at (as load_config decides it)."""
+    from pydantic import ValidationError
+
+    from fpgaml.config import HLS4ML_MARKERS
+    from fpgaml.config.schema import FpgamlFormat, Hls4mlFormat
+
+    formats = (Hls4mlFormat, FpgamlFormat) if any(k in HLS4ML_MARKERS for k in top_keys) \
+        else (FpgamlFormat, Hls4mlFormat)
+    messages = []
+    for fmt in formats:
+        try:
+            fmt.model_validate({key: None})  # a known key fails on its value or a missing key instead
+        except ValidationError as e:
+            messages += [err['msg'] for err in e.errors() if err['type'] == 'unknown_key'][:1]
+    return messages[0] if len(messages) == len(formats) else None
+
+
 def _check_expanded_size(name: str, root: yaml.Node) -> None:
-    """Reject a document whose aliases expand it beyond MAX_NODES (counted without expanding it)."""
+    """Reject a document whose aliases expand it beyond MAX_NODES (counted without expanding it). As written it
+    has at most MAX_NODES values (:meth:`_Loader._count_node`), so here the aliases are the cause."""
     sizes: dict[int, int] = {}
     stack = [(root, False)]
     while stack:  # iterative post-order walk: each distinct node is sized once

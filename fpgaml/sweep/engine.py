@@ -7,7 +7,8 @@
 
 :func:`map_tasks` runs a function over many inputs, as the results arrive: a task whose worker dies is
 retried once (the scheduler's ``allowed-failures`` is 1 for clusters fpgaml starts), then recorded as failed;
-Ctrl-C cancels what is left and shuts the cluster down. It serves ``fpgaml sweep``, ``fpgaml regress
+Ctrl-C cancels what is left and shuts the cluster down, with Dask's own logs held off the terminal
+(:func:`hold_dask_logs`). It serves ``fpgaml sweep``, ``fpgaml regress
 --scheduler`` and ``fpgaml zoo build --all``.
 """
 
@@ -25,6 +26,32 @@ from fpgaml.errors import FpgamlError
 
 CLUSTERS = ('htcondor', 'slurm')
 ALLOWED_FAILURES = 1  # a task whose worker dies runs once more, then is recorded as failed
+DASK_LOGGERS = ('distributed', 'tornado', 'asyncio')  # Dask's loggers and those of the event loop it runs on
+SHOW_DASK_LOGS = False  # set by ``fpgaml --debug``: Dask's logs stay on the terminal through Ctrl-C too
+_held_levels: dict[logging.Logger, int] = {}  # while held: each silenced logger and the level it had
+
+
+def hold_dask_logs() -> None:
+    """Keep Dask's own log records off the terminal until :func:`release_dask_logs` (once held, a no-op).
+
+    Ctrl-C reaches the worker processes too, and while the cluster shuts down Dask's event-loop thread logs
+    what that breaks (``distributed.nanny - ERROR - Traceback ... CancelledError``) at times no one controls.
+    The interrupt message is all the user needs. Levels, not handlers: Dask installs its handler on import,
+    and a logger created later (``distributed.utils.log_errors`` names one per module) inherits the level."""
+    if SHOW_DASK_LOGS or _held_levels:
+        return
+    names = {n for n in list(logging.root.manager.loggerDict) if n.split('.')[0] in DASK_LOGGERS}
+    for name in names | set(DASK_LOGGERS):
+        logger = logging.getLogger(name)
+        _held_levels[logger] = logger.level
+        logger.setLevel(logging.CRITICAL + 1)
+
+
+def release_dask_logs() -> None:
+    """Give Dask's loggers back the levels they had before :func:`hold_dask_logs`."""
+    while _held_levels:
+        logger, level = _held_levels.popitem()
+        logger.setLevel(level)
 
 
 def _need_dask():
@@ -103,13 +130,18 @@ def engine(scheduler: str | None = None, cluster: str | None = None, workers: in
                 client = Client(c)
                 closers.insert(0, client.close)
                 eng = Engine(client, 'local', 'local', n)
-            yield eng
+            try:
+                yield eng
+            except BaseException:
+                hold_dask_logs()  # (map_tasks held them already on Ctrl-C): the shutdown below is not news
+                raise
         finally:
             for close in closers:
                 try:
                     close()
                 except Exception:  # noqa: BLE001 - shutting down after an error or Ctrl-C: best effort
                     pass
+            release_dask_logs()
 
 
 @dataclass
@@ -162,6 +194,7 @@ def map_tasks(eng: Engine, fn: Callable, args: list[tuple], names: list[str], *,
             if on_done is not None:
                 on_done(o)
     except BaseException:
+        hold_dask_logs()  # first: the workers got the Ctrl-C too, and their nannies log it as they die
         client.cancel(list(futures), force=True)
         raise
     return outcomes  # type: ignore[return-value]
