@@ -86,6 +86,23 @@ def _softmax_tables(loaded: LoadedModel, name: str) -> dict[str, str]:
 
 
 
+SOFTMAX_TYPES = ('exp_table', 'inv_table', 'inv_inp', 'inp_norm', 'accum')
+
+
+def _softmax_user_tables(entry: dict, user: dict) -> None:
+    """Where the config sets any of a softmax's table types (or its table size), fpgaml's own sizing
+    (:func:`_softmax_tables`) steps aside for that layer: hls4ml's defaults fill the types the config leaves
+    out, so the firmware is the one hls4ml builds from that config (fpgaml's types mixed with the user's could be
+    worse than either: a fixed<18,8> exp table summed into fpgaml's ufixed<18,4> inverse-table input wraps)."""
+    precision = user.get('Precision') if isinstance(user.get('Precision'), dict) else {}
+    set_by_user = {t for t in SOFTMAX_TYPES if f'{t}_t' in user or t in precision}
+    if not set_by_user and 'table_size' not in user:
+        return
+    for t in SOFTMAX_TYPES:
+        if t not in set_by_user:
+            entry.pop(f'{t}_t', None)
+
+
 def _garnet_types(layer: dict, reuse: int) -> dict[str, str]:
     """GarNet's internal types. Integer bits as hls4ml's config_from_keras_model sizes them: edge weights in
     [0, 1); the aggregation sums over n_vertices / reuse vertices per cycle need log2 of that many integer
@@ -131,7 +148,11 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
             raise FpgamlError(f'{cfg.source}:{s.line}: Strategy "{strategy}" only applies to softmax layers; '
                               f'layer "{name}" is a {cls}. Accepted here: Latency, Resource')
         out.pop('Strategy')
-        out['implementation'] = strategy.lower()
+        # hls4ml 1.x reads the softmax implementation from ``Implementation`` and ignores ``Strategy`` there
+        # (config_from_keras_model writes ``Implementation: stable``, and hls4ml's own test_softmax then sets
+        # ``Strategy: latency``, which hls4ml builds as stable): an explicit Implementation wins, as in hls4ml;
+        # Strategy chooses it only in configs without one (pre-0.6 hls4ml's spelling)
+        out.setdefault('implementation', strategy.lower())
     return out
 
 
@@ -192,8 +213,9 @@ def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, 
         nxt = readers[0] if readers else layer_list[i + 1]
         if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
             continue
-        if not any(nxt['name'] in (lay.get('inputs') or []) for lay in layer_list):
-            continue  # the quantizer is a model output (see above)
+        later = layer_list[layer_list.index(nxt) + 1:]
+        if not any(nxt['name'] in (lay.get('inputs') or []) or 'inputs' not in lay for lay in later):
+            continue  # the quantizer is a model output (see above; a Sequential model's layers name no inputs)
         q = nxt.get('activation_quantizer')
         cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
         if not isinstance(q, dict) or q.get('class_name') not in ('linear', 'quantized_bits') or \
@@ -286,8 +308,12 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     # types derived from the model.
     matched: dict[str, list[str]] = {p: [n for n in classes if fnmatch.fnmatchcase(n, p)] for p in cfg.layer_patterns}
     for n, cls in classes.items():
+        user: dict[str, Any] = {}
         for m in settings.matches(n, cls):
-            _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), _settings_to_hls(cfg, m.settings, n, cls))
+            _merge(user, _settings_to_hls(cfg, m.settings, n, cls))
+        if cls == 'Softmax':
+            _softmax_user_tables(layer_name[n], user)
+        _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), user)
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
             entry.pop('Precision')

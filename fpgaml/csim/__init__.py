@@ -28,6 +28,7 @@ from fpgaml.config.precision import FixedType, from_hls4ml
 from fpgaml.convert import Conversion
 from fpgaml.families import classes
 from fpgaml.csim import data as vdata
+from fpgaml.csim import rounding
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
 
@@ -221,6 +222,7 @@ def csim_threads(io_type: str = '') -> int:
 # recurrent states): at least CLOSE_FRACTION of the values within atol + rtol * |Keras|, with atol the larger
 # of CLOSE_STEPS steps of the output type and CLOSE_PEAK of the largest |Keras| output.
 CLOSE_STEPS, CLOSE_PEAK, CLOSE_RTOL, CLOSE_FRACTION = 4, 0.01, 0.05, 0.99
+EXPLAIN_SAMPLES = 256  # samples whose Keras layer outputs give the ranges of csim.rounding's bound
 SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top probability is at least this
 
 
@@ -228,6 +230,8 @@ SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top proba
 class _Rule:
     check: Check
     softmax: bool = False
+    margin: float = 0.0   # argmax: judged where Keras's top two scores differ by more than this
+    classes: int = 0      # argmax over the last axis of this many classes (a softmax over feature maps)
     atol: float = 0.0
     rtol: float = 0.0
     limit: float = 0.0
@@ -249,15 +253,18 @@ def _describe_output(layer) -> str:
     return f'{what} "{layer.name}", shape {list(layer.get_output_variable().shape)}'
 
 
-def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool],
-                  notes: list[str]) -> list[_Rule]:
+def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool], notes: list[str],
+                  explained: list[float]) -> list[_Rule]:
     """The tolerance checks for each output: the configured tolerances, else a default chosen from what the
-    output is (class scores -> argmax agreement; anything else -> values within a tolerance derived from the
-    output type's step). Every output gets at least one check."""
+    output is (class scores -> argmax agreement where the scores' top two differ by more than the firmware's
+    types can move them; anything else -> values within a tolerance from the output type's step and the error
+    the types explain, :mod:`fpgaml.csim.rounding`). Every output gets at least one check."""
     tol = {k: v for k, v in conv.config.tolerance.model_dump().items() if v is not None}
     rules = []
     for i, (layer, k) in enumerate(zip(_output_layers(conv.graph), y_k)):
         name = f'output {i}' if len(y_k) > 1 else 'output'
+        shape = list(layer.get_output_variable().shape)
+        classes = int(shape[-1]) if softmax[i] and len(shape) > 1 else 0
         if 'argmax_agreement' in tol and k.shape[1] < 2:
             notes.append(f'{name} has one value per sample: argmax_agreement does not apply to it')
         for kind in ('max_abs_diff', 'mean_abs_diff', 'argmax_agreement'):
@@ -267,26 +274,33 @@ def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list
             where = f' (samples with top probability >= {SOFTMAX_DECISIVE})' if kind == 'argmax_agreement' and \
                 softmax[i] else ''
             rules.append(_Rule(Check(name, kind, f'{kind} {rel} {tol[kind]}{where}', 'tolerance (config)'),
-                               softmax=softmax[i], limit=tol[kind]))
+                               softmax=softmax[i], limit=tol[kind], classes=classes))
         if any(r.check.output == name for r in rules):
             continue
+        e = explained[i] if i < len(explained) else 0.0
         classifier = softmax[i] or (labels is not None and labels.ndim == 1 and len(y_k) == 1 and k.shape[1] > 1)
         if classifier:
             why = ('default for a softmax (class-score) output' if softmax[i] else
                    'default for a classifier head (the validation data has class labels)')
-            where = f' (samples with top probability >= {SOFTMAX_DECISIVE})' if softmax[i] else ''
-            rules.append(_Rule(Check(name, 'argmax_agreement', f'argmax agreement >= {DEFAULT_ARGMAX_AGREEMENT}'
-                                     f'{where}', f'{why}: {_describe_output(layer)}'), softmax=softmax[i],
-                               limit=DEFAULT_ARGMAX_AGREEMENT))
+            where = [f'top probability >= {SOFTMAX_DECISIVE}'] if softmax[i] else []
+            if e > 0:
+                where.append(f'top two scores more than {2 * e:.3g} apart (twice the {e:.3g} the firmware\'s types '
+                             f'can move a score)')
+            where = f' (samples with {" and ".join(where)})' if where else ''
+            over = f' per position over the last axis ({classes} classes)' if classes else ''
+            rules.append(_Rule(Check(name, 'argmax_agreement', f'argmax agreement{over} >= '
+                                     f'{DEFAULT_ARGMAX_AGREEMENT}{where}', f'{why}: {_describe_output(layer)}'),
+                               softmax=softmax[i], limit=DEFAULT_ARGMAX_AGREEMENT, margin=2 * e, classes=classes))
             continue
         t = _layer_type(layer)
         step = 2.0 ** -t.fractional if t is not None else 0.0
         peak = float(np.max(np.abs(k))) if k.size else 0.0
-        atol = max(CLOSE_STEPS * step, CLOSE_PEAK * peak)
+        atol = max(CLOSE_STEPS * step, CLOSE_PEAK * peak, e)
         rules.append(_Rule(Check(name, 'within_tolerance',
                                  f'>= {100 * CLOSE_FRACTION:g}% of values within {atol:.3g} + {CLOSE_RTOL:g} x '
-                                 f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}) and '
-                                 f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g})',
+                                 f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}), '
+                                 f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g} and the error the '
+                                 f'firmware\'s types explain, {e:.3g})',
                                  f'default for an output that is not class scores: {_describe_output(layer)}'),
                            atol=atol, rtol=CLOSE_RTOL, limit=CLOSE_FRACTION))
     return rules
@@ -297,9 +311,16 @@ def _measure(rule: _Rule, f: np.ndarray, k: np.ndarray) -> tuple[float, np.ndarr
     kind = rule.check.kind
     d = np.abs(f - k)
     if kind == 'argmax_agreement':
-        agree = np.argmax(f, axis=1) == np.argmax(k, axis=1)
-        decisive = k.max(axis=1) >= SOFTMAX_DECISIVE if rule.softmax else np.ones(len(k), dtype=bool)
-        return (float(np.mean(agree[decisive])) if decisive.any() else 1.0), agree | ~decisive
+        n = len(k)
+        fc, kc = (f.reshape(n, -1, rule.classes), k.reshape(n, -1, rule.classes)) if rule.classes else \
+            (f[:, None, :], k[:, None, :])
+        agree = np.argmax(fc, axis=-1) == np.argmax(kc, axis=-1)  # (samples, positions)
+        top2 = np.sort(kc, axis=-1)[..., -2:]
+        decisive = top2[..., 1] - top2[..., 0] > rule.margin
+        if rule.softmax:
+            decisive &= top2[..., 1] >= SOFTMAX_DECISIVE
+        value = float(np.mean(agree[decisive])) if decisive.any() else 1.0
+        return value, np.all(agree | ~decisive, axis=1)
     if kind == 'within_tolerance':
         close = d <= rule.atol + rule.rtol * np.abs(k)
         return float(np.mean(close)), np.all(close, axis=1)
@@ -428,7 +449,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     # ---- tolerance checks of the final outputs --------------------------------------------------------
     softmax = [_is_softmax(lay) for lay in _output_layers(conv.graph)]
     softmax = softmax if len(softmax) == len(y_k) else [False] * len(y_k)
-    rules = [] if conv.bit_exact and not any(softmax) else _choose_rules(conv, y_k, labels, softmax, notes)
+    rules = []
+    if not conv.bit_exact or any(softmax):
+        explained = [0.0] * len(y_k) if conv.bit_exact and not any(softmax) else \
+            rounding.output_errors(conv.graph, loaded, [x[:EXPLAIN_SAMPLES] for x in xs])
+        rules = _choose_rules(conv, y_k, labels, softmax, notes, explained)
     index = {('output' if len(y_k) == 1 else f'output {i}'): i for i in range(len(y_k))}
     for rule in rules:
         i = index[rule.check.output]
