@@ -550,6 +550,22 @@ def _softmax_cases() -> list[Case]:
                               _softmax(shape), _softmax_data(shape), argmax_accuracy(0.98), io,
                               config_kwargs={'granularity': 'name'}, edit=_softmax_edit(strategy, input_bits, table_bits),
                               fast=(strategy, input_bits, io) == ('stable', '16,6', 'io_parallel')))
+    # multi-dimensional softmax (over the last axis of a feature map), io_stream only
+    cases.append(Case('softmax/stable-16,6-18,8-8x8x3[io_stream]', 'softmax',
+                      'test_softmax.py::test_softmax[io_stream-18,8-(8, 8, 3)-16,6-Vivado-stable]',
+                      _softmax((8, 8, 3)), _softmax_data((8, 8, 3)), argmax_accuracy(0.98), 'io_stream',
+                      config_kwargs={'granularity': 'name'}, edit=_softmax_edit('stable', '16,6', '18,8')))
+    # the latency implementation chosen by hls4ml 1.x's own key, every table type written out (issue 25's campaign:
+    # fpgaml mixed its own table types into these and reached 19.5% argmax agreement)
+    def latency_types(c):
+        _softmax_edit('latency', '16,6', '18,8')(c)
+        sm = c['LayerName']['softmax']
+        sm['Implementation'] = 'latency'
+        sm['accum_t'] = sm['inv_inp_t'] = 'fixed<18,8,RND,SAT>'
+    cases.append(Case('softmax/latency-all-types[io_stream]', 'softmax',
+                      'test_softmax.py::test_softmax[io_stream-18,8-(8,)-16,6-Vivado-latency] with Implementation, '
+                      'accum_t and inv_inp_t set', _softmax((8,)), _softmax_data((8,)), argmax_accuracy(0.98),
+                      'io_stream', config_kwargs={'granularity': 'name'}, edit=latency_types, fast=True))
     return cases
 
 

@@ -34,7 +34,9 @@ from fpgaml.csim.harness import CsimLibrary
 
 # layers hls4ml split off a Keras layer's activation= argument: compared with that layer's post-activation output
 ACTIVATION_CLASSES = classes(keras_reference='fused')
-DEFAULT_ARGMAX_AGREEMENT = 0.99
+# the criterion of hls4ml's own softmax tests (test_softmax.py: argmax agreement with Keras >= 0.98), judged on the
+# samples the firmware's rounding cannot flip (csim.rounding)
+DEFAULT_ARGMAX_AGREEMENT = 0.98
 
 
 @dataclass
