@@ -27,6 +27,15 @@ from fpgaml.target.devices import UnknownPartError, lookup_device
 STRATEGIES = ('Latency', 'Resource', 'distributed_arithmetic')  # the last: hls4ml's DA (C++ from da4ml)
 # Published hls4ml configs (pre-0.6) choose the softmax implementation with `Strategy: Stable` etc.
 SOFTMAX_STRATEGIES = ('Stable', 'Argmax', 'Legacy')
+# ConvImplementation: hls4ml 1.3.0's choices (a ChoiceAttribute of the Vivado / Vitis convolution and pooling layers,
+# matched case-sensitively there), and the values configs of older hls4ml (write_config of 0.7-1.2) carry, with the
+# 1.3 value they are built as and why. Older hls4ml's ``Pointwise`` selected its pointwise convolution, valid for
+# kernel size 1 only; hls4ml 1.3 has no such setting: its optimize_pointwise_conv pass replaces every Conv1D /
+# Conv2D of kernel size 1 by its pointwise convolution, line buffer or encoded alike.
+CONV_IMPLEMENTATIONS = ('LineBuffer', 'Encoded')
+OLD_CONV_IMPLEMENTATIONS = {
+    'Pointwise': ('LineBuffer', 'hls4ml 1.3 uses its pointwise convolution by itself where the kernel size is 1'),
+}
 IO_TYPES = ('io_parallel', 'io_stream')
 BACKENDS = ('Vivado', 'Vitis')
 BIT_EXACT = ('auto', 'on', 'off')
@@ -89,6 +98,21 @@ def _reuse(value: Any) -> int:
     return value
 
 
+def _conv_implementation(value: Any) -> str:
+    """A ConvImplementation, spelled as hls4ml spells it; an old value (OLD_CONV_IMPLEMENTATIONS) is kept as written
+    here and translated where the hls4ml config is made (fpgaml.convert.hlsconfig), which says so."""
+    choices = CONV_IMPLEMENTATIONS + tuple(OLD_CONV_IMPLEMENTATIONS)
+    if isinstance(value, str):
+        for c in choices:
+            if value.lower() == c.lower():
+                return c
+    old = ', '.join(f'{k} (hls4ml before 1.3, read as {v})' for k, (v, _) in OLD_CONV_IMPLEMENTATIONS.items())
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    hint = suggest(value, choices) if isinstance(value, str) else ''
+    raise ValueError(f'unknown conv implementation {shown}{hint}; accepted: {", ".join(CONV_IMPLEMENTATIONS)} '
+                     f'(hls4ml 1.3.0), {old}')
+
+
 def _bit_exact(value: Any) -> str:
     if isinstance(value, bool):  # YAML reads on/off as booleans
         return 'on' if value else 'off'
@@ -103,6 +127,7 @@ BackendName = Annotated[str, AfterValidator(lambda v: _choice(v, BACKENDS, 'back
 IOTypeName = Annotated[str, AfterValidator(lambda v: _choice(v, IO_TYPES, 'io_type'))]
 PartName = Annotated[str, AfterValidator(_part)]
 BitExactMode = Annotated[str, BeforeValidator(_bit_exact)]
+ConvImplementationName = Annotated[str, BeforeValidator(_conv_implementation)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,7 +202,7 @@ StrictBool = Annotated[bool, Field(strict=True)]
 # (fpgaml-format key, key passed to hls4ml, other spellings hls4ml accepts, value type). Type keys (``*_t``) are below.
 LAYER_SETTINGS: tuple[tuple[str, str, tuple[str, ...], Any], ...] = (
     ('target_cycles', 'TargetCycles', (), PositiveInt),
-    ('conv_implementation', 'ConvImplementation', ('conv_implementation',), str),
+    ('conv_implementation', 'ConvImplementation', ('conv_implementation',), ConvImplementationName),
     ('compression', 'Compression', ('compression',), StrictBool),
     ('parallelization_factor', 'ParallelizationFactor', ('parallelization_factor',), PositiveInt),
     ('implementation', 'implementation', ('Implementation',), str),
@@ -369,7 +394,7 @@ class HlsModelConfig(Strict):
     BitExact: Optional[BitExactMode] = None
     # passed through to hls4ml (HLSConfig.Model keys it reads)
     TargetCycles: Optional[PositiveInt] = None
-    ConvImplementation: Optional[str] = None
+    ConvImplementation: Optional[ConvImplementationName] = None
     Compression: Optional[StrictBool] = None
     PipelineStyle: Optional[str] = None
     PipelineInterval: Optional[PositiveInt] = None

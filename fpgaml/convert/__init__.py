@@ -169,6 +169,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         raise FpgamlError(checks.unsupported_message(e, loaded)) from None
     graph = ctx.graph
     warnings = checks.overrides_matched(cfg, matched, graph, classes)
+    warnings += checks.old_conv_implementations(cfg, graph, classes)
     bit_exact, reason, wide_warning = confirm_bit_exact(cfg, graph, bit_exact, reason)
     warnings.append(wide_warning)
     warnings += checks.reuse_factors(cfg, graph)

@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from fpgaml.config.precision import parse_precision
-from fpgaml.config.schema import ProjectConfig
+from fpgaml.config.schema import OLD_CONV_IMPLEMENTATIONS, ProjectConfig
 from fpgaml.convert.hlsconfig import _quantizer_precisions
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError, suggest
@@ -125,6 +125,32 @@ def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, 
             raise FpgamlError(f'{cfg.source}:{s.line}: LayerType: "{t}" is not an hls4ml layer type'
                               f'{suggest(t, known_types)}')
     return warnings
+
+
+def old_conv_implementations(cfg: ProjectConfig, graph, classes: dict[str, str]) -> list[str]:
+    """One line per ConvImplementation of an older hls4ml (``Pointwise``, as 0.7-1.2 write_config wrote it) that
+    fpgaml.convert.hlsconfig translated: where it is written, the hls4ml 1.3 value built, why, and which of the
+    layers it applies to hls4ml 1.3 builds as its pointwise convolution."""
+    hls = cfg.format == 'hls4ml'
+    entries = [(f'{cfg.source}', 'HLSConfig.Model.ConvImplementation', cfg.model_settings.get('ConvImplementation'),
+                list(classes))]
+    for t, s in cfg.layer_types.items():
+        entries.append((f'{cfg.source}:{s.line}', f'HLSConfig.LayerType.{t}.ConvImplementation',
+                        s.extra.get('ConvImplementation'), [n for n, c in classes.items() if c == t]))
+    for p, s in cfg.layer_patterns.items():
+        key = f'HLSConfig.LayerName.{p}.ConvImplementation' if hls else f'layers.{p}.conv_implementation'
+        entries.append((f'{cfg.source}:{s.line}', key, s.extra.get('ConvImplementation'),
+                        [n for n in classes if fnmatch.fnmatchcase(n, p)]))
+    notes = []
+    for where, key, value, names in entries:
+        if value not in OLD_CONV_IMPLEMENTATIONS:
+            continue
+        new, why = OLD_CONV_IMPLEMENTATIONS[value]
+        nodes = [graph.graph[n] for n in names if n in graph.graph]
+        pointwise = [n.name for n in nodes if n.class_name.startswith('PointwiseConv')]
+        here = f'here: {", ".join(pointwise)}' if pointwise else 'no layer here has kernel size 1'
+        notes.append(f'{where}: {key}: "{value}" (hls4ml before 1.3) is built as "{new}": {why} ({here})')
+    return notes
 
 
 def unsupported_message(e: Exception, loaded: LoadedModel) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fpgaml.config.precision import FixedType, from_hls4ml, parse_precision
-from fpgaml.config.schema import SOFTMAX_STRATEGIES, LayerSettings, ProjectConfig
+from fpgaml.config.schema import OLD_CONV_IMPLEMENTATIONS, SOFTMAX_STRATEGIES, LayerSettings, ProjectConfig
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError
 from fpgaml.frontend import LoadedModel
@@ -142,6 +142,7 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
     if s.trace is not None:
         out['Trace'] = s.trace
     out.update(s.extra)
+    _translate_conv_implementation(out)
     strategy = out.get('Strategy')
     if strategy in SOFTMAX_STRATEGIES or (strategy and cls == 'Softmax' and strategy == 'Latency'):
         if cls != 'Softmax' and not name.endswith('softmax'):
@@ -154,6 +155,14 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
         # Strategy chooses it only in configs without one (pre-0.6 hls4ml's spelling)
         out.setdefault('implementation', strategy.lower())
     return out
+
+
+def _translate_conv_implementation(entry: dict) -> None:
+    """An older hls4ml's ConvImplementation (``Pointwise``) as the hls4ml 1.3 value it is built as (the user is
+    told by checks.old_conv_implementations)."""
+    value = entry.get('ConvImplementation')
+    if value in OLD_CONV_IMPLEMENTATIONS:
+        entry['ConvImplementation'] = OLD_CONV_IMPLEMENTATIONS[value][0]
 
 
 def _merge(dst: dict, src: dict) -> None:
@@ -275,6 +284,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     if cfg.bram_factor is not None:
         model_cfg['BramFactor'] = cfg.bram_factor
     model_cfg.update(cfg.model_settings)
+    _translate_conv_implementation(model_cfg)
 
     # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for fused activations.
     classes: dict[str, str] = {}
