@@ -128,6 +128,15 @@ def _short(precision: str) -> str:
     return precision.replace(',TRN,WRAP,0>', '>').replace(',0>', '>')
 
 
+def _print_model(res) -> None:
+    """One line: the model's format and the library that loaded it; the extension modules used."""
+    loaded = res.loaded
+    if loaded is not None and loaded.loader:
+        out.print(f'model: {loaded.loader}')
+    if loaded is not None and loaded.source.extensions:
+        out.print(f'extensions: {", ".join(loaded.source.extensions)}')
+
+
 def _print_layers(res) -> None:
     t = Table(title=f'{res.conversion.config.name}: {len(res.conversion.layers)} layers', title_justify='left')
     for col in ('layer', 'class', 'output', 'result type', 'weight type', 'RF', 'weights', 'zeros'):
@@ -197,6 +206,7 @@ def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force:
     from fpgaml.project import Project, run_flow
 
     res = run_flow(Project(_load(config, output, trust_model, force)), 'convert', force=force)
+    _print_model(res)
     out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
               f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
     _finish(res, False)
@@ -210,6 +220,7 @@ def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir
     from fpgaml.project import Project, run_flow
 
     res = run_flow(Project(_load(config, output, trust_model)), 'csim', cache=cache_dir, use_cache=not no_cache)
+    _print_model(res)
     _print_csim(res)
     _finish(res, True)
 
@@ -228,6 +239,7 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
 
     res = run_flow(Project(_load(config, output, trust_model, force)), 'build', force=force, cache=cache_dir,
                    use_cache=not no_cache)
+    _print_model(res)
     _print_layers(res)
     _print_csim(res)
     comparison = None
@@ -340,12 +352,16 @@ def estimate(config: Path = ConfigArg,
 
 @app.command()
 @_interruptible
-def report(project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False)):
+def report(project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False),
+           reports: Optional[Path] = typer.Option(None, '--reports', help='A folder holding vendor reports for this '
+                                                  'design (*_csynth.xml / *_csynth.rpt, vivado_synth.rpt, *_cosim.rpt, '
+                                                  'or an hls4ml project with them), e.g. published ones; default: '
+                                                  'the project folder.')):
     """Show a project's estimate, and its vendor synthesis reports beside it when present."""
     import json
 
     from fpgaml.estimate import Estimate
-    from fpgaml.synth import compare, find_reports
+    from fpgaml.synth import find_reports
 
     path = project / 'fpgaml-report.json'
     if not path.is_file():
@@ -354,16 +370,25 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
     if not rep.get('estimate'):
         raise FpgamlError(f'{path}: no estimate recorded (written by an older fpgaml); rebuild the project')
     est = Estimate.from_json_dict(rep['estimate'], rep['config']['clock_period'], rep['config']['io_type'])
-    synthesis = find_reports(project)
-    comparison = compare(est, synthesis) if synthesis is not None else None
+    if reports is not None and not reports.is_dir():
+        raise FpgamlError(f'--reports {reports}: not a folder')
+    synthesis = find_reports(reports if reports is not None else project)
     if synthesis is None:
+        if reports is not None:
+            raise FpgamlError(f'--reports {reports}: no vendor report there (*_csynth.xml, *_csynth.rpt, '
+                              f'vivado_synth.rpt, *_cosim.rpt, or an hls4ml project\'s <name>_prj/solution*/ reports)')
         out.print('no vendor synthesis reports in this project; showing the estimate')
     c = rep.get('csim')
     if c:
         out.print(f'C-simulation: {"PASSED" if c["passed"] else "FAILED"} ({c["mode"]}, {c["samples"]} samples)')
     budgets = [__import__('fpgaml.target.budgets', fromlist=['BudgetResult']).BudgetResult(**b)
                for b in rep.get('budgets', [])]
-    _print_estimate(est, budgets, comparison)
+    _print_estimate(est, budgets)
+    if synthesis is not None:
+        from fpgaml.report.table import vendor_lines
+
+        for line in vendor_lines(est, synthesis, rep['config'].get('part'), rep['config'].get('clock_period')):
+            out.print(line)
     if rep.get('rtl'):
         _print_side_by_side(rep['config']['name'], est, rep['rtl'], synthesis)
 

@@ -196,6 +196,7 @@ def user_inputs(cfg) -> list[tuple[str, Path]]:
     out = [('the config file', cfg.source)] + [('the model file', p) for p in cfg.model.paths()]
     if cfg.validation_data is not None:
         out.append(('the validation data', cfg.validation_data))
+    out += [('an extension module', Path(e)) for e in cfg.model.extensions if Path(e).is_absolute()]
     return out
 
 

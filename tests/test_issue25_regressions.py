@@ -58,3 +58,21 @@ def test_single_quantizer_model_builds_and_matches(tmp_path, quantizer, io_type,
     assert f'C-simulation {verdict}' in out
     if verdict.endswith('tolerance'):  # the fallback is said, not silent
         assert "hls4ml's own implementation kept" in out
+
+
+@pytest.mark.parametrize('fmt, size, keeps', [('hls4ml', 1024, False), ('hls4ml', 512, True), ('fpgaml', 1024, True)])
+def test_table_size_written_by_config_from_keras_model_is_not_a_choice(tmp_path, fmt, size, keeps):
+    """hls4ml's config_from_keras_model writes TableSize: 1024 into every recurrent / activation layer: in an
+    hls4ml-format config that default does not switch fpgaml's exact tables off (QGRU of hls4ml's test_qkeras:
+    hls4ml's table cell was 2 LSB off where hls4ml alone was within 1; the exact cell is bit for bit)."""
+    from fpgaml.config import load_config
+    from fpgaml.convert.settings import LayerSettingResolver
+
+    _model(tmp_path / 'm.h5', 'quantized_tanh(8, use_real_tanh=True)')
+    if fmt == 'hls4ml':
+        text = (f'KerasH5: m.h5\nOutputDir: prj\nProjectName: q\nHLSConfig:\n  Model:\n    Precision: fixed<16,6>\n'
+                f'    ReuseFactor: 1\n  LayerName:\n    quantizer:\n      TableSize: {size}\n')
+    else:
+        text = f'model: m.h5\nname: q\nlayers:\n  quantizer:\n    table_size: {size}\n'
+    cfg = load_config(write(tmp_path / 'c.yml', text))
+    assert LayerSettingResolver(cfg).keeps_hls4ml_tables('quantizer', 'Activation') == keeps

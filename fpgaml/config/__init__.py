@@ -104,11 +104,59 @@ def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> P
     )
 
 
+def _resolve_model_file(value: str, output_dir: str, yaml_path: Path, what: str, line: int) -> Path:
+    """A model path of an hls4ml-format file. hls4ml's ``write_config`` puts the config and the model into
+    ``OutputDir`` and writes both paths relative to where hls4ml ran: a model path under ``OutputDir`` is also looked
+    for at its place relative to the config file's folder (a published ``hls4ml_config.yml`` used as it is)."""
+    try:
+        return _resolve_existing(value, yaml_path, what, line)
+    except FpgamlError as e:
+        try:
+            rel = Path(os.path.normpath(value)).relative_to(os.path.normpath(output_dir))
+        except ValueError:
+            raise e from None
+        candidate = yaml_path.resolve().parent / rel
+        if candidate.exists():
+            return candidate.resolve()
+        raise FpgamlError(f'{e}, and {candidate} (the config file\'s folder as OutputDir "{output_dir}", where '
+                          f'hls4ml\'s write_config puts the model)') from None
+
+
 def _validation_file(value: str, path: Path, line: int, key: str) -> Path:
     vdata = _resolve_existing(value, path, 'validation data', line)
     if vdata.suffix not in ('.npy', '.npz'):
         raise FpgamlError(f'{path}:{line}: {key}: "{value}" must be a .npy or .npz file')
     return vdata
+
+
+_MODULE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
+
+
+def _extensions(src: ModelSource, entries: list[str], yaml_path: Path, data: LineDict, key: str) -> None:
+    """Resolve ``extensions`` / ``Extensions`` into ``src``: a Python file (``.py``, or any entry with a path
+    separator) relative to the config file's folder, or an importable module name. Nothing is imported here."""
+    if not entries:
+        return
+    where = f'{yaml_path}:{data.line_of(key)}: {key}'
+    out = []
+    for entry in entries:
+        if entry.endswith('.py') or '/' in entry or os.sep in entry:
+            p = expand_path(entry, where)
+            p = p if p.is_absolute() else yaml_path.resolve().parent / p
+            if not p.is_file():
+                raise FpgamlError(f'{where}: extension file "{entry}" not found (looked for {p}; relative paths are '
+                                  f'relative to the config file\'s folder)')
+            if p.suffix != '.py':
+                raise FpgamlError(f'{where}: extension "{entry}" is not a Python file; give a .py file or a module '
+                                  f'name (my_package.hls_layers)')
+            out.append(str(p.resolve()))
+        elif _MODULE_NAME.match(entry):
+            out.append(entry)
+        else:
+            raise FpgamlError(f'{where}: "{entry}" is neither a Python file (my_layers.py) nor a module name '
+                              f'(my_package.hls_layers)')
+    src.extensions = list(dict.fromkeys(out))
+    src.extensions_at = where
 
 
 def load_config(path: str | Path, output_dir: str | Path | None = None) -> ProjectConfig:
@@ -139,6 +187,7 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
             if raw.model.weights else None,
         )
     src.trust = raw.trust_model
+    _extensions(src, raw.extensions, path, data, 'extensions')
     layers = {}
     ldata = data.get('layers') or {}
     for pattern, s in raw.layers.items():
@@ -165,16 +214,17 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
 
 def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
     raw = Hls4mlFormat.model_validate(data)
+    def model_file(key: str) -> Path:
+        return _resolve_model_file(getattr(raw, key), raw.OutputDir, path, key, data.line_of(key))
+
     if raw.KerasModel:
-        src = ModelSource(file=_resolve_existing(raw.KerasModel, path, 'KerasModel', data.line_of('KerasModel')))
+        src = ModelSource(file=model_file('KerasModel'))
     elif raw.KerasJson:
-        src = ModelSource(
-            json_=_resolve_existing(raw.KerasJson, path, 'KerasJson', data.line_of('KerasJson')),
-            weights=_resolve_existing(raw.KerasH5, path, 'KerasH5', data.line_of('KerasH5')),
-        )
+        src = ModelSource(json_=model_file('KerasJson'), weights=model_file('KerasH5'))
     else:
-        src = ModelSource(file=_resolve_existing(raw.KerasH5, path, 'KerasH5', data.line_of('KerasH5')))
+        src = ModelSource(file=model_file('KerasH5'))
     src.trust = raw.TrustModel
+    _extensions(src, raw.Extensions, path, data, 'Extensions')
 
     hls = data.get('HLSConfig') or LineDict()
 

@@ -130,6 +130,19 @@ BitExactMode = Annotated[str, BeforeValidator(_bit_exact)]
 ConvImplementationName = Annotated[str, BeforeValidator(_conv_implementation)]
 
 
+def _extension(value: Any) -> str:
+    """An ``extensions`` entry: a Python file (``my_layers.py``, relative to the config file) or an importable
+    module name (``my_package.hls_layers``); resolved in fpgaml.config."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f'an extension is a Python file (my_layers.py) or a module name (my_package.layers), '
+                         f'got {value!r}')
+    return value.strip()
+
+
+ExtensionName = Annotated[str, BeforeValidator(_extension)]
+ExtensionList = Annotated[list[ExtensionName], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
 # --------------------------------------------------------------------------------------------------
 # fpgaml format
 # --------------------------------------------------------------------------------------------------
@@ -327,6 +340,7 @@ class FpgamlFormat(Strict):
     tolerance: ToleranceSettings = ToleranceSettings()
     budgets: Optional[BudgetsModel] = None
     trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
+    extensions: ExtensionList = []  # Python modules registering custom layers with hls4ml (need trust)
     sweep: Optional[SweepSettings] = None
     rtl: Optional[RtlSettings] = None
 
@@ -442,6 +456,7 @@ class Hls4mlFormat(Strict):
     Budgets: Optional[BudgetsModel] = None
     PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
     TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
+    Extensions: ExtensionList = []  # fpgaml addition: see FpgamlFormat.extensions
     Sweep: Optional[SweepSettings] = None  # fpgaml addition: see FpgamlFormat.sweep
     Rtl: Optional[RtlSettings] = None  # fpgaml addition: see FpgamlFormat.rtl
 
@@ -485,6 +500,10 @@ class ModelSource(BaseModel):
     json_: Optional[Path] = Field(None, alias='json')
     weights: Optional[Path] = None
     trust: bool = False  # the user vouches for the file: skip fpgaml.frontend.safety's architecture check
+    # Python modules that register custom layers with hls4ml (fpgaml.frontend.extensions): absolute paths of .py
+    # files or importable module names; code, so loaded only with ``trust``. ``extensions_at``: "config:line: key".
+    extensions: list[str] = []
+    extensions_at: str = ''
 
     def describe(self) -> str:
         return str(self.file) if self.file else f'{self.json_} + {self.weights}'

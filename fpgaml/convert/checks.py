@@ -44,6 +44,8 @@ def quantizer_conflicts(cfg: ProjectConfig, layer_list: list[dict]) -> list[str]
 def _reuse_blocks(backend, layer) -> list[tuple[str, int, int]]:
     """(reuse-factor attribute, n_in, n_out) of each multiplication block whose reuse factor hls4ml checks: one
     for most layers, input + recurrent for LSTM / GRU, and both of those per direction for Bidirectional."""
+    if layer.class_name == 'EinsumDense':  # HGQ2's einsum dense: one dense block, n_contract x n_free_kernel
+        return [('reuse_factor', layer.get_attr('n_contract'), layer.get_attr('n_free_kernel'))]
     sizes = backend.get_layer_mult_size(layer)
     if isinstance(sizes, list):  # Bidirectional: one (n_in, n_out, n_in_recr, n_out_recr) per direction
         return [block for d, (n_in, n_out, n_in_r, n_out_r) in zip(('forward', 'backward'), sizes)
@@ -149,6 +151,12 @@ def old_conv_implementations(cfg: ProjectConfig, graph, classes: dict[str, str])
         nodes = [graph.graph[n] for n in names if n in graph.graph]
         pointwise = [n.name for n in nodes if n.class_name.startswith('PointwiseConv')]
         here = f'here: {", ".join(pointwise)}' if pointwise else 'no layer here has kernel size 1'
+        batched = [n for n in nodes if n.class_name == 'PointwiseConv1D' and n.get_attr('n_partitions') == 1
+                   and (n.get_attr('parallelization_factor') or 1) > 1]
+        if batched:  # see fpgaml.convert.hlsconfig._old_pointwise_all_positions
+            why += (f'; in io_parallel (Latency) every position at once, as that hls4ml\'s pointwise kernel computed '
+                    f'it: ParallelizationFactor {batched[0].get_attr("parallelization_factor")} (the output width; '
+                    f'that kernel did not read the setting), hls4ml 1.3\'s batched pointwise kernel, II = reuse factor')
         notes.append(f'{where}: {key}: "{value}" (hls4ml before 1.3) is built as "{new}": {why} ({here})')
     return notes
 

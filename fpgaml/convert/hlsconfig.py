@@ -90,13 +90,13 @@ SOFTMAX_TYPES = ('exp_table', 'inv_table', 'inv_inp', 'inp_norm', 'accum')
 
 
 def _softmax_user_tables(entry: dict, user: dict) -> None:
-    """Where the config sets any of a softmax's table types (or its table size), fpgaml's own sizing
+    """Where the config sets any of a softmax's table types, fpgaml's own sizing
     (:func:`_softmax_tables`) steps aside for that layer: hls4ml's defaults fill the types the config leaves
     out, so the firmware is the one hls4ml builds from that config (fpgaml's types mixed with the user's could be
     worse than either: a fixed<18,8> exp table summed into fpgaml's ufixed<18,4> inverse-table input wraps)."""
     precision = user.get('Precision') if isinstance(user.get('Precision'), dict) else {}
     set_by_user = {t for t in SOFTMAX_TYPES if f'{t}_t' in user or t in precision}
-    if not set_by_user and 'table_size' not in user:
+    if not set_by_user:
         return
     for t in SOFTMAX_TYPES:
         if t not in set_by_user:
@@ -163,6 +163,42 @@ def _translate_conv_implementation(entry: dict) -> None:
     value = entry.get('ConvImplementation')
     if value in OLD_CONV_IMPLEMENTATIONS:
         entry['ConvImplementation'] = OLD_CONV_IMPLEMENTATIONS[value][0]
+
+
+def _pointwise_width(loaded: LoadedModel, name: str) -> int | None:
+    """The number of positions of a kernel-size-1 layer over a sequence (a Conv1D of kernel size 1, or a Dense over
+    a 2-D input, which hls4ml 1.3 turns into one), else None."""
+    try:
+        layer = loaded.model.get_layer(name)
+        shape = tuple(layer.output.shape)
+    except Exception:  # noqa: BLE001 - not a Keras layer of that name
+        return None
+    kind = type(layer).__name__
+    kernel = tuple(getattr(layer, 'kernel_size', ()) or ())
+    if len(shape) != 3 or not (kind in ('Dense', 'QDense') or (kind in ('Conv1D', 'QConv1D') and kernel == (1,))):
+        return None
+    return int(shape[1]) if shape[1] else None
+
+
+def _old_pointwise_all_positions(cfg: ProjectConfig, loaded: LoadedModel, settings: LayerSettingResolver,
+                                 classes: dict[str, str], layer_name: dict[str, dict]) -> None:
+    """``ConvImplementation: Pointwise`` (hls4ml before 1.3) on an io_parallel Latency layer of kernel size 1: that
+    hls4ml's pointwise kernel computed every position at once (the positions split into reuse-factor groups, one
+    kernel instance each: II = reuse factor) and did not read ``ParallelizationFactor``. hls4ml 1.3 builds the same
+    as its batched pointwise kernel (``BatchedDenseForConv1D``), which it selects for one partition:
+    ParallelizationFactor = the output width. Its line-buffer kernel would compute one position per reuse-factor
+    cycles instead (a published DeepSets tagger at reuse factor 2: II 16 where the published csynth has 2)."""
+    if cfg.io_type != 'io_parallel':
+        return
+    for n, cls in classes.items():
+        value, _ = settings.setting(n, cls, 'ConvImplementation')
+        if (value or cfg.model_settings.get('ConvImplementation')) != 'Pointwise':
+            continue
+        entry = layer_name.get(n)
+        width = _pointwise_width(loaded, n)
+        if entry is None or width is None or str(entry.get('Strategy', cfg.strategy)).lower() != 'latency':
+            continue
+        entry['ParallelizationFactor'] = width
 
 
 def _merge(dst: dict, src: dict) -> None:
@@ -324,6 +360,7 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
         if cls == 'Softmax':
             _softmax_user_tables(layer_name[n], user)
         _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), user)
+    _old_pointwise_all_positions(cfg, loaded, settings, classes, layer_name)
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
             entry.pop('Precision')

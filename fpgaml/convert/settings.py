@@ -20,6 +20,7 @@ from typing import Any
 from fpgaml.config.schema import LayerSettings, ProjectConfig
 
 ALL_TYPE_KEYS = ('result', 'weight', 'bias', 'accum', 'scale')
+HLS4ML_DEFAULT_TABLE_SIZE = 1024  # what config_from_keras_model writes for every activation / recurrent layer
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,15 @@ class LayerSettingResolver:
 
     def keeps_hls4ml_tables(self, name: str, cls: str | None = None) -> bool:
         """Whether the config sets the layer's ``table_size``: then hls4ml's lookup tables are kept and fpgaml's
-        exact activations / recurrent cells are not used for it (the one place this rule lives)."""
-        return self.setting(name, cls, 'table_size')[0] is not None
+        exact activations / recurrent cells are not used for it (the one place this rule lives).
+
+        hls4ml's ``config_from_keras_model`` writes ``TableSize: 1024`` (hls4ml's default) into every activation
+        and recurrent layer it lists: in an hls4ml-format config that value is the generator's default, not a
+        choice of hls4ml's tables, and fpgaml's exact tables (bit for bit what QKeras computes) are kept."""
+        value = self.setting(name, cls, 'table_size')[0]
+        if value is None:
+            return False
+        return not (self.cfg.format == 'hls4ml' and value == HLS4ML_DEFAULT_TABLE_SIZE)
 
     def setting(self, name: str, cls: str | None, key: str) -> tuple[Any, Match | None]:
         """The value of a plain setting (``reuse_factor``, ``strategy``, ``trace`` or an extra hls4ml key) and the

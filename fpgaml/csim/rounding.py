@@ -35,7 +35,7 @@ PASS_ACTIVATIONS = ('linear', 'relu', 'leaky_relu', 'leakyrelu', 'thresholded_re
                     'relu6', 'binary_tanh', 'ternary_tanh')
 MERGE_SUM = ('Add', 'Subtract', 'Average')
 MERGE_MAX = ('Concatenate', 'Maximum', 'Minimum')
-RECURRENT = ('LSTM', 'GRU', 'SimpleRNN')
+RECURRENT = ('LSTM', 'GRU', 'SimpleRNN', 'Bidirectional')
 
 
 def _step(precision) -> float:
@@ -149,9 +149,16 @@ def _table(layer, act: str, e_in: float, x_max: float, s_out: float) -> float:
 
 
 def _recurrent(layer, e_in: float, x_max: float, s_out: float) -> float:
-    gain_x, dw_x = _dense_terms(layer, 'weight', x_max)
-    gain_h, dw_h = _dense_terms(layer, 'recurrent_weight', 1.0)
-    _, db = _weight(layer, 'bias')
+    """The dense rule per time step; a Bidirectional layer: the larger of its two directions."""
+    if layer.class_name == 'Bidirectional':
+        return max(_recurrent_cell(layer, d, e_in, x_max, s_out) for d in ('forward_', 'backward_'))
+    return _recurrent_cell(layer, '', e_in, x_max, s_out)
+
+
+def _recurrent_cell(layer, prefix: str, e_in: float, x_max: float, s_out: float) -> float:
+    gain_x, dw_x = _dense_terms(layer, f'{prefix}weight', x_max)
+    gain_h, dw_h = _dense_terms(layer, f'{prefix}recurrent_weight', 1.0)
+    _, db = _weight(layer, f'{prefix}bias')
     tables = 16.0 / int(layer.get_attr('table_size', 1024) or 1024) + _type_step(layer, 'table_t')
     steps = int(layer.get_attr('n_timesteps', 1) or 1)
     e = 0.0

@@ -169,7 +169,21 @@ def family_name(layer) -> str:
                 if costs.shares_multipliers(costs.reuse_factor(layer)):
                     return "dense/conv/shared"  # reuse factor > 1: shared multipliers
             return f.name
+    if _extension_class(layer):
+        return "custom"  # a layer an extension module registered with hls4ml: no cost model, no calibration
     return "other"
+
+
+def _extension_class(layer) -> bool:
+    """Whether the layer's hls4ml class (or one it derives from) was defined outside hls4ml, i.e. registered
+    with ``hls4ml.model.layers.register_layer`` by an extension module (fpgaml.frontend.extensions)."""
+    try:
+        from hls4ml.model.layers import Layer
+    except Exception:  # pragma: no cover - hls4ml is a dependency
+        return False
+    return any(isinstance(k, type) and issubclass(k, Layer) and k is not Layer
+               and not (getattr(k, "__module__", "") or "").startswith("hls4ml")
+               for k in type(layer).__mro__)
 
 
 def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[str, float]]:

@@ -11,7 +11,7 @@ FAMILY = Family(
            **{c: 'conv' for c in ('Conv1D', 'Conv2D', 'Conv2DBatchnorm', 'PointwiseConv1D', 'PointwiseConv2D',
                                   'DepthwiseConv1D', 'DepthwiseConv2D')},
            'SeparableConv1D': 'separable', 'SeparableConv2D': 'separable'},
-    passes=('exact_po2_accumulators:ExactPo2Accumulators', 'exact_po2_products:ExactPo2Products',
+    passes=('quantized_multidim_dense:QuantizedMultidimDense', 'exact_po2_accumulators:ExactPo2Accumulators', 'exact_po2_products:ExactPo2Products',
             'exact_po2_bias:ExactPo2Bias'),
     profile='result+accum',
 )

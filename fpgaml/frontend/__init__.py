@@ -86,6 +86,7 @@ class LoadedModel:
     sha256: str
     source: ModelSource
     pruning_stripped: list[str] = field(default_factory=list)
+    loader: str = ''  # the model's format and the library that loaded it (fpgaml.frontend.archives.loader_line)
 
     # ---- description ---------------------------------------------------------------------------
     @property
@@ -295,8 +296,10 @@ def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:
 
 def check_finite_weights(model, src: ModelSource) -> None:
     """NaN / Inf weights (a diverged training) would be written into the firmware: refuse them."""
+    from fpgaml.frontend.hgq import weights_to_check  # HGQ2's i_decay_speed is inf by design
+
     for layer in model.layers:
-        bad = sum(int(np.size(w) - np.count_nonzero(np.isfinite(w))) for w in layer.get_weights())
+        bad = sum(int(np.size(w) - np.count_nonzero(np.isfinite(w))) for w in weights_to_check(layer))
         if bad:
             raise FpgamlError(f'{src.describe()}: layer {layer.name} has non-finite weights ({bad} NaN/Inf values); '
                               f'retrain or fix the model (a diverged training leaves NaN weights)')
@@ -305,8 +308,14 @@ def check_finite_weights(model, src: ModelSource) -> None:
 def _load_tf_keras(src: ModelSource):
     import tf_keras
 
-    co = _tf_keras_custom_objects()
+    from fpgaml.frontend.archives import load_keras2_archive, read_archive
+    from fpgaml.frontend.extensions import objects_for
+
+    co = {**_tf_keras_custom_objects(), **objects_for(src)}  # + the Keras classes of the config's extensions
     with tf_keras.utils.custom_object_scope(co), tf221_compat():
+        archive = read_archive(src.file)
+        if archive is not None and archive.keras2:
+            return load_keras2_archive(src.file, co, src.trust)
         if src.file is not None:
             return tf_keras.models.load_model(src.file, custom_objects=co, compile=False, safe_mode=not src.trust)
         model = tf_keras.models.model_from_json(Path(src.json_).read_text(), custom_objects=co)
@@ -319,7 +328,10 @@ def _load_keras3(src: ModelSource):
 
     if src.file is None:
         raise ValueError('Keras 3 models are loaded from a single .keras file')
-    return keras.saving.load_model(src.file, compile=False, safe_mode=not src.trust)
+    from fpgaml.frontend.extensions import objects_for
+
+    return keras.saving.load_model(src.file, custom_objects=objects_for(src) or None, compile=False,
+                                   safe_mode=not src.trust)
 
 
 def _keras3_packages(path: Path) -> tuple[str, set[str]]:
@@ -346,6 +358,10 @@ def load_model(src: ModelSource) -> LoadedModel:
     for p in paths:
         if not Path(p).is_file():
             raise FpgamlError(f'{p}: model file not found')
+    from fpgaml.frontend.archives import loader_line, read_archive
+    from fpgaml.frontend.extensions import load_extensions
+
+    load_extensions(src)  # the config's extension modules: code, refused here unless trusted
     if src.file is not None and src.file.suffix not in ('.h5', '.hdf5', '.keras'):
         raise FpgamlError(f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
                           f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights')
@@ -353,8 +369,14 @@ def load_model(src: ModelSource) -> LoadedModel:
         from fpgaml.frontend.safety import check_model_files
 
         check_model_files([src.file] if src.file is not None else [src.json_])
+    from fpgaml.frontend.hgq import import_hgq_if_named
+
+    import_hgq_if_named(src.file)  # a Keras 3 archive naming hgq> classes: import hgq first (only then)
     order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras',
                                                                                                      'keras3']
+    archive = read_archive(src.file)
+    if archive is not None and archive.keras2:  # Keras 2.13-2.15 / tf_keras wrote it (by content): tf_keras only
+        order = ['tf_keras']
     errors = []
     for flavor in order:
         if flavor == 'keras3' and src.file is None:
@@ -363,11 +385,16 @@ def load_model(src: ModelSource) -> LoadedModel:
             with contextlib.redirect_stdout(io.StringIO()):
                 model = _load_tf_keras(src) if flavor == 'tf_keras' else _load_keras3(src)
         except Exception as e:  # noqa: BLE001 - every loader failure becomes one user message below
-            errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
+            if archive is not None and archive.keras2:
+                errors.append(f'as a Keras 2 .keras archive (keras {archive.keras_version or "?"}) with tf_keras: '
+                              f'{_one_line(e)}')
+            else:
+                errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
             continue
         model, stripped = _strip_pruning(model, flavor)
         check_finite_weights(model, src)
-        return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped)
+        return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped,
+                           loader=loader_line(src, flavor, archive))
     if src.file is not None and src.file.suffix == '.keras':
         version, packages = _keras3_packages(src.file)
         if 'qkeras' in packages:

@@ -9,7 +9,9 @@ of a ``.keras`` archive, or the JSON file of a JSON + weights model) and refuses
 * layers that carry code: ``Lambda``, ``TFOpLambda`` / ``SlicingOpLambda``, marshalled ``__lambda__``
   functions, Keras-3 ``TorchModuleWrapper`` / ``TFSMLayer`` / ``JaxLayer`` / ``FlaxLayer``;
 * objects that are not a Keras built-in, a QKeras object, or a custom object fpgaml registers;
-* a ``module`` outside keras / tf_keras / qkeras / hls4ml / fpgaml (Keras 3 imports it);
+* a ``module`` outside keras / tf_keras / qkeras / hls4ml / fpgaml (Keras 3 imports it); an HGQ2 object
+  (``hgq>`` registered name or ``hgq.*`` module) is known only as exactly one of hgq's registered Keras
+  serializables (name, class and module), enumerated after ``import hgq`` (done only for such a file);
 * quantizer / activation strings whose function is not such an object (QKeras calls them).
 
 Keras 3 saves a functional model's layer calls (``inbound_nodes``) with its own markers for plain values
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from fpgaml.errors import FpgamlError
+from fpgaml.frontend.hgq import is_hgq_module, is_hgq_name, arch_names_hgq, registered_objects
 
 # Built-in layers that embed code (or a foreign model) instead of describing a computation.
 CODE_LAYERS = ('Lambda', 'TFOpLambda', 'SlicingOpLambda', 'TorchModuleWrapper', 'TFSMLayer', 'JaxLayer',
@@ -111,8 +114,19 @@ def _objects(node: Any, layer: str = '', key: str = '', call: bool = False) -> I
         yield layer, key, node
 
 
-def _problem(node: Any, known: set[str]) -> str | None:
-    """Why Keras must not rebuild this object from an untrusted file, or None."""
+def _hgq_problem(cls: Any, module: Any, registered: Any, hgq_objects: dict[str, type]) -> str | None:
+    """An object naming HGQ2 (a ``hgq>`` registered name or an ``hgq.*`` module) is safe only as exactly one
+    of hgq's registered Keras serializables: its registered name, class name and module all that object's."""
+    obj = hgq_objects.get(registered) if isinstance(registered, str) else None
+    if obj is not None and cls == getattr(obj, '__name__', None) and module == getattr(obj, '__module__', None):
+        return None
+    return (f'uses "{registered or cls}" (module "{module}"), which is not one of hgq2\'s registered Keras '
+            f'objects')
+
+
+def _problem(node: Any, known: set[str], hgq_objects: dict[str, type] | None = None) -> str | None:
+    """Why Keras must not rebuild this object from an untrusted file, or None. ``hgq_objects``: hgq's
+    registered Keras serializables, for an architecture that uses HGQ2 (:mod:`fpgaml.frontend.hgq`)."""
     if isinstance(node, str):
         head = node.split('(', 1)[0].strip()
         if head and head not in known:
@@ -130,6 +144,8 @@ def _problem(node: Any, known: set[str]) -> str | None:
         cls, registered = node['config'], None
         if module == 'builtins':
             module = None
+    if is_hgq_name(registered) or is_hgq_module(module):
+        return _hgq_problem(cls, module, registered, hgq_objects or {})
     if isinstance(module, str) and module.split('.')[0] not in SAFE_MODULE_ROOTS:
         return f'names module "{module}", which Keras would import'
     for name in (cls, registered if isinstance(registered, str) and registered != cls else None):
@@ -141,8 +157,11 @@ def _problem(node: Any, known: set[str]) -> str | None:
 def check_architecture(path: Path, arch: Any) -> None:
     """Raise FpgamlError (one line: file, layer, opt-in) at the first object that is not safe to rebuild."""
     known = _known_names()
+    hgq_names = arch_names_hgq(arch)
+    # HGQ2 classes: hgq is imported (only for such a file) and its registered objects are the known ones
+    hgq_objects = registered_objects(path, hgq_names) if hgq_names else {}
     for layer, _key, node in _objects(arch):
-        why = _problem(node, known)
+        why = _problem(node, known, hgq_objects)
         if why is not None:
             where = f'layer "{layer}"' if layer else 'the architecture'
             raise FpgamlError(f'{path}: {where} {why}; fpgaml refuses to load untrusted model code. If you trust '

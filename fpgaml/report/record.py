@@ -9,6 +9,7 @@ import subprocess
 from importlib import metadata
 
 import fpgaml
+from fpgaml.frontend.extensions import describe as extension_record
 
 
 def tool_versions() -> dict[str, str]:
@@ -37,7 +38,9 @@ def project_record(project) -> dict:
         'config': cfg.summary(),
         'tool_versions': tool_versions(),
         'model': {'files': [str(p) for p in cfg.model.paths()], 'sha256': conv.loaded.sha256,
-                  'flavor': conv.loaded.flavor, 'pruning_wrappers_stripped': conv.loaded.pruning_stripped},
+                  'flavor': conv.loaded.flavor, 'loader': conv.loaded.loader,
+                  'extensions': extension_record(cfg.model),
+                  'pruning_wrappers_stripped': conv.loaded.pruning_stripped},
         'firmware_sha256': project.firmware_hash(),
         'bit_exact': {'enabled': conv.bit_exact, 'reason': conv.bit_exact_reason},
         'flow': conv.flow_table(),

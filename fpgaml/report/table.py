@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-__all__ = ["estimate_table_text", "print_estimate_table", "budget_lines", "kind_lines"]
+__all__ = ["estimate_table_text", "print_estimate_table", "budget_lines", "kind_lines", "vendor_lines"]
 
 _COLS = ("latency_cycles", "ii_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
 _HEAD = ("layer", "class", "latency", "II", "DSP", "LUT", "FF", "BRAM_18K", "URAM")
@@ -98,3 +98,35 @@ def print_estimate_table(estimate, budgets=None, comparison=None, console=None) 
         console.print(Text.assemble(("PASS ", "green") if r.passed else ("FAIL ", "red"), r.message))
     for f in estimate.flags:
         console.print(Text.assemble(("note", "yellow"), f": {f}"))
+
+
+def vendor_lines(estimate, synthesis, part: str | None = None, clock_period: float | None = None) -> list[str]:
+    """The estimate beside each vendor report present, like with like: the HLS tool's csynth figures against the
+    estimate's ``csynth`` kind, Vivado post-synthesis utilisation against its ``synth`` kind (latency and II only
+    from csynth / co-simulation), each line with the difference; and a note where a report was made for another
+    part, clock or top function than the project."""
+    from fpgaml.synth.reports import compare
+
+    out = []
+    c, v = synthesis.csynth, synthesis.vivado_synth
+    blocks = []
+    if c is not None and v is not None:
+        blocks.append((f"estimate (csynth kind) vs HLS C-synthesis report {c.path} ({c.tool_version or '?'}):",
+                       compare(estimate, synthesis, resources="csynth").metrics))
+        blocks.append((f"estimate (synth kind) vs Vivado post-synthesis report {v.path} ({v.tool_version or '?'}):",
+                       [m for m in compare(estimate, synthesis, resources="vivado_synth").metrics
+                        if m.metric not in ("latency_cycles", "ii_cycles")]))
+    else:
+        srcs = [f"{r.path} ({r.tool_version or '?'})" for r in (c, v, synthesis.cosim) if r is not None
+                and getattr(r, "path", None)]
+        blocks.append(("estimate vs " + ", ".join(srcs) + ":", compare(estimate, synthesis).metrics))
+    for title, metrics in blocks:
+        out.append(title)
+        out += ["  " + m.message for m in metrics]
+    if c is not None:
+        if part and c.part and c.part.lower() != part.lower():
+            out.append(f"note: the csynth report is for part {c.part}, the project for {part}")
+        if clock_period and c.target_clock_ns and abs(c.target_clock_ns - clock_period) > 1e-9:
+            out.append(f"note: the csynth report is for a {c.target_clock_ns:g} ns clock, the project for "
+                       f"{clock_period:g} ns")
+    return out

@@ -16,7 +16,7 @@ import numpy as np
 
 from fpgaml.errors import FpgamlError
 
-SUPPORTED = ('Dense', 'Conv1D/Conv2D (io_parallel)', 'Max/AveragePooling1D/2D and their Global forms (channels last, padding included)', 'ReLU and linear/quantized activations',
+SUPPORTED = ('Dense', 'EinsumDense (HGQ2)', 'FixedPointQuantizer (HGQ, heterogeneous types)', 'Conv1D/Conv2D (io_parallel)', 'Max/AveragePooling1D/2D and their Global forms (channels last, padding included)', 'ReLU and linear/quantized activations',
              'BatchNormalization (folded or standalone)', 'binary and ternary layers (BatchNormalizationQuantizedTanh)',
              'Flatten/Reshape', 'a final Softmax (left out: the RTL ends at its input)')
 
@@ -226,13 +226,18 @@ def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray, data_t: Fixed, w_t: Fix
         Wn = W
     from da4ml.trace import FixedVariable
 
-    bias = quantize_np(b, acc_t)  # (accum_t)biases[j]
-    # products exact in accum_t? (the per-product cast to accum_t is then a no-op)
-    x_f = max(v.kif[2] for v in x.ravel())
-    nz = Wn[Wn != 0]
-    w_f = int(max(0.0, float(np.max(-np.log2(_lsb(nz)))))) if nz.size else 0
+    bias = quantize_np(b, acc_t)  # (accum_t)biases[j]; one row of biases per row of x (EinsumDense) or shared
+    bias = bias.reshape(-1, W.shape[1]) if bias.size != W.shape[1] else bias.reshape(1, -1)
+    # products exact in accum_t? (the per-product cast to accum_t is then a no-op). Checked product by product:
+    # with heterogeneous types (HGQ) each input has its own fractional bits and each weight its own lowest set bit,
+    # and hls4ml's bit-exact pass sizes accum_t for the finest product that occurs, not for max(x_f) + max(w_f).
+    x_f = np.array([max(v.kif[2] for v in x[:, i]) for i in range(x.shape[1])], dtype=np.float64)
+    nz = Wn != 0
+    w_f = np.zeros(Wn.shape)
+    if nz.any():
+        w_f[nz] = -np.log2(_lsb(Wn[nz]))
     acc_sat = acc_t.ovf in ('SAT', 'SAT_SYM')
-    exact_products = x_f + w_f <= acc_t.f
+    exact_products = bool(np.all((x_f[:, None] + w_f)[nz] <= acc_t.f)) if nz.any() else True
     xa = FixedVariableArray(x, solver_options)
     if exact_products:
         if Wn.size > HUGE_MATRIX and 'method0' not in solver_options:
@@ -255,7 +260,7 @@ def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray, data_t: Fixed, w_t: Fix
     for r in range(sums.shape[0]):
         for j in range(sums.shape[1]):
             v = sums[r, j]
-            add = float(bias[j] + const[j])
+            add = float(bias[r if bias.shape[0] > 1 else 0, j] + const[j])
             if not isinstance(v, FixedVariable):
                 v = FixedVariable(float(v), float(v), 1.0, hwconf=xa.hwconf)
             v = v + add if add != 0 else v
@@ -429,8 +434,55 @@ def _accum(layer, name: str) -> Fixed:
 
 
 POOLING_CLASSES = ('Pooling1D', 'Pooling2D', 'GlobalPooling1D', 'GlobalPooling2D')
-SUPPORTED_CLASSES = ('Input', 'InputLayer', 'Dense', 'Conv1D', 'Conv2D', 'Activation', 'ReLU', 'BatchNormalization',
-                     'BatchNormalizationQuantizedTanh', 'Reshape', 'Flatten') + POOLING_CLASSES
+SUPPORTED_CLASSES = ('Input', 'InputLayer', 'Dense', 'EinsumDense', 'FixedPointQuantizer', 'Conv1D', 'Conv2D',
+                     'Activation', 'ReLU', 'BatchNormalization', 'BatchNormalizationQuantizedTanh', 'Reshape',
+                     'Flatten') + POOLING_CLASSES
+
+
+def _fixed_point_quantizer(layer, x: np.ndarray, res_t: Fixed) -> np.ndarray:
+    """HGQ's ``FixedPointQuantizer`` as hls4ml writes it (``generate_mask_fn``, io_parallel): element ``n`` is cast
+    to ``ap_[u]fixed<b[n], i[n], AP_<RND>, AP_<SAT>>`` (``k[n]``: signed), or set to 0 where ``b[n]`` is 0, then
+    stored in the layer's result type."""
+    from da4ml.trace import FixedVariable
+
+    mask = getattr(layer, 'mask_kbi', None)
+    if mask is None:
+        raise RtlUnsupported(f'layer "{layer.name}" (FixedPointQuantizer) has no bit-width masks (hls4ml\'s '
+                             f'mask_kbi); {supported_text()}')
+    rnd, sat = str(layer.RND).replace('AP_', ''), str(layer.SAT).replace('AP_', '')
+    if sat not in ('WRAP', 'SAT', 'SAT_SYM'):
+        raise RtlUnsupported(f'layer "{layer.name}": FixedPointQuantizer overflow mode {sat} is not supported by the '
+                             f'RTL backend (WRAP, SAT, SAT_SYM are)')
+    shape = tuple(layer.get_input_variable().shape)
+    ks, bs, is_ = (np.broadcast_to(np.asarray(a)[0], shape).ravel() for a in mask)
+    y = np.empty(x.shape, dtype=object)
+    for n, v in enumerate(x):
+        k, b, i = int(ks[n]), int(bs[n]), int(is_[n])
+        if b == 0:
+            y[n] = _cast_var(FixedVariable(0.0, 0.0, 1.0, hwconf=v.hwconf), res_t)
+            continue
+        y[n] = _cast_var(_cast_var(v, Fixed(k, i - k, b - i, rnd, sat)), res_t)
+    return y
+
+
+def _einsum_dense(layer, x: np.ndarray, in_t: Fixed, res_t: Fixed, solver_options: dict) -> np.ndarray:
+    """``nnet::einsum_dense`` (Latency): the input transposed to (inplace, free data, contract), for every
+    (i, l0) row a ``dense`` with kernel ``i`` (contract x free kernel) and its own bias row, the result transposed
+    to the output's order."""
+    name = layer.name
+    g = layer.get_attr
+    n_i, n_l0, n_c, n_l1 = g('n_inplace'), g('n_free_data'), g('n_contract'), g('n_free_kernel')
+    W, w_t = _weights(layer, 'weight')
+    b, b_t = _weights(layer, 'bias') if _has(layer, 'bias') else (np.zeros(n_i * n_l0 * n_l1), Fixed(0, 1, 0))
+    acc_t = _accum(layer, name)
+    xt = x.reshape(tuple(g('inp_shape'))).transpose(tuple(g('inp_tpose_idxs'))).reshape(n_i, n_l0, n_c)
+    W = W.reshape(n_i, n_c, n_l1)
+    b = np.asarray(b, dtype=np.float64).reshape(n_i, n_l0, n_l1)
+    out = np.empty((n_i, n_l0, n_l1), dtype=object)
+    for i in range(n_i):
+        out[i] = _affine(xt[i], W[i], b[i], in_t, w_t, b_t, acc_t, res_t, name, solver_options)
+    shape = tuple(g('out_interpert_shape'))
+    return out.reshape(shape).transpose(tuple(g('out_tpose_idxs'))).ravel()
 
 
 def _check_pooling(layer) -> None:
@@ -515,6 +567,10 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
             act = str(layer.get_attr('activation', 'linear')).lower()
             if act not in ('linear', ''):
                 raise RtlUnsupported(f'layer "{name}": a fused {act} activation is not supported; {supported_text()}')
+        elif cls == 'EinsumDense':
+            y = _einsum_dense(layer, x, in_t, res_t, solver_options)
+        elif cls == 'FixedPointQuantizer':
+            y = _fixed_point_quantizer(layer, x, res_t)
         elif cls in ('Conv1D', 'Conv2D'):
             dims = 1 if cls == 'Conv1D' else 2
             W, w_t = _weights(layer, 'weight')

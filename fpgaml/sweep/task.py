@@ -55,6 +55,10 @@ def point_key(config: dict, files: dict, options: dict) -> str:
         name, data = files[role]
         h.update(f'\0{role}\0{name}\0{len(data)}\0'.encode())
         h.update(data)
+    for entry in (config.get('model') or {}).get('extensions') or []:
+        # an extension file (code loaded on the worker from its path): its content is part of the point
+        if Path(entry).is_absolute() and Path(entry).is_file():
+            h.update(b'\0extension\0' + Path(entry).read_bytes())
     return h.hexdigest()
 
 

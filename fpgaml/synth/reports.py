@@ -500,9 +500,17 @@ class MetricComparison:
     @property
     def message(self) -> str:
         if self.measured is None:
-            return f"{self.metric}: estimate {self.estimate:g}, no measurement"
+            return f"{self.metric}: estimate {_fmt(self.estimate)}, no measurement"
         pct = "n/a" if self.percent is None else f"{self.percent:+.1f}%"
-        return f"{self.metric}: estimate {self.estimate:g} vs {self.source} {self.measured:g} ({pct})"
+        diff = _fmt(self.difference, sign=True)
+        return f"{self.metric}: estimate {_fmt(self.estimate)} vs {self.source} {_fmt(self.measured)} ({diff}, {pct})"
+
+
+def _fmt(v, sign: bool = False) -> str:
+    """1,234 for whole numbers (LUT counts pass a million), else 4 significant digits."""
+    if float(v).is_integer():
+        return f"{int(v):+,}" if sign else f"{int(v):,}"
+    return f"{v:+,.4g}" if sign else f"{v:,.4g}"
 
 
 @dataclass
@@ -520,12 +528,12 @@ class Comparison:
                            "percent": m.percent, "source": m.source} for m in self.metrics}
 
 
-def compare(estimate, synthesis: SynthesisResult) -> Comparison:
+def compare(estimate, synthesis: SynthesisResult, resources: str | None = None) -> Comparison:
     """Per-metric difference between an :class:`~fpgaml.estimate.Estimate` and synthesis results.
 
     Latency and II come from co-simulation / csynth; resources from post-synthesis utilization when
     available (compared with the estimate's ``synth`` figure), else from csynth (compared with its ``csynth``
-    figure: like with like).
+    figure: like with like). ``resources`` ('csynth' or 'vivado_synth') takes them from that report only.
     """
     rows = []
     t = estimate.total
@@ -539,7 +547,11 @@ def compare(estimate, synthesis: SynthesisResult) -> Comparison:
     row("latency_cycles", t.latency_cycles, synthesis.latency_cycles, lat_src)
     row("ii_cycles", t.ii_cycles, synthesis.ii_cycles, "csynth")
     for r in ("dsp", "lut", "ff", "bram_18k", "uram"):
-        v, src = synthesis.resource(r)
+        if resources is None:
+            v, src = synthesis.resource(r)
+        else:
+            v, src = getattr(getattr(synthesis, resources), r, None), resources
+            v = None if v is None else int(v)
         kinds = getattr(estimate, "kinds", None) or {}
         est = kinds["csynth"][r] if src == "csynth" and r in kinds.get("csynth", {}) else getattr(t, r)
         row(r, est, v, src)
