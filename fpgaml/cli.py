@@ -388,7 +388,7 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
         from fpgaml.report.table import vendor_lines
 
         for line in vendor_lines(est, synthesis, rep['config'].get('part'), rep['config'].get('clock_period')):
-            out.print(line)
+            out.print(line, soft_wrap=True)  # paths unbroken
     if rep.get('rtl'):
         _print_side_by_side(rep['config']['name'], est, rep['rtl'], synthesis)
 

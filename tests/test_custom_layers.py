@@ -298,4 +298,4 @@ def test_bad_extension_entries(tmp_path, entry, expect):
     cfg = write(tmp_path / 'c.yml', f'model: m.h5\nname: t\nextensions: {entry}\n')
     rc, out = _cli('convert', cfg, cwd=tmp_path)
     assert rc == 2 and 'Traceback' not in out, out
-    assert f'c.yml:3: extensions' in out and expect in out, out
+    assert 'c.yml:3: extensions' in out and expect in out, out

@@ -56,21 +56,30 @@ def _type_step(layer, attr: str) -> float:
 
 
 def _weight(layer, name: str):
+    """(values, rounding error of each value): hls4ml writes the float values and the C++ cast truncates them to
+    the weight type (values already on its grid, e.g. quantized ones, lose nothing)."""
     w = layer.weights.get(name) if hasattr(layer, 'weights') else None
     if w is None or getattr(w, 'data', None) is None:
-        return None, 0.0
-    return np.asarray(w.data, dtype=np.float64), _step(w.type.precision)
+        return None, None
+    data = np.asarray(w.data, dtype=np.float64)
+    step = _step(w.type.precision)
+    return data, (np.abs(data - np.floor(data / step) * step) if step > 0 else np.zeros_like(data))
 
 
 def _dense_terms(layer, name: str, x_max: float) -> tuple[float, float]:
     """(gain, weight-rounding error) of one weight tensor: the largest sum of |w| into an output, and the
-    fan-in times the weight step times the largest input."""
-    w, step = _weight(layer, name)
+    largest sum of the weights' truncation errors into an output times the largest input."""
+    w, dw = _weight(layer, name)
     if w is None or w.size == 0:
         return 1.0, 0.0
-    w2 = w.reshape(-1, w.shape[-1]) if w.ndim > 1 else w.reshape(-1, 1)
-    gain = float(np.abs(w2).sum(axis=0).max())
-    return gain, w2.shape[0] * step * x_max
+    shape = (-1, w.shape[-1]) if w.ndim > 1 else (-1, 1)
+    gain = float(np.abs(w.reshape(shape)).sum(axis=0).max())
+    return gain, float(dw.reshape(shape).sum(axis=0).max()) * x_max
+
+
+def _bias_error(layer, name: str = 'bias') -> float:
+    _, db = _weight(layer, name)
+    return float(db.max()) if db is not None and db.size else 0.0
 
 
 def output_errors(graph, loaded, xs: list[np.ndarray]) -> list[float]:
@@ -101,8 +110,7 @@ def explained_errors(graph, keras_out: dict[str, np.ndarray], inputs: dict[str, 
             e = _recurrent(layer, e_in, x_max, s_out)
         elif 'weight' in getattr(layer, 'weights', {}) or 'scale' in getattr(layer, 'weights', {}):
             gain, dw = _dense_terms(layer, 'weight' if 'weight' in layer.weights else 'scale', x_max)
-            _, db = _weight(layer, 'bias')
-            e = gain * e_in + dw + db + _type_step(layer, 'accum_t') + s_out
+            e = gain * e_in + dw + _bias_error(layer) + _type_step(layer, 'accum_t') + s_out
         elif cls in MERGE_SUM:
             e = sum(err[i] for i in ins) / (len(ins) if cls == 'Average' else 1) + s_out
         elif cls in ('Multiply', 'Dot'):
@@ -116,6 +124,9 @@ def explained_errors(graph, keras_out: dict[str, np.ndarray], inputs: dict[str, 
         else:  # ReLU / linear / leaky activations, pooling, reshapes, padding, ...: passed on, then truncated
             slope = float(layer.get_attr('activ_param', 1.0) or 1.0) if act in ('leaky_relu', 'leakyrelu') else 1.0
             e = max(1.0, abs(slope)) * e_in + (s_out if cls not in ('Reshape', 'Flatten', 'Transpose') else 0.0)
+        t = _fixed(out_var.type.precision)
+        if t is not None:  # the firmware's value and Keras's both lie in the type's range (a quantizer's too)
+            e = min(e, t.max_value - t.min_value)
         for name in layer.outputs:
             err[name] = e
             ref = keras_out.get(layer.name)
@@ -158,7 +169,7 @@ def _recurrent(layer, e_in: float, x_max: float, s_out: float) -> float:
 def _recurrent_cell(layer, prefix: str, e_in: float, x_max: float, s_out: float) -> float:
     gain_x, dw_x = _dense_terms(layer, f'{prefix}weight', x_max)
     gain_h, dw_h = _dense_terms(layer, f'{prefix}recurrent_weight', 1.0)
-    _, db = _weight(layer, f'{prefix}bias')
+    db = _bias_error(layer, f'{prefix}bias')
     tables = 16.0 / int(layer.get_attr('table_size', 1024) or 1024) + _type_step(layer, 'table_t')
     steps = int(layer.get_attr('n_timesteps', 1) or 1)
     e = 0.0
