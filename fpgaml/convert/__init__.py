@@ -176,6 +176,9 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     warnings += checks.quantizer_conflicts(cfg, layer_list)
     warnings.append(checks.size_warning(graph, cfg.io_type))
     for r in flow:
+        if r.name == 'hgq_user_types':  # a setting hls4ml would have replaced, kept: said out loud
+            warnings += [f'layer "{c.layer}": {c.what}' for c in r.changes]
+            continue
         notes.extend(r.notes())
     for warning in filter(None, warnings):
         _warn(warning)

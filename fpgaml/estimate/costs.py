@@ -374,7 +374,70 @@ def dense(ctx: Context, layer) -> LayerCost:
         # DataPrepare reads the stream over several cycles into a partitioned ``data`` array: registers
         # (SVHN CNN csynth: the 96-input Dense after Flatten, 6,159 FF against 4.6k without them)
         c.ff += n_in * in_fmt(layer).width
+    c.flags += heterogeneous_input_flag(layer)
     return c.add(stream_fifos(ctx, layer))
+
+
+def heterogeneous_input_flag(layer) -> list[str]:
+    """A note when the layer reads an HGQ quantizer whose elements have different widths: the cost model sizes
+    every product for the widest (the quantizer's result type), an upper bound."""
+    try:
+        src = layer.get_input_node()
+    except Exception:  # noqa: BLE001 - no single input node
+        return []
+    mask = getattr(src, "mask_kbi", None) if src is not None else None
+    if mask is None:
+        return []
+    bits = np.asarray(mask[1])
+    if bits.size <= 1 or int(bits.min()) == int(bits.max()):
+        return []
+    return [f"inputs of heterogeneous widths ({int(bits.min())}-{int(bits.max())} bits, HGQ): products sized for "
+            f"the widest ({in_fmt(layer).width} bits), an upper bound"]
+
+
+def einsum_dense(ctx: Context, layer) -> LayerCost:
+    """hls4ml's EinsumDense (HGQ2's QEinsumDense / QEinsumDenseBatchnorm; io_parallel): ``nnet::einsum_dense``
+    runs the Latency dense kernel (n_contract inputs x n_free_kernel outputs) once per (inplace, free data) row,
+    all unrolled, with kernel ``i`` for inplace index ``i``; the transposes around it are wiring. With
+    ``distributed_arithmetic`` hls4ml keeps no weights in the graph: generic estimate."""
+    w, wf = weight(layer, "weight")
+    n_i, n_l0 = int(attr(layer, "n_inplace", 1) or 1), int(attr(layer, "n_free_data", 1) or 1)
+    n_c, n_l1 = attr(layer, "n_contract"), attr(layer, "n_free_kernel")
+    if w is None or n_c is None or n_l1 is None or w.size != n_i * int(n_c) * int(n_l1):
+        return generic(ctx, layer)
+    n_c, n_l1 = int(n_c), int(n_l1)
+    w3 = w.reshape(n_i, n_c, n_l1)
+    b, _ = weight(layer, "bias")
+    b3 = np.abs(b).reshape(n_i, n_l0, n_l1).max(axis=1) if b is not None and b.size == n_i * n_l0 * n_l1 else None
+    o = out_fmt(layer)
+    total = LayerCost()
+    for i in range(n_i):
+        spec = MacSpec(w3[i], wf, in_fmt(layer), _accum(layer, o), o, None if b3 is None else b3[i], n_inst=n_l0,
+                       n_iter=1, rf=reuse_factor(layer), strategy=strategy(layer))
+        c = mac(ctx, spec)
+        total.add(c)
+        total.latency_cycles = max(total.latency_cycles, c.latency_cycles)
+        total.ii_cycles = max(total.ii_cycles, c.ii_cycles)
+    total.flags += heterogeneous_input_flag(layer)
+    return total
+
+
+def fixed_point_quantizer(ctx: Context, layer) -> LayerCost:
+    """HGQ's heterogeneous quantizer (hls4ml ``FixedPointQuantizer``, io_parallel only): one inlined ``ap_fixed``
+    cast per element with that element's widths (``mask_kbi``; 0 bits: the element is the constant 0). A
+    TRN/WRAP cast is wiring; RND adds an incrementer over the element's bits, SAT/SAT_SYM a compare-and-select
+    of about as many LUTs. It chains into the next layer's first cycle (no register, no cycle of its own)."""
+    mask = getattr(layer, "mask_kbi", None)
+    if mask is None:
+        return generic(ctx, layer)
+    shape = tuple(shape_of(in_var(layer)) or shape_of(out_var(layer)))
+    bits = np.broadcast_to(np.asarray(mask[1])[0], shape).astype(np.int64)
+    rnd = str(getattr(layer, "RND", "TRN")).replace("AP_", "")
+    sat = str(getattr(layer, "SAT", "WRAP")).replace("AP_", "")
+    per_bit = (1.0 if rnd != "TRN" else 0.0) + (1.0 if sat.startswith("SAT") else 0.0)
+    c = LayerCost(latency_cycles=0, ii_cycles=1, process=False)
+    c.lut = per_bit * float(bits[bits > 0].sum())
+    return c
 
 
 def _conv_geometry(layer):

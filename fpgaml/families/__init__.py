@@ -32,10 +32,11 @@ class Family:
 
 
 def _families() -> list[Family]:
-    from . import activations, batchnorm, binary, dense, garnet, merge, pooling, recurrent, softmax, structure
+    from . import (activations, batchnorm, binary, dense, garnet, merge, pooling, quantizer, recurrent, softmax,
+                   structure)
 
-    return [structure.FAMILY, merge.FAMILY, activations.FAMILY, dense.FAMILY, batchnorm.FAMILY, binary.FAMILY,
-            pooling.FAMILY, softmax.FAMILY, recurrent.FAMILY, garnet.FAMILY]
+    return [structure.FAMILY, quantizer.FAMILY, merge.FAMILY, activations.FAMILY, dense.FAMILY, batchnorm.FAMILY,
+            binary.FAMILY, pooling.FAMILY, softmax.FAMILY, recurrent.FAMILY, garnet.FAMILY]
 
 
 FAMILIES: list[Family] = _families()

@@ -439,10 +439,28 @@ SUPPORTED_CLASSES = ('Input', 'InputLayer', 'Dense', 'EinsumDense', 'FixedPointQ
                      'Flatten') + POOLING_CLASSES
 
 
-def _fixed_point_quantizer(layer, x: np.ndarray, res_t: Fixed) -> np.ndarray:
+def _input_quantizer(layers):
+    """The FixedPointQuantizer that alone reads the model input, when it wraps (WRAP) and truncates or rounds half
+    up (TRN, RND), else None. Its casts can then be applied to da4ml's input variables themselves: on values of
+    the input type, wrapping to fewer integer bits and truncating to one bit below the kept ones before rounding
+    half up give what the firmware's cast of the full value gives (both are exact modulo 2^(k+i) and floor-based),
+    so each input is only as wide as its quantizer's type (HGQ's own da4ml tracer does the same)."""
+    if len(layers) < 2:
+        return None
+    first, head = layers[0], layers[1]
+    out = first.outputs[0] if getattr(first, 'outputs', None) else None
+    readers = [lay for lay in layers[1:] if out in lay.inputs]
+    if (head.class_name != 'FixedPointQuantizer' or readers != [head] or getattr(head, 'mask_kbi', None) is None
+            or str(head.SAT).replace('AP_', '') != 'WRAP' or str(head.RND).replace('AP_', '') not in ('TRN', 'RND')):
+        return None
+    return head
+
+
+def _fixed_point_quantizer(layer, x: np.ndarray, res_t: Fixed, on_input: bool = False) -> np.ndarray:
     """HGQ's ``FixedPointQuantizer`` as hls4ml writes it (``generate_mask_fn``, io_parallel): element ``n`` is cast
     to ``ap_[u]fixed<b[n], i[n], AP_<RND>, AP_<SAT>>`` (``k[n]``: signed), or set to 0 where ``b[n]`` is 0, then
-    stored in the layer's result type."""
+    stored in the layer's result type. ``on_input``: ``x`` are da4ml's (not yet sized) input variables and the
+    casts size them (:func:`_input_quantizer`)."""
     from da4ml.trace import FixedVariable
 
     mask = getattr(layer, 'mask_kbi', None)
@@ -460,6 +478,9 @@ def _fixed_point_quantizer(layer, x: np.ndarray, res_t: Fixed) -> np.ndarray:
         k, b, i = int(ks[n]), int(bs[n]), int(is_[n])
         if b == 0:
             y[n] = _cast_var(FixedVariable(0.0, 0.0, 1.0, hwconf=v.hwconf), res_t)
+            continue
+        if on_input:
+            y[n] = _cast_var(v.quantize(k, i - k, b - i, 'WRAP', rnd), res_t)
             continue
         y[n] = _cast_var(_cast_var(v, Fixed(k, i - k, b - i, rnd, sat)), res_t)
     return y
@@ -538,7 +559,10 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
     shape = tuple(first.get_output_variable().shape)
     n = int(np.prod(shape))
     inp = FixedVariableArrayInput((n,), solver_options=solver_options)
-    x0 = inp.quantize(in_t.k, in_t.i, in_t.f, 'WRAP', 'TRN')._vars
+    fold = _input_quantizer(layers)
+    # da4ml sizes each input by the casts applied to it: cast to the input type, or (HGQ) straight to the input
+    # quantizer's element types, so that every input carries only the bits its quantizer keeps
+    x0 = inp._vars if fold is not None else inp.quantize(in_t.k, in_t.i, in_t.f, 'WRAP', 'TRN')._vars
     vals[first.name], types[first.name], shapes[first.name] = x0, in_t, shape
     left_out: list[str] = []
     last = first.name
@@ -570,7 +594,7 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
         elif cls == 'EinsumDense':
             y = _einsum_dense(layer, x, in_t, res_t, solver_options)
         elif cls == 'FixedPointQuantizer':
-            y = _fixed_point_quantizer(layer, x, res_t)
+            y = _fixed_point_quantizer(layer, x, res_t, on_input=layer is fold)
         elif cls in ('Conv1D', 'Conv2D'):
             dims = 1 if cls == 'Conv1D' else 2
             W, w_t = _weights(layer, 'weight')
