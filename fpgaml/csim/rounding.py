@@ -62,6 +62,8 @@ def _weight(layer, name: str):
     if w is None or getattr(w, 'data', None) is None:
         return None, None
     data = np.asarray(w.data, dtype=np.float64)
+    if layer.get_attr('_weights_transposed', False) is True and data.ndim > 1 and name.endswith('weight'):
+        data = np.moveaxis(data, 0, -1)  # hls4ml's resource_strategy pass stores these kernels outputs-first
     step = _step(w.type.precision)
     return data, (np.abs(data - np.floor(data / step) * step) if step > 0 else np.zeros_like(data))
 
@@ -167,12 +169,26 @@ def _recurrent(layer, e_in: float, x_max: float, s_out: float) -> float:
 
 
 def _recurrent_cell(layer, prefix: str, e_in: float, x_max: float, s_out: float) -> float:
+    """One direction of a recurrent layer over its time steps. The input path is bounded as a Dense layer; the
+    state path is not: the worst-case sum of |U| over the state (above 1 for any trained cell) makes a
+    first-order bound grow without limit over the steps. There the state's error is propagated root-sum-square
+    (the rounding errors of different state elements are independent): the recurrent kernel's gain is the largest
+    sqrt(sum u^2) into one gate, times the steepest gate slope on that path (tanh: 1 for the candidate, sigmoid
+    gates 1/4, both multiplied by a gate output below 1). Every step adds its own rounding (input path, weights,
+    tables, accumulator, result) and the state stays within the tanh range (error at most 2)."""
     gain_x, dw_x = _dense_terms(layer, f'{prefix}weight', x_max)
-    gain_h, dw_h = _dense_terms(layer, f'{prefix}recurrent_weight', 1.0)
+    u, du = _weight(layer, f'{prefix}recurrent_weight')
+    if u is not None and u.size:
+        shape = (-1, u.shape[-1]) if u.ndim > 1 else (-1, 1)
+        gain_h = float(np.sqrt((u.reshape(shape) ** 2).sum(axis=0)).max())
+        dw_h = float(du.reshape(shape).sum(axis=0).max())
+    else:
+        gain_h, dw_h = 0.0, 0.0
     db = _bias_error(layer, f'{prefix}bias')
     tables = 16.0 / int(layer.get_attr('table_size', 1024) or 1024) + _type_step(layer, 'table_t')
     steps = int(layer.get_attr('n_timesteps', 1) or 1)
+    fresh = gain_x * e_in + dw_x + dw_h + db + tables + _type_step(layer, 'accum_t') + s_out
     e = 0.0
-    for _ in range(steps):  # h = o * tanh(c): bounded by 1, so its error by 2
-        e = min(2.0, gain_x * e_in + gain_h * e + dw_x + dw_h + db + tables + _type_step(layer, 'accum_t') + s_out)
+    for _ in range(steps):
+        e = min(2.0, float(np.hypot(gain_h * e, fresh)) if gain_h * e > 0 else fresh)
     return e
