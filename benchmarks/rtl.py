@@ -24,7 +24,7 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-DEFAULT = ['jet_mlp', 'reference_mlp', 'jet_ternary', 'jet_binary', 'reference_cnn']
+DEFAULT = ['jet_mlp', 'jet_hgq', 'reference_mlp', 'jet_ternary', 'jet_binary', 'reference_cnn']
 
 
 def _config(name: str, work: Path) -> Path:

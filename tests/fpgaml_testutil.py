@@ -18,3 +18,15 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def skip_without_hgq(config: Path) -> None:
+    """A zoo model saved by HGQ2 (``model.keras`` naming ``hgq>`` classes: jet_hgq) needs ``import hgq`` (hgq2,
+    installed by ``make test`` beside QKeras): skip its test with that reason when hgq2 is missing."""
+    import importlib.util
+
+    from fpgaml.frontend.hgq import archive_names_hgq
+
+    model = Path(config).parent / 'model.keras'
+    if model.is_file() and archive_names_hgq(model) and importlib.util.find_spec('hgq') is None:
+        pytest.skip(f'{Path(config).parent.name} is an HGQ2 model and hgq2 is not installed (make test installs it)')

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from fpgaml.regress import GOLDEN, MODELS_DIR, regress, regress_one, zoo
+from fpgaml_testutil import skip_without_hgq
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize('name', sorted(zoo()))
 def test_zoo_model_matches_its_golden_record(name):
+    skip_without_hgq(zoo()[name])
     (res,) = regress([name])
     assert res.status == 'pass', (res.first_difference, res.first_divergent_layer)
     assert res.outputs_differing == 0 and res.outputs_compared > 0

@@ -13,11 +13,13 @@ import pytest
 
 from fpgaml.config import load_config
 from fpgaml.project import build
+from fpgaml_testutil import skip_without_hgq
 
 pytestmark = pytest.mark.slow
 
 MODELS = Path(__file__).resolve().parents[1] / 'models'
-CONFIGS = {p.parent.name: p for p in sorted(MODELS.glob('jet_*/config.yml')) if (p.parent / 'model.h5').is_file()}
+CONFIGS = {p.parent.name: p for p in sorted(MODELS.glob('jet_*/config.yml'))
+           if (p.parent / 'model.h5').is_file() or (p.parent / 'model.keras').is_file()}  # jet_hgq: HGQ2, Keras 3
 ZOO = sorted(CONFIGS)
 # families that cannot be bit-exact in hls4ml 1.3.0, and why (their tolerances are in their config.yml).
 # (jet_lstm / jet_gru are bit-exact since they have state quantizers and fpgaml computes their cells exactly.)
@@ -33,6 +35,7 @@ PRUNED = ('jet_mlp', 'jet_cnn')
 @pytest.fixture(scope='module', params=ZOO)
 def built(request, tmp_path_factory):
     name = request.param
+    skip_without_hgq(CONFIGS[name])
     cfg = load_config(CONFIGS[name], output_dir=tmp_path_factory.mktemp(name) / name)
     cfg.validation.samples = SAMPLES.get(name, 300)
     return name, build(cfg, csim=True, force=False)
