@@ -141,14 +141,14 @@ def _qcfg(qkeras_mlp, tmp_path, extra: str):
     return load_config(write(tmp_path / 'c.yml', text))
 
 
-def test_invalid_reuse_factor_lists_the_valid_ones(qkeras_mlp, tmp_path):
+def test_reuse_factor_hls4ml_replaces_is_built_with_its_choice_and_named(qkeras_mlp, tmp_path):
+    """Resource RF 7 on a 16x32 Dense: hls4ml substitutes 8 (issue 25: build what hls4ml builds, and say so; it
+    was an error)."""
     cfg = _qcfg(qkeras_mlp, tmp_path, 'layers:\n  dense_1:\n    reuse_factor: 7\n    strategy: Resource\n')
-    with pytest.raises(FpgamlError) as e:
-        build(cfg, csim=False, force=False)
-    msg = str(e.value)
-    assert 'c.yml:9: reuse factor 7 is not valid for layer "dense_1"' in msg and 'valid reuse factors: 1, 2, 4, 8' in msg
-    assert not (tmp_path / 'x').exists()
-    assert not list(tmp_path.glob('.x.tmp-*'))
+    res = build(cfg, csim=False, force=False)
+    [note] = [n for n in res.conversion.notes if 'reuse factor 7 of layer "dense_1"' in n]
+    assert 'c.yml:9:' in note and "valid reuse factors (1, 2, 4, 8" in note and 'built with 8' in note
+    assert {r.name: r.reuse_factor for r in res.conversion.layers}['dense_1'] == 8
 
 
 def test_override_naming_no_layer_is_an_error(qkeras_mlp, tmp_path):
