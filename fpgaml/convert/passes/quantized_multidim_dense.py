@@ -12,12 +12,10 @@ and ``bias_quantizer`` into ``conv_attrs`` in ``ReplaceMultidimensionalDenseWith
 
 from __future__ import annotations
 
-import numpy as np
-
 from fpgaml.errors import FpgamlError
 
 from . import Change, FlowContext, Pass
-from .quantized_recurrent_weights import _as_typed, _elementwise, _set_data
+from .quantized_recurrent_weights import _elementwise, quantize_weights
 
 CONV_CLASSES = ('Conv1D', 'Conv2D', 'PointwiseConv1D', 'PointwiseConv2D')
 
@@ -37,8 +35,6 @@ class QuantizedMultidimDense(Pass):
             layer = ctx.keras_layer(node.name)
             if layer is None or type(layer).__name__ != 'QDense':
                 continue
-            import tensorflow as tf
-
             def q(quantizer, var_name):
                 var = node.weights.get(var_name)
                 if quantizer is None:
@@ -52,10 +48,7 @@ class QuantizedMultidimDense(Pass):
                                       f'the {var_name} quantizer {quantizer} (alpha={quantizer.alpha!r}): hls4ml '
                                       f'builds it as a convolution and drops its quantizers, and fpgaml re-applies '
                                       f'only quantizers that map each value on its own; use alpha=1')
-                old = np.asarray(var.data, dtype=np.float64)
-                new = np.asarray(quantizer(tf.constant(old, tf.float32)).numpy(), dtype=np.float64)
-                _set_data(var, new)
-                return int(np.sum(_as_typed(old, var) != new))
+                return quantize_weights(var, quantizer)
 
             changed = {name: q(quantizer, name) for name, quantizer in (
                 ('weight', getattr(layer, 'kernel_quantizer_internal', None)),

@@ -53,6 +53,18 @@ def _as_typed(values: np.ndarray, var) -> np.ndarray:
     return k / 2.0 ** f
 
 
+def quantize_weights(var, quantizer) -> int:
+    """Replace the float values of hls4ml's weight variable ``var`` by what QKeras's ``quantizer`` computes
+    (elementwise quantizers only: the caller checks ``_elementwise``); returns how many values hls4ml's C++ cast
+    would have got wrong."""
+    import tensorflow as tf
+
+    old = np.asarray(var.data, dtype=np.float64)
+    new = np.asarray(quantizer(tf.constant(old, tf.float32)).numpy(), dtype=np.float64)
+    _set_data(var, new)
+    return int(np.sum(_as_typed(old, var) != new))
+
+
 class QuantizedRecurrentWeights(Pass):
     name = 'quantized_recurrent_weights'
     precondition = 'hls4ml recurrent layers hold "weight", "recurrent_weight", "bias" (and GRU "recurrent_bias") weights'
@@ -74,8 +86,6 @@ class QuantizedRecurrentWeights(Pass):
                 continue
             if cell is None or not hasattr(cell, 'kernel_quantizer_internal'):
                 continue  # a float Keras layer: hls4ml's weights are the model's
-            import tensorflow as tf
-
             def q(quantizer, var_name):
                 var = node.weights.get(var_name)
                 if quantizer is None or var is None:
@@ -84,10 +94,7 @@ class QuantizedRecurrentWeights(Pass):
                     raise FpgamlError(f'layer "{node.name}": the {var_name} quantizer {quantizer} scales its values '
                                       f'(alpha={quantizer.alpha!r}), which hls4ml cannot express in a recurrent '
                                       f'layer: use alpha=1')
-                old = np.asarray(var.data, dtype=np.float64)
-                new = np.asarray(quantizer(tf.constant(old, tf.float32)).numpy(), dtype=np.float64)
-                _set_data(var, new)
-                return int(np.sum(_as_typed(old, var) != new))
+                return quantize_weights(var, quantizer)
 
             changed = {name: q(quantizer, name) for name, quantizer in (
                 ('weight', cell.kernel_quantizer_internal), ('recurrent_weight', cell.recurrent_quantizer_internal),
