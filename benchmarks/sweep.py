@@ -146,7 +146,7 @@ def phase_workers(work: Path, res: dict) -> None:
 
 
 def phase_overhead(work: Path, res: dict, n: int = 400) -> None:
-    from fpgaml.sweep.engine import engine, map_tasks
+    from fpgaml.parallel import engine, map_tasks
 
     with engine(workers=2) as eng:
         map_tasks(eng, abs, [(-i,) for i in range(20)], [f'warm{i}' for i in range(20)])  # warm the workers

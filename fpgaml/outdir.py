@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fpgaml._owner import host_tag, pid_alive, sha256_file
+from fpgaml.atomic import write_json
 from fpgaml.errors import FpgamlError
 
 MANIFEST = '.fpgaml-manifest.json'
@@ -91,9 +92,7 @@ def update_manifest(project: Path, files) -> None:
 
 
 def _save_manifest(project: Path, files: dict) -> None:
-    tmp = project / (MANIFEST + '.tmp')
-    tmp.write_text(json.dumps({'written_by': 'fpgaml', 'files': files}, indent=1, sort_keys=True) + '\n')
-    os.replace(tmp, project / MANIFEST)
+    write_json(project / MANIFEST, {'written_by': 'fpgaml', 'files': files}, indent=1, sort_keys=True)
 
 
 def read_manifest(project: Path) -> dict | None:

@@ -24,13 +24,13 @@ temporary folder beside the target and installed (``fpgaml.outdir``) only when e
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from fpgaml.atomic import write_json
 from fpgaml.config import ProjectConfig
 from fpgaml.errors import FpgamlError
 from fpgaml.outdir import (REPORT, check_target, folder_lock, install, is_user_os_error, project_files, remove_stale,
@@ -186,18 +186,12 @@ class Project:
             self.report['csim'] = self.csim.to_json() if self.csim else self.report.get('csim')
         if self.rtl_result is not None:
             self.report['rtl'] = self.rtl_result.to_json()
-        _write_json_atomic(self.project_dir / REPORT, self.report)
+        write_json(self.project_dir / REPORT, self.report, indent=2, default=str)
         write_html_report(self.project_dir / 'report.html', self.estimate_result,
                           synthesis=self.synthesis.result if self.synthesis else None, budgets=self.cfg.budgets,
                           title=f'{self.cfg.name}: fpgaml report', csim=self.csim, verification=True,
                           flow=self.conversion.flow_table(), rtl=(self.report or {}).get('rtl'))
         render_readme(self.conversion, self.project_dir, final_dir or self.project_dir, self.csim)
-
-
-def _write_json_atomic(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + '\n')
-    os.replace(tmp, path)
 
 
 # ---- the steps of the commands ---------------------------------------------------------------------------------
@@ -255,7 +249,7 @@ def _update_record(run: Run) -> None:
 
     p = run.project
     p.report['csim'] = p.csim.to_json()
-    _write_json_atomic(p.project_dir / REPORT, p.report)
+    write_json(p.project_dir / REPORT, p.report, indent=2, default=str)
     render_readme(p.conversion, p.project_dir, p.project_dir, p.csim)
     update_manifest(p.project_dir, [REPORT, 'README.md'])
 

@@ -13,41 +13,27 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from fpgaml import parallel
+from fpgaml.atomic import write_bytes, write_json
 from fpgaml.config import load_config
-from fpgaml.config.precision import from_hls4ml, parse_precision
+from fpgaml.config.precision import parse_precision
 from fpgaml.convert import firmware_hash
 from fpgaml.csim import data as vdata
+from fpgaml.divergence import LayerValues, first_divergence, traced_layers
 from fpgaml.errors import FpgamlError, suggest
+from fpgaml.fixed import layer_type
 from fpgaml.project import Project
+from fpgaml.zoo import MODELS_DIR, zoo
 
 GOLDEN = 'golden.json'
 SAMPLES = 100
 TRACE_SAMPLES = 8
-MODELS_DIR = Path(__file__).resolve().parents[1] / 'models'
-
-
-def default_models_dir() -> Path:
-    """``./models`` of the current folder when there is one, else the checkout's ``models/``."""
-    here = Path.cwd() / 'models'
-    return here if here.is_dir() else MODELS_DIR
-
-
-def models_folder(path: Path) -> Path:
-    """A --models-dir given by the user, checked."""
-    from fpgaml.config import expand_path
-
-    folder = expand_path(path, '--models-dir')
-    if not folder.exists():
-        raise FpgamlError(f'--models-dir {path}: no such folder')
-    if not folder.is_dir():
-        raise FpgamlError(f'--models-dir {path}: is a file, not a folder of reference models')
-    return folder
 
 
 class _Bits(BaseModel):
@@ -140,17 +126,8 @@ class RegressResult:
         return self.status != 'FAIL'
 
 
-def zoo(models_dir: Path = MODELS_DIR) -> dict[str, Path]:
-    """Every reference model: a folder of ``models/`` with a ``config.yml``."""
-    return {p.parent.name: p for p in sorted(Path(models_dir).glob('*/config.yml'))}
-
-
 def _bits(values: np.ndarray, t) -> list:
     return vdata.to_bits(values, t).tolist()
-
-
-def _layer_type(layer):
-    return from_hls4ml(layer.get_output_variable().type.precision)
 
 
 def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
@@ -159,7 +136,7 @@ def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
     layers = {}
     for layer in conv.graph.get_layers():
         if layer.name in traces:
-            t = _layer_type(layer)
+            t = layer_type(layer, decoded_xnor=False)
             layers[layer.name] = {'type': t.hls4ml_str(), 'bits': _bits(traces[layer.name], t)}
     return {
         'model': name,
@@ -195,21 +172,23 @@ def _fresh_inputs(cfg, conv, loaded) -> list[np.ndarray]:
 
 
 def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
-    for layer in conv.graph.get_layers():
-        g = golden['layers'].get(layer.name)
-        if g is None or layer.name not in traces:
-            continue
-        got = np.asarray(_bits(traces[layer.name], parse_precision(g['type'])))
-        exp = np.asarray(g['bits'])
-        if got.shape != exp.shape or g['type'] != _layer_type(layer).hls4ml_str():
-            return f'{layer.name} ({layer.class_name}): type or shape changed ({g["type"]} -> ' \
-                   f'{_layer_type(layer).hls4ml_str()})'
-        bad = got != exp
-        if bad.any():
-            s, i = map(int, np.argwhere(bad)[0])
-            return (f'{layer.name} ({layer.class_name}): {int(bad.sum())} of {bad.size} values differ; first at '
-                    f'sample {s}, index {i}: {exp[s, i]} -> {got[s, i]}')
-    return None
+    def compared():  # the layers traced now and in the record, as bit patterns of the record's types
+        for layer in conv.graph.get_layers():
+            g = golden['layers'].get(layer.name)
+            if g is not None and layer.name in traces:
+                got = _bits(traces[layer.name], parse_precision(g['type']))
+                now = layer_type(layer, decoded_xnor=False).hls4ml_str()
+                yield LayerValues(layer.name, layer.class_name, np.asarray(g['bits']), np.asarray(got),
+                                  expected_type=g['type'], got_type=now)
+
+    d = first_divergence(compared())
+    if d is None:
+        return None
+    if d.type_change is not None:
+        return f'{d.layer} ({d.cls}): type or shape changed ({d.type_change[0]} -> {d.type_change[1]})'
+    s, i = d.first_at
+    return (f'{d.layer} ({d.cls}): {d.values_differing} of {d.values_compared} values differ; first at '
+            f'sample {s}, index {i}: {d.expected} -> {d.got}')
 
 
 def regress_one(name: str, config: Path, update: bool = False, cache: str | None = None) -> RegressResult:
@@ -233,9 +212,7 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         compiled = project.compile(cache=cache, fast=False if recording else None)
         xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, project.loaded)
         ys = project.predict(xs, label=f'C-simulation of {name}')
-        traced = {lay.name: lay.get_output_variable().size() for lay in conv.graph.get_layers()
-                  if lay.get_attr('trace', False) and lay.get_attr('function_cpp', None) is not None}
-        _, traces = project.trace([x[:TRACE_SAMPLES] for x in xs], traced)
+        _, traces = project.trace([x[:TRACE_SAMPLES] for x in xs], traced_layers(conv.graph))
         record = _record(name, cfg, conv, work / name, xs, ys, traces)
         fast_mismatch = None
         if recording and project.compile(cache=cache).fast:
@@ -283,9 +260,7 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
             res.status = 'FAIL'
             res.first_difference = f'no golden record ({golden_path.name}); run "fpgaml regress --update {name}"'
         else:
-            tmp = golden_path.with_name(golden_path.name + '.tmp')
-            tmp.write_text(json.dumps(record, separators=(',', ':')) + '\n')
-            tmp.replace(golden_path)
+            write_json(golden_path, record, separators=(',', ':'))
             res.status = 'created' if golden is None else 'updated'
             if golden is None:
                 res.changes = [f'new golden record: {record["samples"]} samples, firmware '
@@ -309,7 +284,7 @@ def _describe_changes(old: dict, new: dict, n_diff: int) -> list[str]:
 def regress(names: list[str] | None = None, update: bool = False, models_dir: Path = MODELS_DIR,
             cache: str | None = None, scheduler: str | None = None) -> list[RegressResult]:
     """Regress the models here, one after another, or (``scheduler``: ``"local"`` or ``tcp://host:port``) as
-    one Dask task each (:mod:`fpgaml.sweep.fanout`)."""
+    one Dask task each (:func:`regress_distributed`)."""
     models = zoo(models_dir)
     if not models:
         raise FpgamlError(f'no reference models (folders with config.yml) in {models_dir}')
@@ -320,7 +295,46 @@ def regress(names: list[str] | None = None, update: bool = False, models_dir: Pa
         for n in names or list(models):
             load_golden(models[n].parent / GOLDEN)
     if scheduler is not None:
-        from fpgaml.sweep.fanout import regress_distributed
-
         return regress_distributed(names or list(models), models, update, None if scheduler == 'local' else scheduler)
     return [regress_one(n, models[n], update=update, cache=cache) for n in (names or list(models))]
+
+
+def regress_task(name: str, files: dict[str, bytes], update: bool) -> tuple[dict, bytes | None]:
+    """On a worker: :func:`regress_one` on a private copy of the model folder (its files travel with the task:
+    no shared file system is assumed); returns the result and, if it wrote one, the golden record."""
+    from fpgaml._env import require_legacy_keras
+
+    require_legacy_keras()
+    root = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-task-{name}-'))
+    try:
+        config = parallel.unpack_folder(files, root, name) / 'config.yml'
+        res = regress_one(name, config, update=update)
+        golden = (config.parent / GOLDEN).read_bytes() if res.status in ('updated', 'created') else None
+        return asdict(res), golden
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def regress_distributed(names: list[str], models: dict[str, Path], update: bool, scheduler: str | None):
+    """``fpgaml regress --scheduler``: one :func:`regress_task` per model on the Dask engine; a golden record a
+    worker rewrote (``--update``) is written here."""
+    results: list = [None] * len(names)
+    with parallel.engine(scheduler, tasks=len(names)) as eng:
+        progress = parallel.ProgressLine('regress', len(names))
+        try:
+            def done(o):
+                name = names[o.index]
+                if o.error is not None:
+                    results[o.index] = RegressResult(model=name, status='FAIL', first_difference=o.error)
+                else:
+                    d, golden = o.result
+                    results[o.index] = RegressResult(**d)
+                    if golden is not None:  # --update: the record the worker wrote comes back here
+                        write_bytes(models[name].parent / GOLDEN, golden)
+                progress.advance(f'{name}: {results[o.index].status}')
+
+            parallel.map_tasks(eng, regress_task, [(n, parallel.folder_files(models[n].parent), update) for n in names],
+                               [f'regress-{n}' for n in names], on_done=done)
+        finally:
+            progress.close()
+    return results

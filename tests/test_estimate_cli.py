@@ -51,6 +51,8 @@ def test_violated_budget_fails_with_margin_and_passing_ones_are_shown(tmp_path):
     assert '(50% of xcvu9p)' in p.stdout
     assert 'synth (post-synthesis' in p.stdout and 'csynth (HLS' in p.stdout  # both kinds, with their bands
     assert 'FAIL latency' in p.stdout and 'exceeds budget 10 ns by' in p.stdout
+    d = run(['--debug', 'estimate', cfg])  # a verdict (errors.BudgetExceeded), not a failure: no traceback
+    assert d.returncode == 5 and 'Traceback' not in d.stderr, d.stderr[-2000:]
 
 
 def test_unknown_part_lists_known_parts(tmp_path):

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpgaml.config.precision import FixedType
+from fpgaml.fixed import Fixed
 from fpgaml.convert.exact_activation import binned_table, code_range, cpp_table, evaluate, step_function
 from fpgaml_testutil import write
 
-GRID = FixedType(18, 6)  # 2^-12 steps on [-32, 32): wider than any non-saturated range below
+GRID = Fixed(18, 6)  # 2^-12 steps on [-32, 32): wider than any non-saturated range below
 
 
 def _quantizers():
@@ -188,7 +188,7 @@ def test_hls4ml_table_cell_stays_available_and_casts_a_different_input_type(tmp_
 
 
 def test_estimate_prices_the_threshold_tables():
-    from fpgaml.estimate.costs import exact_table, rom
+    from fpgaml.estimate.primitives import exact_table, rom
 
     small = exact_table(729, 15, 12, 18)
     assert small.bram_18k > 0 and small.lut > 0
@@ -214,7 +214,7 @@ def test_exact_activation_follows_float32_flips_next_to_thresholds():
     from qkeras import quantized_tanh
 
     q = quantized_tanh(8, use_real_tanh=True)
-    t = FixedType(26, 6)
+    t = Fixed(26, 6)
     step = step_function(q, t)
     table = binned_table(step)
     th = np.unique(step.thresholds)

@@ -186,14 +186,14 @@ def test_the_estimate_reads_the_exact_tables_the_firmware_has(tmp_path):
 @pytest.mark.parametrize('name,attrs', [('jet_garnet', ('fpgaml_distance_t',))])
 def test_the_estimate_reads_the_tables_the_firmware_has(name, attrs, tmp_path):
     """The estimator prices the tables fpgaml's passes put in the firmware, not hls4ml's defaults."""
-    from fpgaml.config.precision import FixedType
+    from fpgaml.fixed import Fixed
     from fpgaml.estimate import estimate
 
     conv, _, _ = _convert(REPO / 'models' / name / 'config.yml', tmp_path)
     node = next(n for n in conv.graph.get_layers() if n.get_attr(attrs[0]) is not None)
     cfg = conv.config
     bram = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers if l.name == node.name)
-    wider = FixedType(node.get_attr(attrs[0]).width + 4, 4)
+    wider = Fixed(node.get_attr(attrs[0]).width + 4, 4)
     for a in attrs:
         node.set_attr(a, wider)
     bram_wider = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers

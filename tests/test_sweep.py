@@ -170,7 +170,7 @@ def _die_always() -> str:
 def test_a_dead_worker_is_retried_once_then_the_task_is_recorded_as_failed(tmp_path):
     import cloudpickle
 
-    from fpgaml.sweep.engine import engine, map_tasks
+    from fpgaml.parallel import engine, map_tasks
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     with engine(workers=1) as eng:
@@ -277,10 +277,10 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, point_cache):
 # the terminal, and Dask imported after that (its log handler writes to that stderr).
 _DASK_ERRORS_AT_SHUTDOWN = r'''
 import asyncio, logging, sys
-from fpgaml.cli import _silence_native_stderr
-_silence_native_stderr()
+from fpgaml.cli_signals import silence_native_stderr
+silence_native_stderr()
 import distributed
-from fpgaml.sweep import engine as E
+from fpgaml import parallel as E
 E.SHOW_DASK_LOGS = sys.argv[1] == "--debug"
 close, logged = distributed.Client.close, []
 
@@ -341,7 +341,7 @@ jobqueue:
 ''')
     code = '''
 import dask.config, sys
-from fpgaml.sweep.engine import jobqueue_cluster
+from fpgaml.parallel import jobqueue_cluster
 for kind in ("htcondor", "slurm"):
     c = jobqueue_cluster(kind)
     print("=====", kind)
@@ -393,7 +393,7 @@ def test_sigterm_during_a_sweep_exits_143(tmp_path, monkeypatch):
     every other command does, not Ctrl-C's 130; the partial results are still written."""
     from contextlib import contextmanager
 
-    import fpgaml.sweep.engine as engine_mod
+    import fpgaml.parallel as engine_mod
     from fpgaml.config import load_config
     from fpgaml.errors import Interrupted
     from fpgaml.sweep import SweepOptions, run_sweep

@@ -23,16 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType, from_hls4ml, parse_precision
+from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.convert import checks
 from fpgaml.convert.bitexact import confirm_bit_exact, decide_bit_exact
 from fpgaml.convert.hlsconfig import (_planned_input_types, _taken_types, build_hls_config, folded_input_types,
                                       use_profile)
-from fpgaml.convert.passes import FlowContext, PassRecord, run_flow
+from fpgaml.convert.passes import FlowContext, PassRecord, run_passes
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.convert.writer import firmware_hash, write_project
 from fpgaml.errors import FpgamlError
+from fpgaml.fixed import Fixed, grid_of
 from fpgaml.frontend import LoadedModel
 
 
@@ -64,12 +65,12 @@ class Conversion:
     flow: list[PassRecord] = field(default_factory=list)
 
     @property
-    def input_types(self) -> list[FixedType]:
-        return [from_hls4ml(v.type.precision) for v in self.graph.get_input_variables()]
+    def input_types(self) -> list[Fixed]:
+        return [grid_of(v.type.precision) for v in self.graph.get_input_variables()]
 
     @property
-    def output_types(self) -> list[FixedType]:
-        return [from_hls4ml(v.type.precision) for v in self.graph.get_output_variables()]
+    def output_types(self) -> list[Fixed]:
+        return [grid_of(v.type.precision) for v in self.graph.get_output_variables()]
 
     def layer_table(self) -> list[dict]:
         return [asdict(r) for r in self.layers]
@@ -162,7 +163,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     try:
         ctx = FlowContext(cfg=cfg, loaded=loaded, hls_config=hls_config, graph=rebuild(hls_config),
                           bit_exact=bit_exact, rebuild=rebuild)
-        flow = run_flow(ctx)
+        flow = run_passes(ctx)
     except FpgamlError:
         raise
     except Exception as e:  # noqa: BLE001

@@ -3,8 +3,8 @@ layers) and confirmed after it (the graph's input/output types)."""
 
 from __future__ import annotations
 
-from fpgaml.config.precision import FixedType, from_hls4ml
 from fpgaml.config.schema import ProjectConfig
+from fpgaml.fixed import Fixed, grid_of
 from fpgaml.frontend import LoadedModel
 
 # Activations hls4ml computes with lookup tables (never bit for bit what Keras computes in float32).
@@ -106,7 +106,7 @@ def decide_bit_exact(cfg: ProjectConfig, loaded: LoadedModel) -> tuple[bool, str
     return True, 'auto: every computing layer is quantized'
 
 
-def _float32_unholdable(t: FixedType | None) -> bool:
+def _float32_unholdable(t: Fixed | None) -> bool:
     return t is not None and t.width - (1 if t.signed else 0) > FLOAT32_BITS
 
 
@@ -131,9 +131,9 @@ def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -
         if cfg.bit_exact == 'on':
             return True, reason, f'bit_exact: on, but {why}: differences in the last bits are possible'
         return False, f'auto: {why}; comparing with tolerances', None
-    wide = [f'{kind} {from_hls4ml(v.type.precision).hls4ml_str()}'
+    wide = [f'{kind} {grid_of(v.type.precision).hls4ml_str()}'
             for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
-            for v in vs if _float32_unholdable(from_hls4ml(v.type.precision))]
+            for v in vs if _float32_unholdable(grid_of(v.type.precision))]
     if not wide:
         return bit_exact, reason, None
     why = (f'{", ".join(wide)} has more than {FLOAT32_BITS} significant bits, which Keras\'s float32 cannot hold')

@@ -11,7 +11,8 @@ import re
 import numpy as np
 
 from fpgaml.config.precision import parse_precision
-from fpgaml.config.schema import OLD_CONV_IMPLEMENTATIONS, ProjectConfig
+from fpgaml.config.schema import ProjectConfig
+from fpgaml.config.values import OLD_CONV_IMPLEMENTATIONS
 from fpgaml.convert.hlsconfig import _quantizer_precisions
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError, suggest

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType
+from fpgaml.fixed import Fixed
 
 FLOAT32_BITS = 24
 WINDOW = 512  # input codes on each side of a threshold evaluated exhaustively
@@ -36,12 +36,12 @@ def exact_activation_kind(quantizer) -> str | None:
     return {'quantized_sigmoid': 'sigmoid', 'quantized_tanh': 'tanh'}.get(name)
 
 
-def output_type(quantizer) -> FixedType:
+def output_type(quantizer) -> Fixed:
     """The fixed-point grid of a quantized sigmoid (``ufixed<b,0>``) / tanh (``fixed<b,1>``)."""
     bits = int(quantizer.bits)
     if exact_activation_kind(quantizer) == 'sigmoid':
-        return FixedType(bits, 0, signed=False)
-    return FixedType(bits, 1, signed=True)
+        return Fixed(bits, 0, signed=False)
+    return Fixed(bits, 1, signed=True)
 
 
 def describe(quantizer) -> str:
@@ -72,8 +72,8 @@ class StepFunction:
     (tf.tanh / tf.sigmoid are not monotone to the last bit)."""
 
     name: str
-    in_type: FixedType
-    out_type: FixedType
+    in_type: Fixed
+    out_type: Fixed
     out_lo: int
     thresholds: np.ndarray  # int64 input codes, non-decreasing; one per output level above out_lo
     breaks: np.ndarray = None
@@ -96,13 +96,13 @@ class StepFunction:
         return self.in_type.width - (1 if self.in_type.signed else 0) <= FLOAT32_BITS
 
 
-def code_range(t: FixedType) -> tuple[int, int]:
+def code_range(t: Fixed) -> tuple[int, int]:
     if t.signed:
         return -(1 << (t.width - 1)), (1 << (t.width - 1)) - 1
     return 0, (1 << t.width) - 1
 
 
-def step_function(quantizer, in_type: FixedType) -> StepFunction:
+def step_function(quantizer, in_type: Fixed) -> StepFunction:
     """The thresholds of ``quantizer`` on ``in_type``'s grid, by vectorised bisection over input codes."""
     out_t = output_type(quantizer)
     f_in, f_out = in_type.fractional, out_t.fractional

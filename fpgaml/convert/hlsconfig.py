@@ -11,21 +11,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fpgaml.config.precision import FixedType, from_hls4ml, parse_precision
-from fpgaml.config.schema import OLD_CONV_IMPLEMENTATIONS, SOFTMAX_STRATEGIES, LayerSettings, ProjectConfig
+from fpgaml.config.precision import parse_precision
+from fpgaml.config.schema import LayerSettings, ProjectConfig
+from fpgaml.config.values import OLD_CONV_IMPLEMENTATIONS, SOFTMAX_STRATEGIES
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError
+from fpgaml.families import splits_activation
+from fpgaml.fixed import Fixed, grid_of
 from fpgaml.frontend import LoadedModel
 
 # Softmax input after max-normalisation (x_max - x >= 0): 5 integer bits cover exp(-x) down to e^-32, the
 # rest of the bits index the table. hls4ml otherwise derives it from the (possibly very wide) input type and
 # indexes its table with the top bits of that type, which turns the softmax into a constant.
 SOFTMAX_INP_NORM = 'ufixed<16,5,RND,SAT>'
-
-# Keras layer classes whose ``activation`` argument is not fused into a separate "<name>_<activation>" layer.
-ACTIVATION_LAYER_CLASSES = ('Activation', 'QActivation', 'Softmax', 'ReLU', 'LeakyReLU', 'ELU', 'PReLU',
-                            'ThresholdedReLU')
-
 
 def _quantizer_precisions(layer: dict) -> dict[str, str]:
     """Precisions implied by a layer's QKeras quantizers (as hls4ml's config_from_keras_model does)."""
@@ -272,7 +270,7 @@ def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, 
     return out
 
 
-def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[FixedType | None]:
+def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[Fixed | None]:
     """The input types the graph will get (before it exists): to generate the same calibration samples."""
     out = []
     folded = folded_input_types(cfg, layer_list)
@@ -283,7 +281,7 @@ def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[Fix
             out.append(parse_precision(folded[layer['name']][0]))
             continue
         if layer.get('precision') is not None:
-            out.append(from_hls4ml(layer['precision']))
+            out.append(grid_of(layer['precision']))
             continue
         text = cfg.input_precision or (cfg.default_precision if isinstance(cfg.default_precision, str)
                                        else cfg.default_precision.get('default', 'fixed<16,6>'))
@@ -322,12 +320,12 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     model_cfg.update(cfg.model_settings)
     _translate_conv_implementation(model_cfg)
 
-    # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for fused activations.
+    # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for the activations it splits off.
     classes: dict[str, str] = {}
     for layer in layer_list:
         classes[layer['name']] = layer['class_name']
         act = layer.get('activation')
-        if isinstance(act, str) and layer['class_name'] not in ACTIVATION_LAYER_CLASSES:
+        if isinstance(act, str) and splits_activation(layer['class_name'], act):
             classes[f'{layer["name"]}_{act}'] = 'Softmax' if act == 'softmax' else 'Activation'
 
     layer_name: dict[str, dict] = {}

@@ -24,33 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType, from_hls4ml
 from fpgaml.convert import Conversion
-from fpgaml.families import classes
+from fpgaml.families import is_activation, keras_reference
 from fpgaml.csim import data as vdata
 from fpgaml.csim import rounding
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
+from fpgaml.divergence import Divergence, LayerValues, first_divergence, traced_layers
+from fpgaml.fixed import layer_type, value_type
 
-# layers hls4ml split off a Keras layer's activation= argument: compared with that layer's post-activation output
-ACTIVATION_CLASSES = classes(keras_reference='fused')
 # the criterion of hls4ml's own softmax tests (test_softmax.py: argmax agreement with Keras >= 0.98), judged on the
 # samples the firmware's rounding cannot flip (csim.rounding)
 DEFAULT_ARGMAX_AGREEMENT = 0.98
-
-
-@dataclass
-class Divergence:
-    layer: str
-    cls: str
-    values_differing: int
-    values_compared: int
-    max_abs_diff: float
-    samples_traced: int
-
-    def describe(self) -> str:
-        return (f'{self.layer} ({self.cls}): {self.values_differing} of {self.values_compared} values differ '
-                f'(max |diff| {self.max_abs_diff:.6g}) over {self.samples_traced} traced samples')
 
 
 @dataclass
@@ -100,10 +85,6 @@ class CsimResult:
         return asdict(self)
 
 
-# hls4ml's binary (XNOR) values: ap_uint<1>, 0 meaning -1. Decoded to -1/+1 they lie on this grid.
-DECODED_BINARY = FixedType(2, 2, True)
-
-
 def _is_xnor(precision) -> bool:
     from fpgaml.convert.passes.exact_binary_thresholds import is_xnor
 
@@ -115,42 +96,16 @@ def decode(values: np.ndarray, precision) -> np.ndarray:
     return 2.0 * values - 1.0 if _is_xnor(precision) else values
 
 
-def _compare_type(precision) -> FixedType | None:
-    return DECODED_BINARY if _is_xnor(precision) else from_hls4ml(precision)
-
-
-def _layer_type(layer) -> FixedType | None:
-    return _compare_type(layer.get_output_variable().type.precision)
-
-
 def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | None:
-    if layer.class_name == 'BatchNormalizationQuantizedTanh' and model is not None:
-        # hls4ml's batch norm + binary/ternary activation: compare with the Keras activation's output
-        from fpgaml.convert.passes.exact_binary_thresholds import binary_activation_after
-
-        bn = layer.name[len('bnbt_'):] if layer.name.startswith('bnbt_') else layer.name
-        act = binary_activation_after(model, bn)
-        return kout.get(act.name) if act is not None else None
-    if layer.name in kout:
-        return kout[layer.name]
-    if layer.class_name == 'ApplyAlpha':  # hls4ml's quantizer scale after a layer: the Keras layer's output
-        src = layer.get_input_node()
-        return kout.get(src.name) if src is not None else None
-    if layer.class_name in ACTIVATION_CLASSES:
-        src = layer.get_input_node()
-        if src is not None and src.name + ':post' in kout:
-            return kout[src.name + ':post']
-    return None
-
-
-def _traced_layers(graph) -> dict[str, int]:
-    return {lay.name: lay.get_output_variable().size() for lay in graph.get_layers()
-            if lay.get_attr('trace', False) and lay.get_attr('function_cpp', None) is not None}
+    """The Keras output a traced layer is compared with: by its family's rule (an activation hls4ml split off a
+    layer: that layer's post-activation output; see :mod:`fpgaml.families`), by default the Keras layer of the
+    same name; None when there is none."""
+    return keras_reference(layer, kout, model)
 
 
 def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], exact: bool,
                       lsb_slack: float) -> Divergence | None:
-    traced = _traced_layers(conv.graph)
+    traced = traced_layers(conv.graph)
     if not traced:
         return None
     _, fw = lib.trace(xs, traced)
@@ -160,27 +115,23 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
     # Likewise a layer whose scale and bias fpgaml's exact_binary_thresholds pass moved into the next threshold.
     scaled = {lay.get_input_node().name for lay in conv.graph.get_layers() if lay.class_name == 'ApplyAlpha'}
     scaled |= {lay.name for lay in conv.graph.get_layers() if lay.get_attr('fpgaml_unscaled_output', False)}
-    for layer in conv.graph.get_layers():
-        if layer.name not in fw or layer.name in scaled:
-            continue
-        ref = _keras_ref(layer, kout, conv.loaded.model)
-        if ref is None:
-            continue
-        n = xs[0].shape[0]
-        ref = np.asarray(ref, dtype=np.float64).reshape(n, -1)
-        got = decode(fw[layer.name], layer.get_output_variable().type.precision)
-        if ref.shape != got.shape:
-            continue
-        diff = np.abs(got - ref)
-        t = _layer_type(layer)
-        if exact:
-            bad = got != ref
-        else:
+
+    def compared():  # the traced layers with a Keras output of their size, in network order
+        for layer in conv.graph.get_layers():
+            if layer.name not in fw or layer.name in scaled:
+                continue
+            ref = _keras_ref(layer, kout, conv.loaded.model)
+            if ref is None:
+                continue
+            ref = np.asarray(ref, dtype=np.float64).reshape(xs[0].shape[0], -1)
+            got = decode(fw[layer.name], layer.get_output_variable().type.precision)
+            if ref.shape != got.shape:
+                continue
+            t = layer_type(layer, decoded_xnor=True)
             lsb = 2.0 ** -t.fractional if t is not None else 0.0
-            bad = diff > max(lsb_slack, 4 * lsb)
-        if bad.any():
-            return Divergence(layer.name, layer.class_name, int(bad.sum()), int(bad.size), float(diff.max()), n)
-    return None
+            yield LayerValues(layer.name, layer.class_name, ref, got, None if exact else max(lsb_slack, 4 * lsb))
+
+    return first_divergence(compared())
 
 
 _NUMBER = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')  # also inside {sign, exponent} pairs
@@ -254,7 +205,7 @@ def _is_softmax(layer) -> bool:
 
 def _describe_output(layer) -> str:
     act = layer.get_attr('activation')
-    what = f'{layer.class_name}' + (f' {act}' if act and layer.class_name in ACTIVATION_CLASSES else '')
+    what = f'{layer.class_name}' + (f' {act}' if act and is_activation(layer.class_name) else '')
     return f'{what} "{layer.name}", shape {list(layer.get_output_variable().shape)}'
 
 
@@ -297,7 +248,7 @@ def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list
                                      f'{DEFAULT_ARGMAX_AGREEMENT}{where}', f'{why}: {_describe_output(layer)}'),
                                softmax=softmax[i], limit=DEFAULT_ARGMAX_AGREEMENT, margin=2 * e, classes=classes))
             continue
-        t = _layer_type(layer)
+        t = layer_type(layer, decoded_xnor=True)
         step = 2.0 ** -t.fractional if t is not None else 0.0
         peak = float(np.max(np.abs(k))) if k.size else 0.0
         if e >= peak:  # a bound as large as the outputs themselves explains nothing: a check must be able to fail
@@ -372,7 +323,7 @@ def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
     if len(out) == 1 and out[0].class_name == 'Softmax':
         pre = out[0].get_input_node()
         if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
-            return ([xs[0].reshape(n, -1)], [xs[0].reshape(n, -1)], [_layer_type(pre)],
+            return ([xs[0].reshape(n, -1)], [xs[0].reshape(n, -1)], [layer_type(pre, decoded_xnor=True)],
                     'softmax input (the model input); softmax output by tolerance')
         _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
         kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
@@ -381,8 +332,9 @@ def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
             raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
         precision = pre.get_output_variable().type.precision
         return ([decode(tr[pre.name], precision)], [np.asarray(ref, dtype=np.float64).reshape(n, -1)],
-                [_layer_type(pre)], f'softmax input (layer "{pre.name}"); softmax output by tolerance')
-    types = [_compare_type(v.type.precision) for v in conv.graph.get_output_variables()]
+                [value_type(precision, decoded_xnor=True)],
+                f'softmax input (layer "{pre.name}"); softmax output by tolerance')
+    types = [value_type(v.type.precision, decoded_xnor=True) for v in conv.graph.get_output_variables()]
     return y_fw, y_k, types, 'model outputs'
 
 
@@ -531,7 +483,7 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
         lsb_slack = next((r.limit for r in rules if r.check.kind == 'max_abs_diff'), 0.0)
         div = _first_divergence(conv, lib, [x[idx] for x in xs], conv.bit_exact, lsb_slack)
         if div is not None:
-            divergence = asdict(div)
+            divergence = div.to_json()
             failures.append('first divergent layer: ' + div.describe())
 
     tolerances = {r.check.kind: r.limit for r in rules}

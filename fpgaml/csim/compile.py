@@ -23,6 +23,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from fpgaml._owner import host_tag, pid_alive, sha256_file
+from fpgaml.atomic import write_text
 from fpgaml.convert.writer import TEMPLATES
 from fpgaml.errors import CompileError, FpgamlError
 from fpgaml.progress import Spinner
@@ -243,14 +244,6 @@ def _note_stale(removed: list[str], notes: list[str]) -> None:
                      f'{", ".join(removed)}')
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}-', dir=path.parent)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.chmod(tmp, 0o666 & ~_umask())  # (mkstemp makes 0600: a shared cache is read by others)
-    os.replace(tmp, path)
-
-
 def _install_weights(project_dir: Path, entry: Path) -> dict[str, str]:
     """Copy the weight files the library reads at start-up into its cache entry; returns their checksums."""
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_name('weights'), dir=entry))
@@ -292,7 +285,7 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
         sums = _install_weights(project_dir, entry)
         sums[LIB] = sha256_file(build / LIB)
         if hooked:
-            _write_atomic(entry / FAST_MARKER, 'fpgaml fast paths: dense_latency, relu, ap_shift_reg\n')
+            write_text(entry / FAST_MARKER, 'fpgaml fast paths: dense_latency, relu, ap_shift_reg\n')
             sums[FAST_MARKER] = sha256_file(entry / FAST_MARKER)
         else:
             (entry / FAST_MARKER).unlink(missing_ok=True)
@@ -303,7 +296,7 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
 
 
 def _write_manifest(entry: Path, sums: dict[str, str]) -> None:
-    _write_atomic(entry / MANIFEST, ''.join(f'{d}  {n}\n' for n, d in sorted(sums.items())))
+    write_text(entry / MANIFEST, ''.join(f'{d}  {n}\n' for n, d in sorted(sums.items())))
 
 
 def _private_entry() -> Path:

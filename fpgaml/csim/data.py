@@ -6,60 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType
 from fpgaml.errors import FpgamlError
+# the casts of validation data onto the input types (and their bit patterns), used as vdata.quantize etc.
+from fpgaml.fixed import Fixed, on_grid, quantize, to_bits  # noqa: F401
 
 
-def quantize(x: np.ndarray, t: FixedType | None) -> np.ndarray:
-    """Emulate assigning doubles to ``ap_fixed<W,I,Q,O>`` (rounding and overflow modes), in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    if t is None:
-        return x
-    scale = 2.0 ** t.fractional
-    v = x * scale
-    r = t.rounding
-    if r == 'TRN':
-        q = np.floor(v)
-    elif r == 'TRN_ZERO':
-        q = np.trunc(v)
-    elif r == 'RND':  # half towards +inf
-        q = np.floor(v + 0.5)
-    elif r == 'RND_ZERO':  # half towards zero
-        q = np.where(v >= 0, np.ceil(v - 0.5), np.floor(v + 0.5))
-    elif r == 'RND_MIN_INF':  # half towards -inf
-        q = np.ceil(v - 0.5)
-    elif r == 'RND_INF':  # half away from zero
-        q = np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5))
-    elif r == 'RND_CONV':  # half to even
-        q = np.round(v)
-    else:  # pragma: no cover - validated in config
-        raise ValueError(r)
-    lo = -(2.0 ** (t.width - 1)) if t.signed else 0.0
-    hi = (2.0 ** (t.width - 1) - 1) if t.signed else (2.0**t.width - 1)
-    s = t.saturation
-    if s == 'WRAP':
-        span = 2.0**t.width
-        q = np.mod(q - lo, span) + lo
-    elif s == 'SAT':
-        q = np.clip(q, lo, hi)
-    elif s == 'SAT_SYM':
-        q = np.clip(q, -hi if t.signed else lo, hi)
-    elif s == 'SAT_ZERO':
-        q = np.where((q < lo) | (q > hi), 0.0, q)
-    return q / scale
-
-
-def to_bits(values: np.ndarray, t: FixedType) -> np.ndarray:
-    """Integer bit patterns (as int64 values, value * 2^F) of numbers that lie on ``t``'s grid."""
-    return np.round(np.asarray(values, dtype=np.float64) * 2.0**t.fractional).astype(np.int64)
-
-
-def on_grid(values: np.ndarray, t: FixedType) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64) * 2.0**t.fractional
-    return v == np.round(v)
-
-
-def generate(shapes: list[tuple[int, ...]], types: list[FixedType | None], n: int, seed: int,
+def generate(shapes: list[tuple[int, ...]], types: list[Fixed | None], n: int, seed: int,
              index_limits: list[int | None] | None = None) -> list[np.ndarray]:
     """``n`` seeded samples spanning each input type's whole range, saturation included: uniform over the
     representable range, with 5% of the values set exactly to the minimum or maximum. An input of indices

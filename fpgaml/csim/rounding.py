@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType, from_hls4ml
+from fpgaml.fixed import Fixed, grid_of
 
 # slope (Lipschitz constant), input span of hls4ml's table, output range (None: unbounded)
 TABLES = {'sigmoid': (0.25, 16.0, 1.0), 'tanh': (1.0, 16.0, 2.0), 'softmax': (1.0, 0.0, 1.0),
@@ -43,9 +43,9 @@ def _step(precision) -> float:
     return 2.0 ** -t.fractional if t is not None else 0.0
 
 
-def _fixed(precision) -> FixedType | None:
+def _fixed(precision) -> Fixed | None:
     try:
-        return from_hls4ml(precision)
+        return grid_of(precision)
     except Exception:  # noqa: BLE001 - a type fpgaml does not read (float, custom): no step
         return None
 

@@ -24,7 +24,6 @@ are imported only here, inside the functions that need them.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgaml.atomic import open_atomic
 from fpgaml.data import CLASS_NAMES, CLASSES, HLF_NAMES, REPRESENTATIONS
 
 CHUNK = 500          # jets per (class, chunk) unit of work: the unit of seeding, of parallelism, of progress
@@ -334,9 +334,8 @@ def generate_jets(n: int, out, seed: int = 1, progress: bool = True, workers: in
         'units': stats, 'versions': _versions(), 'host': platform.node(),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + '.tmp.npz')
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    os.replace(tmp, out)
+    with open_atomic(out, binary=True) as f:
+        np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
     return out
 
 

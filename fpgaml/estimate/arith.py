@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fpgaml.fixed import Fixed
+
 # ---------------------------------------------------------------------------------------------------------
 # Model constants (physically motivated; see module docstring and benchmarks/README_estimator.md)
 # ---------------------------------------------------------------------------------------------------------
@@ -48,63 +50,19 @@ T_SRL_READ_NS = 1.0  # ns: shift-register (SRL) read before a stream convolution
 CLOCK_UNCERTAINTY = 0.125  # HLS default clock uncertainty: 12.5 % of the period
 
 
-@dataclass(frozen=True)
-class Fmt:
-    """A fixed-point format: total width, integer bits (incl. sign), signedness; binary (xnor) flag."""
-
-    width: int
-    integer: int
-    signed: bool = True
-    binary: bool = False  # XnorPrecisionType: {-1, +1} encoded as one bit
-    exponent: bool = False  # ExponentPrecisionType: power-of-two weights (shift only)
-    is_float: bool = False
-    rounding: str = "TRN"
-
-    @property
-    def frac(self) -> int:
-        return self.width - self.integer
-
-    @property
-    def magnitude_bits(self) -> int:
-        return max(1, self.width - (1 if self.signed else 0))
-
-
-DEFAULT_FMT = Fmt(16, 6, True)
-
-
-def fmt_of(precision) -> Fmt:
-    """Convert an hls4ml precision type (or a type wrapper with ``.precision``) to :class:`Fmt`."""
-    if precision is None:
-        return DEFAULT_FMT
-    precision = getattr(precision, "precision", precision)
-    names = {k.__name__ for k in type(precision).__mro__}
-    width = int(getattr(precision, "width", 16) or 16)
-    signed = bool(getattr(precision, "signed", True))
-    if "XnorPrecisionType" in names:
-        return Fmt(1, 1, False, binary=True)
-    if "ExponentPrecisionType" in names:
-        return Fmt(width, width, signed, exponent=True)
-    if any("Float" in n for n in names):
-        return Fmt(width, int(getattr(precision, "integer", 2) or 2), True, is_float=True)
-    integer = getattr(precision, "integer", None)
-    if integer is None:
-        integer = width
-    rounding = str(getattr(precision, "rounding_mode", "TRN") or "TRN")
-    return Fmt(width, int(integer), signed, rounding=rounding.split(".")[-1].upper())
-
-
-def quantize_to_lsb(data: np.ndarray, fmt: Fmt) -> np.ndarray:
-    """Quantize real weights to integers in units of the format's LSB (as the C++ cast would)."""
+def quantize_to_lsb(data: np.ndarray, fmt: Fixed) -> np.ndarray:
+    """Quantize real weights to integers in units of the format's LSB (as the C++ cast would). An estimate, not
+    :meth:`Fixed.quantize`: rounds half up or truncates (tolerating float noise) and always saturates."""
     x = np.asarray(data, dtype=np.float64).ravel()
-    if fmt.binary:
+    if fmt.is_xnor:
         return np.where(x >= 0, 1, -1).astype(np.int64)
-    if fmt.exponent:
+    if fmt.is_exponent:
         # power-of-two weights: value sign * 2^k; represent as +-1 (odd part 1)
         return np.where(x == 0, 0, np.sign(x)).astype(np.int64)
     if fmt.is_float:
         # floats: treat as a wide fixed-point with 10 fraction bits (rarely used in firmware)
         return np.round(x * 2**10).astype(np.int64)
-    scaled = x * (2.0 ** fmt.frac)
+    scaled = x * (2.0 ** fmt.fractional)
     if fmt.rounding.startswith("RND"):
         q = np.floor(scaled + 0.5)
     else:
@@ -182,7 +140,7 @@ class MacCost:
     out_lut_delay_ns: np.ndarray
 
 
-def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias: np.ndarray | None,
+def constant_mac(w_q: np.ndarray, w_fmt: Fixed, a_fmt: Fixed, acc_fmt: Fixed, has_bias: np.ndarray | None,
                  dsp_ports: tuple[int, int]) -> MacCost:
     """A fully unrolled MAC array with constant weights ``w_q`` (n_in x n_out integers in LSB units)."""
     w2 = w_q.reshape(w_q.shape[0], -1) if w_q.ndim >= 2 else w_q.reshape(-1, 1)
@@ -200,7 +158,7 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias
     k = csd_digits(q)
     msb = msb_position(q)
     a_mag = a_fmt.magnitude_bits
-    if a_fmt.binary and w_fmt.binary:
+    if a_fmt.is_xnor and w_fmt.is_xnor:
         # XNOR-popcount: one LUT per product, popcount adders grow with log2(n)
         width = np.full(q.shape, 1.0)
         p = np.zeros(q.shape)
@@ -210,9 +168,9 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias
         p = p_dsp(d)
         p = np.where(k <= 1, 0.0, p)  # powers of two are shifts
         # bits a product occupies in the accumulator: msb at a_int + w_int, lsb at the accumulator's lsb
-        w_int = msb - w_fmt.frac  # integer bits of |w| (can be negative for small weights)
+        w_int = msb - w_fmt.fractional  # integer bits of |w| (can be negative for small weights)
         prod_msb = a_fmt.integer + w_int + 1  # + sign
-        prod_lsb = -min(acc_fmt.frac, a_fmt.frac + w_fmt.frac)
+        prod_lsb = -min(acc_fmt.fractional, a_fmt.fractional + w_fmt.fractional)
         width = np.clip(prod_msb - prod_lsb, 2, acc_fmt.width).astype(np.float64)
     dsp_each = dsps_per_mult(a_fmt.width, int(e.max()) + 1, dsp_ports)
     dsp = float(p.sum()) * dsp_each
@@ -233,11 +191,11 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fmt, a_fmt: Fmt, acc_fmt: Fmt, has_bias
                    out_p_dsp=p_out, out_lut_delay_ns=np.where(shift_add, T_LUTMULT_NS, 0.0))
 
 
-def variable_mult(a_fmt: Fmt, w_fmt: Fmt, dsp_ports: tuple[int, int]) -> tuple[float, float, float]:
+def variable_mult(a_fmt: Fixed, w_fmt: Fixed, dsp_ports: tuple[int, int]) -> tuple[float, float, float]:
     """(dsp, lut, delay_ns) of one a x w multiplier whose operands are both variables."""
-    if w_fmt.binary or a_fmt.binary:
+    if w_fmt.is_xnor or a_fmt.is_xnor:
         return 0.0, float(max(a_fmt.width, w_fmt.width)), 0.3
-    if w_fmt.exponent:
+    if w_fmt.is_exponent:
         # shift by a variable amount: barrel shifter
         return 0.0, float(a_fmt.width * max(1, math.ceil(math.log2(max(2, w_fmt.width))))), T_LUTMULT_NS
     d = min(a_fmt.magnitude_bits, w_fmt.magnitude_bits)

@@ -1,8 +1,8 @@
 """Latency / II / resource estimate of a converted hls4ml ModelGraph, without vendor tools.
 
-Entry point: :func:`estimate`.  Per-layer physics lives in :mod:`fpgaml.estimate.costs` and
-:mod:`fpgaml.estimate.arith`; this module walks the graph, combines the layers according to the IO type
-and reports typed results.
+Entry point: :func:`estimate`.  Per-layer physics lives in the families' cost models (:mod:`fpgaml.families`),
+built from :mod:`fpgaml.estimate.primitives` and :mod:`fpgaml.estimate.arith`; this module walks the graph,
+combines the layers according to the IO type and reports typed results.
 
 Whole-design composition:
 
@@ -32,12 +32,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from . import costs, kinds as _kinds
+from . import arith, costs, kinds as _kinds, primitives
+from fpgaml.families import family_for_layer
+from fpgaml.fixed import Fixed
+from fpgaml.resources import RESOURCES
 from fpgaml.target.devices import Device, lookup_device
 
 __all__ = ["LayerEstimate", "TotalEstimate", "Estimate", "estimate", "RESOURCES"]
 
-RESOURCES = ("dsp", "lut", "ff", "bram_18k", "uram")
 STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-up cycle to the latency
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
@@ -153,22 +155,11 @@ def _round(x: float) -> int:
 
 
 def family_name(layer) -> str:
-    from fpgaml.families import family_of
-
-    for n in [layer.class_name] + [k.__name__ for k in type(layer).__mro__]:
-        f = family_of(n) or (family_of(n[len("Vivado"):]) if n.startswith("Vivado") else None)
-        if f is not None:
-            if f.name == "activations" and costs.is_table_activation(layer):
-                return "activations/table"  # lookup tables: another structure than compare / select
-            if f.name == "pooling" and str(costs.attr(layer, "pool_op", "Max") or "Max").lower() != "max":
-                return "pooling/average"  # an adder tree and a division: another structure than max's compare / select
-            if f.name == "dense/conv":
-                # structures the calibration set has no figure of are families of their own (uncalibrated)
-                if "Depthwise" in layer.class_name or "Separable" in layer.class_name:
-                    return "dense/conv/depthwise"
-                if costs.shares_multipliers(costs.reuse_factor(layer)):
-                    return "dense/conv/shared"  # reuse factor > 1: shared multipliers
-            return f.name
+    """The calibration family of a layer: its layer family's (``Family.calibration``), "custom" for a layer class
+    an extension registered, else "other"."""
+    f = family_for_layer(layer)
+    if f is not None:
+        return f.calibration(layer)
     if _extension_class(layer):
         return "custom"  # a layer an extension module registered with hls4ml: no cost model, no calibration
     return "other"
@@ -196,7 +187,7 @@ def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[st
 
 
 def _io_bits(var) -> int:
-    return costs.size_of(var) * (costs.fmt_of(var.type.precision).width if var is not None else 0)
+    return primitives.size_of(var) * (Fixed.from_hls4ml(var.type.precision).width if var is not None else 0)
 
 
 def estimate(graph, part: str | None = None, clock_period_ns: float | None = None,
@@ -218,7 +209,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
         raise ValueError(f"clock period must be positive, got {clock_period_ns!r} ns")
     device = lookup_device(part)
     io_type = str(cfg.get_config_value("IOType") or "io_parallel")
-    ctx = costs.Context(device=device, clock_ns=clock_period_ns, io_type=io_type, tool=hls_tool(graph),
+    ctx = primitives.Context(device=device, clock_ns=clock_period_ns, io_type=io_type, tool=hls_tool(graph),
                         uncertainty=clock_uncertainty(graph))
 
     layers: list[LayerEstimate] = []
@@ -227,12 +218,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
     out_names = set(getattr(graph, "outputs", []) or [])
     for layer in graph.get_layers():
-        fn, known = costs.handler_for(layer)
-        try:
-            c = fn(ctx, layer)
-        except Exception as exc:  # never crash on a layer: fall back and say so
-            c = costs.generic(ctx, layer)
-            c.flags.append(f"cost model for {layer.class_name} failed ({type(exc).__name__}: {exc}); generic estimate")
+        c = costs.layer_cost(ctx, layer)
         le = LayerEstimate(
             name=layer.name,
             layer_class=layer.class_name,
@@ -337,14 +323,14 @@ def clock_uncertainty(graph) -> float:
             return min(0.9, max(0.0, float(v) / period))
     except (TypeError, ValueError):
         pass
-    return VITIS_CLOCK_UNCERTAINTY if hls_tool(graph) == "vitis_hls" else costs.arith.CLOCK_UNCERTAINTY
+    return VITIS_CLOCK_UNCERTAINTY if hls_tool(graph) == "vitis_hls" else arith.CLOCK_UNCERTAINTY
 
 
 def _one_element_streams(graph) -> bool:
     """True when every layer reads one stream element (every tensor flat: hls4ml streams each as one element
     holding all of it)."""
     try:
-        return all(costs.stream_elements(l) == 1 for l in graph.get_layers() if l.class_name not in ("Input",
+        return all(primitives.stream_elements(l) == 1 for l in graph.get_layers() if l.class_name not in ("Input",
                                                                                                       "InputLayer"))
     except Exception:
         return False

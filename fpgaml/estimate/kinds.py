@@ -1,7 +1,7 @@
 """Figure kinds (csynth / synth), their per-family calibration factors and uncertainty bands.
 
-The structural cost models (:mod:`fpgaml.estimate.costs`) count hardware: multipliers, adders, registers,
-tables, FIFOs.  Two kinds of published figure exist and they differ a lot for LUT/FF:
+The structural cost models (each layer family's, :mod:`fpgaml.families`) count hardware: multipliers, adders,
+registers, tables, FIFOs.  Two kinds of published figure exist and they differ a lot for LUT/FF:
 
 * ``csynth`` -- the HLS tool's own C-synthesis estimate (Vivado HLS / Vitis HLS ``csynth.rpt``);
 * ``synth``  -- Vivado logic synthesis ``report_utilization`` (what the chip uses).

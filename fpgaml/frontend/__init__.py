@@ -20,6 +20,7 @@ import numpy as np
 from fpgaml._env import require_legacy_keras
 from fpgaml.config.schema import ModelSource
 from fpgaml.errors import FpgamlError
+from fpgaml.families import keras_quantization, splits_activation
 
 Flavor = Literal['tf_keras', 'keras3']
 
@@ -123,11 +124,10 @@ class LoadedModel:
         quantized_any = False
         for layer in self.model.layers:
             cls = type(layer).__name__
-            if cls in ('InputLayer', 'Flatten', 'Reshape', 'Dropout', 'Permute', 'ZeroPadding1D', 'ZeroPadding2D',
-                       'MaxPooling1D', 'MaxPooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D'):
+            rule = keras_quantization(layer)  # its family's: computes nothing, or passed over (fpgaml.families)
+            if rule == 'passthrough':
                 continue
-            if cls == 'Activation' and getattr(layer.activation, '__name__', '') in ('linear', 'softmax', 'relu'):
-                # relu after a quantized layer keeps the grid; softmax is a LUT, checked by tolerance
+            if rule == 'passed_over':
                 passed_over.append(layer.name)
                 continue
             if cls.startswith('Q') or cls in ('FixedPointQuantizer', 'HQuantize') or cls.startswith('H'):
@@ -159,10 +159,9 @@ class LoadedModel:
         linear = K.activations.linear
         out: dict[str, np.ndarray] = {}
         layers = [lay for lay in self.model.layers if type(lay).__name__ not in ('InputLayer',)]
-        fused = [lay for lay in layers if getattr(lay, 'activation', None) is not None
-                 and getattr(lay.activation, '__name__', '') != 'linear' and type(lay).__name__ != 'Activation'
-                 and type(lay).__name__ != 'QActivation'
-                 and not hasattr(lay, 'cell')]  # recurrent layers: hls4ml keeps their activations inside
+        # the layers hls4ml splits an activation off (a linear one: the output before it is the output after it)
+        fused = [lay for lay in layers if splits_activation(type(lay).__name__, getattr(lay, 'activation', None))
+                 and getattr(lay.activation, '__name__', '') != 'linear']
         post = K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers])
         with contextlib.redirect_stdout(io.StringIO()):
             ys = post.predict(x, verbose=0, batch_size=1024)

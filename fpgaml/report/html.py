@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
 from pathlib import Path
+
+from fpgaml.atomic import write_text
+from fpgaml.resources import LABELS, RESOURCES, YOSYS_CELLS
 
 __all__ = ["write_html_report", "render_html_report"]
 
-_RES = ("dsp", "lut", "ff", "bram_18k", "uram")
-_RES_LABEL = {"dsp": "DSP", "lut": "LUT", "ff": "FF", "bram_18k": "BRAM_18K", "uram": "URAM"}
 
 
 def _png(fig) -> str:
@@ -48,20 +47,20 @@ def _charts(estimate, synthesis=None) -> list[tuple[str, str]]:
     fig, axes = plt.subplots(1, 4, figsize=(13, height + 0.6), sharey=True, layout="constrained")
     for ax, r, color in zip(axes, ("dsp", "lut", "ff", "bram_18k"), ("#c44e52", "#55a868", "#8172b2", "#ccb974")):
         ax.barh(names, [getattr(l, r) for l in layers], color=color)
-        ax.set_title(_RES_LABEL[r])
+        ax.set_title(LABELS[r])
         ax.tick_params(axis="x", labelrotation=30)
     axes[0].invert_yaxis()
     fig.suptitle("Per-layer resources (estimate)")
     charts.append(("Resources per layer", _png(fig)))
 
     fig, ax = plt.subplots(figsize=(7, 3))
-    util = [estimate.utilization[r] for r in _RES]
-    labels = [_RES_LABEL[r] for r in _RES]
+    util = [estimate.utilization[r] for r in RESOURCES]
+    labels = [LABELS[r] for r in RESOURCES]
     bars = ax.bar(labels, [min(u, 100.0) if u == u else 0 for u in util], color="#4c72b0", label="estimate")
     if synthesis is not None:
         av = estimate.device.totals()
         meas = []
-        for r in _RES:
+        for r in RESOURCES:
             v, _ = synthesis.resource(r)
             meas.append(100.0 * v / av[r] if v is not None and av[r] else 0.0)
         ax.scatter(labels, meas, color="#c44e52", zorder=3, label="synthesis")
@@ -158,7 +157,7 @@ def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[
     tot = syn.get("total") or {}
     vend = {}
     if synthesis is not None:
-        from fpgaml.synth.reports import compare
+        from fpgaml.synth.comparison import compare
 
         c = compare(estimate, synthesis)
         for m in ("latency_cycles", "ii_cycles", "lut", "ff", "dsp", "bram_18k"):
@@ -203,11 +202,10 @@ def _rtl_section(estimate, rtl: dict, synthesis=None) -> list[str]:
     syn = rtl.get("synthesis")
     if syn and syn.get("modules"):
         parts.append(f"<h3>Yosys cells per module ({e(syn['tool'])}, -family {e(syn['family'])})</h3><table><tr>"
-                     "<th class='l'>module</th><th>LUT</th><th>FF</th><th>CARRY</th><th>DSP</th><th>SRL</th>"
-                     "<th>BRAM</th></tr>")
+                     "<th class='l'>module</th>" + "".join(f"<th>{c}</th>" for c in YOSYS_CELLS) + "</tr>")
         for name, r in syn["modules"].items():
             parts.append(f"<tr><td class='l'>{e(name)}</td>" + "".join(
-                f"<td>{r[k]:,}</td>" for k in ("LUT", "FF", "CARRY", "DSP", "SRL", "BRAM")) + "</tr>")
+                f"<td>{r[k]:,}</td>" for k in YOSYS_CELLS) + "</tr>")
         parts.append("</table>")
     ts = rtl.get("times_s") or {}
     thr = rtl.get("throughput") or {}
@@ -242,11 +240,11 @@ def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpg
                  + "<th>% of device</th></tr>")
     comparison = None
     if synthesis is not None:
-        from fpgaml.synth.reports import compare
+        from fpgaml.synth.comparison import compare
 
         comparison = compare(estimate, synthesis)
     for metric, label in (("latency_cycles", "latency (cycles)"), ("ii_cycles", "II (cycles)")) + tuple(
-            (r, _RES_LABEL[r]) for r in _RES):
+            (r, LABELS[r]) for r in RESOURCES):
         val = getattr(t, metric)
         row = f"<tr><td class='l'>{label}</td><td>{val:,}</td>"
         if comparison is not None:
@@ -326,14 +324,4 @@ def write_html_report(path, estimate, synthesis=None, budgets=None, title: str =
     doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title, csim=csim,
                              verification=verification, flow=flow, rtl=rtl)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(doc)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text(path, doc, encoding="utf-8", mode=0o644)

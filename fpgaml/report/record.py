@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 import fpgaml
+from fpgaml.errors import FpgamlError
 from fpgaml.frontend.extensions import describe as extension_record
 
 
@@ -49,3 +52,19 @@ def project_record(project) -> dict:
         'csim': project.csim.to_json() if project.csim else None,
         'rtl': project.rtl_result.to_json() if getattr(project, 'rtl_result', None) is not None else None,
     }
+
+
+def read_record(project: Path) -> tuple[dict, object, list]:
+    """A written project's record, with its estimate (:class:`~fpgaml.estimate.Estimate`) and budgets
+    (:class:`~fpgaml.target.budgets.BudgetResult`) read back; FpgamlError for a folder that has none."""
+    from fpgaml.estimate import Estimate
+    from fpgaml.target.budgets import BudgetResult
+
+    path = project / 'fpgaml-report.json'
+    if not path.is_file():
+        raise FpgamlError(f'{project}: not an fpgaml project (no fpgaml-report.json)')
+    rep = json.loads(path.read_text())
+    if not rep.get('estimate'):
+        raise FpgamlError(f'{path}: no estimate recorded (written by an older fpgaml); rebuild the project')
+    est = Estimate.from_json_dict(rep['estimate'], rep['config']['clock_period'], rep['config']['io_type'])
+    return rep, est, [BudgetResult(**b) for b in rep.get('budgets', [])]

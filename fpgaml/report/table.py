@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+from fpgaml.resources import LABELS, RESOURCES
+
 __all__ = ["estimate_table_text", "print_estimate_table", "budget_lines", "kind_lines", "vendor_lines"]
 
-_COLS = ("latency_cycles", "ii_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
-_HEAD = ("layer", "class", "latency", "II", "DSP", "LUT", "FF", "BRAM_18K", "URAM")
+_COLS = ("latency_cycles", "ii_cycles", *RESOURCES)
+_HEAD = ("layer", "class", "latency", "II", *(LABELS[r] for r in RESOURCES))
 
 
 def _rows(estimate):
@@ -17,7 +19,7 @@ def _rows(estimate):
     yield ["TOTAL", f"{t.latency_ns:g} ns"] + [f"{getattr(t, c):,}" for c in _COLS]
     u = estimate.utilization
     yield ["% of " + estimate.device.name, ""] + ["", ""] + [
-        f"{u[c]:.1f}%" for c in ("dsp", "lut", "ff", "bram_18k", "uram")]
+        f"{u[c]:.1f}%" for c in RESOURCES]
 
 
 _KIND_TITLE = {"synth": "synth (post-synthesis, the table above)", "csynth": "csynth (HLS tool's own estimate)"}
@@ -105,7 +107,7 @@ def vendor_lines(estimate, synthesis, part: str | None = None, clock_period: flo
     estimate's ``csynth`` kind, Vivado post-synthesis utilisation against its ``synth`` kind (latency and II only
     from csynth / co-simulation), each line with the difference; and a note where a report was made for another
     part, clock or top function than the project."""
-    from fpgaml.synth.reports import compare
+    from fpgaml.synth.comparison import compare
 
     out = []
     c, v = synthesis.csynth, synthesis.vivado_synth

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgaml.divergence import Divergence, LayerValues, first_divergence, traced_layers
 from fpgaml.errors import FpgamlError
-from fpgaml.rtl.model import RtlUnsupported, SUPPORTED, build_rtl_graph, supported_text  # noqa: F401
+from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph, supported_text  # noqa: F401
 
 DEFAULT_SAMPLES = 10000
 DEFAULT_CUTOFF = 5.0
@@ -40,6 +41,14 @@ def check_tools(synth: bool = True) -> None:
     for tool in ('perl', 'make'):
         if shutil.which(tool) is None:
             raise FpgamlError(f'fpgaml rtl needs {tool} on PATH (Verilator runs it)')
+
+
+def use_rtl_output(cfg) -> None:
+    """``rtl: {output: ...}`` in the config: ``fpgaml rtl`` writes its project there, not in ``output_dir``."""
+    if cfg.rtl is not None and cfg.rtl.output:
+        from fpgaml.config import expand_path
+
+        cfg.output_dir = expand_path(cfg.rtl.output, f'{cfg.source}: rtl.output').resolve()
 
 
 @dataclass
@@ -125,22 +134,21 @@ def _csim_layer(project, x: np.ndarray, layers: dict[str, int], chunk: int = 200
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def _first_divergent_layer(rg, project, x: np.ndarray) -> tuple[str, int]:
+def _first_divergent_layer(rg, project, x: np.ndarray) -> Divergence | None:
     """The first layer whose da4ml values differ from the C-simulation's on the samples ``x``."""
     from da4ml.trace import FixedVariableArray, comb_trace
 
     graph = project.convert().graph
-    sizes = {lay.name: lay.get_output_variable().size() for lay in graph.get_layers()
-             if lay.name in rg.layers and lay.get_attr('function_cpp', None) is not None}
-    fw = _csim_layer(project, x, sizes)
-    for name, vals in rg.layers.items():
-        if name not in fw:
-            continue
-        y = comb_trace(rg.inputs, FixedVariableArray(vals)).predict(x)
-        bad = int((y != fw[name]).sum())
-        if bad:
-            return name, bad
-    return rg.output_layer, 0
+    fw = _csim_layer(project, x, traced_layers(graph, among=rg.layers))
+    classes = {lay.name: lay.class_name for lay in graph.get_layers()}
+
+    def compared():  # each layer's da4ml values computed only when the layers before it agree
+        for name, vals in rg.layers.items():
+            if name in fw:
+                y = comb_trace(rg.inputs, FixedVariableArray(vals)).predict(x)
+                yield LayerValues(name, classes[name], fw[name], y)
+
+    return first_divergence(compared())
 
 
 def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> RtlResult:
@@ -196,9 +204,9 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
                        np.bitwise_xor(np.round(got[bad_rows] * 2.0 ** f).astype(np.int64),
                                       np.round(expected[bad_rows] * 2.0 ** f).astype(np.int64)).ravel()
                        & ((1 << (k + i + f)) - 1)))
-        layer, nbad = _first_divergent_layer(rg, project, x[bad_rows[:200]])
-        where = (f'first divergent layer: "{layer}" ({nbad} values differ from the C-simulation on the first '
-                 f'{min(200, len(bad_rows))} failing samples)' if nbad else
+        div = _first_divergent_layer(rg, project, x[bad_rows[:200]])
+        where = (f'first divergent layer: "{div.layer}" ({div.values_differing} values differ from the C-simulation '
+                 f'on the first {min(200, len(bad_rows))} failing samples)' if div is not None else
                  f'every layer of the da4ml model equals the C-simulation, so the difference is in the generated '
                  f'Verilog or the simulation of its {d.stages}-stage pipeline')
         import shutil

@@ -1,4 +1,4 @@
-"""``fpgaml sweep``: a design-space grid over one config, run on Dask (see :mod:`fpgaml.sweep.engine`).
+"""``fpgaml sweep``: a design-space grid over one config, run on Dask (see :mod:`fpgaml.parallel`).
 
 Each point is the config resolved with the point's settings (:mod:`fpgaml.sweep.grid`), run on a worker by
 :func:`fpgaml.sweep.task.run_point` and cached on the client by the sha256 of the resolved config, the model
@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fpgaml import parallel
+from fpgaml.atomic import write_text
+from fpgaml.config import overrides
 from fpgaml.errors import FpgamlError, Interrupted
 from fpgaml.sweep import grid as grids
 from fpgaml.sweep.task import model_files, point_key, portable_config, run_point
@@ -69,13 +72,12 @@ def plan(cfg, options: SweepOptions) -> tuple[dict, list[dict]]:
     grid.update(options.grid)
     if not grid:
         raise FpgamlError(f'{cfg.source}: nothing to sweep: give --grid KEY=V1,V2,... or a "sweep: grid:" section '
-                          f'(keys: {grids.ACCEPTED})')
+                          f'(keys: {overrides.ACCEPTED})')
     return grid, grids.points(grid)
 
 
 def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     from fpgaml.sweep import results as out
-    from fpgaml.sweep.engine import ProgressLine, engine, map_tasks
 
     t0 = time.perf_counter()
     grid, pts = plan(cfg, options)
@@ -109,11 +111,12 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     if todo:
         progress = None
         try:
-            with engine(options.scheduler, options.cluster, options.workers, options.jobs, tasks=len(todo)) as eng:
+            with parallel.engine(options.scheduler, options.cluster, options.workers, options.jobs,
+                                 tasks=len(todo)) as eng:
                 where = eng.where
                 echo(f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
                      f'({eng.workers} worker{"s" if eng.workers != 1 else ""})')
-                progress = ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
+                progress = parallel.ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
                 task_options_run = dict(task_options)
 
                 def done(o):
@@ -124,8 +127,8 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
                         _write_cache(cache, row['key'], res)
                     progress.advance(_describe(row))
 
-                map_tasks(eng, run_point, [(rows[i]['config'], task_options_run) for i in todo],
-                          [f'sweep-{cfg.name}-{i}' for i in todo], shared={'files': files}, on_done=done)
+                parallel.map_tasks(eng, run_point, [(rows[i]['config'], task_options_run) for i in todo],
+                                   [f'sweep-{cfg.name}-{i}' for i in todo], shared={'files': files}, on_done=done)
         except KeyboardInterrupt as e:
             interrupted = True
             signum = getattr(e, 'signum', None)  # SIGTERM / SIGHUP (the CLI raises them like Ctrl-C)
@@ -172,8 +175,6 @@ def _write_cache(cache: Path, key: str, res: dict) -> None:
     try:
         d = cache / key[:2]
         d.mkdir(parents=True, exist_ok=True)
-        tmp = d / f'.{key}.{os.getpid()}.tmp'
-        tmp.write_text(json.dumps(res, default=str))
-        os.replace(tmp, d / f'{key}.json')
+        write_text(d / f'{key}.json', json.dumps(res, default=str))
     except OSError:
         pass  # a read-only cache only costs recomputation

@@ -1,11 +1,6 @@
-"""The sweep grid: which settings a sweep varies, parsed from ``--grid KEY=V1,V2`` or the YAML ``sweep:``
-section, validated with the same rules as the config keys they stand for, and applied to a resolved
-:class:`~fpgaml.config.schema.ProjectConfig` (one point = one resolved config).
-
-Keys use the fpgaml-format spelling for either config format (they act on the resolved config):
-``reuse_factor``, ``strategy``, ``precision`` (= ``precision.default``), ``precision.input``, ``io_type``,
-``clock_period``, ``part``, ``backend``, ``bit_exact`` and, per layer (name or glob, as in ``layers:``),
-``layers.NAME.reuse_factor`` / ``layers.NAME.strategy`` / ``layers.NAME.precision``.
+"""The sweep grid: which settings a sweep varies, parsed from ``--grid KEY=V1,V2`` (the YAML ``sweep:`` section
+is read with the config), and applied to a resolved :class:`~fpgaml.config.schema.ProjectConfig` (one point =
+one resolved config). The keys and their validation are :mod:`fpgaml.config.overrides`.
 """
 
 from __future__ import annotations
@@ -14,80 +9,10 @@ import itertools
 from typing import Any
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
 
-from fpgaml.errors import FpgamlError, suggest
-
-# grid key -> (ProjectConfig field, validated type name in fpgaml.config.schema)
-MODEL_KEYS = {
-    'reuse_factor': ('reuse_factor', 'ReuseFactorInt'),
-    'strategy': ('strategy', 'StrategyName'),
-    'precision': ('default_precision', 'PrecisionStr'),
-    'precision.default': ('default_precision', 'PrecisionStr'),
-    'precision.input': ('input_precision', 'PrecisionStr'),
-    'io_type': ('io_type', 'IOTypeName'),
-    'clock_period': ('clock_period', 'ClockPeriod'),
-    'part': ('part', 'PartName'),
-    'backend': ('backend', 'BackendName'),
-    'bit_exact': ('bit_exact', 'BitExactMode'),
-}
-LAYER_KEYS = {'reuse_factor': 'ReuseFactorInt', 'strategy': 'StrategyName', 'precision': 'PrecisionStr'}
-ACCEPTED = ', '.join(list(MODEL_KEYS) + [f'layers.NAME.{k}' for k in LAYER_KEYS])
-MAX_POINTS = 100_000
-
-_adapters: dict[str, TypeAdapter] = {}
-
-
-def _adapter(type_name: str) -> TypeAdapter:
-    if type_name not in _adapters:
-        from typing import Annotated
-
-        from pydantic import Field
-
-        from fpgaml.config import schema
-
-        typ = Annotated[float, Field(gt=0)] if type_name == 'ClockPeriod' else getattr(schema, type_name)
-        _adapters[type_name] = TypeAdapter(typ)
-    return _adapters[type_name]
-
-
-def _type_of(key: str) -> str:
-    if key in MODEL_KEYS:
-        return MODEL_KEYS[key][1]
-    parts = key.split('.')
-    if len(parts) >= 3 and parts[0] == 'layers' and parts[-1] in LAYER_KEYS:
-        return LAYER_KEYS[parts[-1]]
-    raise ValueError(f'cannot sweep "{key}"{suggest(key, list(MODEL_KEYS))}; accepted keys: {ACCEPTED}')
-
-
-def check_value(key: str, value: Any) -> Any:
-    """One grid value, validated like the config key it stands for (ValueError with the config's message)."""
-    try:
-        return _adapter(_type_of(key)).validate_python(value)
-    except ValidationError as e:
-        msg = e.errors()[0]['msg'].removeprefix('Value error, ')
-        raise ValueError(f'{key}: {msg}') from None
-
-
-def check_grid(grid: dict[str, Any]) -> dict[str, list]:
-    """A whole grid (``{key: [values]}``), validated; ValueError names the key and the value."""
-    out = {}
-    for key, values in grid.items():
-        key = str(key)
-        if not isinstance(values, list):
-            values = [values]
-        if not values:
-            raise ValueError(f'{key}: no values to sweep')
-        checked = [check_value(key, v) for v in values]
-        if len(set(map(repr, checked))) != len(checked):
-            raise ValueError(f'{key}: a value is given twice ({values})')
-        out[key] = checked
-    n = 1
-    for v in out.values():
-        n *= len(v)
-    if n > MAX_POINTS:
-        raise ValueError(f'the grid has {n} points (more than {MAX_POINTS}); sweep fewer values')
-    return out
+from fpgaml.config.overrides import MODEL_KEYS, check_grid
+from fpgaml.config.schema import LayerSettings
+from fpgaml.errors import FpgamlError
 
 
 def split_values(text: str) -> list[str]:
@@ -154,8 +79,6 @@ def label(point: dict[str, Any]) -> str:
 
 def apply(cfg, point: dict[str, Any]):
     """A copy of the resolved config with the point's settings."""
-    from fpgaml.config.schema import LayerSettings
-
     new = cfg.model_copy(deep=True)
     for key, value in point.items():
         if key in MODEL_KEYS:

@@ -15,8 +15,8 @@ import datetime as _dt
 import html
 import io
 import json
-import os
-from pathlib import Path
+
+from fpgaml.atomic import open_atomic, write_bytes, write_text
 
 FIGURES = ('latency_cycles', 'latency_ns', 'ii_cycles', 'lut', 'lut_pct', 'ff', 'ff_pct', 'dsp', 'dsp_pct',
            'bram_18k', 'bram_pct', 'csim_passed', 'csim_mode', 'samples', 'bit_exact_fraction', 'max_abs_diff',
@@ -71,14 +71,13 @@ def write_all(res, cfg, grid: dict) -> dict:
     files = {'csv': out / 'sweep.csv', 'json': out / 'sweep.json', 'html': out / 'sweep.html',
              'png': out / 'sweep_pareto.png'}
     keys = list(grid)
-    with open(_tmp(files['csv']), 'w', newline='') as f:
+    with open_atomic(files['csv'], newline='') as f:
         w = csv.writer(f)
         w.writerow(['point', 'status', *keys, *FIGURES, *RUN, 'key', 'config'])
         for r in res.rows:
             w.writerow([r['point'], r['status'], *(r['settings'].get(k) for k in keys),
                         *(_cell(r.get(k)) for k in FIGURES + RUN), r['key'],
                         json.dumps(r['config'], sort_keys=True)])
-    os.replace(_tmp(files['csv']), files['csv'])
     doc = {
         'config': str(cfg.source), 'name': cfg.name, 'grid': grid, 'executed_on': res.where,
         'finished': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
@@ -88,13 +87,13 @@ def write_all(res, cfg, grid: dict) -> dict:
         'best': {k: r['point'] for k, r in res.best.items()},
         'rows': res.rows,
     }
-    _write_text(files['json'], json.dumps(doc, indent=1, default=str) + '\n')
+    write_text(files['json'], json.dumps(doc, indent=1, default=str) + '\n')
     png = pareto_png(res.rows, cfg, res.best)
     if png is not None:
-        files['png'].write_bytes(png)
+        write_bytes(files['png'], png)
     else:
         files.pop('png')
-    _write_text(files['html'], render_html(res, cfg, grid, png))
+    write_text(files['html'], render_html(res, cfg, grid, png))
     return files
 
 
@@ -102,15 +101,6 @@ def _cell(v):
     if isinstance(v, float):
         return f'{v:.6g}'
     return '' if v is None else v
-
-
-def _tmp(p: Path) -> Path:
-    return p.with_name(f'.{p.name}.{os.getpid()}.tmp')
-
-
-def _write_text(p: Path, text: str) -> None:
-    _tmp(p).write_text(text)
-    os.replace(_tmp(p), p)
 
 
 def pareto_png(rows: list[dict], cfg, best: dict, title: str | None = None) -> bytes | None:

@@ -5,143 +5,22 @@
 * ``vivado_synth.rpt`` -- Vivado ``report_utilization`` after logic synthesis.
 * ``*_cosim.rpt`` -- C/RTL co-simulation latency and interval.
 
-:func:`find_reports` looks in the usual hls4ml project locations and returns a :class:`SynthesisResult`;
-:func:`compare` puts an estimate next to it.
-
-Size: over 400 lines because it parses four report formats of two vendor tools (XML and text);
-each parser is a small function.
+:func:`find_reports` looks in the usual hls4ml project locations and returns a :class:`SynthesisResult`
+(:mod:`fpgaml.synth.results`); :func:`fpgaml.synth.comparison.compare` puts an estimate next to it.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = [
-    "InstanceReport", "CsynthReport", "VivadoSynthReport", "CosimReport", "SynthesisResult",
-    "MetricComparison", "Comparison", "ReportParseError",
-    "parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt", "parse_cosim_rpt",
-    "find_reports", "compare",
-]
+from fpgaml.synth.results import (CosimReport, CsynthReport, InstanceReport, ReportParseError, SynthesisResult,
+                                  VivadoSynthReport)
+
+__all__ = ["parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt", "parse_cosim_rpt", "find_reports"]
 
 _DSP_KEYS = ("DSP48E", "DSP", "DSP48E1", "DSP48E2", "DSP58")
-
-
-class ReportParseError(ValueError):
-    """A report file exists but does not have the expected structure."""
-
-
-@dataclass
-class InstanceReport:
-    name: str
-    module: str
-    latency_min: int | None = None
-    latency_max: int | None = None
-    ii_min: int | None = None
-    ii_max: int | None = None
-    pipeline_type: str | None = None
-    bram_18k: int | None = None
-    dsp: int | None = None
-    ff: int | None = None
-    lut: int | None = None
-    uram: int | None = None
-
-
-@dataclass
-class CsynthReport:
-    path: str
-    tool_version: str | None = None
-    part: str | None = None
-    top: str | None = None
-    target_clock_ns: float | None = None
-    estimated_clock_ns: float | None = None
-    clock_uncertainty_ns: float | None = None
-    latency_min: int | None = None
-    latency_max: int | None = None
-    ii_min: int | None = None
-    ii_max: int | None = None
-    pipeline_type: str | None = None
-    bram_18k: int | None = None
-    dsp: int | None = None
-    ff: int | None = None
-    lut: int | None = None
-    uram: int | None = None
-    available: dict[str, int] = field(default_factory=dict)
-    instances: list[InstanceReport] = field(default_factory=list)
-
-    @property
-    def latency_ns(self) -> float | None:
-        if self.latency_max is None or self.target_clock_ns is None:
-            return None
-        return self.latency_max * self.target_clock_ns
-
-
-@dataclass
-class VivadoSynthReport:
-    path: str
-    tool_version: str | None = None
-    device: str | None = None
-    lut: int | None = None
-    lut_as_logic: int | None = None
-    lut_as_memory: int | None = None
-    ff: int | None = None
-    dsp: int | None = None
-    bram_tiles: float | None = None  # 36 Kb tiles (may be fractional)
-    ramb36: int | None = None
-    ramb18: int | None = None
-    uram: int | None = None
-    available: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def bram_18k(self) -> int | None:
-        if self.ramb18 is None and self.ramb36 is None:
-            return None if self.bram_tiles is None else int(round(2 * self.bram_tiles))
-        return int((self.ramb18 or 0) + 2 * (self.ramb36 or 0))
-
-
-@dataclass
-class CosimReport:
-    path: str
-    rtl: str | None = None
-    status: str | None = None
-    latency_min: int | None = None
-    latency_avg: float | None = None
-    latency_max: int | None = None
-    ii_min: int | None = None
-    ii_avg: float | None = None
-    ii_max: int | None = None
-    total_execution_cycles: int | None = None
-
-
-@dataclass
-class SynthesisResult:
-    csynth: CsynthReport | None = None
-    vivado_synth: VivadoSynthReport | None = None
-    cosim: CosimReport | None = None
-
-    @property
-    def latency_cycles(self) -> int | None:
-        if self.cosim is not None and self.cosim.latency_max is not None:
-            return self.cosim.latency_max
-        return self.csynth.latency_max if self.csynth else None
-
-    @property
-    def ii_cycles(self) -> int | None:
-        return self.csynth.ii_max if self.csynth else None
-
-    def resource(self, name: str) -> tuple[int | None, str | None]:
-        """(value, source) of a resource: post-synthesis when available, else csynth."""
-        if self.vivado_synth is not None:
-            v = getattr(self.vivado_synth, name, None)
-            if v is not None:
-                return int(v), "vivado_synth"
-        if self.csynth is not None:
-            v = getattr(self.csynth, name, None)
-            if v is not None:
-                return int(v), "csynth"
-        return None, None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -483,76 +362,3 @@ def find_reports(project_dir) -> SynthesisResult | None:
     if res.csynth is None and res.vivado_synth is None and res.cosim is None:
         return None
     return res
-
-
-# ---------------------------------------------------------------------------------------------------------
-# comparison
-# ---------------------------------------------------------------------------------------------------------
-@dataclass
-class MetricComparison:
-    metric: str
-    estimate: float
-    measured: float | None
-    difference: float | None  # estimate - measured
-    percent: float | None  # 100 * difference / measured
-    source: str | None  # which report the measured value comes from
-
-    @property
-    def message(self) -> str:
-        if self.measured is None:
-            return f"{self.metric}: estimate {_fmt(self.estimate)}, no measurement"
-        pct = "n/a" if self.percent is None else f"{self.percent:+.1f}%"
-        diff = _fmt(self.difference, sign=True)
-        return f"{self.metric}: estimate {_fmt(self.estimate)} vs {self.source} {_fmt(self.measured)} ({diff}, {pct})"
-
-
-def _fmt(v, sign: bool = False) -> str:
-    """1,234 for whole numbers (LUT counts pass a million), else 4 significant digits."""
-    if float(v).is_integer():
-        return f"{int(v):+,}" if sign else f"{int(v):,}"
-    return f"{v:+,.4g}" if sign else f"{v:,.4g}"
-
-
-@dataclass
-class Comparison:
-    metrics: list[MetricComparison]
-
-    def get(self, metric: str) -> MetricComparison:
-        for m in self.metrics:
-            if m.metric == metric:
-                return m
-        raise KeyError(metric)
-
-    def to_json_dict(self) -> dict:
-        return {m.metric: {"estimate": m.estimate, "measured": m.measured, "difference": m.difference,
-                           "percent": m.percent, "source": m.source} for m in self.metrics}
-
-
-def compare(estimate, synthesis: SynthesisResult, resources: str | None = None) -> Comparison:
-    """Per-metric difference between an :class:`~fpgaml.estimate.Estimate` and synthesis results.
-
-    Latency and II come from co-simulation / csynth; resources from post-synthesis utilization when
-    available (compared with the estimate's ``synth`` figure), else from csynth (compared with its ``csynth``
-    figure: like with like). ``resources`` ('csynth' or 'vivado_synth') takes them from that report only.
-    """
-    rows = []
-    t = estimate.total
-
-    def row(metric, est, meas, src):
-        diff = None if meas is None else est - meas
-        pct = None if meas in (None, 0) else 100.0 * diff / meas
-        rows.append(MetricComparison(metric, est, meas, diff, pct, src if meas is not None else None))
-
-    lat_src = "cosim" if synthesis.cosim is not None and synthesis.cosim.latency_max is not None else "csynth"
-    row("latency_cycles", t.latency_cycles, synthesis.latency_cycles, lat_src)
-    row("ii_cycles", t.ii_cycles, synthesis.ii_cycles, "csynth")
-    for r in ("dsp", "lut", "ff", "bram_18k", "uram"):
-        if resources is None:
-            v, src = synthesis.resource(r)
-        else:
-            v, src = getattr(getattr(synthesis, resources), r, None), resources
-            v = None if v is None else int(v)
-        kinds = getattr(estimate, "kinds", None) or {}
-        est = kinds["csynth"][r] if src == "csynth" and r in kinds.get("csynth", {}) else getattr(t, r)
-        row(r, est, v, src)
-    return Comparison(rows)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from fpgaml.errors import FpgamlError
 from fpgaml.progress import Spinner
-from fpgaml.synth.reports import SynthesisResult, find_reports
+from fpgaml.synth.reports import find_reports
+from fpgaml.synth.results import SynthesisResult
 
 # hls4ml's build_prj.tcl runs under both; Vitis HLS 2023.2+ also ships vitis-run.
 TOOLS = {'Vivado': ('vivado_hls', 'vitis_hls'), 'Vitis': ('vitis_hls', 'vitis-run', 'vivado_hls')}

@@ -19,9 +19,10 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fpgaml.resources import RESOURCES as RESOURCE_NAMES
+
 __all__ = ["Budgets", "BudgetResult", "check_budgets", "RESOURCE_NAMES"]
 
-RESOURCE_NAMES = ("dsp", "lut", "ff", "bram_18k", "uram")
 _PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 ResourceLimit = Union[int, str]

@@ -11,7 +11,9 @@ the written C++, the estimate and the report all read the same graph.
 Two kinds:
 
 * ``config`` passes fix a type hls4ml's inference leaves at the default; types propagate through the graph
-  when it is built, so they change the hls4ml config and the flow rebuilds the graph (at most 3 rounds);
+  when it is built, so they change the hls4ml config and the flow rebuilds the graph, round after round until
+  no config pass changes anything (past :data:`MAX_CONFIG_ROUNDS` rounds, passes that still change things are
+  fighting each other: an error naming them, never a silent stop);
 * ``graph`` passes change the built graph.
 
 The flow's record (pass, what changed, on which layers) goes into ``fpgaml-report.json`` and ``report.html``.
@@ -103,11 +105,20 @@ def _flow() -> list[Pass]:
     return [cls() for cls in pass_classes()]
 
 
-CONFIG_ROUNDS = 3
+# The zoo and the tests' models settle in 1 to 3 rounds (the last one changes nothing): a type one pass fixes can
+# change what a later layer's pass sees once the graph is rebuilt. Ten rounds that all change something mean that
+# passes undo each other's work.
+MAX_CONFIG_ROUNDS = 10
 
 
-def run_flow(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRecord]:
-    """Run every pass in order (config passes first, rebuilding the graph while they change something), then
+class PassesDoNotSettle(FpgamlError):
+    """Config passes still change the hls4ml config after :data:`MAX_CONFIG_ROUNDS` rounds (an fpgaml bug)."""
+
+    exit_code = 1
+
+
+def run_passes(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRecord]:
+    """Run every pass in order (config passes first, rebuilding the graph until they change nothing), then
     re-render hls4ml's templates so the C++ configs read the corrected graph. ``ctx.graph`` is the result."""
     from fpgaml.convert.templates import apply_templates
 
@@ -117,16 +128,7 @@ def run_flow(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRecor
         ran = ctx.bit_exact or not p.bit_exact_only
         records.append(PassRecord(p.name, p.kind, p.summary, ran, '' if ran else 'bit-exact mode is off'))
     active = [(p, r) for p, r in zip(flow, records) if r.ran]
-    for _ in range(CONFIG_ROUNDS):
-        changed = False
-        for p, r in active:
-            if p.kind == 'config':
-                new = p.run(ctx)
-                r.changes += new
-                changed |= bool(new)
-        if not changed:
-            break
-        ctx.graph = ctx.rebuild(ctx.hls_config)
+    _settle_config_passes(ctx, [(p, r) for p, r in active if p.kind == 'config'])
     for p, r in active:
         if p.kind == 'graph':
             r.changes += p.run(ctx)
@@ -134,4 +136,25 @@ def run_flow(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRecor
     return records
 
 
-__all__ = ['Pass', 'PassRecord', 'Change', 'FlowContext', 'PassPreconditionError', 'run_flow']
+def _settle_config_passes(ctx: FlowContext, config_passes: list[tuple[Pass, PassRecord]]) -> None:
+    """Run the config passes, rebuilding the graph after each round that changed something, until a round
+    changes nothing; :class:`PassesDoNotSettle` when :data:`MAX_CONFIG_ROUNDS` rounds all changed something."""
+    for _ in range(MAX_CONFIG_ROUNDS):
+        changed = {}
+        for p, r in config_passes:
+            new = p.run(ctx)
+            r.changes += new
+            if new:
+                changed[p.name] = new
+        if not changed:
+            return
+        ctx.graph = ctx.rebuild(ctx.hls_config)
+    what = '; '.join(f'{name}: ' + ', '.join(f'{c.layer}: {c.what}' for c in changes)
+                     for name, changes in changed.items())
+    raise PassesDoNotSettle(f'internal error: fpgaml\'s config passes still change the hls4ml config after '
+                            f'{MAX_CONFIG_ROUNDS} rounds (passes that undo each other\'s work, or one that never '
+                            f'settles); in the last round: {what}')
+
+
+__all__ = ['Pass', 'PassRecord', 'Change', 'FlowContext', 'PassPreconditionError', 'PassesDoNotSettle',
+           'run_passes']

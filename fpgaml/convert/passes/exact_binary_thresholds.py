@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaml.errors import FpgamlError
+from fpgaml.fixed import Fixed
 
 from . import Change, FlowContext, Pass
 
@@ -106,22 +107,6 @@ def _keras_plus_one(bn, act, pre: np.ndarray) -> np.ndarray:
     x = np.broadcast_to(pre.reshape([k] + [1] * (len(shape) - 1) + [c]), [k] + shape).astype(np.float32)
     y = np.asarray(act(bn(tf.constant(x), training=False)))
     return y.reshape(k, -1, c)[:, 0, :] > 0
-
-
-def _grid_step(precision) -> float:
-    f = getattr(precision, 'fractional', None)
-    if f is None:
-        width, integer = getattr(precision, 'width', 0), getattr(precision, 'integer', 0)
-        f = width - integer
-    return 2.0 ** -int(f)
-
-
-def _type_range(precision) -> tuple[float, float]:
-    width, integer = int(getattr(precision, 'width')), int(getattr(precision, 'integer'))
-    step = 2.0 ** -(width - integer)
-    if getattr(precision, 'signed', True):
-        return -(2.0 ** (width - 1)) * step, (2.0 ** (width - 1) - 1) * step
-    return 0.0, (2.0 ** width - 1) * step
 
 
 def _sum_source(node):
@@ -222,7 +207,8 @@ class ExactBinaryThresholds(Pass):
             # hls4ml's quantize_dense_output pass (run when the project is written) then makes that sum an
             # integer type and floors the threshold to an integer, which keeps an integer threshold unchanged.
             integer_sum = _integer_sum_input(node)
-            step = 1.0 if integer_sum else _grid_step(node.get_input_variable().type.precision)
+            in_type = Fixed.from_hls4ml(node.get_input_variable().type.precision)
+            step = 1.0 if integer_sum else in_type.step
             src = _sum_source(node)
             affine = _keras_affine(ctx, src)
             alpha, bk, bh = affine if affine is not None else (1.0, 0.0, 0.0)
@@ -239,7 +225,7 @@ class ExactBinaryThresholds(Pass):
                 n_in = int(src.get_attr('n_in'))
                 lo, hi = -float(n_in), float(n_in + 1)
             else:
-                lo, hi = _type_range(node.get_input_variable().type.precision)
+                lo, hi = in_type.min_value, in_type.max_value
             outside = int(np.sum((exact < lo) | (exact > hi)))
             exact = np.clip(exact, lo, hi)
             old = np.asarray(var.data, dtype=np.float64).reshape(exact.shape)

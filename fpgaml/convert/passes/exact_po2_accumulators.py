@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 
-from fpgaml.config.precision import from_hls4ml, parse_precision
+from fpgaml.config.precision import parse_precision
+from fpgaml.fixed import grid_of
 
 from . import Change, FlowContext, Pass
 from .exact_po2_products import po2_exponent_range
@@ -29,7 +30,7 @@ class ExactPo2Accumulators(Pass):
             prec = entries.setdefault(layer.name, {'Trace': True}).setdefault('Precision', {})
             if not isinstance(prec, dict) or any(prec.get(k, 'auto') != 'auto' for k in ('accum', 'result')):
                 continue
-            x = from_hls4ml(layer.get_input_variable().type.precision)
+            x = grid_of(layer.get_input_variable().type.precision)
             if x is None:
                 continue
             e_min, e_max = exps
@@ -38,7 +39,7 @@ class ExactPo2Accumulators(Pass):
             integer = x.integer + e_max + math.ceil(math.log2(max(2, n_in))) + (0 if x.signed else 1)
             b = layer.weights.get('bias')
             if b is not None:
-                bt = from_hls4ml(b.type.precision)
+                bt = grid_of(b.type.precision)
                 if bt is not None:
                     frac = max(frac, bt.fractional)
                     integer = max(integer, bt.integer + 1) + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpgaml.config.precision import from_hls4ml
+from fpgaml.fixed import grid_of
 from fpgaml.errors import FpgamlError
 
 from . import Change, FlowContext, Pass
@@ -56,7 +56,7 @@ class ExactPo2Products(Pass):
             if chosen != 'weight_exponential':
                 raise self.broken(node.name, f'hls4ml chose product {chosen}')
             exps = po2_exponent_range(node) or (0, 0)  # all-zero weights: any range is exact
-            x = from_hls4ml(node.get_input_variable().type.precision)
+            x = grid_of(node.get_input_variable().type.precision)
             width = (x.width if x else 0) + max(0, -exps[0]) + max(0, exps[1]) + 1
             if width > AP_MAX_WIDTH:
                 raise FpgamlError(f'layer "{node.name}": its power-of-two weights span 2^{exps[0]} to 2^{exps[1]}, '

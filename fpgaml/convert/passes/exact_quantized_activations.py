@@ -13,7 +13,7 @@ hls4ml converts is never refused here."""
 
 from __future__ import annotations
 
-from fpgaml.config.precision import from_hls4ml
+from fpgaml.fixed import grid_of
 from fpgaml.convert.exact_activation import binned_table, cpp_table, exact_activation_kind, step_function
 
 from . import Change, FlowContext, Pass
@@ -40,7 +40,7 @@ class ExactQuantizedActivations(Pass):
             if ctx.settings.keeps_hls4ml_tables(node.name, node.class_name):
                 changes.append(Change(node.name, 'hls4ml\'s lookup table kept (the config sets table_size)'))
                 continue
-            x = from_hls4ml(node.get_input_variable().type.precision)
+            x = grid_of(node.get_input_variable().type.precision)
             if x is None or x.width > 62:
                 raise self.broken(node.name, 'input type is not a fixed type of at most 62 bits')
             try:

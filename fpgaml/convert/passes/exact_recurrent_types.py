@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpgaml.config.precision import FixedType, from_hls4ml
+from fpgaml.fixed import Fixed, grid_of
 from fpgaml.convert.exact_activation import exact_activation_kind, output_type
 
 from . import Change, FlowContext, Pass
@@ -40,14 +40,14 @@ def _frac_bits(values: np.ndarray, limit: int = 40) -> int:
     return limit
 
 
-def fixed_for(frac: int, bound: float, signed: bool = True, **modes) -> FixedType:
+def fixed_for(frac: int, bound: float, signed: bool = True, **modes) -> Fixed:
     """The narrowest fixed type with ``frac`` fractional bits holding every value in [-bound, bound]."""
     top = math.floor(math.log2(bound)) + 1 if bound > 0 else 0  # 2^top > bound
     integer = max(top, 1 - frac) + (1 if signed else 0)
-    return FixedType(integer + frac, integer, signed, **modes)
+    return Fixed(integer + frac, integer, signed, **modes)
 
 
-def state_type(quantizer) -> FixedType | None:
+def state_type(quantizer) -> Fixed | None:
     """The fixed type whose cast computes a QKeras ``quantized_bits(bits, integer, alpha=1)`` state quantizer:
     round half to even (tf.round), saturate to [-2^integer, 2^integer - 2^-f]."""
     if quantizer is None or type(quantizer).__name__ != 'quantized_bits':
@@ -59,7 +59,7 @@ def state_type(quantizer) -> FixedType | None:
         return None
     bits, integer = int(quantizer.bits), int(quantizer.integer)
     signed = bool(getattr(quantizer, 'keep_negative', True))
-    return FixedType(bits, integer + (1 if signed else 0), signed, rounding='RND_CONV', saturation='SAT')
+    return Fixed(bits, integer + (1 if signed else 0), signed, rounding='RND_CONV', saturation='SAT')
 
 
 def quantized_weights(cell, kind: str) -> dict[str, np.ndarray]:
@@ -89,10 +89,10 @@ class CellTypes:
     """The exact cell's types (see nnet_fpgaml_recurrent.h)."""
 
     kind: str  # 'LSTM' or 'GRU'
-    acc: FixedType  # pre-activations x.W + h.U + b
-    state: FixedType  # carried h (and c): the state quantizer's type
-    c: FixedType  # LSTM: new cell state; GRU: candidate pre-activation x_h + r * (U_h h + b_rh)
-    h: FixedType  # new hidden state (the layer's output)
+    acc: Fixed  # pre-activations x.W + h.U + b
+    state: Fixed  # carried h (and c): the state quantizer's type
+    c: Fixed  # LSTM: new cell state; GRU: candidate pre-activation x_h + r * (U_h h + b_rh)
+    h: Fixed  # new hidden state (the layer's output)
     recr_activation: object  # QKeras quantizers
     activation: object
     state_quantized: bool  # False: no (supported) state quantizer; the state type is fpgaml's choice
@@ -125,7 +125,7 @@ class CellTypes:
         return out
 
 
-def _sig(t: FixedType) -> int:
+def _sig(t: Fixed) -> int:
     return t.width - (1 if t.signed else 0)
 
 
@@ -152,12 +152,12 @@ def exact_cell_candidate(ctx: FlowContext, node) -> tuple[object, str | None]:
 def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
     kind = node.class_name
     w = quantized_weights(cell, kind)
-    x = from_hls4ml(node.get_input_variable().type.precision)
+    x = grid_of(node.get_input_variable().type.precision)
     state = state_type(getattr(cell, 'state_quantizer_internal', None))
     quantized = state is not None
     if state is None:  # the state is float in Keras: carried in the layer's accumulator type, rounded, saturated
-        base = from_hls4ml(node.get_attr('accum_t').precision) or FixedType(16, 6)
-        state = FixedType(base.width, base.integer, True, 'RND_CONV', 'SAT')
+        base = grid_of(node.get_attr('accum_t').precision) or Fixed(16, 6)
+        state = Fixed(base.width, base.integer, True, 'RND_CONV', 'SAT')
     sig, th = cell.recurrent_activation, cell.activation
     gate, cand = output_type(sig), output_type(th)
     gate_max = 1.0 - 2.0 ** -gate.fractional
@@ -196,7 +196,7 @@ class ExactRecurrentTypes(Pass):
             cell, why_not = exact_cell_candidate(ctx, node)
             if why_not is not None:
                 continue
-            if from_hls4ml(node.get_input_variable().type.precision) is None:
+            if grid_of(node.get_input_variable().type.precision) is None:
                 raise self.broken(node.name, 'input type is not fixed-point')
             t = cell_types(ctx, node, cell)
             if 'result' in ctx.settings.precision_keys(node.name, node.class_name):

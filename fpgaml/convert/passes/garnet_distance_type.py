@@ -16,11 +16,12 @@ Upstream: the distance type should be a configurable layer type in hls4ml's GarN
 
 from __future__ import annotations
 
-from fpgaml.config.precision import FixedType, parse_precision
+from fpgaml.config.precision import parse_precision
+from fpgaml.fixed import Fixed
 
 from . import Change, FlowContext, Pass
 
-GARNET_DISTANCE = FixedType(16, 4, signed=True, rounding='TRN', saturation='SAT')
+GARNET_DISTANCE = Fixed(16, 4, signed=True, rounding='TRN', saturation='SAT')
 
 
 class GarnetDistanceType(Pass):
@@ -36,7 +37,7 @@ class GarnetDistanceType(Pass):
             given = ctx.settings.precision(node.name, node.class_name, 'distance')
             if given is not None:
                 ft = parse_precision(given)
-                t = FixedType(ft.width, ft.integer, signed=True, rounding='TRN', saturation='SAT')
+                t = Fixed(ft.width, ft.integer, signed=True, rounding='TRN', saturation='SAT')
             else:
                 t = GARNET_DISTANCE
             node.set_attr('fpgaml_distance_t', t)

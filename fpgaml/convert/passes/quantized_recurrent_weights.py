@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaml.errors import FpgamlError
+from fpgaml.fixed import grid_of
 
 from . import Change, FlowContext, Pass
 
@@ -37,20 +38,8 @@ def _set_data(var, data: np.ndarray) -> None:
 def _as_typed(values: np.ndarray, var) -> np.ndarray:
     """``values`` as the C++ cast into ``var``'s fixed-point type computes them (AP_TRN / AP_WRAP by default,
     as hls4ml writes its weight types), for the note on how many values the pass corrects."""
-    p = var.type.precision
-    width, integer = getattr(p, 'width', None), getattr(p, 'integer', None)
-    if width is None or integer is None or not hasattr(p, 'signed'):
-        return values
-    f = width - integer
-    rnd = str(getattr(p, 'rounding_mode', '') or '').upper()
-    scaled = values * 2.0 ** f
-    k = np.round(scaled) if 'RND' in rnd else np.floor(scaled)
-    lo, hi = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if p.signed else (0, 2 ** width - 1)
-    if 'SAT' in str(getattr(p, 'saturation_mode', '') or '').upper():
-        k = np.clip(k, lo, hi)
-    else:
-        k = (k - lo) % 2 ** width + lo
-    return k / 2.0 ** f
+    t = grid_of(var.type.precision)
+    return values if t is None else t.quantize(values)
 
 
 def quantize_weights(var, quantizer) -> int:

@@ -12,12 +12,12 @@ each table's type from its activation quantizer (``parse_qrnn_layer`` records th
 
 from __future__ import annotations
 
-from fpgaml.config.precision import FixedType, from_hls4ml
+from fpgaml.fixed import Fixed, grid_of
 
 from . import Change, FlowContext, Pass
 
 
-def qkeras_activation_type(quantizer) -> FixedType | None:
+def qkeras_activation_type(quantizer) -> Fixed | None:
     """The type whose float-to-fixed conversion computes a QKeras ``quantized_sigmoid`` / ``quantized_tanh``
     (with the real function) from the function's value: ``round(p * 2^bits) / 2^bits`` (tf.round: half to even
     = RND_CONV), clipped to [0, 1 - 2^-bits] / [-1, 1 - 2^-(bits-1)] (SAT)."""
@@ -26,9 +26,9 @@ def qkeras_activation_type(quantizer) -> FixedType | None:
         return None
     bits = getattr(quantizer, 'bits', None)
     if name == 'quantized_sigmoid' and getattr(quantizer, 'use_real_sigmoid', False) and bits:
-        return FixedType(int(bits), 0, signed=False, rounding='RND_CONV', saturation='SAT')
+        return Fixed(int(bits), 0, signed=False, rounding='RND_CONV', saturation='SAT')
     if name == 'quantized_tanh' and getattr(quantizer, 'use_real_tanh', False) and bits:
-        return FixedType(int(bits), 1, signed=True, rounding='RND_CONV', saturation='SAT')
+        return Fixed(int(bits), 1, signed=True, rounding='RND_CONV', saturation='SAT')
     return None
 
 
@@ -56,7 +56,7 @@ class RecurrentActivationTables(Pass):
             table_t = node.get_attr('table_t')
             if table_t is None:
                 raise self.broken(node.name, 'no table_t attribute')
-            hls = from_hls4ml(table_t.precision)
+            hls = grid_of(table_t.precision)
             node.set_attr('fpgaml_act_table_t', act or hls)
             node.set_attr('fpgaml_recr_table_t', recr or hls)
             changes.append(Change(node.name, f'activation table {(act or hls).hls4ml_str()}, recurrent activation '

@@ -8,7 +8,7 @@ type, and its output is cast to the result type."""
 
 from __future__ import annotations
 
-from fpgaml.config.precision import from_hls4ml
+from fpgaml.fixed import grid_of
 
 from . import Change, FlowContext, Pass
 
@@ -39,10 +39,10 @@ class RecurrentTemplateTypes(Pass):
             if str(x) == a and str(y) == a:
                 continue
             node.set_attr('fpgaml_recurrent_cast', True)
-            what = (f'input {from_hls4ml(x).hls4ml_str()} / result {from_hls4ml(y).hls4ml_str()} differ from the '
-                    f'accumulator {from_hls4ml(accum.precision).hls4ml_str()} that hls4ml\'s cell needs for all '
+            what = (f'input {grid_of(x).hls4ml_str()} / result {grid_of(y).hls4ml_str()} differ from the '
+                    f'accumulator {grid_of(accum.precision).hls4ml_str()} that hls4ml\'s cell needs for all '
                     'three: cast at the layer boundary')
-            if not _holds(from_hls4ml(accum.precision), from_hls4ml(x)):
+            if not _holds(grid_of(accum.precision), grid_of(x)):
                 what += ' (the accumulator type does not hold every input value: the input cast rounds/wraps)'
             changes.append(Change(node.name, what))
         return changes

@@ -1,4 +1,5 @@
-"""The execution engine: Dask (``distributed``), on this machine or on the user's cluster.
+"""Parallel runs on Dask (``distributed``), on this machine or on the user's cluster: the engine behind
+``fpgaml sweep``, ``fpgaml regress --scheduler`` and ``fpgaml zoo build --all``.
 
 * default: a :class:`distributed.LocalCluster` of worker processes on this machine (one per core);
 * ``--scheduler tcp://host:port``: an existing Dask scheduler (its workers need only fpgaml installed);
@@ -8,8 +9,8 @@
 :func:`map_tasks` runs a function over many inputs, as the results arrive: a task whose worker dies is
 retried once (the scheduler's ``allowed-failures`` is 1 for clusters fpgaml starts), then recorded as failed;
 Ctrl-C cancels what is left and shuts the cluster down, with Dask's own logs held off the terminal
-(:func:`hold_dask_logs`). It serves ``fpgaml sweep``, ``fpgaml regress
---scheduler`` and ``fpgaml zoo build --all``.
+(:func:`hold_dask_logs`). No shared file system is assumed: a task's small input folder travels with it
+(:func:`folder_files`, :func:`unpack_folder`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from fpgaml.errors import FpgamlError
@@ -198,6 +200,24 @@ def map_tasks(eng: Engine, fn: Callable, args: list[tuple], names: list[str], *,
         client.cancel(list(futures), force=True)
         raise
     return outcomes  # type: ignore[return-value]
+
+
+MAX_FILE = 64 << 20  # a folder's files larger than this are not shipped (datasets left beside a model)
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """A small folder's files (not hidden ones, nor those over :data:`MAX_FILE`), to send with a task."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith('.') and p.stat().st_size <= MAX_FILE}
+
+
+def unpack_folder(files: dict[str, bytes], root: Path, name: str) -> Path:
+    """On a worker: :func:`folder_files`' files written to the new folder ``root/name``; returns that folder."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    for fname, data in files.items():
+        (folder / Path(fname).name).write_bytes(data)
+    return folder
 
 
 class ProgressLine:

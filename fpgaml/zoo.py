@@ -1,10 +1,10 @@
-"""``fpgaml regress --scheduler`` and ``fpgaml zoo build --all``: one task per reference model on the Dask
-engine (:mod:`fpgaml.sweep.engine`).
+"""The reference-model zoo (``models/``): where it is, which models it holds, and ``fpgaml zoo build --all``,
+one task per model on the Dask engine (:mod:`fpgaml.parallel`).
 
 A model's folder (config, model, validation data, golden record: a few hundred kB) travels with its task; the
-worker runs it in a private temporary folder and sends back what the client keeps: the regression result and
-a rewritten golden record (``--update``), or the built project as a tar archive that the client installs
-like ``fpgaml build`` does (atomically, ``--force`` to replace). No shared file system is assumed.
+worker builds it in a private temporary folder and sends back the project as a tar archive, which the client
+installs like ``fpgaml build`` does (atomically, ``--force`` to replace). No shared file system is assumed.
+(The training scripts' own helpers are :mod:`fpgaml.data.zoo`.)
 """
 
 from __future__ import annotations
@@ -13,71 +13,35 @@ import io
 import shutil
 import tarfile
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
+from fpgaml import parallel
 from fpgaml.errors import FpgamlError
 
-MAX_FILE = 64 << 20  # a model folder's files larger than this are not shipped (datasets left beside a model)
+MODELS_DIR = Path(__file__).resolve().parents[1] / 'models'
 
 
-def folder_files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.startswith('.') and p.stat().st_size <= MAX_FILE}
+def default_models_dir() -> Path:
+    """``./models`` of the current folder when there is one, else the checkout's ``models/``."""
+    here = Path.cwd() / 'models'
+    return here if here.is_dir() else MODELS_DIR
 
 
-def _unpack(files: dict[str, bytes], root: Path, name: str) -> Path:
-    folder = root / name
-    folder.mkdir(parents=True)
-    for fname, data in files.items():
-        (folder / Path(fname).name).write_bytes(data)
-    return folder / 'config.yml'
+def models_folder(path: Path) -> Path:
+    """A --models-dir given by the user, checked."""
+    from fpgaml.config import expand_path
+
+    folder = expand_path(path, '--models-dir')
+    if not folder.exists():
+        raise FpgamlError(f'--models-dir {path}: no such folder')
+    if not folder.is_dir():
+        raise FpgamlError(f'--models-dir {path}: is a file, not a folder of reference models')
+    return folder
 
 
-def regress_task(name: str, files: dict[str, bytes], update: bool) -> tuple[dict, bytes | None]:
-    """On a worker: :func:`fpgaml.regress.regress_one` on a private copy of the model folder."""
-    from fpgaml._env import require_legacy_keras
-
-    require_legacy_keras()
-    from fpgaml.regress import GOLDEN, regress_one
-
-    root = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-task-{name}-'))
-    try:
-        config = _unpack(files, root, name)
-        res = regress_one(name, config, update=update)
-        golden = (config.parent / GOLDEN).read_bytes() if res.status in ('updated', 'created') else None
-        return asdict(res), golden
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def regress_distributed(names: list[str], models: dict[str, Path], update: bool, scheduler: str | None):
-    from fpgaml.regress import GOLDEN, RegressResult
-    from fpgaml.sweep.engine import ProgressLine, engine, map_tasks
-
-    results: list = [None] * len(names)
-    with engine(scheduler, tasks=len(names)) as eng:
-        progress = ProgressLine('regress', len(names))
-        try:
-            def done(o):
-                name = names[o.index]
-                if o.error is not None:
-                    results[o.index] = RegressResult(model=name, status='FAIL', first_difference=o.error)
-                else:
-                    d, golden = o.result
-                    results[o.index] = RegressResult(**d)
-                    if golden is not None:  # --update: the record the worker wrote comes back here
-                        path = models[name].parent / GOLDEN
-                        tmp = path.with_name(path.name + '.tmp')
-                        tmp.write_bytes(golden)
-                        tmp.replace(path)
-                progress.advance(f'{name}: {results[o.index].status}')
-
-            map_tasks(eng, regress_task, [(n, folder_files(models[n].parent), update) for n in names],
-                      [f'regress-{n}' for n in names], on_done=done)
-        finally:
-            progress.close()
-    return results
+def zoo(models_dir: Path = MODELS_DIR) -> dict[str, Path]:
+    """Every reference model: a folder of ``models/`` with a ``config.yml``."""
+    return {p.parent.name: p for p in sorted(Path(models_dir).glob('*/config.yml'))}
 
 
 def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
@@ -88,15 +52,13 @@ def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
     require_legacy_keras()
     from fpgaml.config import load_config
     from fpgaml.project import Project, run_flow
+    from fpgaml.report.summary import project_summary
 
     root = Path(tempfile.mkdtemp(prefix=f'fpgaml-build-task-{name}-'))
     try:
-        config = _unpack(files, root / 'models', name)
+        config = parallel.unpack_folder(files, root / 'models', name) / 'config.yml'
         p = run_flow(Project(load_config(config, output_dir=root / 'out' / name)), 'build')
-        t = p.estimate_result.total
-        summary = {'model': name, 'csim_passed': p.csim.passed, 'csim_mode': p.csim.mode,
-                   'latency_ns': t.latency_ns, 'ii_cycles': t.ii_cycles, 'lut': t.lut, 'dsp': t.dsp,
-                   'budgets_failed': [b.message for b in p.budgets_failed],
+        summary = {'model': name, **project_summary(p),
                    # the worker's own folders, which the project's records name: relocated on install
                    'worker_paths': {'project': str(root / 'out' / name), 'model_dir': str(config.parent)}}
         buf = io.BytesIO()
@@ -113,7 +75,6 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
     others (it is returned with its error)."""
     from fpgaml.config import load_config
     from fpgaml.outdir import check_target, install, relocate, temp_project_dir, user_inputs
-    from fpgaml.sweep.engine import ProgressLine, engine, map_tasks
 
     names = list(models)
     targets = {}
@@ -122,8 +83,8 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
         check_target(cfg.output_dir, force, user_inputs(cfg))
         targets[n] = (cfg.output_dir, user_inputs(cfg))
     rows: list = [None] * len(names)
-    with engine(None if scheduler == 'local' else scheduler, workers=workers, tasks=len(names)) as eng:
-        progress = ProgressLine('zoo build', len(names))
+    with parallel.engine(None if scheduler == 'local' else scheduler, workers=workers, tasks=len(names)) as eng:
+        progress = parallel.ProgressLine('zoo build', len(names))
         try:
             def done(o):
                 name = names[o.index]
@@ -156,7 +117,7 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
                 except FpgamlError as e:
                     rows[o.index] = {'model': names[o.index], 'error': str(e)}
 
-            map_tasks(eng, _build_or_error, [(n, folder_files(models[n].parent)) for n in names],
+            parallel.map_tasks(eng, _build_or_error, [(n, parallel.folder_files(models[n].parent)) for n in names],
                       [f'build-{n}' for n in names], on_done=task_error)
         finally:
             progress.close()
