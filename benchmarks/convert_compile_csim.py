@@ -71,7 +71,7 @@ def main() -> None:
     x = np.load(REPO / 'models/reference_mlp/val.npz')['x'][: args.samples]
     xq = np.ascontiguousarray(quantize(x, conv.input_types[0]))
     t0 = time.perf_counter()
-    y_raw = graph.predict(xq)
+    graph.predict(xq)
     t_raw_pred = time.perf_counter() - t0
     rows.append(('raw hls4ml', t_raw_convert, t_raw_compile, 1e6 * t_raw_pred / len(xq), None))
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,11 +74,20 @@ MODELS: list[Entry] = [
     Entry('KERAS_dense_16x200x5', _j('KERAS_dense_16x200x200x200x200x200x5')),
     Entry('KERAS_dense_16x500x5', _j('KERAS_dense_16x500x500x500x500x500x5'), samples=200),
     # GarNet inputs: features on the published configs' input type; the vertex count (up to 128) as an integer
-    Entry('garnet_1layer', _j('garnet_1layer'), inputs='garnet', extra={'layers': '{input_1: {precision: "fixed<14,5,RND,SAT>"}, input_2: {precision: "uint<10>"}}'}),
-    Entry('garnet_3layer', _j('garnet_3layer'), inputs='garnet', extra={'layers': '{input_1: {precision: "fixed<14,5,RND,SAT>"}, input_2: {precision: "uint<10>"}}'}),
+    Entry(
+        'garnet_1layer',
+        _j('garnet_1layer'),
+        inputs='garnet',
+        extra={'layers': '{input_1: {precision: "fixed<14,5,RND,SAT>"}, input_2: {precision: "uint<10>"}}'},
+    ),
+    Entry(
+        'garnet_3layer',
+        _j('garnet_3layer'),
+        inputs='garnet',
+        extra={'layers': '{input_1: {precision: "fixed<14,5,RND,SAT>"}, input_2: {precision: "uint<10>"}}'},
+    ),
     Entry('jetTagger_Conv2D_Small', _j('jetTagger_Conv2D_Small'), inputs='image', samples=300),
-    Entry('jetTagger_Conv2D_Small_NoBatchNorm', _j('jetTagger_Conv2D_Small_NoBatchNorm'), inputs='image',
-          samples=300),
+    Entry('jetTagger_Conv2D_Small_NoBatchNorm', _j('jetTagger_Conv2D_Small_NoBatchNorm'), inputs='image', samples=300),
     Entry('keras_bnn', _j('keras_bnn')),
     Entry('qkeras_3layer', _j('qkeras_3layer')),
     Entry('qkeras_mnist_cnn', _j('qkeras_mnist_cnn'), inputs='image', samples=300),
@@ -98,8 +106,12 @@ CONFIGS = [
     'config-files/qkeras_mnist_dense_config.yml',
 ]
 # Published configs that name no validation data get the same realistic inputs as the generated ones.
-CONFIG_INPUTS = {'garnet_1layer_config': 'garnet', 'garnet_3layer_config': 'garnet',
-                 'qkeras_mnist_cnn_config': 'image', 'qkeras_mnist_dense_config': 'image'}
+CONFIG_INPUTS = {
+    'garnet_1layer_config': 'garnet',
+    'garnet_3layer_config': 'garnet',
+    'qkeras_mnist_cnn_config': 'image',
+    'qkeras_mnist_dense_config': 'image',
+}
 
 
 @dataclass
@@ -196,8 +208,9 @@ def _fw_outputs(res, xs_raw: list[np.ndarray]) -> list[np.ndarray]:
     return res.predict(xs)
 
 
-def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None = None, inputs: str = 'gauss',
-              samples: int = 1000) -> Row:
+def build_one(
+    label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None = None, inputs: str = 'gauss', samples: int = 1000
+) -> Row:
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
     from fpgaml.project import build
@@ -215,9 +228,7 @@ def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None =
             shapes = Project(cfg).load().input_shapes
             cfg.validation_data = write_inputs(WORK / label / 'inputs.npz', make_inputs(inputs, shapes, samples))
             cfg.validation.samples = samples
-        t0 = time.perf_counter()
         res = build(cfg, csim=True, force=True, use_cache=use_cache)
-        total = time.perf_counter() - t0
     except FpgamlError as e:
         msg = str(e).splitlines()[0]
         # the issue accepts a clear message naming the package a Keras-3 QKeras file needs
@@ -230,10 +241,17 @@ def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None =
         os.chdir(old)
 
     cs = res.csim
-    row = Row(label, 'PASS' if cs.passed else 'FAIL', compile_s=cs.compile_seconds, compile_cached=cs.compile_cached,
-              ms_per_sample=cs.us_per_sample / 1000, exact_fraction=cs.exact_fraction, max_abs_diff=cs.max_abs_diff,
-              argmax=cs.argmax_agreement_decisive,
-              first_divergent=(cs.first_divergent_layer or {}).get('layer', ''))
+    row = Row(
+        label,
+        'PASS' if cs.passed else 'FAIL',
+        compile_s=cs.compile_seconds,
+        compile_cached=cs.compile_cached,
+        ms_per_sample=cs.us_per_sample / 1000,
+        exact_fraction=cs.exact_fraction,
+        max_abs_diff=cs.max_abs_diff,
+        argmax=cs.argmax_agreement_decisive,
+        first_divergent=(cs.first_divergent_layer or {}).get('layer', ''),
+    )
     row.notes += [n for n in res.conversion.notes if 'multiplications' in n or n.startswith('precision policy')][:2]
     row.notes += cs.failures[:2]
     # issue targets on top of fpgaml's own check
@@ -251,25 +269,34 @@ def build_one(label: str, cfg_path: Path, *, use_cache: bool, cwd: Path | None =
                 feed = [vdata.quantize(x, t).astype(np.float32) for x, t in zip(xs_raw, res.conversion.input_types)]
                 k0 = np.asarray(res.conversion.loaded.predict(feed if len(feed) > 1 else feed[0])[0])
                 if np.all(k0 == k0[0:1]):
-                    row.notes.append('constant output row, as the Keras model\'s own on these inputs')
+                    row.notes.append("constant output row, as the Keras model's own on these inputs")
                 else:
                     row.status = 'FAIL'
-                    row.notes.append('constant output row (the Keras model\'s output varies)')
+                    row.notes.append("constant output row (the Keras model's output varies)")
             if inputs == 'garnet' and label.startswith('garnet_1layer'):  # the .dat file is garnet_1layer's
                 ref = garnet_data(y[0].shape[0])[1]
                 d = float(np.max(np.abs(y[0][:, :1] - ref))) if y[0].shape[1] >= 1 else float('nan')
-                k = np.asarray(res.conversion.loaded.predict([x.astype(np.float32) for x in
-                               [vdata.quantize(x, t) for x, t in zip(xs_raw, res.conversion.input_types)]])[0])
+                k = np.asarray(
+                    res.conversion.loaded.predict(
+                        [
+                            x.astype(np.float32)
+                            for x in [vdata.quantize(x, t) for x, t in zip(xs_raw, res.conversion.input_types)]
+                        ]
+                    )[0]
+                )
                 dk = float(np.max(np.abs(k.reshape(-1, k.shape[-1])[:, :1] - ref)))
-                row.notes.append(f'vs data/garnet_1layer_output.dat: firmware max |diff| {d:.4f}, '
-                                 f'Keras (inputs on the firmware grid) {dk:.4f}')
+                row.notes.append(
+                    f'vs data/garnet_1layer_output.dat: firmware max |diff| {d:.4f}, '
+                    f'Keras (inputs on the firmware grid) {dk:.4f}'
+                )
     except Exception as e:  # noqa: BLE001
         row.notes.append(f'output check skipped: {type(e).__name__}: {e}')
     return row
 
 
-def run_corpus(names: list[str] | None = None, configs: bool = True, use_cache: bool = True,
-               work: Path = WORK) -> list[Row]:
+def run_corpus(
+    names: list[str] | None = None, configs: bool = True, use_cache: bool = True, work: Path = WORK
+) -> list[Row]:
     if not EXAMPLES.is_dir():
         raise SystemExit(f'corpus not found at {EXAMPLES}')
     os.environ.setdefault('FPGAML_CACHE_DIR', str(work / '.csim-cache'))
@@ -287,8 +314,16 @@ def run_corpus(names: list[str] | None = None, configs: bool = True, use_cache: 
             if names and label not in names:
                 continue
             print(f'--- {c}', flush=True)
-            rows.append(build_one(label, EXAMPLES / c, use_cache=use_cache, cwd=EXAMPLES,
-                                  inputs=CONFIG_INPUTS.get(label, 'gauss'), samples=300))
+            rows.append(
+                build_one(
+                    label,
+                    EXAMPLES / c,
+                    use_cache=use_cache,
+                    cwd=EXAMPLES,
+                    inputs=CONFIG_INPUTS.get(label, 'gauss'),
+                    samples=300,
+                )
+            )
             print(fmt_row(rows[-1]), flush=True)
     return rows
 
@@ -297,15 +332,31 @@ def run_corpus(names: list[str] | None = None, configs: bool = True, use_cache: 
 # output
 
 
-HEADER = ('model', 'status', 'compile s', 'C-sim ms/sample', 'bit-exact', 'max |diff|', 'argmax agree',
-          'first divergent layer')
+HEADER = (
+    'model',
+    'status',
+    'compile s',
+    'C-sim ms/sample',
+    'bit-exact',
+    'max |diff|',
+    'argmax agree',
+    'first divergent layer',
+)
 
 
 def _cells(r: Row) -> list[str]:
     f = lambda v, s: '' if v is None else s.format(v)  # noqa: E731
     comp = 'cached' if r.compile_cached else f(r.compile_s, '{:.1f}')
-    return [r.model, r.status, comp, f(r.ms_per_sample, '{:.3f}'), f(r.exact_fraction, '{:.2%}'),
-            f(r.max_abs_diff, '{:.4g}'), f(r.argmax, '{:.2%}'), r.first_divergent]
+    return [
+        r.model,
+        r.status,
+        comp,
+        f(r.ms_per_sample, '{:.3f}'),
+        f(r.exact_fraction, '{:.2%}'),
+        f(r.max_abs_diff, '{:.4g}'),
+        f(r.argmax, '{:.2%}'),
+        r.first_divergent,
+    ]
 
 
 def fmt_row(r: Row) -> str:
@@ -332,8 +383,7 @@ def print_table(rows: list[Row]) -> None:
 def compile_study(use_cache: bool = False) -> None:
     """Item 9: KERAS_conv1d compiled as published (io_parallel, reuse 1) and as fpgaml suggests."""
     e = next(m for m in MODELS if m.name == 'KERAS_conv1d')
-    variants = [('as published: io_parallel, reuse_factor 1', {}),
-                ('suggested: io_stream', {'io_type': 'io_stream'})]
+    variants = [('as published: io_parallel, reuse_factor 1', {}), ('suggested: io_stream', {'io_type': 'io_stream'})]
     rows = []
     for label, extra in variants:
         v = Entry(f'KERAS_conv1d_{extra.get("io_type", "parallel")}', e.model, e.inputs, 100, extra)

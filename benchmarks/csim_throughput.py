@@ -51,8 +51,10 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f'{cores} cores; {args.samples} samples per model\n')
     print('us/sample' + ' ' * 24 + 'fpgaml C-sim')
-    print(f'{"model":16s} {"hls4ml predict":>15s} {"ap_fixed 1 core":>16s} {"fast 1 core":>12s} '
-          f'{"fast " + str(cores) + " cores":>12s} {"speed-up":>9s} {"warm rebuild":>13s}')
+    print(
+        f'{"model":16s} {"hls4ml predict":>15s} {"ap_fixed 1 core":>16s} {"fast 1 core":>12s} '
+        f'{"fast " + str(cores) + " cores":>12s} {"speed-up":>9s} {"warm rebuild":>13s}'
+    )
     for name, config in zoo().items():
         if args.models and name not in args.models:
             continue
@@ -93,8 +95,9 @@ def main() -> None:
         t_warm = time.perf_counter() - t0
         assert hit.cached
         us = [1e6 * t / len(x) for t in (t_hls, *timings)]
-        print(f'{name:16s} {us[0]:15.1f} {us[1]:16.1f} {us[2]:12.1f} {us[3]:12.1f} {us[0] / us[3]:8.1f}x '
-              f'{t_warm:11.2f} s')
+        print(
+            f'{name:16s} {us[0]:15.1f} {us[1]:16.1f} {us[2]:12.1f} {us[3]:12.1f} {us[0] / us[3]:8.1f}x {t_warm:11.2f} s'
+        )
 
     if args.no_regression:
         shutil.rmtree(work, ignore_errors=True)
@@ -107,8 +110,10 @@ def main() -> None:
     res2 = regress(cache=str(cache))
     t_warm = time.perf_counter() - t0
     ok = all(r.passed for r in res + res2)
-    print(f'\nwhole zoo regression ({len(res)} models, in-process): cold {t_cold:.1f} s, warm {t_warm:.1f} s, '
-          f'{"all pass" if ok else "FAILURES"}')
+    print(
+        f'\nwhole zoo regression ({len(res)} models, in-process): cold {t_cold:.1f} s, warm {t_warm:.1f} s, '
+        f'{"all pass" if ok else "FAILURES"}'
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -44,18 +44,33 @@ def fpgaml_rtl(acc: str, samples: int, work: Path) -> dict:
     d = work / f'fpgaml-{acc}'
     d.mkdir(parents=True, exist_ok=True)
     cfg_path = d / 'config.yml'
-    cfg_path.write_text(f'model: {SHARED / MODELS[acc]}\nname: jsc{acc.replace(".", "")}\npart: {PART}\n'
-                        f'clock_period: {CLOCK_NS:g}\nvalidation:\n  samples: 2000\n')
+    cfg_path.write_text(
+        f'model: {SHARED / MODELS[acc]}\nname: jsc{acc.replace(".", "")}\npart: {PART}\n'
+        f'clock_period: {CLOCK_NS:g}\nvalidation:\n  samples: 2000\n'
+    )
     cfg = load_config(cfg_path, output_dir=d / 'prj')
     t0 = time.perf_counter()
-    p = run_flow(Project(cfg), 'rtl', force=True,
-                 rtl_options=RtlOptions.from_config(cfg, samples=samples, pipeline_cutoff=CUTOFF))
+    p = run_flow(
+        Project(cfg),
+        'rtl',
+        force=True,
+        rtl_options=RtlOptions.from_config(cfg, samples=samples, pipeline_cutoff=CUTOFF),
+    )
     wall = time.perf_counter() - t0
     r, cs = p.rtl_result, p.csim
-    return {'csim_exact_fraction': cs.exact_fraction, 'csim_samples': cs.samples, 'rtl_samples': r.samples,
-            'mismatching_bits': r.mismatching_bits, 'cycles': r.latency_cycles, 'stages': r.pipeline_stages,
-            'register_bits': r.register_bits, 'da4ml_cost': r.da4ml_cost_lut, 'yosys': r.synthesis['total'],
-            'times_s': {k: round(v, 1) for k, v in r.times_s.items()}, 'total_s': round(wall, 1)}
+    return {
+        'csim_exact_fraction': cs.exact_fraction,
+        'csim_samples': cs.samples,
+        'rtl_samples': r.samples,
+        'mismatching_bits': r.mismatching_bits,
+        'cycles': r.latency_cycles,
+        'stages': r.pipeline_stages,
+        'register_bits': r.register_bits,
+        'da4ml_cost': r.da4ml_cost_lut,
+        'yosys': r.synthesis['total'],
+        'times_s': {k: round(v, 1) for k, v in r.times_s.items()},
+        'total_s': round(wall, 1),
+    }
 
 
 def da4ml_alone(acc: str, work: Path) -> dict:
@@ -72,13 +87,19 @@ def da4ml_alone(acc: str, work: Path) -> dict:
     inp, out = trace_model(model, HWConfig(1, -1, -1), {'hard_dc': 2})
     comb = comb_trace(inp, out)
     rtl_dir = work / f'da4ml-{acc}'
-    vm = VerilogModel(comb, 'model', rtl_dir, latency_cutoff=CUTOFF, print_latency=False, part_name=PART,
-                      clock_period=CLOCK_NS)
+    vm = VerilogModel(
+        comb, 'model', rtl_dir, latency_cutoff=CUTOFF, print_latency=False, part_name=PART, clock_period=CLOCK_NS
+    )
     vm.write()
     trace_s = time.perf_counter() - t0
     s = run_yosys(rtl_dir, 'model_wrapper', PART)
-    return {'cycles': len(vm._pipe.solutions), 'register_bits': int(vm._pipe.reg_bits), 'da4ml_cost': float(comb.cost),
-            'yosys': s.to_json()['total'], 'times_s': {'trace_and_verilog': round(trace_s, 1), 'yosys': round(s.wall_s, 1)}}
+    return {
+        'cycles': len(vm._pipe.solutions),
+        'register_bits': int(vm._pipe.reg_bits),
+        'da4ml_cost': float(comb.cost),
+        'yosys': s.to_json()['total'],
+        'times_s': {'trace_and_verilog': round(trace_s, 1), 'yosys': round(s.wall_s, 1)},
+    }
 
 
 def main() -> None:
@@ -106,8 +127,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     print()
-    print(f'{"model":10} {"who":7} {"LUT":>7} {"FF":>6} {"DSP":>4} {"CARRY":>6} {"cycles":>6} {"da4ml cost":>10} '
-          f'{"bad bits":>8} {"C-sim exact":>11}')
+    print(
+        f'{"model":10} {"who":7} {"LUT":>7} {"FF":>6} {"DSP":>4} {"CARRY":>6} {"cycles":>6} {"da4ml cost":>10} '
+        f'{"bad bits":>8} {"C-sim exact":>11}'
+    )
     for row in rows:
         acc = row['model'].split()[1]
         for who in ('fpgaml', 'da4ml'):
@@ -118,13 +141,17 @@ def main() -> None:
                 print(f'{acc:10} {who:7} {r["error"]}')
                 continue
             y = r['yosys']
-            print(f'{acc:10} {who:7} {y["LUT"]:>7,} {y["FF"]:>6,} {y["DSP"]:>4} {y["CARRY"]:>6,} {r["cycles"]:>6} '
-                  f'{r["da4ml_cost"]:>10,.1f} {r.get("mismatching_bits", "-")!s:>8} '
-                  f'{r.get("csim_exact_fraction", "-")!s:>11}')
+            print(
+                f'{acc:10} {who:7} {y["LUT"]:>7,} {y["FF"]:>6,} {y["DSP"]:>4} {y["CARRY"]:>6,} {r["cycles"]:>6} '
+                f'{r["da4ml_cost"]:>10,.1f} {r.get("mismatching_bits", "-")!s:>8} '
+                f'{r.get("csim_exact_fraction", "-")!s:>11}'
+            )
         f, d = row.get('fpgaml', {}), row.get('da4ml', {})
         if 'yosys' in f and 'yosys' in d:
-            print(f'{acc:10} {"diff":7} {100 * (f["yosys"]["LUT"] / d["yosys"]["LUT"] - 1):>+6.1f}% '
-                  f'{100 * (f["yosys"]["FF"] / max(1, d["yosys"]["FF"]) - 1):>+5.1f}%')
+            print(
+                f'{acc:10} {"diff":7} {100 * (f["yosys"]["LUT"] / d["yosys"]["LUT"] - 1):>+6.1f}% '
+                f'{100 * (f["yosys"]["FF"] / max(1, d["yosys"]["FF"]) - 1):>+5.1f}%'
+            )
     print(f'\nwork folder: {work}')
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -38,8 +38,14 @@ def _run_one(case_id: str, root: str, with_hls4ml: bool) -> dict:
     try:
         return hls4ml_cases.run_case(case, workdir, with_hls4ml).to_json()
     except Exception as e:  # noqa: BLE001 - a broken case is reported, not fatal to the run
-        return hls4ml_cases.Outcome(case.id, case.family, case.source, case.criterion_text, outcome='harness error',
-                                    detail=f'{type(e).__name__}: {e}'[:300]).to_json()
+        return hls4ml_cases.Outcome(
+            case.id,
+            case.family,
+            case.source,
+            case.criterion_text,
+            outcome='harness error',
+            detail=f'{type(e).__name__}: {e}'[:300],
+        ).to_json()
 
 
 def select(pattern: str | None) -> list:
@@ -60,22 +66,29 @@ def _line(r: dict) -> str:
 def summary(results: list[dict]) -> str:
     n = len(results)
     meets = sum(r['outcome'] == 'meets' for r in results)
-    lines = [f'\n{meets} of {n} cases meet their hls4ml test\'s criterion ({100 * meets / max(n, 1):.0f}%)']
+    lines = [f"\n{meets} of {n} cases meet their hls4ml test's criterion ({100 * meets / max(n, 1):.0f}%)"]
     fams: dict[str, list[int]] = {}
     for r in results:
         f = fams.setdefault(r['family'], [0, 0])
         f[0] += r['outcome'] == 'meets'
         f[1] += 1
     lines += [f'  {fam:<20} {m}/{t}' for fam, (m, t) in sorted(fams.items())]
-    agree = sum((r['fpgaml_verdict'] == 'PASSED') == (r['outcome'] == 'meets') for r in results
-                if r['fpgaml_verdict'] in ('PASSED', 'FAILED'))
+    agree = sum(
+        (r['fpgaml_verdict'] == 'PASSED') == (r['outcome'] == 'meets')
+        for r in results
+        if r['fpgaml_verdict'] in ('PASSED', 'FAILED')
+    )
     judged = sum(r['fpgaml_verdict'] in ('PASSED', 'FAILED') for r in results)
     alone = [r for r in results if r.get('hls4ml_outcome')]
     if alone:
-        lines.append(f'of the {len(alone)} others, hls4ml alone meets the criterion in '
-                     f'{sum(r["hls4ml_outcome"] == "meets" for r in alone)}')
-    lines.append(f'fpgaml\'s own verdict agrees with the test\'s criterion in {agree} of {judged} built cases; '
-                 f'{sum(not r["clean"] for r in results)} runs printed a traceback')
+        lines.append(
+            f'of the {len(alone)} others, hls4ml alone meets the criterion in '
+            f'{sum(r["hls4ml_outcome"] == "meets" for r in alone)}'
+        )
+    lines.append(
+        f"fpgaml's own verdict agrees with the test's criterion in {agree} of {judged} built cases; "
+        f'{sum(not r["clean"] for r in results)} runs printed a traceback'
+    )
     return '\n'.join(lines)
 
 
@@ -84,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--jobs', type=int, default=1, help='cases run in parallel (each one compiles with g++)')
     ap.add_argument('--only', help='run the cases whose id contains PATTERN (glob) or whose family is PATTERN')
     ap.add_argument('--json', type=Path, default=REPO / 'benchmarks' / 'results' / 'hls4ml_compat.json')
-    ap.add_argument('--hls4ml', action='store_true',
-                    help='run each case fpgaml does not pass through hls4ml alone too (its own compile/predict)')
+    ap.add_argument(
+        '--hls4ml',
+        action='store_true',
+        help='run each case fpgaml does not pass through hls4ml alone too (its own compile/predict)',
+    )
     ap.add_argument('--list', action='store_true', help='list the cases and exit')
     ap.add_argument('--keep', type=Path, help='keep the projects in this folder (default: a temporary one)')
     args = ap.parse_args(argv)

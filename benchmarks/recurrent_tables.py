@@ -28,8 +28,11 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-OLD = {'precision': {'default': 'fixed<16,6>', 'input': 'fixed<22,6>'}, 'bit_exact': 'off',
-       'layers': {'rnn': {'precision': {'accum': 'fixed<22,6>', 'result': 'fixed<22,6>'}, 'table_size': 16384}}}
+OLD = {
+    'precision': {'default': 'fixed<16,6>', 'input': 'fixed<22,6>'},
+    'bit_exact': 'off',
+    'layers': {'rnn': {'precision': {'accum': 'fixed<22,6>', 'result': 'fixed<22,6>'}, 'table_size': 16384}},
+}
 
 
 def _config(name: str, tmp: Path, old: bool, data: Path | None = None) -> Path:
@@ -53,10 +56,18 @@ def _estimate(cfg_path: Path, tmp: Path) -> dict:
     rnn = next(l for l in est.layers if l.name == 'rnn')
     node = next(n for n in p.conversion.graph.get_layers() if n.name == 'rnn')
     exact = node.get_attr('fpgaml_exact_tables')
-    tables = ({k[7:]: v[0] for k, v in exact.items()} if exact
-              else {'sigmoid': int(node.get_attr('table_size')), 'tanh': int(node.get_attr('table_size'))})
-    return {'bram_18k': est.total.bram_18k, 'lut': est.total.lut, 'rnn_bram_18k': rnn.bram_18k,
-            'rnn_lut': rnn.lut, 'table_entries': tables}
+    tables = (
+        {k[7:]: v[0] for k, v in exact.items()}
+        if exact
+        else {'sigmoid': int(node.get_attr('table_size')), 'tanh': int(node.get_attr('table_size'))}
+    )
+    return {
+        'bram_18k': est.total.bram_18k,
+        'lut': est.total.lut,
+        'rnn_bram_18k': rnn.bram_18k,
+        'rnn_lut': rnn.lut,
+        'table_entries': tables,
+    }
 
 
 def _csim(cfg_path: Path, tmp: Path, samples: int | None) -> dict:
@@ -67,14 +78,20 @@ def _csim(cfg_path: Path, tmp: Path, samples: int | None) -> dict:
     if samples:
         cfg.validation.samples = samples
     c = build(cfg, csim=True, force=True).csim
-    return {'mode': c.mode, 'samples': c.samples, 'exact_fraction': c.exact_fraction,
-            'max_abs_diff': c.max_abs_diff, 'argmax_agreement': c.argmax_agreement, 'passed': c.passed}
+    return {
+        'mode': c.mode,
+        'samples': c.samples,
+        'exact_fraction': c.exact_fraction,
+        'max_abs_diff': c.max_abs_diff,
+        'argmax_agreement': c.argmax_agreement,
+        'passed': c.passed,
+    }
 
 
 def full_range_sequences(n: int = 1000, seed: int = 0) -> np.ndarray:
     """``n`` sequences of 32 x 3 features uniform over fixed<16,4>'s range [-8, 8) on its 2^-12 grid."""
     rng = np.random.default_rng(seed)
-    return (rng.integers(-2 ** 15, 2 ** 15, size=(n, 32, 3)) / 2 ** 12).astype(np.float32)
+    return (rng.integers(-(2**15), 2**15, size=(n, 32, 3)) / 2**12).astype(np.float32)
 
 
 def main():
@@ -97,14 +114,20 @@ def main():
             out[name] = r
             o, n = r['old'], r['new']
             print(f'{name}: accuracy float {r["float_accuracy"]}, quantized {r["quantized_keras_accuracy"]}')
-            print(f'  hls4ml tables (16384 entries): BRAM_18K {o["bram_18k"]} (rnn {o["rnn_bram_18k"]}), '
-                  f'LUT {o["lut"]} (rnn {o["rnn_lut"]})')
-            print(f'  fpgaml exact tables {n["table_entries"]}: BRAM_18K {n["bram_18k"]} (rnn {n["rnn_bram_18k"]}), '
-                  f'LUT {n["lut"]} (rnn {n["rnn_lut"]})')
+            print(
+                f'  hls4ml tables (16384 entries): BRAM_18K {o["bram_18k"]} (rnn {o["rnn_bram_18k"]}), '
+                f'LUT {o["lut"]} (rnn {o["rnn_lut"]})'
+            )
+            print(
+                f'  fpgaml exact tables {n["table_entries"]}: BRAM_18K {n["bram_18k"]} (rnn {n["rnn_bram_18k"]}), '
+                f'LUT {n["lut"]} (rnn {n["rnn_lut"]})'
+            )
             for k in ('csim_sample', 'csim_full_range'):
                 c = r[k]
-                print(f'  {k}: {c["mode"]}, {c["samples"]} samples, exact {c["exact_fraction"]}, '
-                      f'max |diff| {c["max_abs_diff"]}, passed {c["passed"]}')
+                print(
+                    f'  {k}: {c["mode"]}, {c["samples"]} samples, exact {c["exact_fraction"]}, '
+                    f'max |diff| {c["max_abs_diff"]}, passed {c["passed"]}'
+                )
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2) + '\n')
     exact = all(r[k]['exact_fraction'] == 1.0 for r in out.values() for k in ('csim_sample', 'csim_full_range'))

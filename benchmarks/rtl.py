@@ -53,10 +53,20 @@ def run(name: str, samples: int, work: Path) -> dict:
             path.unlink(missing_ok=True)
     r, est = p.rtl_result, p.estimate_result.total
     syn = (r.synthesis or {}).get('total', {})
-    return {'model': name, 'samples': r.samples, 'mismatching_bits': r.mismatching_bits,
-            'latency_cycles': r.latency_cycles, 'latency_ns': r.latency_ns, 'ii': r.ii_cycles,
-            'estimate': {'LUT': est.lut, 'FF': est.ff, 'DSP': est.dsp, 'latency_cycles': est.latency_cycles},
-            'yosys': syn, 'vendor': None, 'times_s': r.times_s, 'total_s': wall, 'throughput': r.throughput}
+    return {
+        'model': name,
+        'samples': r.samples,
+        'mismatching_bits': r.mismatching_bits,
+        'latency_cycles': r.latency_cycles,
+        'latency_ns': r.latency_ns,
+        'ii': r.ii_cycles,
+        'estimate': {'LUT': est.lut, 'FF': est.ff, 'DSP': est.dsp, 'latency_cycles': est.latency_cycles},
+        'yosys': syn,
+        'vendor': None,
+        'times_s': r.times_s,
+        'total_s': wall,
+        'throughput': r.throughput,
+    }
 
 
 def main() -> None:
@@ -74,9 +84,11 @@ def main() -> None:
             rows.append({'model': m, 'error': f'{type(e).__name__}: {e}'})
         print(json.dumps(rows[-1], default=str), flush=True)
     print()
-    hdr = (f'{"model":14} {"samples":>7} {"bad bits":>8} {"cycles":>6} {"ns":>5} {"II":>3} | {"est LUT":>8} '
-           f'{"yosys LUT":>9} {"LUT err":>7} | {"est FF":>7} {"yosys FF":>8} | {"est DSP":>7} {"yosys DSP":>9} | '
-           f'{"vendor":>6} | {"verilator build":>15} {"sim":>5} {"yosys":>6} | {"RTL sim/s":>10} {"C-sim/s":>8}')
+    hdr = (
+        f'{"model":14} {"samples":>7} {"bad bits":>8} {"cycles":>6} {"ns":>5} {"II":>3} | {"est LUT":>8} '
+        f'{"yosys LUT":>9} {"LUT err":>7} | {"est FF":>7} {"yosys FF":>8} | {"est DSP":>7} {"yosys DSP":>9} | '
+        f'{"vendor":>6} | {"verilator build":>15} {"sim":>5} {"yosys":>6} | {"RTL sim/s":>10} {"C-sim/s":>8}'
+    )
     print(hdr)
     for r in rows:
         if 'error' in r:
@@ -84,11 +96,13 @@ def main() -> None:
             continue
         e, y, t, th = r['estimate'], r['yosys'], r['times_s'], r['throughput']
         err = f'{100 * (e["LUT"] - y["LUT"]) / y["LUT"]:+.0f}%' if y.get('LUT') else '-'
-        print(f'{r["model"]:14} {r["samples"]:>7} {r["mismatching_bits"]:>8} {r["latency_cycles"]:>6} '
-              f'{r["latency_ns"]:>5g} {r["ii"]:>3} | {e["LUT"]:>8,} {y.get("LUT", 0):>9,} {err:>7} | {e["FF"]:>7,} '
-              f'{y.get("FF", 0):>8,} | {e["DSP"]:>7,} {y.get("DSP", 0):>9,} | {"-":>6} | '
-              f'{t.get("verilator_build", 0):>13.0f} s {t.get("verilator_sim", 0):>4.1f}s {t.get("yosys", 0):>5.0f}s | '
-              f'{th["verilator_samples_per_s"]:>10,.0f} {th["csim_samples_per_s"]:>8,.0f}')
+        print(
+            f'{r["model"]:14} {r["samples"]:>7} {r["mismatching_bits"]:>8} {r["latency_cycles"]:>6} '
+            f'{r["latency_ns"]:>5g} {r["ii"]:>3} | {e["LUT"]:>8,} {y.get("LUT", 0):>9,} {err:>7} | {e["FF"]:>7,} '
+            f'{y.get("FF", 0):>8,} | {e["DSP"]:>7,} {y.get("DSP", 0):>9,} | {"-":>6} | '
+            f'{t.get("verilator_build", 0):>13.0f} s {t.get("verilator_sim", 0):>4.1f}s {t.get("yosys", 0):>5.0f}s | '
+            f'{th["verilator_samples_per_s"]:>10,.0f} {th["csim_samples_per_s"]:>8,.0f}'
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
 

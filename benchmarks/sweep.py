@@ -30,21 +30,25 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / 'benchmarks' / 'sweep_results.json'
 PNG = REPO / 'docs' / 'sweep_jet_mlp.png'
 JET = REPO / 'models' / 'jet_mlp'
-GRID = '''sweep:
+GRID = """sweep:
   grid:
     reuse_factor: [1, 2, 4, 8]
     precision.input: ["fixed<8,3>", "fixed<12,4>", "fixed<16,6>"]
     strategy: [Latency, Resource]
-'''
-BUDGETS = '''budgets:
+"""
+BUDGETS = """budgets:
   max_latency_ns: 150
   max_resources: {lut: "5%", dsp: "10%"}
-'''
+"""
 
 
 def config(work: Path) -> Path:
-    text = (JET / 'config.yml').read_text().replace('model: model.h5', f'model: {JET / "model.h5"}').replace(
-        'data: val.npz', f'data: {JET / "val.npz"}')
+    text = (
+        (JET / 'config.yml')
+        .read_text()
+        .replace('model: model.h5', f'model: {JET / "model.h5"}')
+        .replace('data: val.npz', f'data: {JET / "val.npz"}')
+    )
     p = work / 'jet_mlp_sweep.yml'
     p.write_text(text + BUDGETS + GRID)
     return p
@@ -55,8 +59,18 @@ def env(compile_cache: Path) -> dict:
 
 
 def sweep(cfg: Path, out: Path, point_cache: Path, compile_cache: Path, *extra) -> tuple[float, dict]:
-    cmd = [sys.executable, '-m', 'fpgaml.cli', 'sweep', str(cfg), '-o', str(out), '--cache-dir', str(point_cache),
-           *map(str, extra)]
+    cmd = [
+        sys.executable,
+        '-m',
+        'fpgaml.cli',
+        'sweep',
+        str(cfg),
+        '-o',
+        str(out),
+        '--cache-dir',
+        str(point_cache),
+        *map(str, extra),
+    ]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env=env(compile_cache), capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -67,26 +81,49 @@ def sweep(cfg: Path, out: Path, point_cache: Path, compile_cache: Path, *extra) 
 
 def point_stats(doc: dict) -> dict:
     secs = [r['seconds'] for r in doc['rows'] if r['status'] == 'ok' and not r.get('cached')]
-    return {'points_computed': len(secs), 'sum_point_seconds': round(sum(secs), 1),
-            'mean_point_seconds': round(sum(secs) / len(secs), 2) if secs else None,
-            'failed': doc['failed']}
+    return {
+        'points_computed': len(secs),
+        'sum_point_seconds': round(sum(secs), 1),
+        'mean_point_seconds': round(sum(secs) / len(secs), 2) if secs else None,
+        'failed': doc['failed'],
+    }
 
 
 def phase_cold(work: Path, res: dict) -> None:
     cfg = config(work)
     wall, doc = sweep(cfg, work / 'cold', work / 'pc-cold', work / 'cc-cold', '--workers', '2')
-    res['cold'] = {'wall_seconds': round(wall, 1), 'workers': 2, **point_stats(doc),
-                   'speedup_vs_one_after_another': round(point_stats(doc)['sum_point_seconds'] / wall, 2)}
+    res['cold'] = {
+        'wall_seconds': round(wall, 1),
+        'workers': 2,
+        **point_stats(doc),
+        'speedup_vs_one_after_another': round(point_stats(doc)['sum_point_seconds'] / wall, 2),
+    }
     best = doc['best']
     rows = {r['point']: r for r in doc['rows']}
     pick = rows[next(iter(best.values()))] if best else None
     if pick:
-        res['chosen_point'] = {k: pick.get(k) for k in ('label', 'latency_ns', 'ii_cycles', 'lut', 'lut_pct', 'dsp',
-                                                        'dsp_pct', 'ff', 'accuracy_keras', 'accuracy_firmware',
-                                                        'bit_exact_fraction', 'max_abs_diff')}
+        res['chosen_point'] = {
+            k: pick.get(k)
+            for k in (
+                'label',
+                'latency_ns',
+                'ii_cycles',
+                'lut',
+                'lut_pct',
+                'dsp',
+                'dsp_pct',
+                'ff',
+                'accuracy_keras',
+                'accuracy_firmware',
+                'bit_exact_fraction',
+                'max_abs_diff',
+            )
+        }
     res['best'] = {k: rows[v]['label'] for k, v in best.items()}
-    res['points'] = [{k: r.get(k) for k in ('label', 'latency_ns', 'lut', 'dsp', 'accuracy_firmware',
-                                            'budgets_passed', 'seconds')} for r in doc['rows']]
+    res['points'] = [
+        {k: r.get(k) for k in ('label', 'latency_ns', 'lut', 'dsp', 'accuracy_firmware', 'budgets_passed', 'seconds')}
+        for r in doc['rows']
+    ]
     replot(work, res)
     # warm: the same command again, every point from the cache
     wall, doc = sweep(cfg, work / 'cold', work / 'pc-cold', work / 'cc-cold', '--workers', '2')
@@ -109,13 +146,31 @@ def replot(work: Path, res: dict) -> None:
 def phase_resume(work: Path, res: dict, stop_after: int = 12) -> None:
     cfg = config(work)
     out, pc, cc = work / 'resume', work / 'pc-resume', work / 'cc-resume'
-    cmd = [sys.executable, '-m', 'fpgaml.cli', 'sweep', str(cfg), '-o', str(out), '--cache-dir', str(pc),
-           '--workers', '2']
+    cmd = [
+        sys.executable,
+        '-m',
+        'fpgaml.cli',
+        'sweep',
+        str(cfg),
+        '-o',
+        str(out),
+        '--cache-dir',
+        str(pc),
+        '--workers',
+        '2',
+    ]
     t0 = time.perf_counter()
     # (a new process group, as in a terminal; SIGINT back to its default even when this script runs in the
     # background, which starts children with SIGINT ignored)
-    proc = subprocess.Popen(cmd, env=env(cc), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        env=env(cc),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     for line in proc.stderr:
         if line.startswith(f'[{stop_after}/'):
             break
@@ -127,15 +182,26 @@ def phase_resume(work: Path, res: dict, stop_after: int = 12) -> None:
     done = json.loads((out / 'sweep.json').read_text())
     n_done = sum(r['status'] == 'ok' for r in done['rows'])
     wall, doc = sweep(cfg, out, pc, cc, '--workers', '2')
-    res['resume'] = {'interrupted_after_seconds': round(interrupted, 1), 'points_done_before_interrupt': n_done,
-                     'resumed_wall_seconds': round(wall, 1), 'resumed_cached': doc['cached'],
-                     'resumed_computed': doc['computed'], 'total_seconds': round(interrupted + wall, 1)}
+    res['resume'] = {
+        'interrupted_after_seconds': round(interrupted, 1),
+        'points_done_before_interrupt': n_done,
+        'resumed_wall_seconds': round(wall, 1),
+        'resumed_cached': doc['cached'],
+        'resumed_computed': doc['computed'],
+        'total_seconds': round(interrupted + wall, 1),
+    }
 
 
 def phase_workers(work: Path, res: dict) -> None:
     cfg = config(work)
-    grid = ['--grid', 'reuse_factor=1,2', '--grid', 'strategy=Latency,Resource', '--grid',
-            'precision.input=fixed<16,6>']
+    grid = [
+        '--grid',
+        'reuse_factor=1,2',
+        '--grid',
+        'strategy=Latency,Resource',
+        '--grid',
+        'precision.input=fixed<16,6>',
+    ]
     out = {}
     for n in (1, 2):
         wall, doc = sweep(cfg, work / f'w{n}', work / f'pc-w{n}', work / f'cc-w{n}', '--workers', n, *grid)
@@ -162,9 +228,12 @@ def phase_overhead(work: Path, res: dict, n: int = 400) -> None:
     with engine(workers=2):
         pass
     start = time.perf_counter() - t0
-    res['overhead'] = {'tasks': n, 'ms_per_task_throughput': round(1000 * wall / n, 2),
-                       'ms_single_task_round_trip': round(1000 * one, 2),
-                       'local_cluster_start_stop_seconds': round(start, 2)}
+    res['overhead'] = {
+        'tasks': n,
+        'ms_per_task_throughput': round(1000 * wall / n, 2),
+        'ms_single_task_round_trip': round(1000 * one, 2),
+        'local_cluster_start_stop_seconds': round(start, 2),
+    }
 
 
 def main() -> None:
@@ -177,9 +246,13 @@ def main() -> None:
     try:
         for ph in args.phases.split(','):
             t0 = time.perf_counter()
-            {'cold': phase_cold, 'resume': phase_resume, 'workers': phase_workers, 'overhead': phase_overhead,
-             'replot': replot}[ph](
-                work, res)
+            {
+                'cold': phase_cold,
+                'resume': phase_resume,
+                'workers': phase_workers,
+                'overhead': phase_overhead,
+                'replot': replot,
+            }[ph](work, res)
             print(f'{ph}: done in {time.perf_counter() - t0:.0f} s', flush=True)
             print(json.dumps({k: v for k, v in res.items() if k != 'points'}, indent=1), flush=True)
             RESULTS.write_text(json.dumps(res, indent=1) + '\n')

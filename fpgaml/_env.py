@@ -20,9 +20,11 @@ def require_legacy_keras() -> None:
     if os.environ.get('TF_USE_LEGACY_KERAS') == '1':
         return
     if 'tensorflow' in sys.modules:
-        raise FpgamlError('TensorFlow was imported before fpgaml without TF_USE_LEGACY_KERAS=1; QKeras 0.9.0 needs '
-                          'the Keras-2 API (tf_keras). Set TF_USE_LEGACY_KERAS=1 in the environment (or before '
-                          'importing TensorFlow)')
+        raise FpgamlError(
+            'TensorFlow was imported before fpgaml without TF_USE_LEGACY_KERAS=1; QKeras 0.9.0 needs '
+            'the Keras-2 API (tf_keras). Set TF_USE_LEGACY_KERAS=1 in the environment (or before '
+            'importing TensorFlow)'
+        )
     os.environ['TF_USE_LEGACY_KERAS'] = '1'
 
 

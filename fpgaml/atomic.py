@@ -33,14 +33,20 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def open_atomic(path: str | Path, binary: bool = False, *, encoding: str | None = None, newline: str | None = None,
-                mode: int | None = None) -> Iterator[IO]:
+def open_atomic(
+    path: str | Path,
+    binary: bool = False,
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+    mode: int | None = None,
+) -> Iterator[IO]:
     """A file object for writers that need one (``csv.writer``, ``np.savez``): what is written there replaces
     ``path`` when the block ends without an exception, and is thrown away otherwise."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with (os.fdopen(fd, 'wb') if binary else os.fdopen(fd, 'w', encoding=encoding, newline=newline)) as f:
+        with os.fdopen(fd, 'wb') if binary else os.fdopen(fd, 'w', encoding=encoding, newline=newline) as f:
             yield f
         os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)  # (mkstemp makes 0600)
         os.replace(tmp, path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.text import Text
@@ -19,22 +18,33 @@ from fpgaml import cli_render as show
 from fpgaml._env import cli_environment
 from fpgaml.cli_render import err, out
 from fpgaml.cli_signals import install_signal_handlers, interrupted, interruptible, silence_native_stderr
-from fpgaml.errors import (INTERNAL_ERROR_EXIT_CODE, BudgetExceeded, CsimMismatch, FpgamlError, Interrupted,
-                           RunsFailed, Verdict)
+from fpgaml.errors import (
+    INTERNAL_ERROR_EXIT_CODE,
+    BudgetExceeded,
+    CsimMismatch,
+    FpgamlError,
+    Interrupted,
+    RunsFailed,
+    Verdict,
+)
 from fpgaml.outdir import check_target, is_user_os_error, user_inputs
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.')
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help='fpgaml: trained (Q)Keras model + YAML -> hls4ml firmware project, C-simulated bit for bit.',
+)
 _state = {'debug': False}
 
 
 def _import_ml_stack() -> None:
     if not _state['debug']:
         warnings.filterwarnings('ignore')
+    import hls4ml  # noqa: F401
+    import qkeras  # noqa: F401
     import tensorflow  # noqa: F401
     import tf_keras  # noqa: F401
-    import qkeras  # noqa: F401
-    import hls4ml  # noqa: F401
 
 
 @app.callback()
@@ -45,14 +55,18 @@ def _main(debug: bool = typer.Option(False, '--debug', help='Show Python traceba
 ConfigArg = typer.Argument(..., help='YAML config (fpgaml format or hls4ml format).', show_default=False)
 OutputOpt = typer.Option(None, '--output', '-o', help='Output folder (overrides the config).')
 ForceOpt = typer.Option(False, '--force', help='Replace an existing project.')
-CacheOpt = typer.Option(None, '--cache-dir', help='Compile cache folder (default: $FPGAML_CACHE_DIR or '
-                                                  '~/.cache/fpgaml/csim).')
+CacheOpt = typer.Option(
+    None, '--cache-dir', help='Compile cache folder (default: $FPGAML_CACHE_DIR or ~/.cache/fpgaml/csim).'
+)
 NoCacheOpt = typer.Option(False, '--no-cache', help='Recompile even if a cached library exists.')
-TrustOpt = typer.Option(False, '--trust-model', help='Load the model file even if its architecture holds code '
-                                                     '(Lambda layers) or unknown custom objects.')
+TrustOpt = typer.Option(
+    False,
+    '--trust-model',
+    help='Load the model file even if its architecture holds code (Lambda layers) or unknown custom objects.',
+)
 
 
-def _load(config: Path, output: Optional[Path], trust_model: bool = False, force: Optional[bool] = None):
+def _load(config: Path, output: Path | None, trust_model: bool = False, force: bool | None = None):
     """Read the config; for commands that write a project (``force`` given), check the output folder before
     the seconds-long import of the ML stack."""
     from fpgaml.config import load_config
@@ -77,22 +91,30 @@ def _finish(res, csim: bool) -> None:
 
 @app.command()
 @interruptible
-def convert(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
-            trust_model: bool = TrustOpt):
+def convert(
+    config: Path = ConfigArg, output: Path | None = OutputOpt, force: bool = ForceOpt, trust_model: bool = TrustOpt
+):
     """Write the HLS firmware project (no compile)."""
     from fpgaml.project import Project, run_flow
 
     res = run_flow(Project(_load(config, output, trust_model, force)), 'convert', force=force)
     show.print_model(res)
-    out.print(f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
-              f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})')
+    out.print(
+        f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
+        f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})'
+    )
     _finish(res, False)
 
 
 @app.command()
 @interruptible
-def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir: Optional[Path] = CacheOpt,
-         no_cache: bool = NoCacheOpt, trust_model: bool = TrustOpt):
+def csim(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    cache_dir: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    trust_model: bool = TrustOpt,
+):
     """Compile and C-simulate an already written project against the model."""
     from fpgaml.project import Project, run_flow
 
@@ -104,18 +126,29 @@ def csim(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, cache_dir
 
 @app.command('build')
 @interruptible
-def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
-              cache_dir: Optional[Path] = CacheOpt, no_cache: bool = NoCacheOpt,
-              synth: bool = typer.Option(False, '--synth', help='Also run HLS synthesis when vivado_hls / '
-                                                                'vitis_hls / vitis-run is on PATH.'),
-              cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
-              vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
-              trust_model: bool = TrustOpt):
+def build_cmd(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    force: bool = ForceOpt,
+    cache_dir: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    synth: bool = typer.Option(
+        False, '--synth', help='Also run HLS synthesis when vivado_hls / vitis_hls / vitis-run is on PATH.'
+    ),
+    cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
+    vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
+    trust_model: bool = TrustOpt,
+):
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
     from fpgaml.project import Project, run_flow
 
-    res = run_flow(Project(_load(config, output, trust_model, force)), 'build', force=force, cache=cache_dir,
-                   use_cache=not no_cache)
+    res = run_flow(
+        Project(_load(config, output, trust_model, force)),
+        'build',
+        force=force,
+        cache=cache_dir,
+        use_cache=not no_cache,
+    )
     show.print_model(res)
     show.print_layers(res)
     show.print_csim(res)
@@ -133,14 +166,23 @@ def build_cmd(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, forc
 
 @app.command()
 @interruptible
-def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: bool = ForceOpt,
-        pipeline_cutoff: Optional[float] = typer.Option(None, '--pipeline-cutoff', min=0,
-                                                        help='Delay per pipeline stage in da4ml units (about one '
-                                                             'adder); 0 for a combinational design. Default 5.'),
-        no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
-        samples: Optional[int] = typer.Option(None, '--samples', min=1, help='At least this many samples in the '
-                                                                           'RTL simulation (default 10000).'),
-        cache_dir: Optional[Path] = CacheOpt, trust_model: bool = TrustOpt):
+def rtl(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    force: bool = ForceOpt,
+    pipeline_cutoff: float | None = typer.Option(
+        None,
+        '--pipeline-cutoff',
+        min=0,
+        help='Delay per pipeline stage in da4ml units (about one adder); 0 for a combinational design. Default 5.',
+    ),
+    no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
+    samples: int | None = typer.Option(
+        None, '--samples', min=1, help='At least this many samples in the RTL simulation (default 10000).'
+    ),
+    cache_dir: Path | None = CacheOpt,
+    trust_model: bool = TrustOpt,
+):
     """Build, C-simulate, then the same arithmetic as Verilog (da4ml): Verilator against the C-simulation
     (0 mismatching bits, latency and II in cycles) and Yosys resources, beside the estimate."""
     from fpgaml.project import Project, run_flow
@@ -150,8 +192,9 @@ def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: boo
     if output is None:
         use_rtl_output(cfg)
     check_target(cfg.output_dir, force, user_inputs(cfg))
-    opts = RtlOptions.from_config(cfg, pipeline_cutoff=pipeline_cutoff, samples=samples,
-                                  synth=False if no_synth else None)
+    opts = RtlOptions.from_config(
+        cfg, pipeline_cutoff=pipeline_cutoff, samples=samples, synth=False if no_synth else None
+    )
     check_tools(opts.synth)
     res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)
     show.print_csim(res)
@@ -161,9 +204,11 @@ def rtl(config: Path = ConfigArg, output: Optional[Path] = OutputOpt, force: boo
 
 @app.command()
 @interruptible
-def estimate(config: Path = ConfigArg,
-             json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.'),
-             trust_model: bool = TrustOpt):
+def estimate(
+    config: Path = ConfigArg,
+    json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.'),
+    trust_model: bool = TrustOpt,
+):
     """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
     import json
 
@@ -184,11 +229,17 @@ def estimate(config: Path = ConfigArg,
 
 @app.command()
 @interruptible
-def report(project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False),
-           reports: Optional[Path] = typer.Option(None, '--reports', help='A folder holding vendor reports for this '
-                                                  'design (*_csynth.xml / *_csynth.rpt, vivado_synth.rpt, *_cosim.rpt, '
-                                                  'or an hls4ml project with them), e.g. published ones; default: '
-                                                  'the project folder.')):
+def report(
+    project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False),
+    reports: Path | None = typer.Option(
+        None,
+        '--reports',
+        help='A folder holding vendor reports for this '
+        'design (*_csynth.xml / *_csynth.rpt, vivado_synth.rpt, *_cosim.rpt, '
+        'or an hls4ml project with them), e.g. published ones; default: '
+        'the project folder.',
+    ),
+):
     """Show a project's estimate, and its vendor synthesis reports beside it when present."""
     from fpgaml.report.record import read_record
     from fpgaml.synth import find_reports
@@ -198,22 +249,34 @@ def report(project: Path = typer.Argument(..., help='A project folder written by
         raise FpgamlError(f'--reports {reports}: not a folder')
     synthesis = find_reports(reports if reports is not None else project)
     if synthesis is None and reports is not None:
-        raise FpgamlError(f'--reports {reports}: no vendor report there (*_csynth.xml, *_csynth.rpt, '
-                          f'vivado_synth.rpt, *_cosim.rpt, or an hls4ml project\'s <name>_prj/solution*/ reports)')
+        raise FpgamlError(
+            f'--reports {reports}: no vendor report there (*_csynth.xml, *_csynth.rpt, '
+            f"vivado_synth.rpt, *_cosim.rpt, or an hls4ml project's <name>_prj/solution*/ reports)"
+        )
     show.print_report(rep, est, budgets, synthesis)
 
 
 @app.command()
 @interruptible
-def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference models (default: all in models/).'),
-            update: bool = typer.Option(False, '--update', help='Rewrite the golden records deliberately and say '
-                                                                 'what changed.'),
-            models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
-                                                      '(default: ./models if it exists, else the checkout\'s models/).'),
-            cache_dir: Optional[Path] = CacheOpt,
-            scheduler: Optional[str] = typer.Option(None, '--scheduler', help='Fan the models out on Dask: '
-                                                    'tcp://host:port of an existing scheduler, or "local" for a '
-                                                    'local Dask cluster (one worker per core).')):
+def regress(
+    models: list[str] | None = typer.Argument(None, help='Reference models (default: all in models/).'),
+    update: bool = typer.Option(
+        False, '--update', help='Rewrite the golden records deliberately and say what changed.'
+    ),
+    models_dir: Path | None = typer.Option(
+        None,
+        '--models-dir',
+        help="Folder of reference models (default: ./models if it exists, else the checkout's models/).",
+    ),
+    cache_dir: Path | None = CacheOpt,
+    scheduler: str | None = typer.Option(
+        None,
+        '--scheduler',
+        help='Fan the models out on Dask: '
+        'tcp://host:port of an existing scheduler, or "local" for a '
+        'local Dask cluster (one worker per core).',
+    ),
+):
     """Rebuild and C-simulate reference models; compare bit patterns with their golden records."""
     from fpgaml.regress import regress as run_regress
     from fpgaml.zoo import default_models_dir, models_folder
@@ -225,37 +288,67 @@ def regress(models: Optional[list[str]] = typer.Argument(None, help='Reference m
     show.print_regress(results)
     failed = [r.model for r in results if not r.passed]
     if failed:
-        raise CsimMismatch(f'{len(failed)} of {len(results)} models differ from their golden records: '
-                           f'{", ".join(failed)}')
+        raise CsimMismatch(
+            f'{len(failed)} of {len(results)} models differ from their golden records: {", ".join(failed)}'
+        )
 
 
-SchedulerOpt = typer.Option(None, '--scheduler', help='Run on an existing Dask scheduler (tcp://host:port); '
-                                                       'default: a local Dask cluster (one worker per core).')
+SchedulerOpt = typer.Option(
+    None,
+    '--scheduler',
+    help='Run on an existing Dask scheduler (tcp://host:port); default: a local Dask cluster (one worker per core).',
+)
 
 
 @app.command()
 @interruptible
-def sweep(config: Path = ConfigArg,
-          grid: Optional[list[str]] = typer.Option(None, '--grid', help='KEY=V1,V2,... (repeatable), e.g. '
-                                                   '--grid reuse_factor=1,2,4 --grid precision="fixed<8,3>,fixed<16,6>"; '
-                                                   'overrides the same key of the YAML "sweep: grid:".'),
-          output: Optional[Path] = typer.Option(None, '--output', '-o', help='Sweep folder (default: beside the '
-                                                'project, <output_dir>_sweep).'),
-          scheduler: Optional[str] = SchedulerOpt,
-          cluster: Optional[str] = typer.Option(None, '--cluster', help='htcondor or slurm: a dask-jobqueue cluster '
-                                                'from your dask jobqueue YAML (~/.config/dask/jobqueue.yaml).'),
-          jobs: Optional[int] = typer.Option(None, '--jobs', min=1, help='With --cluster: batch jobs to submit.'),
-          workers: Optional[int] = typer.Option(None, '--workers', min=1, help='Local worker processes (default: '
-                                                'one per core).'),
-          samples: Optional[int] = typer.Option(None, '--samples', min=1, help='Validation samples C-simulated per '
-                                                'point (default: the config\'s validation.samples).'),
-          synth: bool = typer.Option(False, '--synth', help='Also run vendor HLS synthesis per point where a tool '
-                                                            'is on the worker\'s PATH (else recorded as not found).'),
-          rtl: bool = typer.Option(False, '--rtl', help='Also build each point as RTL (da4ml Verilog), check it in Verilator against the C-simulation and size it with Yosys (needs the rtl extra on the workers).'),
-          cache_dir: Optional[Path] = typer.Option(None, '--cache-dir', help='Point cache (default: '
-                                                   '$FPGAML_SWEEP_CACHE or ~/.cache/fpgaml/sweep).'),
-          no_cache: bool = typer.Option(False, '--no-cache', help='Recompute every point (the content-addressed compile cache is still used).'),
-          trust_model: bool = TrustOpt):
+def sweep(
+    config: Path = ConfigArg,
+    grid: list[str] | None = typer.Option(
+        None,
+        '--grid',
+        help='KEY=V1,V2,... (repeatable), e.g. '
+        '--grid reuse_factor=1,2,4 --grid precision="fixed<8,3>,fixed<16,6>"; '
+        'overrides the same key of the YAML "sweep: grid:".',
+    ),
+    output: Path | None = typer.Option(
+        None, '--output', '-o', help='Sweep folder (default: beside the project, <output_dir>_sweep).'
+    ),
+    scheduler: str | None = SchedulerOpt,
+    cluster: str | None = typer.Option(
+        None,
+        '--cluster',
+        help='htcondor or slurm: a dask-jobqueue cluster from your dask jobqueue YAML (~/.config/dask/jobqueue.yaml).',
+    ),
+    jobs: int | None = typer.Option(None, '--jobs', min=1, help='With --cluster: batch jobs to submit.'),
+    workers: int | None = typer.Option(
+        None, '--workers', min=1, help='Local worker processes (default: one per core).'
+    ),
+    samples: int | None = typer.Option(
+        None,
+        '--samples',
+        min=1,
+        help="Validation samples C-simulated per point (default: the config's validation.samples).",
+    ),
+    synth: bool = typer.Option(
+        False,
+        '--synth',
+        help='Also run vendor HLS synthesis per point where a tool '
+        "is on the worker's PATH (else recorded as not found).",
+    ),
+    rtl: bool = typer.Option(
+        False,
+        '--rtl',
+        help='Also build each point as RTL (da4ml Verilog), check it in Verilator against the C-simulation and size it with Yosys (needs the rtl extra on the workers).',
+    ),
+    cache_dir: Path | None = typer.Option(
+        None, '--cache-dir', help='Point cache (default: $FPGAML_SWEEP_CACHE or ~/.cache/fpgaml/sweep).'
+    ),
+    no_cache: bool = typer.Option(
+        False, '--no-cache', help='Recompute every point (the content-addressed compile cache is still used).'
+    ),
+    trust_model: bool = TrustOpt,
+):
     """Design-space sweep: convert, C-simulate and estimate every point of a grid, on Dask; Pareto plots."""
     from fpgaml.config import load_config
     from fpgaml.sweep import SweepOptions, run_sweep
@@ -263,9 +356,19 @@ def sweep(config: Path = ConfigArg,
 
     cfg = load_config(config)
     cfg.model.trust = cfg.model.trust or trust_model
-    opts = SweepOptions(grid=parse_grid_options(grid or []), output=output, scheduler=scheduler, cluster=cluster,
-                        workers=workers, jobs=jobs, samples=samples, synth=synth, rtl=rtl, use_cache=not no_cache,
-                        cache_dir=cache_dir)
+    opts = SweepOptions(
+        grid=parse_grid_options(grid or []),
+        output=output,
+        scheduler=scheduler,
+        cluster=cluster,
+        workers=workers,
+        jobs=jobs,
+        samples=samples,
+        synth=synth,
+        rtl=rtl,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+    )
     res = run_sweep(cfg, opts, echo=out.print)
     show.print_sweep(res, cfg)
     if res.failed:
@@ -288,16 +391,23 @@ def zoo_list():
 
 @zoo_app.command('build')
 @interruptible
-def zoo_build(name: Optional[str] = typer.Argument(None, help='Model name (see "fpgaml zoo list").'),
-              all_models: bool = typer.Option(False, '--all', help='Build every zoo model, in parallel on Dask.'),
-              output: Optional[Path] = typer.Option(None, '--output', '-o', help='Output folder (with --all: the '
-                                                    'folder the projects go in, one per model).'),
-              force: bool = ForceOpt, scheduler: Optional[str] = SchedulerOpt,
-              workers: Optional[int] = typer.Option(None, '--workers', min=1, help='With --all: local worker '
-                                                    'processes (default: one per core).'),
-              models_dir: Optional[Path] = typer.Option(None, '--models-dir', help='Folder of reference models '
-                                                        '(default: ./models if it exists, else the checkout\'s '
-                                                        'models/).')):
+def zoo_build(
+    name: str | None = typer.Argument(None, help='Model name (see "fpgaml zoo list").'),
+    all_models: bool = typer.Option(False, '--all', help='Build every zoo model, in parallel on Dask.'),
+    output: Path | None = typer.Option(
+        None, '--output', '-o', help='Output folder (with --all: the folder the projects go in, one per model).'
+    ),
+    force: bool = ForceOpt,
+    scheduler: str | None = SchedulerOpt,
+    workers: int | None = typer.Option(
+        None, '--workers', min=1, help='With --all: local worker processes (default: one per core).'
+    ),
+    models_dir: Path | None = typer.Option(
+        None,
+        '--models-dir',
+        help="Folder of reference models (default: ./models if it exists, else the checkout's models/).",
+    ),
+):
     """Build, C-simulate and estimate one zoo model (same as fpgaml build models/NAME/config.yml), or --all."""
     from fpgaml.errors import suggest
     from fpgaml.zoo import default_models_dir, models_folder, zoo
@@ -322,22 +432,35 @@ def zoo_build(name: Optional[str] = typer.Argument(None, help='Model name (see "
         raise FpgamlError('--scheduler and --workers go with --all (one model builds here)')
     if name not in models:
         raise FpgamlError(f'unknown zoo model "{name}"{suggest(name, models)}; available: {", ".join(models)}')
-    build_cmd(models[name], output=output, force=force, cache_dir=None, no_cache=False, synth=False, cosim=False,
-              vsynth=False, trust_model=False)
+    build_cmd(
+        models[name],
+        output=output,
+        force=force,
+        cache_dir=None,
+        no_cache=False,
+        synth=False,
+        cosim=False,
+        vsynth=False,
+        trust_model=False,
+    )
 
 
 @data_app.command('jets')
 @interruptible
-def data_jets(n: int = typer.Option(..., '--n', min=1, help='Number of jets to generate.'),
-              out_file: Path = typer.Option(..., '--out', help='Output file.'),
-              seed: int = typer.Option(1, '--seed', help='Random seed (reproducible output).'),
-              workers: int = typer.Option(1, '--workers', min=1, help='Processes (same output for any number).')):
+def data_jets(
+    n: int = typer.Option(..., '--n', min=1, help='Number of jets to generate.'),
+    out_file: Path = typer.Option(..., '--out', help='Output file.'),
+    seed: int = typer.Option(1, '--seed', help='Random seed (reproducible output).'),
+    workers: int = typer.Option(1, '--workers', min=1, help='Processes (same output for any number).'),
+):
     """Generate LHC-style jets (g, q, W, Z, t) with Pythia 8 + FastJet: features, images, sequences, clouds."""
     try:
         from fpgaml.data.jets import generate_jets
     except ImportError as e:
-        raise FpgamlError(f'the jet generator needs the optional physics extra (GPL: Pythia 8, FastJet): '
-                          f'pip install -e ".[physics]" ({e})') from None
+        raise FpgamlError(
+            f'the jet generator needs the optional physics extra (GPL: Pythia 8, FastJet): '
+            f'pip install -e ".[physics]" ({e})'
+        ) from None
     generate_jets(n, out_file, seed=seed, progress=True, workers=workers)
     out.print(f'wrote {n} jets to {out_file}')
 
@@ -370,8 +493,11 @@ def main() -> None:
         err.print(Text.assemble(('error: ', 'red'), str(e)), soft_wrap=True)
         sys.exit(e.exit_code)
     except typer.Abort as e:  # click's rendering of a KeyboardInterrupt (or SIGTERM) outside our commands
-        e = interrupted(e.__cause__) if isinstance(e.__cause__, KeyboardInterrupt) else \
-            Interrupted('aborted: nothing was written')
+        e = (
+            interrupted(e.__cause__)
+            if isinstance(e.__cause__, KeyboardInterrupt)
+            else Interrupted('aborted: nothing was written')
+        )
         err.print(Text.assemble(('error: ', 'red'), f'{e}'), soft_wrap=True)
         sys.exit(e.exit_code)
     except typer.TyperException as e:  # usage errors: unknown option, missing argument ...
@@ -390,8 +516,10 @@ def main() -> None:
 def _internal_error(e: Exception, debug: bool) -> None:
     if debug:
         raise e
-    err.print(Text.assemble(('internal error: ', 'red'),
-                            f'{type(e).__name__}: {e} (run with --debug for the traceback)'), soft_wrap=True)
+    err.print(
+        Text.assemble(('internal error: ', 'red'), f'{type(e).__name__}: {e} (run with --debug for the traceback)'),
+        soft_wrap=True,
+    )
     sys.exit(INTERNAL_ERROR_EXIT_CODE)
 
 

@@ -39,9 +39,16 @@ def print_layers(res) -> None:
     for col in ('layer', 'class', 'output', 'result type', 'weight type', 'RF', 'weights', 'zeros'):
         t.add_column(col)
     for r in res.conversion.layers:
-        t.add_row(r.name, r.cls, 'x'.join(map(str, r.output_shape)), short_precision(r.precisions.get('result', '')),
-                  short_precision(r.precisions.get('weight', '')), str(r.reuse_factor or ''), str(r.n_weights or ''),
-                  str(r.n_zero_weights or ''))
+        t.add_row(
+            r.name,
+            r.cls,
+            'x'.join(map(str, r.output_shape)),
+            short_precision(r.precisions.get('result', '')),
+            short_precision(r.precisions.get('weight', '')),
+            str(r.reuse_factor or ''),
+            str(r.n_weights or ''),
+            str(r.n_zero_weights or ''),
+        )
     out.print(t)
 
 
@@ -49,19 +56,31 @@ def print_csim(res) -> None:
     c = res.csim
     if c is None:
         return
-    out.print(Text.assemble('C-simulation ', ('PASSED', 'green') if c.passed else ('FAILED', 'red'),
-                            f': {c.mode} on {c.input_source}'))
+    out.print(
+        Text.assemble(
+            'C-simulation ', ('PASSED', 'green') if c.passed else ('FAILED', 'red'), f': {c.mode} on {c.input_source}'
+        )
+    )
     out.print(f'  mode: {c.mode} ({c.mode_reason})' if c.mode_reason else f'  mode: {c.mode}')
     out.print(f'  compared at: {c.compared_at}; input type {", ".join(c.input_types)}')
     if c.exact_fraction is not None:
         out.print(f'  bit-exact samples (input grid): {100 * c.exact_fraction:.2f}%')
     if c.raw_agreement is not None:
-        out.print(Text(f'  agreement on the raw data: {100 * c.raw_agreement:.2f}%',
-                       style='yellow' if c.raw_agreement < 1.0 else ''))
+        out.print(
+            Text(
+                f'  agreement on the raw data: {100 * c.raw_agreement:.2f}%',
+                style='yellow' if c.raw_agreement < 1.0 else '',
+            )
+        )
     for ch in c.checks:
         value = '-' if ch['value'] is None else f'{ch["value"]:.6g}'
-        out.print(Text.assemble(f'  check {ch["output"]}: {ch["kind"]}: {ch["criterion"]} -> {value} ',
-                                ('pass', 'green') if ch['passed'] else ('FAIL', 'red'), f' ({ch["why"]})'))
+        out.print(
+            Text.assemble(
+                f'  check {ch["output"]}: {ch["kind"]}: {ch["criterion"]} -> {value} ',
+                ('pass', 'green') if ch['passed'] else ('FAIL', 'red'),
+                f' ({ch["why"]})',
+            )
+        )
     line = f'  max |diff| {c.max_abs_diff:.4g}, mean |diff| {c.mean_abs_diff:.4g}'
     if c.argmax_agreement is not None:
         line += f', argmax agreement {100 * c.argmax_agreement:.2f}%'
@@ -70,8 +89,10 @@ def print_csim(res) -> None:
         out.print(f'  accuracy: Keras {100 * c.accuracy["keras"]:.2f}%, firmware {100 * c.accuracy["firmware"]:.2f}%')
     if c.tolerances:
         out.print(f'  tolerances: {c.tolerances}')
-    out.print(f'  compile {c.compile_seconds:.1f} s{" (cached)" if c.compile_cached else ""}, '
-              f'C-sim {c.us_per_sample:.1f} us/sample')
+    out.print(
+        f'  compile {c.compile_seconds:.1f} s{" (cached)" if c.compile_cached else ""}, '
+        f'C-sim {c.us_per_sample:.1f} us/sample'
+    )
     for n in c.notes:
         out.print(f'  note: {n}')
     for f in c.failures:
@@ -111,25 +132,38 @@ def print_rtl(res) -> None:
     r = res.rtl_result
     if r is None:
         return
-    out.print(Text.assemble('RTL simulation ', ('PASSED', 'green'),
-                            f': {r.samples:,} samples ({r.samples_validation:,} validation + {r.samples_generated:,} '
-                            f'generated full-range), {r.mismatching_bits} mismatching output bits vs the C-simulation'))
-    out.print(f'  latency {r.latency_cycles} cycles = {r.latency_ns:g} ns at {r.clock_period_ns:g} ns, II {r.ii_cycles} '
-              f'(measured in Verilator); {r.pipeline_stages} pipeline stages, cutoff {r.pipeline_cutoff:g}')
+    out.print(
+        Text.assemble(
+            'RTL simulation ',
+            ('PASSED', 'green'),
+            f': {r.samples:,} samples ({r.samples_validation:,} validation + {r.samples_generated:,} '
+            f'generated full-range), {r.mismatching_bits} mismatching output bits vs the C-simulation',
+        )
+    )
+    out.print(
+        f'  latency {r.latency_cycles} cycles = {r.latency_ns:g} ns at {r.clock_period_ns:g} ns, II {r.ii_cycles} '
+        f'(measured in Verilator); {r.pipeline_stages} pipeline stages, cutoff {r.pipeline_cutoff:g}'
+    )
     ts = r.times_s
-    out.print('  wall time: ' + ', '.join(f'{k} {v:.1f} s' for k, v in ts.items())
-              + (' (Verilator build cached)' if r.verilator_cached else ''))
-    out.print(f'  simulation: Verilator {r.throughput["verilator_samples_per_s"]:,.0f} samples/s, '
-              f'C-simulation {r.throughput["csim_samples_per_s"]:,.0f} samples/s')
+    out.print(
+        '  wall time: '
+        + ', '.join(f'{k} {v:.1f} s' for k, v in ts.items())
+        + (' (Verilator build cached)' if r.verilator_cached else '')
+    )
+    out.print(
+        f'  simulation: Verilator {r.throughput["verilator_samples_per_s"]:,.0f} samples/s, '
+        f'C-simulation {r.throughput["csim_samples_per_s"]:,.0f} samples/s'
+    )
     for n in r.notes:
         out.print(f'  note: {n}')
-    print_side_by_side(res.cfg.name, res.estimate_result, r.to_json(),
-                       res.synthesis.result if res.synthesis else None)
+    print_side_by_side(res.cfg.name, res.estimate_result, r.to_json(), res.synthesis.result if res.synthesis else None)
     if r.synthesis:
         s = r.synthesis
-        m = Table(title=f'Yosys synth_xilinx -family {s["family"]} (classic abc'
-                        f'{", DSPs allowed" if s["dsp_allowed"] else ", no DSPs"}): cells per module',
-                  title_justify='left')
+        m = Table(
+            title=f'Yosys synth_xilinx -family {s["family"]} (classic abc'
+            f'{", DSPs allowed" if s["dsp_allowed"] else ", no DSPs"}): cells per module',
+            title_justify='left',
+        )
         for col in ('module', *YOSYS_CELLS):
             m.add_column(col, justify='left' if col == 'module' else 'right')
         for name, v in list(s['modules'].items()) + [('total', s['total'])]:
@@ -160,9 +194,15 @@ def print_regress(results) -> None:
         t.add_column(col)
     for r in results:
         style = 'red' if not r.passed else ('yellow' if r.status in ('updated', 'created') else 'green')
-        t.add_row(r.model, Text(r.status, style=style), str(r.samples), str(r.outputs_compared),
-                  str(r.outputs_differing), 'changed' if r.firmware_changed else 'same',
-                  f'{r.seconds:.1f}' + (' (cached)' if r.compile_cached else ''))
+        t.add_row(
+            r.model,
+            Text(r.status, style=style),
+            str(r.samples),
+            str(r.outputs_compared),
+            str(r.outputs_differing),
+            'changed' if r.firmware_changed else 'same',
+            f'{r.seconds:.1f}' + (' (cached)' if r.compile_cached else ''),
+        )
     out.print(t)
     for r in results:
         if r.first_difference:
@@ -173,19 +213,27 @@ def print_regress(results) -> None:
             out.print(f'{r.model}: {c}')
     failed = [r.model for r in results if not r.passed]
     if failed:
-        err.print(Text.assemble(('regression: ', 'red'), f'{len(failed)} of {len(results)} models differ from '
-                                f'their golden records: {", ".join(failed)}'))
+        err.print(
+            Text.assemble(
+                ('regression: ', 'red'),
+                f'{len(failed)} of {len(results)} models differ from their golden records: {", ".join(failed)}',
+            )
+        )
 
 
 def print_sweep(res, cfg) -> None:
     from fpgaml.sweep.results import accuracy
 
-    out.print(f'{len(res.rows)} points: {res.computed} computed, {res.cached} cached, {res.failed} failed '
-              f'({res.seconds:.1f} s)')
+    out.print(
+        f'{len(res.rows)} points: {res.computed} computed, {res.cached} cached, {res.failed} failed '
+        f'({res.seconds:.1f} s)'
+    )
     for what, r in res.best.items():
         a = accuracy(r)
-        out.print(f'best, {what}: point {r["point"]} ({r["label"]}): {r["latency_ns"]:g} ns, II {r["ii_cycles"]}, '
-                  f'{r["lut"]} LUT, {r["dsp"]} DSP' + ('' if a is None else f', accuracy {100 * a:.2f}%'))
+        out.print(
+            f'best, {what}: point {r["point"]} ({r["label"]}): {r["latency_ns"]:g} ns, II {r["ii_cycles"]}, '
+            f'{r["lut"]} LUT, {r["dsp"]} DSP' + ('' if a is None else f', accuracy {100 * a:.2f}%')
+        )
     if not res.best:
         out.print('no point meets the budgets' if cfg.budgets else 'no point succeeded')
     for r in res.rows:
@@ -209,9 +257,15 @@ def print_zoo(models: dict) -> None:
         csim = d.get('csim_accuracy')
         if isinstance(csim, dict):
             csim = csim.get('firmware')
-        t.add_row(name, str(d.get('parameters', '-')), pct(d.get('sparsity')), pct(d.get('float_accuracy')),
-                  pct(d.get('quantized_keras_accuracy')), pct(csim),
-                  'yes' if (config.parent / 'golden.json').is_file() else 'no')
+        t.add_row(
+            name,
+            str(d.get('parameters', '-')),
+            pct(d.get('sparsity')),
+            pct(d.get('float_accuracy')),
+            pct(d.get('quantized_keras_accuracy')),
+            pct(csim),
+            'yes' if (config.parent / 'golden.json').is_file() else 'no',
+        )
     out.print(t)
 
 
@@ -223,6 +277,13 @@ def print_zoo_build(rows: list[dict]) -> None:
         if 'error' in r:
             t.add_row(r['model'], Text('error', style='red'), '', '', '', '', r['error'])
         else:
-            t.add_row(r['model'], Text('PASSED', style='green') if r['csim_passed'] else Text('FAILED', style='red'),
-                      f'{r["latency_ns"]:g}', str(r['ii_cycles']), str(r['lut']), str(r['dsp']), r['project'])
+            t.add_row(
+                r['model'],
+                Text('PASSED', style='green') if r['csim_passed'] else Text('FAILED', style='red'),
+                f'{r["latency_ns"]:g}',
+                str(r['ii_cycles']),
+                str(r['lut']),
+                str(r['dsp']),
+                r['project'],
+            )
     out.print(t)

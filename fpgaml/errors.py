@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-
 INTERNAL_ERROR_EXIT_CODE = 1  # an exception that is not an FpgamlError: a bug of fpgaml's
 
 

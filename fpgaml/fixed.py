@@ -94,7 +94,7 @@ class Fixed:
 
     @property
     def step(self) -> float:
-        return 2.0 ** -self.fractional
+        return 2.0**-self.fractional
 
     @property
     def min_value(self) -> float:
@@ -154,9 +154,15 @@ class Fixed:
     def from_hls4ml(cls, precision) -> Fixed:
         """An hls4ml precision (or a NamedType holding one) as :class:`Fixed`; raises PrecisionError for a type
         that is none of hls4ml's fixed, integer, XNOR, exponent or float precisions."""
-        from hls4ml.model.types import (ExponentPrecisionType, FixedPrecisionType, FloatPrecisionType,
-                                        IntegerPrecisionType, NamedType, StandardFloatPrecisionType,
-                                        XnorPrecisionType)
+        from hls4ml.model.types import (
+            ExponentPrecisionType,
+            FixedPrecisionType,
+            FloatPrecisionType,
+            IntegerPrecisionType,
+            NamedType,
+            StandardFloatPrecisionType,
+            XnorPrecisionType,
+        )
 
         if isinstance(precision, NamedType):
             precision = precision.precision
@@ -167,19 +173,21 @@ class Fixed:
         if isinstance(precision, FixedPrecisionType):
             rnd = getattr(precision.rounding_mode, 'name', None) or 'TRN'
             sat = getattr(precision.saturation_mode, 'name', None) or 'WRAP'
-            return cls(precision.width, precision.integer, bool(precision.signed), rnd, sat,
-                       precision.saturation_bits or 0)
+            return cls(
+                precision.width, precision.integer, bool(precision.signed), rnd, sat, precision.saturation_bits or 0
+            )
         if isinstance(precision, ExponentPrecisionType):
             return cls(precision.width, precision.width, bool(precision.signed), kind='exponent')
         if isinstance(precision, (FloatPrecisionType, StandardFloatPrecisionType)):
             return cls(precision.width, int(getattr(precision, 'integer', None) or 2), True, kind='float')
-        raise PrecisionError(f'{precision} ({type(precision).__name__}) is not an hls4ml precision type fpgaml reads '
-                             f'(fixed, integer, XNOR, exponent or float)')
+        raise PrecisionError(
+            f'{precision} ({type(precision).__name__}) is not an hls4ml precision type fpgaml reads '
+            f'(fixed, integer, XNOR, exponent or float)'
+        )
 
     def to_hls4ml(self):
         """The hls4ml precision object of this type."""
-        from hls4ml.model.types import (ExponentPrecisionType, FixedPrecisionType, FloatPrecisionType,
-                                        XnorPrecisionType)
+        from hls4ml.model.types import ExponentPrecisionType, FixedPrecisionType, FloatPrecisionType, XnorPrecisionType
 
         if self.is_xnor:
             return XnorPrecisionType()
@@ -187,8 +195,9 @@ class Fixed:
             return ExponentPrecisionType(self.width, self.signed)
         if self.is_float:
             return FloatPrecisionType(self.width, self.integer)
-        return FixedPrecisionType(self.width, self.integer, self.signed, self.rounding, self.saturation,
-                                  self.saturation_bits or None)
+        return FixedPrecisionType(
+            self.width, self.integer, self.signed, self.rounding, self.saturation, self.saturation_bits or None
+        )
 
     # ---- casts -------------------------------------------------------------------------------------------------
     def quantize(self, x: np.ndarray) -> np.ndarray:
@@ -321,15 +330,19 @@ def _check_width(text: str, width: int) -> None:
     if width < 1:
         raise PrecisionError(f'"{text}": width must be at least 1 bit')
     if width > MAX_WIDTH:
-        raise PrecisionError(f'"{text}": width {width} exceeds {MAX_WIDTH} bits, the widest ap_fixed/ap_int type '
-                             f'Vivado/Vitis HLS (and so hls4ml) accept')
+        raise PrecisionError(
+            f'"{text}": width {width} exceeds {MAX_WIDTH} bits, the widest ap_fixed/ap_int type '
+            f'Vivado/Vitis HLS (and so hls4ml) accept'
+        )
 
 
 def _parse_fixed(text: str, signed: bool, body: str) -> Fixed:
     parts = body.split(',')
     if len(parts) < 2 or len(parts) > 5 or any(p == '' for p in parts):
-        raise PrecisionError(f'"{text}" is not a valid precision: fixed types need a width and an integer '
-                             f'bit count, e.g. fixed<16,6>. Accepted: {ACCEPTED}')
+        raise PrecisionError(
+            f'"{text}" is not a valid precision: fixed types need a width and an integer '
+            f'bit count, e.g. fixed<16,6>. Accepted: {ACCEPTED}'
+        )
     try:
         width, integer = int(parts[0]), int(parts[1])
     except ValueError:
@@ -357,11 +370,14 @@ def _parse(text: str, compact: str) -> Fixed:
         try:
             width = int(m.group(3))
         except ValueError:
-            raise PrecisionError(f'"{text}" is not a valid precision: integer types take one width, e.g. int<8>') \
-                from None
+            raise PrecisionError(
+                f'"{text}" is not a valid precision: integer types take one width, e.g. int<8>'
+            ) from None
         _check_width(text, width)
         return Fixed(width, width, m.group(2) != 'u')
     if '<' in compact and not compact.endswith('>'):
-        raise PrecisionError(f'"{text}" is cut short: inside {{ }} or [ ] YAML reads a comma as a separator; quote the '
-                             f'type, e.g. "fixed<16,6>"')
+        raise PrecisionError(
+            f'"{text}" is cut short: inside {{ }} or [ ] YAML reads a comma as a separator; quote the '
+            f'type, e.g. "fixed<16,6>"'
+        )
     raise PrecisionError(f'"{text}" is not a valid precision. Accepted: {ACCEPTED}')

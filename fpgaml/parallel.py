@@ -19,10 +19,11 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fpgaml.errors import FpgamlError
 
@@ -77,8 +78,10 @@ def jobqueue_cluster(kind: str, **kwargs):
     if kind not in CLUSTERS:
         from fpgaml.errors import suggest
 
-        raise FpgamlError(f'--cluster {kind}: unknown cluster kind{suggest(kind, CLUSTERS)}; accepted: '
-                          f'{", ".join(CLUSTERS)} (configured in the site\'s dask jobqueue YAML)')
+        raise FpgamlError(
+            f'--cluster {kind}: unknown cluster kind{suggest(kind, CLUSTERS)}; accepted: '
+            f"{', '.join(CLUSTERS)} (configured in the site's dask jobqueue YAML)"
+        )
     try:
         import dask_jobqueue
     except ImportError as e:
@@ -87,13 +90,20 @@ def jobqueue_cluster(kind: str, **kwargs):
     try:
         return cls(**kwargs)
     except ValueError as e:  # e.g. cores / memory missing from the jobqueue configuration
-        raise FpgamlError(f'--cluster {kind}: {e} (set it in the "jobqueue: {kind}:" section of your dask '
-                          f'configuration, e.g. ~/.config/dask/jobqueue.yaml)') from None
+        raise FpgamlError(
+            f'--cluster {kind}: {e} (set it in the "jobqueue: {kind}:" section of your dask '
+            f'configuration, e.g. ~/.config/dask/jobqueue.yaml)'
+        ) from None
 
 
 @contextmanager
-def engine(scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
-           jobs: int | None = None, tasks: int | None = None):
+def engine(
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    workers: int | None = None,
+    jobs: int | None = None,
+    tasks: int | None = None,
+):
     """A connected Dask client (closed, and any cluster it started shut down, on exit)."""
     _need_dask()
     import dask
@@ -102,16 +112,21 @@ def engine(scheduler: str | None = None, cluster: str | None = None, workers: in
     if scheduler and cluster:
         raise FpgamlError('give either --scheduler or --cluster, not both')
     closers = []
-    with dask.config.set({'distributed.scheduler.allowed-failures': ALLOWED_FAILURES,
-                          'distributed.worker.daemon': False,
-                          'distributed.admin.tick.limit': '1h'}):
+    with dask.config.set(
+        {
+            'distributed.scheduler.allowed-failures': ALLOWED_FAILURES,
+            'distributed.worker.daemon': False,
+            'distributed.admin.tick.limit': '1h',
+        }
+    ):
         try:
             if scheduler:
                 try:
                     client = Client(scheduler, timeout='10s')
                 except (OSError, TimeoutError) as e:
-                    raise FpgamlError(f'--scheduler {scheduler}: cannot connect ({e}); is "dask scheduler" '
-                                      f'running there?') from None
+                    raise FpgamlError(
+                        f'--scheduler {scheduler}: cannot connect ({e}); is "dask scheduler" running there?'
+                    ) from None
                 closers.append(client.close)
                 n = len(client.scheduler_info(n_workers=-1)['workers'])
                 eng = Engine(client, scheduler, 'scheduler', n)
@@ -126,8 +141,14 @@ def engine(scheduler: str | None = None, cluster: str | None = None, workers: in
                 n = workers or os.cpu_count() or 1
                 if tasks:
                     n = max(1, min(n, tasks))
-                c = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                 silence_logs=logging.ERROR, scheduler_port=0)
+                c = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                    scheduler_port=0,
+                )
                 closers.append(c.close)
                 client = Client(c)
                 closers.insert(0, client.close)
@@ -154,8 +175,15 @@ class Outcome:
     seconds: float = 0.0
 
 
-def map_tasks(eng: Engine, fn: Callable, args: list[tuple], names: list[str], *, shared: dict | None = None,
-              on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def map_tasks(
+    eng: Engine,
+    fn: Callable,
+    args: list[tuple],
+    names: list[str],
+    *,
+    shared: dict | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Run ``fn(*args[i], **shared)`` for every i on the engine's workers; call ``on_done`` as each ends.
 
     ``shared`` (large values every task needs) is scattered to the workers once. Returns the outcomes in
@@ -207,8 +235,11 @@ MAX_FILE = 64 << 20  # a folder's files larger than this are not shipped (datase
 
 def folder_files(folder: Path) -> dict[str, bytes]:
     """A small folder's files (not hidden ones, nor those over :data:`MAX_FILE`), to send with a task."""
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.startswith('.') and p.stat().st_size <= MAX_FILE}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith('.') and p.stat().st_size <= MAX_FILE
+    }
 
 
 def unpack_folder(files: dict[str, bytes], root: Path, name: str) -> Path:
@@ -230,12 +261,25 @@ class ProgressLine:
         from fpgaml.progress import _interactive, console
 
         if _interactive():
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._bar = Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn('ETA'), TimeRemainingColumn(), console=console,
-                                 transient=True)
+            self._bar = Progress(
+                TextColumn('{task.description}'),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn('ETA'),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
             self._bar.start()
             self._task = self._bar.add_task(title, total=total, completed=cached)
         self._console = console

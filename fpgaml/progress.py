@@ -24,8 +24,9 @@ class Spinner:
 
     def __enter__(self):
         if _interactive():
-            self._progress = Progress(SpinnerColumn(), TextColumn('{task.description}'), TimeElapsedColumn(),
-                                      console=console, transient=True)
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn('{task.description}'), TimeElapsedColumn(), console=console, transient=True
+            )
             self._progress.start()
             self._progress.add_task(self.text, total=None)
         return self
@@ -42,7 +43,14 @@ def progress_bar(text: str, total: int):
     if not _interactive():
         yield lambda n: None
         return
-    with Progress(SpinnerColumn(), TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as p:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn('{task.description}'),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as p:
         task = p.add_task(text, total=total)
         yield lambda n: p.advance(task, n)

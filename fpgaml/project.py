@@ -33,8 +33,20 @@ import numpy as np
 from fpgaml.atomic import write_json
 from fpgaml.config import ProjectConfig
 from fpgaml.errors import FpgamlError
-from fpgaml.outdir import (REPORT, check_target, folder_lock, install, is_user_os_error, project_files, remove_stale,
-                           temp_project_dir, update_manifest, user_inputs, user_os_error, write_manifest)
+from fpgaml.outdir import (
+    REPORT,
+    check_target,
+    folder_lock,
+    install,
+    is_user_os_error,
+    project_files,
+    remove_stale,
+    temp_project_dir,
+    update_manifest,
+    user_inputs,
+    user_os_error,
+    write_manifest,
+)
 
 
 class Project:
@@ -136,9 +148,11 @@ class Project:
             self.synthesis = run_synthesis(self.project_dir, self.cfg.backend, cosim=cosim, vsynth=vsynth)
             if self.synthesis.result is None:
                 return self.synthesis
-            self.report['synthesis'] = {'tool': self.synthesis.tool, 'reports': asdict(self.synthesis.result),
-                                        'comparison': compare(self.estimate_result,
-                                                              self.synthesis.result).to_json_dict()}
+            self.report['synthesis'] = {
+                'tool': self.synthesis.tool,
+                'reports': asdict(self.synthesis.result),
+                'comparison': compare(self.estimate_result, self.synthesis.result).to_json_dict(),
+            }
             self._write_record()
         finally:  # what the vendor tool wrote belongs to the project (a later --force may replace it)
             update_manifest(self.project_dir, set(project_files(self.project_dir)) - before | {REPORT, 'report.html'})
@@ -187,10 +201,17 @@ class Project:
         if self.rtl_result is not None:
             self.report['rtl'] = self.rtl_result.to_json()
         write_json(self.project_dir / REPORT, self.report, indent=2, default=str)
-        write_html_report(self.project_dir / 'report.html', self.estimate_result,
-                          synthesis=self.synthesis.result if self.synthesis else None, budgets=self.cfg.budgets,
-                          title=f'{self.cfg.name}: fpgaml report', csim=self.csim, verification=True,
-                          flow=self.conversion.flow_table(), rtl=(self.report or {}).get('rtl'))
+        write_html_report(
+            self.project_dir / 'report.html',
+            self.estimate_result,
+            synthesis=self.synthesis.result if self.synthesis else None,
+            budgets=self.cfg.budgets,
+            title=f'{self.cfg.name}: fpgaml report',
+            csim=self.csim,
+            verification=True,
+            flow=self.conversion.flow_table(),
+            rtl=(self.report or {}).get('rtl'),
+        )
         render_readme(self.conversion, self.project_dir, final_dir or self.project_dir, self.csim)
 
 
@@ -198,8 +219,15 @@ class Project:
 class Run:
     """One command's run of steps over a Project, with the options the steps read."""
 
-    def __init__(self, project: Project, *, force: bool = False, cache: str | Path | None = None,
-                 use_cache: bool = True, rtl_options=None):
+    def __init__(
+        self,
+        project: Project,
+        *,
+        force: bool = False,
+        cache: str | Path | None = None,
+        use_cache: bool = True,
+        rtl_options=None,
+    ):
         self.project, self.force, self.cache, self.use_cache = project, force, cache, use_cache
         self.target = project.cfg.output_dir
         self.staging: Path | None = None
@@ -227,13 +255,16 @@ def _check_up_to_date(run: Run) -> None:
     from fpgaml.convert import firmware_hash
 
     if not (run.target / REPORT).is_file():
-        raise FpgamlError(f'{run.target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or '
-                          f'"fpgaml build" first')
+        raise FpgamlError(
+            f'{run.target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or "fpgaml build" first'
+        )
     p = run.project
     fresh = firmware_hash(p.write(p._scratch_dir() / 'check'))
     if fresh != firmware_hash(run.target):
-        raise FpgamlError(f'{run.target} is out of date: its firmware differs from what {p.cfg.source.name} and the '
-                          f'model produce now; run "fpgaml convert --force" (or "fpgaml build --force")')
+        raise FpgamlError(
+            f'{run.target} is out of date: its firmware differs from what {p.cfg.source.name} and the '
+            f'model produce now; run "fpgaml convert --force" (or "fpgaml build --force")'
+        )
     p.project_dir = run.target
     p.conversion.graph.config.config['OutputDir'] = str(run.target)
     p.report = json.loads((run.target / REPORT).read_text())
@@ -280,7 +311,8 @@ STEPS = {
     'verify': lambda run: run.project.verify(cache=run.cache, use_cache=run.use_cache),
     'rtl': lambda run: run.project.rtl(run.rtl_options, cache=run.cache),
     'rtl_check': lambda run: __import__('fpgaml.rtl.model', fromlist=['check_supported']).check_supported(
-        run.project.convert().graph, run.project.cfg.io_type),
+        run.project.convert().graph, run.project.cfg.io_type
+    ),
     'record': _record,
     'update_record': _update_record,
     'install': _install,
@@ -300,8 +332,19 @@ FLOWS = {
     'sweep_rtl': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl'),
     'sweep_rtl_synth': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'synthesize_point'),
     # the build, then the RTL backend on the verified graph (fpgaml.rtl); installed only when it all succeeds
-    'rtl': ('check_output', 'load', 'stage', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'record',
-            'install'),
+    'rtl': (
+        'check_output',
+        'load',
+        'stage',
+        'convert',
+        'rtl_check',
+        'write',
+        'estimate',
+        'verify',
+        'rtl',
+        'record',
+        'install',
+    ),
 }
 
 
@@ -323,7 +366,13 @@ def run_flow(project: Project, command: str, **options) -> Project:
     return project
 
 
-def build(cfg: ProjectConfig, *, csim: bool = True, force: bool = False, cache: str | Path | None = None,
-          use_cache: bool = True) -> Project:
+def build(
+    cfg: ProjectConfig,
+    *,
+    csim: bool = True,
+    force: bool = False,
+    cache: str | Path | None = None,
+    use_cache: bool = True,
+) -> Project:
     """``fpgaml build`` (or, without ``csim``, ``fpgaml convert``) as a library call."""
     return run_flow(Project(cfg), 'build' if csim else 'convert', force=force, cache=cache, use_cache=use_cache)

@@ -92,8 +92,9 @@ def load_golden(path: Path) -> dict | None:
     except UnicodeDecodeError:
         raise FpgamlError(f'{path}: damaged golden record (not UTF-8 text); {fix}') from None
     except json.JSONDecodeError as e:
-        raise FpgamlError(f'{path}:{e.lineno}: damaged golden record (not valid JSON: {e.msg} at column '
-                          f'{e.colno}); {fix}') from None
+        raise FpgamlError(
+            f'{path}:{e.lineno}: damaged golden record (not valid JSON: {e.msg} at column {e.colno}); {fix}'
+        ) from None
     if not isinstance(golden, dict):
         raise FpgamlError(f'{path}: damaged golden record (a JSON {type(golden).__name__}, not an object); {fix}')
     try:
@@ -140,13 +141,15 @@ def _record(name, cfg, conv, project_dir, xs, ys, traces) -> dict:
             layers[layer.name] = {'type': t.hls4ml_str(), 'bits': _bits(traces[layer.name], t)}
     return {
         'model': name,
-        'created': _dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds'),
+        'created': _dt.datetime.now(_dt.UTC).isoformat(timespec='seconds'),
         'firmware_sha256': firmware_hash(project_dir),
         'tool_versions': tool_versions(),
         'csim_arithmetic': "hls4ml's ap_fixed code (fpgaml fast paths off)",
         'samples': int(xs[0].shape[0]),
-        'inputs': [{'type': t.hls4ml_str(), 'shape': list(x.shape[1:]), 'bits': _bits(x.reshape(len(x), -1), t)}
-                   for x, t in zip(xs, conv.input_types)],
+        'inputs': [
+            {'type': t.hls4ml_str(), 'shape': list(x.shape[1:]), 'bits': _bits(x.reshape(len(x), -1), t)}
+            for x, t in zip(xs, conv.input_types)
+        ],
         'outputs': [{'type': t.hls4ml_str(), 'bits': _bits(y, t)} for y, t in zip(ys, conv.output_types)],
         'trace_samples': TRACE_SAMPLES,
         'layers': layers,
@@ -178,8 +181,14 @@ def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
             if g is not None and layer.name in traces:
                 got = _bits(traces[layer.name], parse_precision(g['type']))
                 now = layer_type(layer, decoded_xnor=False).hls4ml_str()
-                yield LayerValues(layer.name, layer.class_name, np.asarray(g['bits']), np.asarray(got),
-                                  expected_type=g['type'], got_type=now)
+                yield LayerValues(
+                    layer.name,
+                    layer.class_name,
+                    np.asarray(g['bits']),
+                    np.asarray(got),
+                    expected_type=g['type'],
+                    got_type=now,
+                )
 
     d = first_divergence(compared())
     if d is None:
@@ -187,8 +196,10 @@ def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
     if d.type_change is not None:
         return f'{d.layer} ({d.cls}): type or shape changed ({d.type_change[0]} -> {d.type_change[1]})'
     s, i = d.first_at
-    return (f'{d.layer} ({d.cls}): {d.values_differing} of {d.values_compared} values differ; first at '
-            f'sample {s}, index {i}: {d.expected} -> {d.got}')
+    return (
+        f'{d.layer} ({d.cls}): {d.values_differing} of {d.values_compared} values differ; first at '
+        f'sample {s}, index {i}: {d.expected} -> {d.got}'
+    )
 
 
 def regress_one(name: str, config: Path, update: bool = False, cache: str | None = None) -> RegressResult:
@@ -219,8 +230,10 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
             ys_fast = project.predict(xs, label=f'C-simulation of {name} (fast paths)')
             bad = sum(int(np.sum(a != b)) for a, b in zip(ys, ys_fast))
             if bad:
-                fast_mismatch = (f'fpgaml\'s C-simulation fast paths differ from hls4ml\'s code on {bad} output '
-                                 f'values (an fpgaml bug: please report it; FPGAML_CSIM_FAST=0 avoids it)')
+                fast_mismatch = (
+                    f"fpgaml's C-simulation fast paths differ from hls4ml's code on {bad} output "
+                    f'values (an fpgaml bug: please report it; FPGAML_CSIM_FAST=0 avoids it)'
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -235,8 +248,9 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         for k, (g, r) in enumerate(zip(golden['outputs'], record['outputs'])):
             exp, got = np.asarray(g['bits']), np.asarray(r['bits'])
             if exp.shape != got.shape or g['type'] != r['type']:
-                res.first_difference = f'output {k}: type/shape changed {g["type"]} {exp.shape} -> ' \
-                                       f'{r["type"]} {got.shape}'
+                res.first_difference = (
+                    f'output {k}: type/shape changed {g["type"]} {exp.shape} -> {r["type"]} {got.shape}'
+                )
                 n_diff += max(exp.size, got.size)
                 n_all += max(exp.size, got.size)
                 continue
@@ -245,8 +259,9 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
             n_diff += int(bad.sum())
             if bad.any() and res.first_difference is None:
                 s, i = map(int, np.argwhere(bad)[0])
-                res.first_difference = f'sample {s}, output {k}[{i}]: expected {exp[s, i]}, got {got[s, i]} ' \
-                                       f'({g["type"]} bit patterns)'
+                res.first_difference = (
+                    f'sample {s}, output {k}[{i}]: expected {exp[s, i]}, got {got[s, i]} ({g["type"]} bit patterns)'
+                )
         res.outputs_compared, res.outputs_differing = n_all, n_diff
         if n_diff:
             res.first_divergent_layer = _first_divergent_layer(conv, golden, traces)
@@ -263,8 +278,9 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
             write_json(golden_path, record, separators=(',', ':'))
             res.status = 'created' if golden is None else 'updated'
             if golden is None:
-                res.changes = [f'new golden record: {record["samples"]} samples, firmware '
-                               f'{record["firmware_sha256"][:12]}']
+                res.changes = [
+                    f'new golden record: {record["samples"]} samples, firmware {record["firmware_sha256"][:12]}'
+                ]
     res.seconds = round(time.perf_counter() - t0, 2)
     return res
 
@@ -281,8 +297,13 @@ def _describe_changes(old: dict, new: dict, n_diff: int) -> list[str]:
     return out
 
 
-def regress(names: list[str] | None = None, update: bool = False, models_dir: Path = MODELS_DIR,
-            cache: str | None = None, scheduler: str | None = None) -> list[RegressResult]:
+def regress(
+    names: list[str] | None = None,
+    update: bool = False,
+    models_dir: Path = MODELS_DIR,
+    cache: str | None = None,
+    scheduler: str | None = None,
+) -> list[RegressResult]:
     """Regress the models here, one after another, or (``scheduler``: ``"local"`` or ``tcp://host:port``) as
     one Dask task each (:func:`regress_distributed`)."""
     models = zoo(models_dir)
@@ -322,6 +343,7 @@ def regress_distributed(names: list[str], models: dict[str, Path], update: bool,
     with parallel.engine(scheduler, tasks=len(names)) as eng:
         progress = parallel.ProgressLine('regress', len(names))
         try:
+
             def done(o):
                 name = names[o.index]
                 if o.error is not None:
@@ -333,8 +355,13 @@ def regress_distributed(names: list[str], models: dict[str, Path], update: bool,
                         write_bytes(models[name].parent / GOLDEN, golden)
                 progress.advance(f'{name}: {results[o.index].status}')
 
-            parallel.map_tasks(eng, regress_task, [(n, parallel.folder_files(models[n].parent), update) for n in names],
-                               [f'regress-{n}' for n in names], on_done=done)
+            parallel.map_tasks(
+                eng,
+                regress_task,
+                [(n, parallel.folder_files(models[n].parent), update) for n in names],
+                [f'regress-{n}' for n in names],
+                on_done=done,
+            )
         finally:
             progress.close()
     return results

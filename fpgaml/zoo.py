@@ -58,9 +58,12 @@ def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
     try:
         config = parallel.unpack_folder(files, root / 'models', name) / 'config.yml'
         p = run_flow(Project(load_config(config, output_dir=root / 'out' / name)), 'build')
-        summary = {'model': name, **project_summary(p),
-                   # the worker's own folders, which the project's records name: relocated on install
-                   'worker_paths': {'project': str(root / 'out' / name), 'model_dir': str(config.parent)}}
+        summary = {
+            'model': name,
+            **project_summary(p),
+            # the worker's own folders, which the project's records name: relocated on install
+            'worker_paths': {'project': str(root / 'out' / name), 'model_dir': str(config.parent)},
+        }
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode='w:gz') as tar:
             tar.add(root / 'out' / name, arcname='.')
@@ -69,8 +72,9 @@ def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def build_all(models: dict[str, Path], output_root: Path | None, force: bool, scheduler: str | None,
-              workers: int | None = None) -> list[dict]:
+def build_all(
+    models: dict[str, Path], output_root: Path | None, force: bool, scheduler: str | None, workers: int | None = None
+) -> list[dict]:
     """Build every zoo model on the engine and install each project locally; one failure does not stop the
     others (it is returned with its error)."""
     from fpgaml.config import load_config
@@ -86,6 +90,7 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
     with parallel.engine(None if scheduler == 'local' else scheduler, workers=workers, tasks=len(names)) as eng:
         progress = parallel.ProgressLine('zoo build', len(names))
         try:
+
             def done(o):
                 name = names[o.index]
                 target, protected = targets[name]
@@ -99,17 +104,28 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
                     try:
                         with tarfile.open(fileobj=io.BytesIO(archive), mode='r:gz') as tar:
                             tar.extractall(staging, filter='data')
-                        relocate(staging, {worker.get('project'): str(target),
-                                           worker.get('model_dir'): str(models[name].parent.resolve())})
+                        relocate(
+                            staging,
+                            {
+                                worker.get('project'): str(target),
+                                worker.get('model_dir'): str(models[name].parent.resolve()),
+                            },
+                        )
                         install(staging, target, force=force, protected=protected)
                     except BaseException:
                         shutil.rmtree(staging, ignore_errors=True)
                         raise
                     rows[o.index] = {**summary, 'project': str(target), 'where': eng.where}
                 r = rows[o.index]
-                progress.advance(f'{name}: ' + (f'FAILED: {r["error"]}' if 'error' in r else
-                                                f'{"PASSED" if r["csim_passed"] else "FAILED"} C-sim, '
-                                                f'{r["latency_ns"]:g} ns, {r["lut"]} LUT -> {target}'))
+                progress.advance(
+                    f'{name}: '
+                    + (
+                        f'FAILED: {r["error"]}'
+                        if 'error' in r
+                        else f'{"PASSED" if r["csim_passed"] else "FAILED"} C-sim, '
+                        f'{r["latency_ns"]:g} ns, {r["lut"]} LUT -> {target}'
+                    )
+                )
 
             def task_error(o):
                 try:
@@ -117,8 +133,13 @@ def build_all(models: dict[str, Path], output_root: Path | None, force: bool, sc
                 except FpgamlError as e:
                     rows[o.index] = {'model': names[o.index], 'error': str(e)}
 
-            parallel.map_tasks(eng, _build_or_error, [(n, parallel.folder_files(models[n].parent)) for n in names],
-                      [f'build-{n}' for n in names], on_done=task_error)
+            parallel.map_tasks(
+                eng,
+                _build_or_error,
+                [(n, parallel.folder_files(models[n].parent)) for n in names],
+                [f'build-{n}' for n in names],
+                on_done=task_error,
+            )
         finally:
             progress.close()
     return rows

@@ -49,8 +49,13 @@ def keras3_mlp(tmp_path_factory) -> Path:
 
     d = tmp_path_factory.mktemp('k3')
     keras.utils.set_random_seed(5)
-    m = keras.Sequential([keras.layers.Input((8,), name='x'), keras.layers.Dense(12, activation='relu', name='hidden'),
-                          keras.layers.Dense(3, name='logits')])
+    m = keras.Sequential(
+        [
+            keras.layers.Input((8,), name='x'),
+            keras.layers.Dense(12, activation='relu', name='hidden'),
+            keras.layers.Dense(3, name='logits'),
+        ]
+    )
     m.save(d / 'k3.keras')
     rng = np.random.default_rng(1)
     np.save(d / 'val.npy', rng.uniform(-2, 2, (200, 8)).astype(np.float32))

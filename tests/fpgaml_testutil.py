@@ -10,6 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / 'shared' / 'corpus'
 EXAMPLES = CORPUS / 'example-models'
 
+
 def requires_corpus():
     return pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f'external corpus not found at {CORPUS}')
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.errors import FpgamlError
 from fpgaml.project import Project, build, run_flow
@@ -29,7 +28,9 @@ validation:
 @pytest.fixture(scope='module')
 def qbuild(qkeras_mlp, tmp_path_factory):
     out = tmp_path_factory.mktemp('qout') / 'qmlp'
-    cfg = load_config(write(qkeras_mlp / 'c.yml', QCONFIG.format(model=qkeras_mlp / 'qmlp.h5', out=out, val=qkeras_mlp / 'val.npz')))
+    cfg = load_config(
+        write(qkeras_mlp / 'c.yml', QCONFIG.format(model=qkeras_mlp / 'qmlp.h5', out=out, val=qkeras_mlp / 'val.npz'))
+    )
     return build(cfg, csim=True, force=False)
 
 
@@ -51,8 +52,15 @@ def test_report_json_records_what_a_user_needs(qbuild):
     dense = next(r for r in rep['layers'] if r['name'] == 'dense_1')
     assert dense['cls'] == 'Dense' and dense['n_weights'] == 16 * 32 + 32 and dense['output_shape'] == [32]
     assert dense['precisions']['weight'].startswith('fixed<6,1') and dense['reuse_factor'] == 1
-    for key in ('samples', 'mode', 'exact_fraction', 'max_abs_diff', 'argmax_agreement', 'passed',
-                'first_divergent_layer'):
+    for key in (
+        'samples',
+        'mode',
+        'exact_fraction',
+        'max_abs_diff',
+        'argmax_agreement',
+        'passed',
+        'first_divergent_layer',
+    ):
         assert key in rep['csim']
     assert (qbuild.project_dir / 'README.md').read_text().count('vivado_hls -f build_prj.tcl') == 1
     assert (qbuild.project_dir / 'firmware' / 'qmlp.cpp').is_file()
@@ -100,8 +108,10 @@ def test_synthesized_weights_must_match_simulated_ones(qbuild, project_copy):
     _corrupt_first_value(stem.with_suffix('.h'))
     res = run_csim(qbuild.conversion, prj)
     assert not res.passed
-    assert any(f'{stem.name}.h (synthesized) and {stem.name}.txt (C-simulated) disagree: 1 values differ' in f
-               for f in res.failures)
+    assert any(
+        f'{stem.name}.h (synthesized) and {stem.name}.txt (C-simulated) disagree: 1 values differ' in f
+        for f in res.failures
+    )
 
 
 def test_existing_project_is_not_overwritten_without_force(qbuild):
@@ -113,14 +123,16 @@ def test_existing_project_is_not_overwritten_without_force(qbuild):
 
 
 def test_csim_on_existing_project_uses_the_compile_cache(qbuild):
-    res = run_flow(Project(qbuild.conversion.config), "csim")
+    res = run_flow(Project(qbuild.conversion.config), 'csim')
     assert res.csim.compile_cached and res.csim.exact_fraction == 1.0
 
 
 def test_keras3_model_in_the_same_session(keras3_mlp, qbuild, tmp_path):
-    text = (f'model: {keras3_mlp / "k3.keras"}\nname: k3\noutput_dir: {tmp_path / "k3"}\n'
-            f'precision: fixed<24,10>\nvalidation:\n  data: {keras3_mlp / "val.npy"}\n'
-            'tolerance:\n  max_abs_diff: 0.01\n  argmax_agreement: 0.99\n')
+    text = (
+        f'model: {keras3_mlp / "k3.keras"}\nname: k3\noutput_dir: {tmp_path / "k3"}\n'
+        f'precision: fixed<24,10>\nvalidation:\n  data: {keras3_mlp / "val.npy"}\n'
+        'tolerance:\n  max_abs_diff: 0.01\n  argmax_agreement: 0.99\n'
+    )
     res = build(load_config(write(tmp_path / 'k3.yml', text)), csim=True, force=False)
     assert res.conversion.loaded.flavor == 'keras3'
     assert not res.conversion.bit_exact  # a float model: tolerance mode
@@ -129,8 +141,10 @@ def test_keras3_model_in_the_same_session(keras3_mlp, qbuild, tmp_path):
 
 
 def test_float_overflow_is_traced_to_the_first_layer(keras3_mlp, tmp_path):
-    text = (f'model: {keras3_mlp / "k3.keras"}\nname: k3n\noutput_dir: {tmp_path / "k3n"}\n'
-            'precision: fixed<8,2>\nvalidation:\n  samples: 200\n')
+    text = (
+        f'model: {keras3_mlp / "k3.keras"}\nname: k3n\noutput_dir: {tmp_path / "k3n"}\n'
+        'precision: fixed<8,2>\nvalidation:\n  samples: 200\n'
+    )
     res = build(load_config(write(tmp_path / 'k3n.yml', text)), csim=True, force=False)
     assert not res.csim.passed
     assert res.csim.first_divergent_layer['layer'] == 'hidden'
@@ -147,7 +161,7 @@ def test_reuse_factor_hls4ml_replaces_is_built_with_its_choice_and_named(qkeras_
     cfg = _qcfg(qkeras_mlp, tmp_path, 'layers:\n  dense_1:\n    reuse_factor: 7\n    strategy: Resource\n')
     res = build(cfg, csim=False, force=False)
     [note] = [n for n in res.conversion.notes if 'reuse factor 7 of layer "dense_1"' in n]
-    assert 'c.yml:9:' in note and "valid reuse factors (1, 2, 4, 8" in note and 'built with 8' in note
+    assert 'c.yml:9:' in note and 'valid reuse factors (1, 2, 4, 8' in note and 'built with 8' in note
     assert {r.name: r.reuse_factor for r in res.conversion.layers}['dense_1'] == 8
 
 
@@ -179,10 +193,12 @@ def test_hls4ml_format_config_builds(tmp_path):
     m = K.Model(inp, x)
     (tmp_path / 'arch.json').write_text(m.to_json())
     m.save_weights(tmp_path / 'w.h5')
-    text = ('KerasJson: arch.json\nKerasH5: w.h5\nOutputDir: hlsprj\nProjectName: myproject\n'
-            'Part: xcvu9p-flga2577-2-e\nClockPeriod: 5\nIOType: io_parallel\n'
-            'HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n    ReuseFactor: 1\n    Strategy: Latency\n'
-            '  LayerName:\n    fc1:\n      ReuseFactor: 5\n')
+    text = (
+        'KerasJson: arch.json\nKerasH5: w.h5\nOutputDir: hlsprj\nProjectName: myproject\n'
+        'Part: xcvu9p-flga2577-2-e\nClockPeriod: 5\nIOType: io_parallel\n'
+        'HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n    ReuseFactor: 1\n    Strategy: Latency\n'
+        '  LayerName:\n    fc1:\n      ReuseFactor: 5\n'
+    )
     cfg = load_config(write(tmp_path / 'h.yml', text), output_dir=tmp_path / 'hlsprj')
     assert cfg.bit_exact == 'auto'
     res = build(cfg, csim=True, force=False)

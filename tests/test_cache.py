@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import REPO
 
 pytestmark = pytest.mark.slow
@@ -69,8 +68,15 @@ print('cached' if lib.cached else 'compiled', y[0].shape)
 
 
 def test_concurrent_builds_of_the_same_firmware(project, tmp_path):
-    procs = [subprocess.Popen([sys.executable, '-c', CONCURRENT, str(project), str(tmp_path / 'c')],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, '-c', CONCURRENT, str(project), str(tmp_path / 'c')],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     kinds = sorted(o[0].split()[0] for o in outs)

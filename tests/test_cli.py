@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
@@ -19,8 +18,9 @@ FPGAML = [sys.executable, '-m', 'fpgaml.cli']
 
 def run(args, cwd=None, env=None, timeout=600):
     e = dict(os.environ, **(env or {}))
-    return subprocess.run(FPGAML + [str(a) for a in args], cwd=cwd, env=e, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        FPGAML + [str(a) for a in args], cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def one_clean_error(p) -> str:
@@ -55,8 +55,14 @@ def test_bad_key_names_line_and_suggestion(tmp_path):
 def test_unsupported_layer_names_layer_and_class(tmp_path):
     import tf_keras as K
 
-    m = K.Sequential([K.layers.Input((8,)), K.layers.Dense(4, name='fc'), K.layers.GaussianNoise(0.1, name='noise'),
-                      K.layers.Dense(2, name='out')])
+    m = K.Sequential(
+        [
+            K.layers.Input((8,)),
+            K.layers.Dense(4, name='fc'),
+            K.layers.GaussianNoise(0.1, name='noise'),
+            K.layers.Dense(2, name='out'),
+        ]
+    )
     m.save(tmp_path / 'm.h5')
     cfg = write(tmp_path / 'c.yml', f'model: m.h5\nname: p\noutput_dir: {tmp_path / "out"}\n')
     p = run(['build', cfg])
@@ -91,9 +97,10 @@ def _leftovers(parent: Path, name: str) -> list[Path]:
 
 def test_compile_failure_reports_first_error_and_log_and_writes_nothing(tmp_path):
     out = tmp_path / 'prj'
-    p = run(['build', REPO / 'models/reference_mlp/config.yml', '--output', out, '--no-cache'],
-            env={'CXX': str(_fake_cxx(tmp_path)), 'FPGAML_CACHE_DIR': str(tmp_path / 'cache'),
-                 'TMPDIR': str(tmp_path)})
+    p = run(
+        ['build', REPO / 'models/reference_mlp/config.yml', '--output', out, '--no-cache'],
+        env={'CXX': str(_fake_cxx(tmp_path)), 'FPGAML_CACHE_DIR': str(tmp_path / 'cache'), 'TMPDIR': str(tmp_path)},
+    )
     assert p.returncode == 3
     line = one_clean_error(p)
     assert 'C++ compilation failed: firmware/x.cpp:12:3: error: simulated compiler failure' in line
@@ -109,9 +116,14 @@ def test_ctrl_c_during_compile_leaves_nothing(tmp_path):
     env = dict(os.environ, CXX=str(cxx), FPGAML_CACHE_DIR=str(tmp_path / 'cache'))
     # (the child gets the default SIGINT disposition even when this suite runs as a background job, which
     # inherits SIGINT ignored and would make the Ctrl-C below a no-op)
-    proc = subprocess.Popen(FPGAML + ['build', str(REPO / 'models/reference_mlp/config.yml'), '--output', str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        FPGAML + ['build', str(REPO / 'models/reference_mlp/config.yml'), '--output', str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while not marker.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)

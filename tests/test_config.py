@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from fpgaml_testutil import EXAMPLES, requires_corpus, write
+
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.errors import FpgamlError
@@ -56,16 +56,19 @@ def test_unknown_strategy_is_an_error_not_a_fallback(cfgdir):
     assert 'c.yml:3' in msg and 'unknown strategy "Fastest"' in msg and 'Latency, Resource' in msg
 
 
-@pytest.mark.parametrize('bad, expect', [
-    ('fixed<6>', 'need a width and an integer'),
-    ('ap_fixed<16,6,AP_RND_UP>', '"AP_RND_UP" is not a rounding mode'),
-    ('ap_fixed<16,6,AP_RND,AP_CLAMP>', '"AP_CLAMP" is not a saturation mode'),
-    ('float16', 'is not a valid precision'),
-    ('fixed<0,0>', 'width must be at least 1'),
-])
+@pytest.mark.parametrize(
+    'bad, expect',
+    [
+        ('fixed<6>', 'need a width and an integer'),
+        ('ap_fixed<16,6,AP_RND_UP>', '"AP_RND_UP" is not a rounding mode'),
+        ('ap_fixed<16,6,AP_RND,AP_CLAMP>', '"AP_CLAMP" is not a saturation mode'),
+        ('float16', 'is not a valid precision'),
+        ('fixed<0,0>', 'width must be at least 1'),
+    ],
+)
 def test_malformed_precision(cfgdir, bad, expect):
     msg = err(write(cfgdir / 'c.yml', GOOD + f'precision:\n  default: "{bad}"\n'))
-    assert "c.yml:6" in msg and "precision.default" in msg and expect in msg
+    assert 'c.yml:6' in msg and 'precision.default' in msg and expect in msg
 
 
 def test_layer_precision_is_validated_with_its_line(cfgdir):
@@ -96,13 +99,16 @@ def test_model_found_beside_the_yaml(tmp_path, monkeypatch):
     assert cfg.model.file == (tmp_path / 'sub' / 'm.h5').resolve()
 
 
-@pytest.mark.parametrize('line, expect', [
-    ('io_type: io_serial\n', 'unknown io_type "io_serial"'),
-    ('bit_exact: sometimes\n', 'unknown bit_exact mode "sometimes"'),
-    ('reuse_factor: 0\n', 'positive integer'),
-    ('backend: Quartus\n', 'unknown backend "Quartus"'),
-    ('clock_period: -1\n', 'greater than 0'),
-])
+@pytest.mark.parametrize(
+    'line, expect',
+    [
+        ('io_type: io_serial\n', 'unknown io_type "io_serial"'),
+        ('bit_exact: sometimes\n', 'unknown bit_exact mode "sometimes"'),
+        ('reuse_factor: 0\n', 'positive integer'),
+        ('backend: Quartus\n', 'unknown backend "Quartus"'),
+        ('clock_period: -1\n', 'greater than 0'),
+    ],
+)
 def test_invalid_values(cfgdir, line, expect):
     text = GOOD.replace('reuse_factor: 1\n', '') + line
     msg = err(write(cfgdir / 'c.yml', text))
@@ -134,8 +140,10 @@ def test_bit_exact_accepts_yaml_booleans(cfgdir):
 
 
 def test_hls4ml_format_with_keras_model_tag(cfgdir):
-    text = ('KerasModel: !keras_model m.h5\nOutputDir: out\nProjectName: proj\nPart: xcu250-figd2104-2L-e\n'
-            'IOType: io_stream\nHLSConfig:\n  Model:\n    Precision: ap_fixed<12,4>\n    ReuseFactor: 2\n')
+    text = (
+        'KerasModel: !keras_model m.h5\nOutputDir: out\nProjectName: proj\nPart: xcu250-figd2104-2L-e\n'
+        'IOType: io_stream\nHLSConfig:\n  Model:\n    Precision: ap_fixed<12,4>\n    ReuseFactor: 2\n'
+    )
     cfg = load_config(write(cfgdir / 'h.yml', text))
     assert cfg.format == 'hls4ml' and cfg.io_type == 'io_stream' and cfg.reuse_factor == 2
     assert cfg.default_precision == 'fixed<12,4>' and cfg.bit_exact == 'auto'

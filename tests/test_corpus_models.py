@@ -10,15 +10,20 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from fpgaml_testutil import REPO, requires_corpus
 
 pytestmark = [requires_corpus(), pytest.mark.slow]
 
 sys.path.insert(0, str(REPO / 'benchmarks'))
 
-SUBSET = ['KERAS_3layer', 'KERAS_3layer_binary_smaller', 'KERAS_3layer_ternary_small', 'keras_bnn',
-          'hgq_jet_classifier', 'KERAS_conv1d_small']
+SUBSET = [
+    'KERAS_3layer',
+    'KERAS_3layer_binary_smaller',
+    'KERAS_3layer_ternary_small',
+    'keras_bnn',
+    'hgq_jet_classifier',
+    'KERAS_conv1d_small',
+]
 
 
 @pytest.mark.parametrize('name', SUBSET)
@@ -27,8 +32,9 @@ def test_corpus_model_builds_and_agrees(name, tmp_path):
 
     e = next(m for m in corpus.MODELS if m.name == name)
     e = corpus.Entry(e.name, e.model, e.inputs, min(e.samples, 500), e.extra)
-    row = corpus.build_one(name, corpus.generated_config(e, tmp_path), use_cache=True, inputs=e.inputs,
-                           samples=e.samples)
+    row = corpus.build_one(
+        name, corpus.generated_config(e, tmp_path), use_cache=True, inputs=e.inputs, samples=e.samples
+    )
     assert row.status == 'PASS', corpus.fmt_row(row)
     if name.startswith('hgq'):
         assert row.exact_fraction == 1.0

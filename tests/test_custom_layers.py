@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
 
 N_NODES, N_FEAT = 6, 3
@@ -129,7 +128,7 @@ for backend in ('Vivado', 'Vitis'):
     get_backend(backend).register_source(Path(__file__).with_name('nnet_node_edge.h').resolve())
 '''
 
-HEADER = r'''#ifndef NNET_NODE_EDGE_H_
+HEADER = r"""#ifndef NNET_NODE_EDGE_H_
 #define NNET_NODE_EDGE_H_
 namespace nnet {
 struct node_edge_config {
@@ -169,7 +168,7 @@ template <class data_T, class res_T, typename CONFIG_T> void node_edge_projectio
 }
 } // namespace nnet
 #endif
-'''
+"""
 
 
 def _write_extension(folder: Path, aggregate_at: str = 'r') -> None:
@@ -210,18 +209,24 @@ def model_dir(tmp_path_factory) -> Path:
     return d
 
 
-CONFIG = '''model: ../in_model.h5
+CONFIG = """model: ../in_model.h5
 name: in_proj
 output_dir: {out}
 extensions: [edge_layers.py]   # relative to this file's folder
 bit_exact: on                  # the projections are exact on fixed-point inputs: compare bit for bit
 validation: {{data: ../val.npy}}
-'''
+"""
 
 
 def _cli(*args, cwd: Path):
-    p = subprocess.run([sys.executable, '-m', 'fpgaml.cli', *map(str, args)], cwd=cwd, capture_output=True,
-                       text=True, timeout=900, env=dict(os.environ))
+    p = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+    )
     return p.returncode, p.stdout + p.stderr
 
 
@@ -270,8 +275,11 @@ def test_hls4ml_format_extensions_key(model_dir, tmp_path):
     the layer's header."""
     ext = model_dir / 'ext_hls4ml'
     _write_extension(ext)
-    cfg = write(ext / 'hls.yml', f'KerasH5: ../in_model.h5\nProjectName: in_proj\nOutputDir: {tmp_path / "p"}\n'
-                                 'Extensions:\n  - edge_layers.py\nTrustModel: true\nBitExact: on\n')
+    cfg = write(
+        ext / 'hls.yml',
+        f'KerasH5: ../in_model.h5\nProjectName: in_proj\nOutputDir: {tmp_path / "p"}\n'
+        'Extensions:\n  - edge_layers.py\nTrustModel: true\nBitExact: on\n',
+    )
     rc, out = _cli('convert', cfg, cwd=tmp_path)
     assert rc == 0, out
     assert (tmp_path / 'p' / 'firmware' / 'nnet_utils' / 'nnet_node_edge.h').is_file()
@@ -288,11 +296,14 @@ def test_a_wrong_implementation_is_traced_to_the_custom_layer(model_dir, tmp_pat
     assert 'first divergent layer: to_nodes (HNodeEdgeProjection)' in out, out
 
 
-@pytest.mark.parametrize('entry, expect', [
-    ('[missing.py]', 'extension file "missing.py" not found'),
-    ('["not a module!"]', 'is neither a Python file (my_layers.py) nor a module name'),
-    ('[{a: 1}]', 'an extension is a Python file (my_layers.py) or a module name'),
-])
+@pytest.mark.parametrize(
+    'entry, expect',
+    [
+        ('[missing.py]', 'extension file "missing.py" not found'),
+        ('["not a module!"]', 'is neither a Python file (my_layers.py) nor a module name'),
+        ('[{a: 1}]', 'an extension is a Python file (my_layers.py) or a module name'),
+    ],
+)
 def test_bad_extension_entries(tmp_path, entry, expect):
     write(tmp_path / 'm.h5', 'x')
     cfg = write(tmp_path / 'c.yml', f'model: m.h5\nname: t\nextensions: {entry}\n')

@@ -25,8 +25,8 @@ def _check_arrays(arrays: dict, n: int):
     # padding beyond the count is zero, the pT fractions are pT-ordered
     pts, cnt = arrays['points'], arrays['n_points']
     for i in range(n):
-        assert not pts[i, cnt[i]:].any()
-        z = pts[i, :cnt[i], 0]
+        assert not pts[i, cnt[i] :].any()
+        z = pts[i, : cnt[i], 0]
         assert (np.diff(z) <= 1e-6).all() and z.min() > 0
     assert np.allclose(arrays['sequence'][..., 0], arrays['points'][:, :32, 0])
     # image: the pT fractions of the constituents inside the 32x32 window

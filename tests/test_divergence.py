@@ -43,6 +43,12 @@ def test_no_layer_after_the_divergent_one_is_computed():
 
 def test_the_report_records_the_same_figures_as_before():
     d = Divergence('fc1', 'Dense', 3, 40, 0.5, 8, (0, 2), 1.0, 1.5)
-    assert d.to_json() == {'layer': 'fc1', 'cls': 'Dense', 'values_differing': 3, 'values_compared': 40,
-                           'max_abs_diff': 0.5, 'samples_traced': 8}
+    assert d.to_json() == {
+        'layer': 'fc1',
+        'cls': 'Dense',
+        'values_differing': 3,
+        'values_compared': 40,
+        'max_abs_diff': 0.5,
+        'samples_traced': 8,
+    }
     assert d.describe() == 'fc1 (Dense): 3 of 40 values differ (max |diff| 0.5) over 8 traced samples'

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
@@ -18,13 +17,21 @@ FIXTURES = REPO / 'tests' / 'estimate' / 'fixtures'
 
 
 def run(args, env=None, cwd=None):
-    return subprocess.run(FPGAML + [str(a) for a in args], capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, **(env or {})), cwd=cwd)
+    return subprocess.run(
+        FPGAML + [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, **(env or {})),
+        cwd=cwd,
+    )
 
 
 def ref_config(tmp_path: Path, extra: str = '', part: str = 'xcvu9p-flga2104-2L-e') -> Path:
-    text = (f'model: {REF / "model.h5"}\nname: ref\npart: {part}\nprecision:\n  default: fixed<16,6>\n'
-            f'validation:\n  data: {REF / "val.npz"}\n  samples: 200\n' + extra)
+    text = (
+        f'model: {REF / "model.h5"}\nname: ref\npart: {part}\nprecision:\n  default: fixed<16,6>\n'
+        f'validation:\n  data: {REF / "val.npz"}\n  samples: 200\n' + extra
+    )
     return write(tmp_path / 'c.yml', text)
 
 
@@ -104,8 +111,10 @@ def test_failing_vendor_tool_is_reported(tmp_path):
     bindir = tmp_path / 'bin'
     tool = write(bindir / 'vivado_hls', '#!/bin/sh\necho "ERROR: [HLS 200-70] license" ; exit 1\n')
     tool.chmod(0o755)
-    p = run(['build', ref_config(tmp_path), '--output', tmp_path / 'prj', '--synth'],
-            env={'PATH': f'{bindir}:{Path(sys.executable).parent}:/usr/bin:/bin'})
+    p = run(
+        ['build', ref_config(tmp_path), '--output', tmp_path / 'prj', '--synth'],
+        env={'PATH': f'{bindir}:{Path(sys.executable).parent}:/usr/bin:/bin'},
+    )
     assert p.returncode == 2 and 'vivado_hls failed with exit code 1' in p.stderr
     assert 'fpgaml-synth.log' in p.stderr
 
@@ -116,13 +125,40 @@ def test_report_html_renders_in_headless_chromium(tmp_path):
     out = tmp_path / 'prj'
     assert run(['convert', cfg, '--output', out]).returncode == 0
     shot = tmp_path / 'shot.png'
-    p = subprocess.run(['/usr/bin/chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-                        '--no-first-run', '--disable-background-networking', '--disable-component-update',
-                        '--disable-sync', f'--user-data-dir={tmp_path / "chrome"}', f'--screenshot={shot}',
-                        '--window-size=1200,2000', f'file://{out / "report.html"}'],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            '/usr/bin/chromium',
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            f'--user-data-dir={tmp_path / "chrome"}',
+            f'--screenshot={shot}',
+            '--window-size=1200,2000',
+            f'file://{out / "report.html"}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file() and shot.stat().st_size > 20000, p.stderr[-2000:]
-    dom = subprocess.run(['/usr/bin/chromium', '--headless', '--no-sandbox', '--disable-gpu',
-                          '--disable-background-networking', f'--user-data-dir={tmp_path / "chrome2"}',
-                          '--dump-dom', f'file://{out / "report.html"}'], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [
+            '/usr/bin/chromium',
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            f'--user-data-dir={tmp_path / "chrome2"}',
+            '--dump-dom',
+            f'file://{out / "report.html"}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert '<img' in dom.stdout and 'ref' in dom.stdout

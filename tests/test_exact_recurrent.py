@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from fpgaml.fixed import Fixed
-from fpgaml.convert.exact_activation import binned_table, code_range, cpp_table, evaluate, step_function
 from fpgaml_testutil import write
+
+from fpgaml.convert.exact_activation import binned_table, code_range, cpp_table, evaluate, step_function
+from fpgaml.fixed import Fixed
 
 GRID = Fixed(18, 6)  # 2^-12 steps on [-32, 32): wider than any non-saturated range below
 
@@ -29,11 +29,14 @@ GRID = Fixed(18, 6)  # 2^-12 steps on [-32, 32): wider than any non-saturated ra
 def _quantizers():
     from qkeras import quantized_sigmoid, quantized_tanh
 
-    return {'sigmoid8_real': quantized_sigmoid(8, use_real_sigmoid=True),
-            'tanh8_real': quantized_tanh(8, use_real_tanh=True),
-            'sigmoid8_hard': quantized_sigmoid(8), 'tanh8_hard': quantized_tanh(8),
-            'sigmoid6_real_symmetric': quantized_sigmoid(6, symmetric=True, use_real_sigmoid=True),
-            'tanh4_real': quantized_tanh(4, use_real_tanh=True)}
+    return {
+        'sigmoid8_real': quantized_sigmoid(8, use_real_sigmoid=True),
+        'tanh8_real': quantized_tanh(8, use_real_tanh=True),
+        'sigmoid8_hard': quantized_sigmoid(8),
+        'tanh8_hard': quantized_tanh(8),
+        'sigmoid6_real_symmetric': quantized_sigmoid(6, symmetric=True, use_real_sigmoid=True),
+        'tanh4_real': quantized_tanh(4, use_real_tanh=True),
+    }
 
 
 @pytest.mark.parametrize('name', list(_quantizers()))
@@ -62,15 +65,32 @@ def test_exact_activation_tables_in_cpp_are_qkeras(tmp_path):
     lo, hi = code_range(GRID)
     calls = ''.join(
         f'    {{ ap_fixed<18,6> x; x.range(17, 0) = ap_int<18>(c); auto y = nnet::fpgaml_step<T_{n}>(x);'
-        f' std::printf("%d ", (int)(y.to_double() * {2 ** s.out_type.fractional})); }}\n'
-        for n, s in steps.items())
-    src = ('#include <cstdio>\n#include "nnet_fpgaml_activation.h"\n' + structs +
-           f'int main() {{ for (long c = {lo}; c <= {hi}; c++) {{\n{calls}    std::printf("\\n"); }} }}\n')
+        f' std::printf("%d ", (int)(y.to_double() * {2**s.out_type.fractional})); }}\n'
+        for n, s in steps.items()
+    )
+    src = (
+        '#include <cstdio>\n#include "nnet_fpgaml_activation.h"\n'
+        + structs
+        + f'int main() {{ for (long c = {lo}; c <= {hi}; c++) {{\n{calls}    std::printf("\\n"); }} }}\n'
+    )
     (tmp_path / 't.cpp').write_text(src)
     tpl = Path(hls4ml.__file__).parent / 'templates' / 'vivado'
     fw = Path(__file__).resolve().parents[1] / 'fpgaml' / 'firmware_templates'
-    subprocess.run(['g++', '-O1', '-std=c++14', f'-I{tpl / "ap_types"}', f'-I{tpl / "nnet_utils"}', f'-I{fw}',
-                    str(tmp_path / 't.cpp'), '-o', str(tmp_path / 't')], check=True, capture_output=True)
+    subprocess.run(
+        [
+            'g++',
+            '-O1',
+            '-std=c++14',
+            f'-I{tpl / "ap_types"}',
+            f'-I{tpl / "nnet_utils"}',
+            f'-I{fw}',
+            str(tmp_path / 't.cpp'),
+            '-o',
+            str(tmp_path / 't'),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out = subprocess.run([str(tmp_path / 't')], check=True, capture_output=True, text=True).stdout
     got = np.array(out.split(), dtype=np.int64).reshape(hi - lo + 1, len(steps))
     codes = np.arange(lo, hi + 1)
@@ -86,9 +106,12 @@ def _build(tmp_path, model, x, extra=''):
 
     model.save(tmp_path / 'm.h5')
     np.savez(tmp_path / 'v.npz', x=x.astype(np.float32))
-    cfg = write(tmp_path / 'c.yml', 'model: m.h5\nname: m\nvalidation: {data: v.npz}\nbit_exact: auto\n'
-                'precision: {default: "fixed<16,6>", input: "fixed<12,4>"}\n'
-                'tolerance: {max_abs_diff: 2.0, argmax_agreement: 0.0}\n' + extra)
+    cfg = write(
+        tmp_path / 'c.yml',
+        'model: m.h5\nname: m\nvalidation: {data: v.npz}\nbit_exact: auto\n'
+        'precision: {default: "fixed<16,6>", input: "fixed<12,4>"}\n'
+        'tolerance: {max_abs_diff: 2.0, argmax_agreement: 0.0}\n' + extra,
+    )
     with tf221_compat():
         return build(load_config(cfg, output_dir=tmp_path / 'prj'), csim=True, force=True)
 
@@ -106,8 +129,14 @@ def test_feed_forward_quantized_sigmoid_and_tanh_are_bit_exact(tmp_path):
     q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
     inp = K.layers.Input((4,))
     x = inp
-    for i, act in enumerate([quantized_sigmoid(8, use_real_sigmoid=True), quantized_tanh(8),
-                             quantized_sigmoid(8), quantized_tanh(8, use_real_tanh=True)]):
+    for i, act in enumerate(
+        [
+            quantized_sigmoid(8, use_real_sigmoid=True),
+            quantized_tanh(8),
+            quantized_sigmoid(8),
+            quantized_tanh(8, use_real_tanh=True),
+        ]
+    ):
         x = QDense(8, name=f'd{i}', **q)(x)
         x = QActivation(act, name=f'a{i}')(x)
     xs = np.round(np.random.default_rng(0).uniform(-8, 8, (1000, 4)) * 256) / 256
@@ -127,8 +156,11 @@ def _rnn_model(kind: str, state: bool, pre: bool, hard: bool = False):
     from fpgaml.frontend import tf221_compat
 
     K.utils.set_random_seed(3)
-    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1),
-             recurrent_quantizer=quantized_bits(6, 0, alpha=1))
+    q = dict(
+        kernel_quantizer=quantized_bits(6, 0, alpha=1),
+        bias_quantizer=quantized_bits(6, 0, alpha=1),
+        recurrent_quantizer=quantized_bits(6, 0, alpha=1),
+    )
     if state:
         q['state_quantizer'] = quantized_bits(10, 2, alpha=1) if kind == 'lstm' else quantized_bits(8, 0, alpha=1)
     extra = {'reset_after': True} if kind == 'gru' else {}
@@ -136,8 +168,13 @@ def _rnn_model(kind: str, state: bool, pre: bool, hard: bool = False):
     x = QActivation(quantized_bits(8, 2, alpha=1), name='qin')(inp) if pre else inp
     with tf221_compat():
         x = (QLSTM if kind == 'lstm' else QGRU)(
-            6, activation=quantized_tanh(8, use_real_tanh=not hard),
-            recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=not hard), name='rnn', **q, **extra)(x)
+            6,
+            activation=quantized_tanh(8, use_real_tanh=not hard),
+            recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=not hard),
+            name='rnn',
+            **q,
+            **extra,
+        )(x)
         m = K.Model(inp, x)
     rnn = m.get_layer('rnn')
     rnn.set_weights([np.random.default_rng(1).uniform(-1, 1, w.shape).astype(np.float32) for w in rnn.get_weights()])

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
 
 FAMILY_SRC = '''"""Everything fpgaml knows about hls4ml's LayerNormalization: what it costs."""
@@ -42,13 +41,13 @@ FAMILY = register_family(Family(
 ))
 '''
 
-CONFIG = '''model: model.h5
+CONFIG = """model: model.h5
 name: ln
 extensions: [layernorm_family.py]
 trust_model: true
 validation: {data: val.npy}
 tolerance: {max_abs_diff: 0.5}   # hls4ml's 1/sqrt(variance) is a 4096-entry table
-'''
+"""
 
 
 @pytest.fixture(scope='module')
@@ -58,8 +57,14 @@ def project(tmp_path_factory) -> Path:
 
     d = tmp_path_factory.mktemp('family_plugin')
     K.utils.set_random_seed(0)
-    model = K.Sequential([K.layers.Input((4, 6), name='x'), K.layers.LayerNormalization(name='ln'),
-                          K.layers.Flatten(name='flat'), K.layers.Dense(3, name='out')])
+    model = K.Sequential(
+        [
+            K.layers.Input((4, 6), name='x'),
+            K.layers.LayerNormalization(name='ln'),
+            K.layers.Flatten(name='flat'),
+            K.layers.Dense(3, name='out'),
+        ]
+    )
     model.save(d / 'model.h5')
     # small values: hls4ml's table holds 1/sqrt(v) for variances v up to 1
     np.save(d / 'val.npy', np.random.default_rng(0).normal(0, 0.3, (200, 4, 6)).astype(np.float32))
@@ -69,8 +74,14 @@ def project(tmp_path_factory) -> Path:
 
 
 def _cli(*args, cwd: Path):
-    p = subprocess.run([sys.executable, '-m', 'fpgaml.cli', *map(str, args)], cwd=cwd, capture_output=True,
-                       text=True, timeout=900, env=dict(os.environ))
+    p = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+    )
     return p.returncode, p.stdout + p.stderr
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import REPO
 
 pytestmark = pytest.mark.slow
@@ -25,9 +24,19 @@ def test_fast_paths_match_hls4ml_code_exhaustively(tmp_path):
 
     vivado = Path(hls4ml.__file__).parent / 'templates' / 'vivado'
     exe = tmp_path / 'fast_csim_check'
-    cmd = ['g++', '-O1', '-std=c++17', '-w', f'-I{vivado / "ap_types"}', f'-I{vivado}', f'-I{vivado / "nnet_utils"}',
-           f'-I{REPO / "fpgaml" / "firmware_templates" / "csim"}', str(REPO / 'tests' / 'cpp' / 'fast_csim_check.cpp'), '-o',
-           str(exe)]
+    cmd = [
+        'g++',
+        '-O1',
+        '-std=c++17',
+        '-w',
+        f'-I{vivado / "ap_types"}',
+        f'-I{vivado}',
+        f'-I{vivado / "nnet_utils"}',
+        f'-I{REPO / "fpgaml" / "firmware_templates" / "csim"}',
+        str(REPO / 'tests' / 'cpp' / 'fast_csim_check.cpp'),
+        '-o',
+        str(exe),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
@@ -67,8 +76,8 @@ def test_fast_and_reference_csim_agree_on_full_range_inputs(project, tmp_path):
     shape = res.conversion.loaded.input_shapes[0]
     rng = np.random.default_rng(7)
     lo, hi = itype.min_value, itype.max_value
-    x = rng.uniform(lo, hi, size=(150, *shape))           # whole input range: saturating / wrapping layers
-    x[:50] = rng.normal(0, 0.5, size=(50, *shape))          # typical values
+    x = rng.uniform(lo, hi, size=(150, *shape))  # whole input range: saturating / wrapping layers
+    x[:50] = rng.normal(0, 0.5, size=(50, *shape))  # typical values
     x = vdata.quantize(x, itype)
     y_fast = CsimLibrary(fast.path).predict([x])
     y_ref = CsimLibrary(ref.path).predict([x])

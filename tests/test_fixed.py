@@ -7,44 +7,63 @@ import itertools
 import numpy as np
 import pytest
 
-from fpgaml.fixed import (ACCEPTED, DECODED_XNOR, Fixed, PrecisionError, difference_type, grid_of, layer_type,
-                          on_grid, product_type, quantize, sum_type, to_bits, value_type)
+from fpgaml.fixed import (
+    ACCEPTED,
+    DECODED_XNOR,
+    Fixed,
+    PrecisionError,
+    difference_type,
+    grid_of,
+    layer_type,
+    on_grid,
+    product_type,
+    quantize,
+    sum_type,
+    to_bits,
+    value_type,
+)
 
 ROUNDINGS = ('TRN', 'TRN_ZERO', 'RND', 'RND_ZERO', 'RND_MIN_INF', 'RND_INF', 'RND_CONV')
 OVERFLOWS = ('WRAP', 'SAT', 'SAT_SYM', 'SAT_ZERO')
 
 
 # ---- spelling ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize('text, hls4ml, cpp', [
-    ('fixed<16,6>', 'fixed<16,6>', 'ap_fixed<16,6>'),
-    ('ap_fixed<16, 6>', 'fixed<16,6>', 'ap_fixed<16,6>'),
-    ('ufixed<8,0>', 'ufixed<8,0>', 'ap_ufixed<8,0>'),
-    ('ap_ufixed<8,3,AP_RND_CONV,AP_SAT>', 'ufixed<8,3,RND_CONV,SAT>', 'ap_ufixed<8,3,AP_RND_CONV,AP_SAT>'),
-    ('fixed<10,4,rnd,sat_sym,2>', 'fixed<10,4,RND,SAT_SYM,2>', 'ap_fixed<10,4,AP_RND,AP_SAT_SYM,2>'),
-    ('fixed<10,4,TRN,WRAP>', 'fixed<10,4>', 'ap_fixed<10,4>'),
-    ('int<8>', 'fixed<8,8>', 'ap_fixed<8,8>'),
-    ('ap_uint<3>', 'ufixed<3,3>', 'ap_ufixed<3,3>'),
-    ('uint<1>', 'ufixed<1,1>', 'ap_ufixed<1,1>'),
-])
+@pytest.mark.parametrize(
+    'text, hls4ml, cpp',
+    [
+        ('fixed<16,6>', 'fixed<16,6>', 'ap_fixed<16,6>'),
+        ('ap_fixed<16, 6>', 'fixed<16,6>', 'ap_fixed<16,6>'),
+        ('ufixed<8,0>', 'ufixed<8,0>', 'ap_ufixed<8,0>'),
+        ('ap_ufixed<8,3,AP_RND_CONV,AP_SAT>', 'ufixed<8,3,RND_CONV,SAT>', 'ap_ufixed<8,3,AP_RND_CONV,AP_SAT>'),
+        ('fixed<10,4,rnd,sat_sym,2>', 'fixed<10,4,RND,SAT_SYM,2>', 'ap_fixed<10,4,AP_RND,AP_SAT_SYM,2>'),
+        ('fixed<10,4,TRN,WRAP>', 'fixed<10,4>', 'ap_fixed<10,4>'),
+        ('int<8>', 'fixed<8,8>', 'ap_fixed<8,8>'),
+        ('ap_uint<3>', 'ufixed<3,3>', 'ap_ufixed<3,3>'),
+        ('uint<1>', 'ufixed<1,1>', 'ap_ufixed<1,1>'),
+    ],
+)
 def test_every_spelling_parses_and_prints(text, hls4ml, cpp):
     t = Fixed.parse(text)
     assert (t.hls4ml_str(), t.cpp, str(t)) == (hls4ml, cpp, hls4ml)
     assert Fixed.parse(t.hls4ml_str()) == t and Fixed.parse(t.cpp) == t
 
 
-@pytest.mark.parametrize('text, message', [
-    ('fixed<16>', 'fixed types need a width and an integer bit count'),
-    ('fixed<a,6>', 'width and integer bits must be integers'),
-    ('fixed<0,0>', 'width must be at least 1 bit'),
-    ('fixed<2000,6>', 'exceeds 1024 bits'),
-    ('fixed<16,6,ROUND>', '"ROUND" is not a rounding mode'),
-    ('fixed<16,6,RND,CLIP>', '"CLIP" is not a saturation mode'),
-    ('fixed<16,6,RND,SAT,20>', 'saturation bits must be between 0 and the width (16), got 20'),
-    ('int<x>', 'integer types take one width'),
-    ('fixed<16', 'is cut short'),
-    ('float', 'Accepted: ' + ACCEPTED),
-    (16, 'precision must be a string'),
-])
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('fixed<16>', 'fixed types need a width and an integer bit count'),
+        ('fixed<a,6>', 'width and integer bits must be integers'),
+        ('fixed<0,0>', 'width must be at least 1 bit'),
+        ('fixed<2000,6>', 'exceeds 1024 bits'),
+        ('fixed<16,6,ROUND>', '"ROUND" is not a rounding mode'),
+        ('fixed<16,6,RND,CLIP>', '"CLIP" is not a saturation mode'),
+        ('fixed<16,6,RND,SAT,20>', 'saturation bits must be between 0 and the width (16), got 20'),
+        ('int<x>', 'integer types take one width'),
+        ('fixed<16', 'is cut short'),
+        ('float', 'Accepted: ' + ACCEPTED),
+        (16, 'precision must be a string'),
+    ],
+)
 def test_bad_spellings_fail_loudly(text, message):
     with pytest.raises(PrecisionError) as e:
         Fixed.parse(text)
@@ -63,9 +82,16 @@ def test_grid_properties():
 
 # ---- hls4ml --------------------------------------------------------------------------------------------------------
 def test_from_hls4ml_reads_every_precision_class():
-    from hls4ml.model.types import (ExponentPrecisionType, FixedPrecisionType, FloatPrecisionType,
-                                    IntegerPrecisionType, NamedType, StandardFloatPrecisionType,
-                                    UnspecifiedPrecisionType, XnorPrecisionType)
+    from hls4ml.model.types import (
+        ExponentPrecisionType,
+        FixedPrecisionType,
+        FloatPrecisionType,
+        IntegerPrecisionType,
+        NamedType,
+        StandardFloatPrecisionType,
+        UnspecifiedPrecisionType,
+        XnorPrecisionType,
+    )
 
     fixed = FixedPrecisionType(10, 4, True, 'RND_CONV', 'SAT_SYM', 2)
     assert Fixed.from_hls4ml(fixed) == Fixed(10, 4, True, 'RND_CONV', 'SAT_SYM', 2)
@@ -102,9 +128,17 @@ def test_layer_type_reads_the_output_variable():
     assert layer_type(Layer(), decoded_xnor=False).hls4ml_str() == 'ufixed<1,1>'
 
 
-@pytest.mark.parametrize('t', [Fixed(10, 4, True, 'RND_CONV', 'SAT_SYM', 2), Fixed(8, 8, False), Fixed(5, -1),
-                               Fixed(1, 1, False, kind='xnor'), Fixed(4, 4, True, kind='exponent'),
-                               Fixed(33, 3, True, kind='float')])
+@pytest.mark.parametrize(
+    't',
+    [
+        Fixed(10, 4, True, 'RND_CONV', 'SAT_SYM', 2),
+        Fixed(8, 8, False),
+        Fixed(5, -1),
+        Fixed(1, 1, False, kind='xnor'),
+        Fixed(4, 4, True, kind='exponent'),
+        Fixed(33, 3, True, kind='float'),
+    ],
+)
 def test_to_hls4ml_round_trips(t):
     assert Fixed.from_hls4ml(t.to_hls4ml()) == t
 
@@ -154,10 +188,15 @@ def test_quantize_unsigned_and_without_type():
 
 def _reference(x: np.ndarray, t: Fixed) -> np.ndarray:
     """The ap_fixed cast written out on integers (signed zeros as the emulation returns them)."""
-    rnd = {'TRN': np.floor, 'TRN_ZERO': np.trunc, 'RND': lambda v: np.floor(v + 0.5), 'RND_CONV': np.round,
-           'RND_ZERO': lambda v: np.where(v >= 0, np.ceil(v - 0.5), np.floor(v + 0.5)),
-           'RND_MIN_INF': lambda v: np.ceil(v - 0.5),
-           'RND_INF': lambda v: np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5))}[t.rounding]
+    rnd = {
+        'TRN': np.floor,
+        'TRN_ZERO': np.trunc,
+        'RND': lambda v: np.floor(v + 0.5),
+        'RND_CONV': np.round,
+        'RND_ZERO': lambda v: np.where(v >= 0, np.ceil(v - 0.5), np.floor(v + 0.5)),
+        'RND_MIN_INF': lambda v: np.ceil(v - 0.5),
+        'RND_INF': lambda v: np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5)),
+    }[t.rounding]
     q = rnd(x * 2.0**t.fractional)
     lo = -(2.0 ** (t.width - 1)) if t.signed else 0.0
     hi = 2.0 ** (t.width - 1) - 1 if t.signed else 2.0**t.width - 1
@@ -172,8 +211,19 @@ def _reference(x: np.ndarray, t: Fixed) -> np.ndarray:
     return q / 2.0**t.fractional
 
 
-@pytest.mark.parametrize('width, integer, signed', [(3, 3, True), (8, 3, True), (8, 3, False), (6, 0, True),
-                                                    (5, -2, True), (4, 6, False), (1, 1, False), (18, 6, True)])
+@pytest.mark.parametrize(
+    'width, integer, signed',
+    [
+        (3, 3, True),
+        (8, 3, True),
+        (8, 3, False),
+        (6, 0, True),
+        (5, -2, True),
+        (4, 6, False),
+        (1, 1, False),
+        (18, 6, True),
+    ],
+)
 def test_quantize_is_bit_identical_to_the_reference_on_random_data(width, integer, signed):
     """quantizers (WRAP) and fpgaml's own saturation, against the cast written out, bit for bit: random values,
     every tie of the grid, overflow by several ranges, signed zeros."""
@@ -215,8 +265,15 @@ def _exhaustive(a: Fixed, b: Fixed, op) -> tuple[float, float]:
     return float(r.min()), float(r.max())
 
 
-@pytest.mark.parametrize('a, b', [(Fixed(8, 4), Fixed(8, 4)), (Fixed(6, 2, False), Fixed(5, 3)),
-                                  (Fixed(4, 4, False), Fixed(7, 1)), (Fixed(3, 0), Fixed(3, 3, False))])
+@pytest.mark.parametrize(
+    'a, b',
+    [
+        (Fixed(8, 4), Fixed(8, 4)),
+        (Fixed(6, 2, False), Fixed(5, 3)),
+        (Fixed(4, 4, False), Fixed(7, 1)),
+        (Fixed(3, 0), Fixed(3, 3, False)),
+    ],
+)
 def test_result_types_hold_every_result_and_no_more(a, b):
     for fn, op in ((sum_type, np.add), (difference_type, np.subtract), (product_type, np.multiply)):
         t = fn(a, b)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.project import build
 
@@ -27,8 +27,14 @@ validation:
 def _build(d, model, x, name, precision='fixed<16,6>'):
     model.save(d / f'{name}.h5')
     np.save(d / f'{name}.npy', x)
-    cfg = load_config(write(d / f'{name}.yml', CONFIG.format(model=d / f'{name}.h5', name=name, out=d / f'{name}_prj',
-                                                           precision=precision, val=d / f'{name}.npy')))
+    cfg = load_config(
+        write(
+            d / f'{name}.yml',
+            CONFIG.format(
+                model=d / f'{name}.h5', name=name, out=d / f'{name}_prj', precision=precision, val=d / f'{name}.npy'
+            ),
+        )
+    )
     return build(cfg, csim=True, force=True)
 
 
@@ -38,8 +44,13 @@ def _conv1d_elu():
     import tf_keras as K
 
     K.utils.set_random_seed(0)
-    m = K.Sequential([K.layers.Conv1D(8, 3, input_shape=(32, 4), kernel_initializer='normal', name='conv'),
-                      K.layers.ELU(name='elu'), K.layers.Conv1D(4, 3, kernel_initializer='normal', name='conv2')])
+    m = K.Sequential(
+        [
+            K.layers.Conv1D(8, 3, input_shape=(32, 4), kernel_initializer='normal', name='conv'),
+            K.layers.ELU(name='elu'),
+            K.layers.Conv1D(4, 3, kernel_initializer='normal', name='conv2'),
+        ]
+    )
     return m
 
 
@@ -49,7 +60,7 @@ def test_float_model_at_default_precision_passes_with_the_error_its_types_explai
     c = res.csim
     assert c.mode == 'tolerance'
     [check] = c.checks
-    assert 'the error the firmware\'s types explain' in check['criterion']
+    assert "the error the firmware's types explain" in check['criterion']
     bound = float(check['criterion'].split('types explain, ')[1].rstrip(')'))
     assert 0 < bound < 0.5, check['criterion']
     assert c.max_abs_diff <= bound, f'the first-order bound {bound} does not cover the firmware ({c.max_abs_diff})'
@@ -63,8 +74,14 @@ def test_overflow_is_not_explained_by_the_types_and_still_fails(tmp_path):
     import tf_keras as K
 
     K.utils.set_random_seed(0)
-    m = K.Sequential([K.layers.Conv1D(8, 3, input_shape=(32, 4), kernel_initializer=K.initializers.RandomNormal(1, 0.1),
-                                      name='conv'), K.layers.Conv1D(4, 1, name='conv2')])
+    m = K.Sequential(
+        [
+            K.layers.Conv1D(
+                8, 3, input_shape=(32, 4), kernel_initializer=K.initializers.RandomNormal(1, 0.1), name='conv'
+            ),
+            K.layers.Conv1D(4, 1, name='conv2'),
+        ]
+    )
     res = _build(tmp_path, m, x, 'ovf', precision='fixed<8,3>')
     c = res.csim
     assert not c.passed

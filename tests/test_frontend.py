@@ -14,8 +14,14 @@ from fpgaml.frontend import load_model
 
 def test_keras3_qkeras_file_names_the_package_it_needs(tmp_path):
     path = tmp_path / 'q.keras'
-    config = {'class_name': 'Sequential', 'config': {'layers': [
-        {'class_name': 'QDense', 'module': 'qkeras.qlayers', 'registered_name': 'qkeras>QDense', 'config': {}}]}}
+    config = {
+        'class_name': 'Sequential',
+        'config': {
+            'layers': [
+                {'class_name': 'QDense', 'module': 'qkeras.qlayers', 'registered_name': 'qkeras>QDense', 'config': {}}
+            ]
+        },
+    }
     with zipfile.ZipFile(path, 'w') as z:
         z.writestr('metadata.json', json.dumps({'keras_version': '3.14.1'}))
         z.writestr('config.json', json.dumps(config))

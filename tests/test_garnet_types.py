@@ -32,8 +32,11 @@ def _written_distance(tmp_path, extra_yaml: str = ''):
     src = REPO / 'models' / 'jet_garnet'
     for f in ('model.h5', 'val.npz'):
         shutil.copy(src / f, tmp_path / f)
-    text = (src / 'config.yml').read_text().replace('  garnet:\n    reuse_factor: 32\n',
-                                                    '  garnet:\n    reuse_factor: 32\n' + extra_yaml)
+    text = (
+        (src / 'config.yml')
+        .read_text()
+        .replace('  garnet:\n    reuse_factor: 32\n', '  garnet:\n    reuse_factor: 32\n' + extra_yaml)
+    )
     (tmp_path / 'config.yml').write_text(text)
     cfg = load_config(tmp_path / 'config.yml')
     conv = convert(cfg, load_model(cfg.model), tmp_path / 'prj')

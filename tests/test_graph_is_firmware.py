@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import EXAMPLES, REPO
 
 ZOO = sorted(p.name for p in (REPO / 'models').iterdir() if (p / 'config.yml').is_file())
-CORPUS = ['KERAS_3layer', 'KERAS_3layer_binary_smaller', 'KERAS_3layer_ternary_small', 'keras_bnn',
-          'hgq_jet_classifier', 'KERAS_conv1d_small']
+CORPUS = [
+    'KERAS_3layer',
+    'KERAS_3layer_binary_smaller',
+    'KERAS_3layer_ternary_small',
+    'keras_bnn',
+    'hgq_jet_classifier',
+    'KERAS_conv1d_small',
+]
 
 
 def _struct(text: str, name: str) -> str | None:
@@ -27,7 +32,7 @@ def _struct(text: str, name: str) -> str | None:
     while depth:
         depth += {'{': 1, '}': -1}.get(text[i], 0)
         i += 1
-    return text[m.end():i - 1]
+    return text[m.end() : i - 1]
 
 
 def _static(body: str, key: str) -> int | None:
@@ -59,8 +64,9 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
     compared = 0
     for node in conv.graph.get_layers():
         i, row = node.index, rows[node.name]
-        act_t, recr_t, dist_t = (node.get_attr(a) for a in ('fpgaml_act_table_t', 'fpgaml_recr_table_t',
-                                                             'fpgaml_distance_t'))
+        act_t, recr_t, dist_t = (
+            node.get_attr(a) for a in ('fpgaml_act_table_t', 'fpgaml_recr_table_t', 'fpgaml_distance_t')
+        )
         # every hls4ml type of the layer is written with the graph's definition
         for key, t in node.types.items():
             if key == 'table_t' and act_t is not None:
@@ -100,8 +106,12 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
             compared += 2
         if node.get_attr('fpgaml_exact_cell') is not None:  # fpgaml's exact recurrent cell: its types
             body = _struct(params, f'config{i}')
-            for attr, name in (('fpgaml_cell_acc_t', 'fpgaml_acc_t'), ('fpgaml_state_t', 'fpgaml_state_t'),
-                               ('fpgaml_cell_c_t', 'fpgaml_c_t'), ('fpgaml_cell_h_t', 'fpgaml_h_t')):
+            for attr, name in (
+                ('fpgaml_cell_acc_t', 'fpgaml_acc_t'),
+                ('fpgaml_state_t', 'fpgaml_state_t'),
+                ('fpgaml_cell_c_t', 'fpgaml_c_t'),
+                ('fpgaml_cell_h_t', 'fpgaml_h_t'),
+            ):
                 assert _typedef(body, name) == node.get_attr(attr).cpp.replace(' ', ''), (node.name, name)
                 compared += 1
         for name, (entries, _bits) in (node.get_attr('fpgaml_exact_tables') or {}).items():
@@ -110,8 +120,9 @@ def check_graph_is_firmware(conv, defines: str, params: str) -> int:
         if node.get_attr('fpgaml_product_type') is not None:
             e_min, e_max = node.get_attr('fpgaml_po2_exponents')
             body = _struct(params, f'config{i}') or ''
-            assert (f'nnet::product::{node.get_attr("fpgaml_product_type")}<x_T, y_T, {e_min}, {e_max}>'
-                    in body), node.name
+            assert f'nnet::product::{node.get_attr("fpgaml_product_type")}<x_T, y_T, {e_min}, {e_max}>' in body, (
+                node.name
+            )
             assert 'nnet_utils/nnet_fpgaml_po2.h' in params
             compared += 1
     return compared
@@ -153,8 +164,10 @@ def test_po2_product_is_in_the_graph_and_the_firmware(tmp_path):
     out = QDense(4, kernel_quantizer=quantized_po2(4), bias_quantizer=quantized_bits(8, 3), name='fc')(inp)
     K.Model(inp, out).save(tmp_path / 'po2.h5')
     np.savez(tmp_path / 'val.npz', x=np.random.default_rng(0).uniform(-2, 2, (50, 8)).astype(np.float32))
-    (tmp_path / 'c.yml').write_text('model: po2.h5\nname: po2\nvalidation: {data: val.npz}\n'
-                                    'precision: {default: "fixed<16,6>", input: "fixed<10,4>"}\n')
+    (tmp_path / 'c.yml').write_text(
+        'model: po2.h5\nname: po2\nvalidation: {data: val.npz}\n'
+        'precision: {default: "fixed<16,6>", input: "fixed<10,4>"}\n'
+    )
     conv, defines, params = _convert(tmp_path / 'c.yml', tmp_path)
     fc = next(n for n in conv.graph.get_layers() if n.name == 'fc')
     assert fc.get_attr('fpgaml_product_type') == 'weight_exponential_exact'
@@ -177,8 +190,9 @@ def test_the_estimate_reads_the_exact_tables_the_firmware_has(tmp_path):
     cfg = conv.config
     bram = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers if l.name == node.name)
     node.set_attr('fpgaml_exact_tables', {k: (4 * e, b) for k, (e, b) in tables.items()})
-    bram_larger = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers
-                       if l.name == node.name)
+    bram_larger = next(
+        l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers if l.name == node.name
+    )
     assert bram_larger > bram > 0
 
 
@@ -186,8 +200,8 @@ def test_the_estimate_reads_the_exact_tables_the_firmware_has(tmp_path):
 @pytest.mark.parametrize('name,attrs', [('jet_garnet', ('fpgaml_distance_t',))])
 def test_the_estimate_reads_the_tables_the_firmware_has(name, attrs, tmp_path):
     """The estimator prices the tables fpgaml's passes put in the firmware, not hls4ml's defaults."""
-    from fpgaml.fixed import Fixed
     from fpgaml.estimate import estimate
+    from fpgaml.fixed import Fixed
 
     conv, _, _ = _convert(REPO / 'models' / name / 'config.yml', tmp_path)
     node = next(n for n in conv.graph.get_layers() if n.get_attr(attrs[0]) is not None)
@@ -196,6 +210,7 @@ def test_the_estimate_reads_the_tables_the_firmware_has(name, attrs, tmp_path):
     wider = Fixed(node.get_attr(attrs[0]).width + 4, 4)
     for a in attrs:
         node.set_attr(a, wider)
-    bram_wider = next(l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers
-                      if l.name == node.name)
+    bram_wider = next(
+        l.bram_18k for l in estimate(conv.graph, cfg.part, cfg.clock_period).layers if l.name == node.name
+    )
     assert bram_wider > bram > 0

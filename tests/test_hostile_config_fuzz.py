@@ -8,13 +8,13 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from fpgaml_testutil import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fpgaml.config import load_config
-from fpgaml.config.schema import FpgamlFormat, HlsConfigSection, HlsLayerConfig, HlsModelConfig, Hls4mlFormat
+from fpgaml.config.schema import FpgamlFormat, Hls4mlFormat, HlsConfigSection, HlsLayerConfig, HlsModelConfig
 from fpgaml.errors import FpgamlError
-from fpgaml_testutil import REPO
 
 HLS4ML_EXAMPLE = """\
 KerasJson: model.json
@@ -41,19 +41,59 @@ HLSConfig:
 
 SEEDS = [p.read_text() for p in sorted((REPO / 'models').glob('*/config.yml'))] + [HLS4ML_EXAMPLE]
 FILES = ('model.h5', 'model.json', 'val.npz', 'arch.json', 'weights.h5', 'x.npy')
-KEYS = sorted({k for m in (FpgamlFormat, Hls4mlFormat, HlsConfigSection, HlsModelConfig, HlsLayerConfig)
-               for k in m.model_fields} | {'default', 'input', 'result', 'weight', 'dense_*', '<<', 'file'})
-SPECIAL = list('{}[],:&*!|>\'"%@`#?-<> \n\t\\') + ['fixed<', 'ap_fixed<16,6>', '&a', '*a', '!!binary', '!keras_model',
-                                                     '? ', '- ', ': ', '\x00', '\ufeff', '\xe9', '~', '.inf', '.nan']
+KEYS = sorted(
+    {k for m in (FpgamlFormat, Hls4mlFormat, HlsConfigSection, HlsModelConfig, HlsLayerConfig) for k in m.model_fields}
+    | {'default', 'input', 'result', 'weight', 'dense_*', '<<', 'file'}
+)
+SPECIAL = list('{}[],:&*!|>\'"%@`#?-<> \n\t\\') + [
+    'fixed<',
+    'ap_fixed<16,6>',
+    '&a',
+    '*a',
+    '!!binary',
+    '!keras_model',
+    '? ',
+    '- ',
+    ': ',
+    '\x00',
+    '\ufeff',
+    '\xe9',
+    '~',
+    '.inf',
+    '.nan',
+]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
-                    st.sampled_from(['fixed<16,6>', 'fixed<5000,6>', 'ap_fixed<8,3,AP_RND,AP_SAT,-1>', 'auto',
-                                     'Latency', 'Resource', 'Stable', 'io_stream', 'model.h5', 'val.npz', 'x.npy',
-                                     '~/m.h5', '', 'a\x00b', '../..', '/']),
-                    st.text(max_size=12))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            'fixed<16,6>',
+            'fixed<5000,6>',
+            'ap_fixed<8,3,AP_RND,AP_SAT,-1>',
+            'auto',
+            'Latency',
+            'Resource',
+            'Stable',
+            'io_stream',
+            'model.h5',
+            'val.npz',
+            'x.npy',
+            '~/m.h5',
+            '',
+            'a\x00b',
+            '../..',
+            '/',
+        ]
+    ),
+    st.text(max_size=12),
+)
 keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=8), st.integers(-3, 3), st.booleans())
-values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(keys, c, max_size=5)),
-                      max_leaves=25)
+values = st.recursive(
+    scalars, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(keys, c, max_size=5)), max_leaves=25
+)
 
 
 def _check(text: str | bytes, tmp: Path) -> None:
@@ -73,9 +113,12 @@ def _tmpdir() -> Path:
 
 
 TMP = _tmpdir()
+
+
 def fuzz(n: int):
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=n, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
 
 
 @fuzz(200)
@@ -85,15 +128,20 @@ def test_generated_documents(doc):
 
 
 @fuzz(800)
-@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 6),
-                                                  st.one_of(st.sampled_from(SPECIAL), st.text(max_size=4))),
-                                        min_size=1, max_size=4))
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(0, 6), st.one_of(st.sampled_from(SPECIAL), st.text(max_size=4))),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_mutated_text(seed, edits):
     """Character-level mutations of valid configs: delete a span, insert YAML syntax or odd characters."""
     text = seed
     for pos, delete, insert in edits:
         i = pos % (len(text) + 1)
-        text = text[:i] + insert + text[i + delete:]
+        text = text[:i] + insert + text[i + delete :]
     _check(text, TMP)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fpgaml_testutil import write
 
 from fpgaml.config import load_config
 from fpgaml.convert import convert
 from fpgaml.errors import FpgamlError
 from fpgaml.frontend import load_model
-from fpgaml_testutil import write
 
 
 def _save(tmp_path, kind: str):
@@ -35,8 +35,10 @@ def _save(tmp_path, kind: str):
 
 def _convert(tmp_path, kind: str, layer: str, rf: int, strategy: str):
     _save(tmp_path, kind)
-    text = (f'model: m.h5\nname: r\nprecision: fixed<16,6>\nbit_exact: off\nlayers:\n  {layer}:\n'
-            f'    reuse_factor: {rf}\n    strategy: {strategy}\n')
+    text = (
+        f'model: m.h5\nname: r\nprecision: fixed<16,6>\nbit_exact: off\nlayers:\n  {layer}:\n'
+        f'    reuse_factor: {rf}\n    strategy: {strategy}\n'
+    )
     cfg = load_config(write(tmp_path / 'c.yml', text), output_dir=tmp_path / 'prj')
     return convert(cfg, load_model(cfg.model), tmp_path / 'prj')
 
@@ -100,8 +102,10 @@ def test_unusual_latency_reuse_factor_builds_and_matches(tmp_path):
 
     _save(tmp_path, 'pointwise')
     np.save(tmp_path / 'x.npy', np.random.default_rng(0).uniform(-1, 1, (50, 10, 4)).astype(np.float32))
-    text = ('model: m.h5\nname: pw14\nprecision: fixed<24,8>\nbit_exact: off\nvalidation:\n  data: x.npy\n'
-            'layers:\n  pw:\n    reuse_factor: 14\n')
+    text = (
+        'model: m.h5\nname: pw14\nprecision: fixed<24,8>\nbit_exact: off\nvalidation:\n  data: x.npy\n'
+        'layers:\n  pw:\n    reuse_factor: 14\n'
+    )
     res = build(load_config(write(tmp_path / 'c.yml', text), output_dir=tmp_path / 'prj'), csim=True, force=False)
     assert res.csim.passed
     assert {r.name: r.reuse_factor for r in res.conversion.layers}['pw'] == 14

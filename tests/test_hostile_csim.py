@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 pytestmark = pytest.mark.slow
@@ -88,6 +87,7 @@ def _change_one_value(path: Path) -> None:
 
 # ---- 1: every file of an entry is covered by its checksum -----------------------------------------------
 
+
 @pytest.mark.parametrize('damage', ['one value changed', 'emptied', 'deleted'])
 def test_damaged_weight_file_is_reinstalled_not_used(tiny, tmp_path, damage):
     from fpgaml.csim.compile import compile_library
@@ -136,6 +136,7 @@ def test_damaged_library_or_manifest_is_recompiled(tiny, tmp_path, damage):
 
 
 # ---- 2: a moved cache still works ------------------------------------------------------------------------
+
 
 def test_moved_cache_is_used_where_it_now_lies(tiny, tmp_path):
     from fpgaml.csim.compile import compile_library
@@ -202,8 +203,18 @@ def test_read_only_cache_hit_writes_nothing_and_miss_compiles_privately(tiny, tm
     project, pristine, x, ref = tiny
     cache = _copy_cache(pristine, tmp_path / 'ro-cache')
     before = _snapshot(cache)
-    res = _run_with_read_only(cache, [sys.executable, '-c', READ_ONLY, str(project), str(cache),
-                                      str(project.parent / 'x.npy'), str(tmp_path / 'y.npy')])
+    res = _run_with_read_only(
+        cache,
+        [
+            sys.executable,
+            '-c',
+            READ_ONLY,
+            str(project),
+            str(cache),
+            str(project.parent / 'x.npy'),
+            str(tmp_path / 'y.npy'),
+        ],
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out['hit'] == [True, []]
@@ -242,8 +253,13 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 def _start_compile_and_wait_for_gxx(project: Path, cache: Path, code: str = COMPILE) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, '-c', code, str(project), str(cache)], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, '-c', code, str(project), str(cache)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while not any('cc1plus' in p for p in _processes_mentioning(str(cache))):
         assert proc.poll() is None, proc.communicate()[1][-2000:]
@@ -266,8 +282,13 @@ def test_interrupted_compile_kills_its_compilers_and_removes_its_build_folder(ti
     project, pristine, _, _ = tiny
     cache = _copy_cache(pristine, tmp_path / 'cache')
     # SIGTERM as the CLI handles it (another module): the same exception path as Ctrl-C
-    code = COMPILE.replace('compile_library(Path', 'signal.signal(signal.SIGTERM, signal.default_int_handler)\n'
-                           'compile_library(Path') if sig == signal.SIGTERM else COMPILE
+    code = (
+        COMPILE.replace(
+            'compile_library(Path', 'signal.signal(signal.SIGTERM, signal.default_int_handler)\ncompile_library(Path'
+        )
+        if sig == signal.SIGTERM
+        else COMPILE
+    )
     proc = _start_compile_and_wait_for_gxx(project, cache, code)
     os.kill(proc.pid, sig)
     proc.communicate(timeout=60)
@@ -313,6 +334,7 @@ def test_only_build_folders_of_dead_processes_of_this_host_are_removed(tmp_path)
 
 # ---- 5: power-of-two weights with a wide exponent ---------------------------------------------------------
 
+
 def test_wide_exponent_po2_weights_are_sized_from_the_weights_present(tmp_path):
     """quantized_po2(16, 1): hls4ml's exponent type is ap_int<16>; sizing the product from its whole range
     asked for ap_fixed<65553,...> (past ap_fixed's 1024 bits): the C-sim segfaulted."""
@@ -327,22 +349,31 @@ def test_wide_exponent_po2_weights_are_sized_from_the_weights_present(tmp_path):
     h = QActivation(quantized_bits(8, 2), name='qin')(inp)
     h = QDense(6, kernel_quantizer=quantized_po2(16, 1), bias_quantizer=quantized_bits(8, 2), name='fc1')(h)
     h = QActivation('quantized_relu(8,3)', name='r')(h)
-    h = QDense(3, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1),
-               name='fc2')(h)
+    h = QDense(
+        3, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name='fc2'
+    )(h)
     K.Model(inp, h).save(tmp_path / 'm.h5')
     np.save(tmp_path / 'x.npy', np.random.default_rng(1).uniform(-3, 3, (300, 8)))
-    cfg = load_config(write(tmp_path / 'c.yml', f'model: m.h5\nname: po2w\noutput_dir: {tmp_path / "p"}\n'
-                                                 'validation: {data: x.npy}\n'))
+    cfg = load_config(
+        write(
+            tmp_path / 'c.yml', f'model: m.h5\nname: po2w\noutput_dir: {tmp_path / "p"}\nvalidation: {{data: x.npy}}\n'
+        )
+    )
     res = build(cfg, csim=True, force=False, cache=tmp_path / 'cache')
     assert res.csim.exact_fraction == 1.0, res.csim.failures
-    (m,) = re.findall(r'weight_exponential_exact<x_T, y_T, (-?\d+), (-?\d+)>',
-                      (res.project_dir / 'firmware' / 'parameters.h').read_text())
+    (m,) = re.findall(
+        r'weight_exponential_exact<x_T, y_T, (-?\d+), (-?\d+)>',
+        (res.project_dir / 'firmware' / 'parameters.h').read_text(),
+    )
     e_min, e_max = map(int, m)
     assert -16 < e_min <= e_max <= 1  # the exponents of fc1's weights, not ap_int<16>'s -32768..32767
-    assert any(n.startswith('fc1:') and f'2^{e_min}..2^{e_max}' in n for n in res.conversion.notes), res.conversion.notes
+    assert any(n.startswith('fc1:') and f'2^{e_min}..2^{e_max}' in n for n in res.conversion.notes), (
+        res.conversion.notes
+    )
 
 
 # ---- 6: a crash of the library is one clear error ----------------------------------------------------------
+
 
 def test_library_exiting_on_a_missing_weight_file_is_a_clear_error(tiny, tmp_path):
     from fpgaml.csim.harness import CsimCrash, CsimLibrary
@@ -370,9 +401,12 @@ def test_segfaulting_library_is_a_clear_error_and_fpgaml_survives(tiny, tmp_path
     shutil.copytree(project, bad)
     top = bad / 'firmware' / f'{NAME}.cpp'
     # a hand edit that writes through a null pointer (a firmware bug of the kind that segfaults a C-sim)
-    text, n = re.subn(rf'(void {NAME}\s*\([^)]*\)\s*\{{)',
-                      r'\1\n    std::fprintf(stderr, "about to crash\\n"); *fpgaml_bad_pointer = 1;\n',
-                      top.read_text(), count=1)
+    text, n = re.subn(
+        rf'(void {NAME}\s*\([^)]*\)\s*\{{)',
+        r'\1\n    std::fprintf(stderr, "about to crash\\n"); *fpgaml_bad_pointer = 1;\n',
+        top.read_text(),
+        count=1,
+    )
     assert n == 1
     top.write_text('#include <cstdio>\nstatic int *volatile fpgaml_bad_pointer = nullptr;\n' + text)
     lib = compile_library(bad, NAME, cache=tmp_path / 'cache')

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import EXAMPLES, requires_corpus, write
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
 
 
 def cli(*args, cwd=None):
-    return subprocess.run(FPGAML + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ))
+    return subprocess.run(
+        FPGAML + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600, env=dict(os.environ)
+    )
 
 
 def one_clean_error(p) -> str:
@@ -35,6 +35,7 @@ def one_clean_error(p) -> str:
 # ------------------------------------------------------------------------------------------------------
 # 1. code in a model file
 # ------------------------------------------------------------------------------------------------------
+
 
 def _evil_tf_keras(path: Path, marker: Path) -> None:
     """A real tf.keras model whose Lambda body writes ``marker`` (tf.keras marshals the body into the file)."""
@@ -51,8 +52,13 @@ def _evil_keras3(path: Path, marker: Path) -> None:
     import keras
 
     code = f'lambda x: (__import__("os").system("touch {marker}"), x)[1]'
-    m = keras.Sequential([keras.layers.Input((8,), name='x'), keras.layers.Dense(4, name='fc1'),
-                          keras.layers.Lambda(eval(code), name='evil')])
+    m = keras.Sequential(
+        [
+            keras.layers.Input((8,), name='x'),
+            keras.layers.Dense(4, name='fc1'),
+            keras.layers.Lambda(eval(code), name='evil'),
+        ]
+    )
     m.save(path)
     marker.unlink()
 
@@ -94,8 +100,13 @@ def test_trust_model_flag_loads_it_and_hls4ml_says_unsupported(evil_models):
         marker.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize('text', ['model: evil_k3.keras\nname: evil\ntrust_model: true\n',
-                                  'KerasModel: evil_k3.keras\nProjectName: evil\nTrustModel: true\n'])
+@pytest.mark.parametrize(
+    'text',
+    [
+        'model: evil_k3.keras\nname: evil\ntrust_model: true\n',
+        'KerasModel: evil_k3.keras\nProjectName: evil\nTrustModel: true\n',
+    ],
+)
 def test_trust_model_in_yaml_both_formats(evil_models, text):
     from fpgaml.config import load_config
     from fpgaml.frontend import load_model
@@ -128,25 +139,49 @@ def _dense_arch(**overrides) -> dict:
     return {'class_name': 'Sequential', 'config': {'name': 's', 'layers': [layer]}}
 
 
-@pytest.mark.parametrize('arch, expect', [
-    ({'class_name': 'Sequential', 'config': {'name': 's', 'layers': [
-        {'class_name': 'MyLayer', 'config': {'name': 'custom1'}}]}},
-     'layer "custom1" uses "MyLayer", which is not a Keras built-in'),
-    ({'class_name': 'Functional', 'config': {'name': 's', 'layers': [
-        {'class_name': 'TFOpLambda', 'config': {'name': 'op', 'function': 'io.write_file'}}]}},
-     'layer "op" is a TFOpLambda layer'),
-    (_dense_arch(kernel_initializer={'module': 'subprocess', 'class_name': 'Popen', 'config': {}}),
-     'layer "fc1" names module "subprocess", which Keras would import'),
-    (_dense_arch(kernel_initializer={'module': 'builtins', 'class_name': 'eval', 'config': {}}),
-     'layer "fc1" names module "builtins"'),
-    (_dense_arch(activation={'module': 'builtins', 'class_name': 'function', 'config': 'exec'}),
-     'layer "fc1" uses "exec"'),
-    (_dense_arch(activation={'module': 'keras.activations', 'class_name': 'function', 'config': 'system'}),
-     'layer "fc1" uses "system"'),
-    (_dense_arch(kernel_quantizer='getattr(1)'), 'layer "fc1" calls "getattr"'),
-    (_dense_arch(activation={'class_name': '__lambda__', 'config': {'code': 'AAAA'}}),
-     'layer "fc1" is marshalled Python code'),
-])
+@pytest.mark.parametrize(
+    'arch, expect',
+    [
+        (
+            {
+                'class_name': 'Sequential',
+                'config': {'name': 's', 'layers': [{'class_name': 'MyLayer', 'config': {'name': 'custom1'}}]},
+            },
+            'layer "custom1" uses "MyLayer", which is not a Keras built-in',
+        ),
+        (
+            {
+                'class_name': 'Functional',
+                'config': {
+                    'name': 's',
+                    'layers': [{'class_name': 'TFOpLambda', 'config': {'name': 'op', 'function': 'io.write_file'}}],
+                },
+            },
+            'layer "op" is a TFOpLambda layer',
+        ),
+        (
+            _dense_arch(kernel_initializer={'module': 'subprocess', 'class_name': 'Popen', 'config': {}}),
+            'layer "fc1" names module "subprocess", which Keras would import',
+        ),
+        (
+            _dense_arch(kernel_initializer={'module': 'builtins', 'class_name': 'eval', 'config': {}}),
+            'layer "fc1" names module "builtins"',
+        ),
+        (
+            _dense_arch(activation={'module': 'builtins', 'class_name': 'function', 'config': 'exec'}),
+            'layer "fc1" uses "exec"',
+        ),
+        (
+            _dense_arch(activation={'module': 'keras.activations', 'class_name': 'function', 'config': 'system'}),
+            'layer "fc1" uses "system"',
+        ),
+        (_dense_arch(kernel_quantizer='getattr(1)'), 'layer "fc1" calls "getattr"'),
+        (
+            _dense_arch(activation={'class_name': '__lambda__', 'config': {'code': 'AAAA'}}),
+            'layer "fc1" is marshalled Python code',
+        ),
+    ],
+)
 def test_hostile_architectures_are_refused_before_loading(tmp_path, arch, expect):
     from fpgaml.config.schema import ModelSource
     from fpgaml.errors import FpgamlError
@@ -169,8 +204,9 @@ def test_hostile_module_in_keras3_archive(tmp_path, keras3_mlp):
         for item in zin.namelist():
             data = zin.read(item)
             if item == 'config.json':
-                data = data.replace(b'"module": "keras.layers", "class_name": "Dense"',
-                                    b'"module": "os", "class_name": "Dense"', 1)
+                data = data.replace(
+                    b'"module": "keras.layers", "class_name": "Dense"', b'"module": "os", "class_name": "Dense"', 1
+                )
             zout.writestr(item, data)
     with pytest.raises(FpgamlError, match='names module "os"'):
         load_model(ModelSource(file=dst))
@@ -203,8 +239,11 @@ def test_published_corpus_architectures_pass_the_check():
     """QKeras, GarNet, binary/ternary, HGQ and Keras-3 QKeras files from example-models are not refused."""
     from fpgaml.frontend.safety import check_architecture, read_architecture
 
-    files = sorted((EXAMPLES / 'keras').glob('*.json')) + sorted((EXAMPLES / 'keras').glob('hgq_*.h5')) \
+    files = (
+        sorted((EXAMPLES / 'keras').glob('*.json'))
+        + sorted((EXAMPLES / 'keras').glob('hgq_*.h5'))
         + sorted((EXAMPLES / 'keras').glob('*.keras'))
+    )
     assert len(files) >= 20
     for f in files:
         arch = read_architecture(f)
@@ -214,8 +253,9 @@ def test_published_corpus_architectures_pass_the_check():
 
 def test_zoo_models_pass_the_check():
     """The reference zoo (pruned models carry TF-MOT schedules) loads without --trust-model."""
-    from fpgaml.frontend.safety import check_architecture, read_architecture
     from fpgaml_testutil import REPO
+
+    from fpgaml.frontend.safety import check_architecture, read_architecture
 
     files = sorted((REPO / 'models').glob('*/model.h5'))
     assert files
@@ -227,14 +267,18 @@ def test_zoo_models_pass_the_check():
 # 2. validation data
 # ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('arrays, expect', [
-    (dict(x=np.where(np.arange(160).reshape(10, 16) % 7 == 0, np.nan, 1.0)), '23 NaN values in x;'),
-    (dict(x=np.ones((10, 16)), y=np.array([0, 1, np.inf, 2, 0, 1, 2, 0, 1, 2])), '1 Inf values in y;'),
-    (dict(x=np.full((4, 16), -np.inf)), '64 Inf values in x'),
-    (dict(x=np.ones((10, 16)), y=np.arange(7)), 'arrays of different lengths: x has 10, y has 7'),
-    (dict(x=np.array([['a'] * 16] * 3)), '"x" holds <U1 values, not numbers'),
-    (dict(x=np.ones((0, 16))), '"x" holds no samples'),
-])
+
+@pytest.mark.parametrize(
+    'arrays, expect',
+    [
+        (dict(x=np.where(np.arange(160).reshape(10, 16) % 7 == 0, np.nan, 1.0)), '23 NaN values in x;'),
+        (dict(x=np.ones((10, 16)), y=np.array([0, 1, np.inf, 2, 0, 1, 2, 0, 1, 2])), '1 Inf values in y;'),
+        (dict(x=np.full((4, 16), -np.inf)), '64 Inf values in x'),
+        (dict(x=np.ones((10, 16)), y=np.arange(7)), 'arrays of different lengths: x has 10, y has 7'),
+        (dict(x=np.array([['a'] * 16] * 3)), '"x" holds <U1 values, not numbers'),
+        (dict(x=np.ones((0, 16))), '"x" holds no samples'),
+    ],
+)
 def test_bad_validation_data(tmp_path, arrays, expect):
     from fpgaml.csim import data as vdata
     from fpgaml.errors import FpgamlError
@@ -261,8 +305,9 @@ def test_nan_validation_data_through_the_cli(tmp_path, qkeras_mlp):
     x = np.load(qkeras_mlp / 'val.npz')['x'].copy()
     x.flat[::200] = np.nan
     np.savez(tmp_path / 'val.npz', x=x)
-    cfg = write(tmp_path / 'c.yml', f'model: {qkeras_mlp / "qmlp.h5"}\nname: q\noutput_dir: out\n'
-                                    f'validation:\n  data: val.npz\n')
+    cfg = write(
+        tmp_path / 'c.yml', f'model: {qkeras_mlp / "qmlp.h5"}\nname: q\noutput_dir: out\nvalidation:\n  data: val.npz\n'
+    )
     p = cli('build', cfg, cwd=tmp_path)
     line = one_clean_error(p)
     assert p.returncode == 2 and f'{int(np.isnan(x).sum())} NaN values in x' in line and 'val.npz' in line
@@ -272,6 +317,7 @@ def test_nan_validation_data_through_the_cli(tmp_path, qkeras_mlp):
 # ------------------------------------------------------------------------------------------------------
 # 3. non-finite weights
 # ------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize('bad', [np.nan, np.inf])
 def test_non_finite_weights(tmp_path, bad):
@@ -296,6 +342,7 @@ def test_non_finite_weights(tmp_path, bad):
 # 4. Embedding (hls4ml 1.3.0 supports it: the inputs are row indices)
 # ------------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope='module')
 def embedding_model(tmp_path_factory):
     """As hls4ml's test_embed.py builds it (Embedding -> Flatten -> Dense), with 100 rows so an index does
@@ -304,9 +351,20 @@ def embedding_model(tmp_path_factory):
 
     d = tmp_path_factory.mktemp('emb')
     K.utils.set_random_seed(4)
-    m = K.Sequential([K.layers.Embedding(100, 8, input_length=6, input_shape=(6,), name='emb',
-                                         embeddings_initializer=K.initializers.RandomUniform(-2, 2)),
-                      K.layers.Flatten(name='flat'), K.layers.Dense(4, name='fc1')])
+    m = K.Sequential(
+        [
+            K.layers.Embedding(
+                100,
+                8,
+                input_length=6,
+                input_shape=(6,),
+                name='emb',
+                embeddings_initializer=K.initializers.RandomUniform(-2, 2),
+            ),
+            K.layers.Flatten(name='flat'),
+            K.layers.Dense(4, name='fc1'),
+        ]
+    )
     m.save(d / 'emb.h5')
     return d
 
@@ -329,16 +387,21 @@ def test_embedding_indices_out_of_range(tmp_path, embedding_model):
     from fpgaml.project import Project, run_flow
 
     np.savez(tmp_path / 'val.npz', x=np.tile(np.array([0, 5, 99, 100, 3, 2.5]), (20, 1)))
-    cfg = load_config(write(tmp_path / 'c.yml', f'model: {embedding_model / "emb.h5"}\nname: emb\n'
-                                                f'validation:\n  data: val.npz\n'))
-    with pytest.raises(FpgamlError, match=r'val.npz: 40 values in x are not row indices of the Embedding it feeds '
-                                          r'\(integers 0 to 99\)'):
-        run_flow(Project(cfg), "estimate")
+    cfg = load_config(
+        write(tmp_path / 'c.yml', f'model: {embedding_model / "emb.h5"}\nname: emb\nvalidation:\n  data: val.npz\n')
+    )
+    with pytest.raises(
+        FpgamlError,
+        match=r'val.npz: 40 values in x are not row indices of the Embedding it feeds '
+        r'\(integers 0 to 99\)',
+    ):
+        run_flow(Project(cfg), 'estimate')
 
 
 # ------------------------------------------------------------------------------------------------------
 # 5. softmax-only models (hls4ml's test_softmax)
 # ------------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope='module')
 def softmax_model(tmp_path_factory):
@@ -352,23 +415,36 @@ def softmax_model(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('io_type, layer, extra', [
-    ('io_parallel', {}, ''),
-    ('io_stream', {}, ''),
-    ('io_parallel', {'Strategy': 'Stable', 'exp_table_t': 'ap_fixed<18,8,AP_RND,AP_SAT>',
-                     'inv_table_t': 'ap_fixed<18,8,AP_RND,AP_SAT>', 'table_size': 2048}, ''),
-    ('io_stream', {'Strategy': 'Stable', 'table_size': 1024}, 'BitExact: on\n'),
-])
+@pytest.mark.parametrize(
+    'io_type, layer, extra',
+    [
+        ('io_parallel', {}, ''),
+        ('io_stream', {}, ''),
+        (
+            'io_parallel',
+            {
+                'Strategy': 'Stable',
+                'exp_table_t': 'ap_fixed<18,8,AP_RND,AP_SAT>',
+                'inv_table_t': 'ap_fixed<18,8,AP_RND,AP_SAT>',
+                'table_size': 2048,
+            },
+            '',
+        ),
+        ('io_stream', {'Strategy': 'Stable', 'table_size': 1024}, 'BitExact: on\n'),
+    ],
+)
 def test_softmax_only_model_builds_and_verifies(tmp_path, softmax_model, io_type, layer, extra):
     from fpgaml.config import load_config
     from fpgaml.project import build
 
     lines = ''.join(f'      {k}: {v}\n' for k, v in layer.items())
-    text = (f'KerasH5: {softmax_model / "softmax.h5"}\nOutputDir: {tmp_path / "p"}\nProjectName: sm\n'
-            f'IOType: {io_type}\nInputData: {softmax_model / "val.npz"}\n{extra}'
-            f'HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n'
-            f'  LayerName:\n    softmax_input:\n      Precision: ap_fixed<16,6>\n'
-            + (f'    softmax:\n{lines}' if lines else ''))
+    text = (
+        f'KerasH5: {softmax_model / "softmax.h5"}\nOutputDir: {tmp_path / "p"}\nProjectName: sm\n'
+        f'IOType: {io_type}\nInputData: {softmax_model / "val.npz"}\n{extra}'
+        f'HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n'
+        f'  LayerName:\n    softmax_input:\n      Precision: ap_fixed<16,6>\n'
+        + (f'    softmax:\n{lines}' if lines else '')
+    )
     res = build(load_config(write(tmp_path / 'c.yml', text)), csim=True, force=False)
     c = res.csim
     assert c.passed, c.failures

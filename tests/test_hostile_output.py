@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
@@ -25,8 +24,9 @@ CONFIG = REF / 'config.yml'
 
 def run(args, cwd=None, env=None, timeout=600):
     e = dict(os.environ, **(env or {}))
-    return subprocess.run(FPGAML + [str(a) for a in args], cwd=cwd, env=e, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        FPGAML + [str(a) for a in args], cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def one_clean_error(p, code: int = 2) -> str:
@@ -58,6 +58,7 @@ STRAY_REPORT = json.dumps({'fpgaml_version': '0.1', 'config': {'name': 'somethin
 
 
 # -- 1. --force never deletes what fpgaml did not write ---------------------------------------------------------
+
 
 def test_force_refuses_a_user_folder_holding_a_stray_report(tmp_path):
     user = tmp_path / 'analysis'
@@ -110,8 +111,7 @@ def test_force_replaces_only_an_untouched_project(tmp_path):
     out = tmp_path / 'prj'
     assert run(['convert', CONFIG, '--output', out]).returncode == 0
     manifest = json.loads((out / '.fpgaml-manifest.json').read_text())['files']
-    assert set(manifest) == {str(p.relative_to(out)) for p in out.rglob('*') if p.is_file()} - \
-        {'.fpgaml-manifest.json'}
+    assert set(manifest) == {str(p.relative_to(out)) for p in out.rglob('*') if p.is_file()} - {'.fpgaml-manifest.json'}
 
     write(out / 'notes.txt', 'mine\n')  # a file added by the user
     cpp = out / 'firmware' / 'reference_mlp.cpp'
@@ -170,8 +170,16 @@ def start(args, env, cwd=None) -> subprocess.Popen:
     def defaults():
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return subprocess.Popen(FPGAML + [str(a) for a in args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=defaults)
+
+    return subprocess.Popen(
+        FPGAML + [str(a) for a in args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=defaults,
+    )
 
 
 def wait_for(cond, proc, timeout=180):
@@ -216,8 +224,9 @@ def test_sigterm_during_compile_cleans_up_like_ctrl_c(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert lines == ['error: terminated by SIGTERM: nothing was written (the previous project, if any, is '
-                     'untouched)'], err
+    assert lines == [
+        'error: terminated by SIGTERM: nothing was written (the previous project, if any, is untouched)'
+    ], err
     time.sleep(0.2)
     assert not any(alive(pid) for pid in compilers), 'compiler processes outlived fpgaml'
     assert leftovers(tmp_path, 'prj') == [] and not (tmp_path / 'prj').exists()
@@ -246,8 +255,10 @@ def test_after_sigkill_the_next_run_removes_the_stale_folders(tmp_path):
     stale = leftovers(tmp_path, 'prj')
     assert stale and build_dirs(cache)
     # the next run (its compiler fails at once) finds and removes what the killed one left
-    p = run(['build', CONFIG, '--output', tmp_path / 'prj', '--no-cache'], env={**env, 'CXX': str(fake_cxx(
-        tmp_path / 'fail'))})
+    p = run(
+        ['build', CONFIG, '--output', tmp_path / 'prj', '--no-cache'],
+        env={**env, 'CXX': str(fake_cxx(tmp_path / 'fail'))},
+    )
     assert p.returncode == 3 and 'simulated compiler failure' in one_clean_error(p, 3)
     assert leftovers(tmp_path, 'prj') == [] and build_dirs(cache) == []
 
@@ -270,6 +281,7 @@ def test_stale_clean_up_spares_live_runs_and_restores_a_swapped_out_project(tmp_
 
 
 # -- 3. two builds, one folder ---------------------------------------------------------------------------------
+
 
 def test_concurrent_builds_into_one_folder_one_wins(tmp_path):
     out = tmp_path / 'prj'
@@ -297,11 +309,15 @@ def test_install_into_a_folder_taken_meanwhile_fails(tmp_path):
 
 # -- 4. ~ and $VAR in every path -------------------------------------------------------------------------------
 
+
 def test_tilde_and_variables_in_output_dir_and_model(tmp_path):
     d = user_model_folder(tmp_path / 'models')
     cfg = d / 'config.yml'
-    cfg.write_text(cfg.read_text().replace('model: model.h5', 'model: $FPGAML_T_MODELS/model.h5')
-                   .replace('name: reference_mlp', 'name: reference_mlp\noutput_dir: ~/fw'))
+    cfg.write_text(
+        cfg.read_text()
+        .replace('model: model.h5', 'model: $FPGAML_T_MODELS/model.h5')
+        .replace('name: reference_mlp', 'name: reference_mlp\noutput_dir: ~/fw')
+    )
     home = tmp_path / 'home'
     home.mkdir()
     env = {'HOME': str(home), 'FPGAML_T_MODELS': str(d)}
@@ -318,6 +334,7 @@ def test_tilde_and_variables_in_output_dir_and_model(tmp_path):
 
 
 # -- 5. file systems that refuse -------------------------------------------------------------------------------
+
 
 def test_file_system_refusals_are_user_errors(tmp_path):
     write(tmp_path / 'a_file', 'x')
@@ -339,8 +356,10 @@ def test_read_only_file_system(tmp_path):
     ro.mkdir()
     mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', str(ro)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f'cannot mount a read-only tmpfs here ({mounted.stderr.decode().strip()}); '
-                    f'/sys covers EPERM in test_file_system_refusals_are_user_errors')
+        pytest.skip(
+            f'cannot mount a read-only tmpfs here ({mounted.stderr.decode().strip()}); '
+            f'/sys covers EPERM in test_file_system_refusals_are_user_errors'
+        )
     try:
         line = one_clean_error(run(['convert', CONFIG, '--output', ro / 'prj']))
         assert f'cannot write the project {ro / "prj"}: Read-only file system' in line, line
@@ -350,17 +369,21 @@ def test_read_only_file_system(tmp_path):
 
 # -- 6./7. regress: damaged golden records, --models-dir -------------------------------------------------------
 
+
 def zoo_copy(root: Path, golden: str) -> Path:
     d = user_model_folder(root / 'models' / 'reference_mlp')
     (d / 'golden.json').write_text(golden)
     return root / 'models'
 
 
-@pytest.mark.parametrize('golden, expected', [
-    ('{"model": "reference_mlp", "inputs": [', 'not valid JSON'),
-    ('[1, 2, 3]', 'a JSON list, not an object'),
-    ('{"model": "reference_mlp", "outputs": []}', 'firmware_sha256: required key is missing'),
-])
+@pytest.mark.parametrize(
+    'golden, expected',
+    [
+        ('{"model": "reference_mlp", "inputs": [', 'not valid JSON'),
+        ('[1, 2, 3]', 'a JSON list, not an object'),
+        ('{"model": "reference_mlp", "outputs": []}', 'firmware_sha256: required key is missing'),
+    ],
+)
 def test_regress_names_a_damaged_golden_record(tmp_path, golden, expected):
     models = zoo_copy(tmp_path, golden)
     line = one_clean_error(run(['regress', '--models-dir', models]))

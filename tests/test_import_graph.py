@@ -37,8 +37,9 @@ def _modules() -> dict[str, Path]:
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == 'TYPE_CHECKING') or \
-        (isinstance(test, ast.Attribute) and test.attr == 'TYPE_CHECKING')
+    return (isinstance(test, ast.Name) and test.id == 'TYPE_CHECKING') or (
+        isinstance(test, ast.Attribute) and test.attr == 'TYPE_CHECKING'
+    )
 
 
 def _every_import(body: list[ast.stmt]):
@@ -71,7 +72,7 @@ def _targets(node, importer: str, is_package: bool, modules: dict) -> set[str]:
     base = node.module or ''
     if node.level:
         here = importer.split('.') if is_package else importer.split('.')[:-1]
-        here = here[:len(here) - (node.level - 1)]
+        here = here[: len(here) - (node.level - 1)]
         base = '.'.join(here + ([base] if base else []))
     found = set()
     for alias in node.names:
@@ -190,8 +191,12 @@ def _report(graph, comps: list[set[str]], module_level=None) -> str:
     for comp in comps:
         out.append(_describe(graph, _shortest_circle(graph, comp)))
         if module_level is not None:
-            out += [f'    lazy: {a} (line {line}) -> {b}' for a in sorted(comp) for b, line in sorted(graph[a].items())
-                    if b in comp and b not in module_level[a]]
+            out += [
+                f'    lazy: {a} (line {line}) -> {b}'
+                for a in sorted(comp)
+                for b, line in sorted(graph[a].items())
+                if b in comp and b not in module_level[a]
+            ]
     return '\n'.join(out)
 
 
@@ -200,8 +205,10 @@ def test_no_import_circles():
     assert not components(graph), 'import circles (module-level imports):\n' + _report(graph, components(graph))
 
 
-@pytest.mark.xfail(strict=True, reason='convert.profile -> csim.data (csim/__init__ imports fpgaml.convert): '
-                   'to be moved; drop this mark then')
+@pytest.mark.xfail(
+    strict=True,
+    reason='convert.profile -> csim.data (csim/__init__ imports fpgaml.convert): to be moved; drop this mark then',
+)
 def test_no_circles_through_lazy_imports():
     graph = import_graph(lazy=True)
     comps = components(graph)
@@ -210,8 +217,9 @@ def test_no_circles_through_lazy_imports():
 
 def test_relative_imports_and_submodules_resolve_to_modules():
     modules = {'p': None, 'p.q': None, 'p.q.r': None, 'p.s': None}
-    (rel_sibling,), (rel_up,), (sub,) = (ast.parse(t).body for t in ('from .r import x', 'from .. import s',
-                                                                      'from p.q import r, y'))
+    (rel_sibling,), (rel_up,), (sub,) = (
+        ast.parse(t).body for t in ('from .r import x', 'from .. import s', 'from p.q import r, y')
+    )
     assert _targets(rel_sibling, 'p.q.t', False, modules) == {'p.q.r'}
     assert _targets(rel_sibling, 'p.q', True, modules) == {'p.q.r'}  # (in a package's __init__, "." is itself)
     assert _targets(rel_up, 'p.q.t', False, modules) == {'p.s'}

@@ -18,7 +18,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 pytestmark = pytest.mark.slow
@@ -36,20 +35,30 @@ def _model(path, quantizer: str):
 
 def _build(tmp_path, quantizer: str, io_type: str) -> subprocess.CompletedProcess:
     _model(tmp_path / 'm.h5', quantizer)
-    x = np.round(np.random.default_rng(0).uniform(-1, 1, (500, 1)) * 2 ** 10) * 2 ** -10  # exact fixed<16,6>
+    x = np.round(np.random.default_rng(0).uniform(-1, 1, (500, 1)) * 2**10) * 2**-10  # exact fixed<16,6>
     np.save(tmp_path / 'x.npy', x)
     cfg = write(tmp_path / 'c.yml', f'model: m.h5\nname: q\nio_type: {io_type}\nvalidation:\n  data: x.npy\n')
     env = dict(os.environ, NO_COLOR='1', COLUMNS='200')
-    return subprocess.run([sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
-                          capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL, timeout=900)
+    return subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
 
 
-@pytest.mark.parametrize('quantizer, io_type, verdict', [
-    ('quantized_bits(8, 0)', 'io_parallel', 'PASSED: bit-exact'),
-    ('quantized_bits(10, 0)', 'io_stream', 'PASSED: bit-exact'),
-    ('quantized_sigmoid(5)', 'io_stream', 'PASSED: bit-exact'),
-    ('quantized_tanh(8)', 'io_parallel', 'PASSED: tolerance'),
-])
+@pytest.mark.parametrize(
+    'quantizer, io_type, verdict',
+    [
+        ('quantized_bits(8, 0)', 'io_parallel', 'PASSED: bit-exact'),
+        ('quantized_bits(10, 0)', 'io_stream', 'PASSED: bit-exact'),
+        ('quantized_sigmoid(5)', 'io_stream', 'PASSED: bit-exact'),
+        ('quantized_tanh(8)', 'io_parallel', 'PASSED: tolerance'),
+    ],
+)
 def test_single_quantizer_model_builds_and_matches(tmp_path, quantizer, io_type, verdict):
     proc = _build(tmp_path, quantizer, io_type)
     out = proc.stdout + proc.stderr
@@ -70,8 +79,10 @@ def test_table_size_written_by_config_from_keras_model_is_not_a_choice(tmp_path,
 
     _model(tmp_path / 'm.h5', 'quantized_tanh(8, use_real_tanh=True)')
     if fmt == 'hls4ml':
-        text = (f'KerasH5: m.h5\nOutputDir: prj\nProjectName: q\nHLSConfig:\n  Model:\n    Precision: fixed<16,6>\n'
-                f'    ReuseFactor: 1\n  LayerName:\n    quantizer:\n      TableSize: {size}\n')
+        text = (
+            f'KerasH5: m.h5\nOutputDir: prj\nProjectName: q\nHLSConfig:\n  Model:\n    Precision: fixed<16,6>\n'
+            f'    ReuseFactor: 1\n  LayerName:\n    quantizer:\n      TableSize: {size}\n'
+        )
     else:
         text = f'model: m.h5\nname: q\nlayers:\n  quantizer:\n    table_size: {size}\n'
     cfg = load_config(write(tmp_path / 'c.yml', text))

@@ -9,8 +9,8 @@ import json
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ModelSource
@@ -51,7 +51,9 @@ def _binary_net(d, ternary=False, far=False):
         var = rng.uniform(0.5, 4.0, n)
         gamma = rng.uniform(0.5, 2.0, n)
         mean = rng.integers(-3, 4, n) + 0.25
-        if far and bn != 'bn3':  # constant neurons: thresholds far outside any reachable input (and the input type's range)
+        if (
+            far and bn != 'bn3'
+        ):  # constant neurons: thresholds far outside any reachable input (and the input type's range)
             mean[:2], mean[2:4] = 5000.25, -5000.25
         lay.set_weights([gamma, np.zeros(n), mean, var])
     (d / 'net.json').write_text(m.to_json())
@@ -88,8 +90,13 @@ def test_binary_thresholds_are_exact(tmp_path, ternary, far):
     from fpgaml.csim.harness import CsimLibrary
 
     d = _binary_net(tmp_path, ternary, far)
-    cfg = load_config(write(d / 'c.yml', f'model: {{json: {d / "net.json"}, weights: {d / "net_weights.h5"}}}\n'
-                                         f'name: bnet\noutput_dir: {d / "out"}\nvalidation: {{data: {d / "val.npz"}}}\n'))
+    cfg = load_config(
+        write(
+            d / 'c.yml',
+            f'model: {{json: {d / "net.json"}, weights: {d / "net_weights.h5"}}}\n'
+            f'name: bnet\noutput_dir: {d / "out"}\nvalidation: {{data: {d / "val.npz"}}}\n',
+        )
+    )
     lm = load_model(cfg.model)
     proj = d / 'proj'
     proj.mkdir()
@@ -102,8 +109,11 @@ def test_binary_thresholds_are_exact(tmp_path, ternary, far):
     xs, _ = vdata.load(cfg.validation_data, lm.input_shapes, 400)
     xs = [vdata.quantize(x, t) for x, t in zip(xs, conv.input_types)]
     lib = CsimLibrary(compile_library(proj, cfg.name).path)
-    names = {lay.name: lay.get_output_variable().size() for lay in conv.graph.get_layers()
-             if lay.class_name == 'BatchNormalizationQuantizedTanh'}
+    names = {
+        lay.name: lay.get_output_variable().size()
+        for lay in conv.graph.get_layers()
+        if lay.class_name == 'BatchNormalizationQuantizedTanh'
+    }
     assert set(names) == {'bnbt_bn1', 'bnbt_bn2'}
     _, tr = lib.trace(xs, names)
     kout = lm.layer_outputs(xs[0].astype(np.float32))
@@ -123,9 +133,19 @@ def test_garnet_stack_published_config_loads():
     import tf_keras as K
 
     co = custom_objects()
-    cfg = {'name': 'gar_1', 'simplified': True, 'collapse': 'mean', 'input_format': 'xn', 'output_activation': None,
-           'quantize_transforms': True, 'mean_by_nvert': False, 'n_propagate': [4, 4], 'n_aggregators': [2, 2],
-           'n_filters': [4, 4], 'n_sublayers': 2}
+    cfg = {
+        'name': 'gar_1',
+        'simplified': True,
+        'collapse': 'mean',
+        'input_format': 'xn',
+        'output_activation': None,
+        'quantize_transforms': True,
+        'mean_by_nvert': False,
+        'n_propagate': [4, 4],
+        'n_aggregators': [2, 2],
+        'n_filters': [4, 4],
+        'n_sublayers': 2,
+    }
     layer = co['GarNetStack'].from_config(cfg)
     x = K.layers.Input((16, 3))
     n = K.layers.Input((1,), dtype='int32')
@@ -162,8 +182,17 @@ def test_po2_weights_write_with_numpy2(tmp_path):
     assert not hasattr(np, 'product') or np.product is np.prod
 
 
-@pytest.mark.parametrize('text', ['fixed<8,3>', 'ufixed<6,2,RND,SAT>', 'fixed<10,4,RND,SAT>', 'ufixed<5,1>',
-                                  'fixed<6,2,RND_CONV,WRAP>', 'fixed<7,-1,TRN,SAT>'])
+@pytest.mark.parametrize(
+    'text',
+    [
+        'fixed<8,3>',
+        'ufixed<6,2,RND,SAT>',
+        'fixed<10,4,RND,SAT>',
+        'ufixed<5,1>',
+        'fixed<6,2,RND_CONV,WRAP>',
+        'fixed<7,-1,TRN,SAT>',
+    ],
+)
 def test_hgq_fixed_quantize_matches_ap_fixed(text):
     t = parse_precision(text)
     x = np.random.default_rng(0).uniform(-40, 40, 5000)
@@ -180,8 +209,9 @@ def test_hgq_proxy_layer_loads_from_h5(tmp_path):
     q = fpq(RND='RND', SAT='SAT', shape=[1, 4], overrides={}, fusible=False, name='q')
     out = K.layers.Dense(2, name='d')(q(inp))
     m = K.Model(inp, out)
-    q.set_weights([np.array([[1, 1, 0, 1]], np.int8), np.array([[6, 6, 4, 8]], np.int8),
-                   np.array([[2, 3, 1, 4]], np.int8)])
+    q.set_weights(
+        [np.array([[1, 1, 0, 1]], np.int8), np.array([[6, 6, 4, 8]], np.int8), np.array([[2, 3, 1, 4]], np.int8)]
+    )
     m.save(tmp_path / 'hgq.h5')
     lm = load_model(ModelSource(file=tmp_path / 'hgq.h5'))
     assert lm.is_fully_quantized() == (True, [])

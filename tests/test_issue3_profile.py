@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
+from fpgaml.config.schema import PrecisionPolicy
 from fpgaml.convert import convert
 from fpgaml.convert.profile import integer_bits, result_type
-from fpgaml.config.schema import PrecisionPolicy
 from fpgaml.errors import FpgamlError
 from fpgaml.frontend import load_model
 
@@ -34,8 +34,13 @@ def wide_float_mlp(tmp_path_factory):
 
 
 def _cfg(d, extra=''):
-    return load_config(write(d / 'c.yml', f'model: {d / "wide.h5"}\nname: wide\noutput_dir: {d / "out"}\n'
-                                          f'validation: {{data: {d / "val.npz"}}}\n{extra}'))
+    return load_config(
+        write(
+            d / 'c.yml',
+            f'model: {d / "wide.h5"}\nname: wide\noutput_dir: {d / "out"}\n'
+            f'validation: {{data: {d / "val.npz"}}}\n{extra}',
+        )
+    )
 
 
 def _types(conv):
@@ -68,8 +73,10 @@ def test_profile_is_default_for_float_models_and_fits_the_range(wide_float_mlp, 
 
 
 def test_profile_never_overrides_explicit_settings(wide_float_mlp, tmp_path):
-    cfg = _cfg(wide_float_mlp, 'precision:\n  policy: profile\n  width: 20\nlayers:\n  fc2:\n'
-                               '    precision:\n      result: fixed<12,8>\n')
+    cfg = _cfg(
+        wide_float_mlp,
+        'precision:\n  policy: profile\n  width: 20\nlayers:\n  fc2:\n    precision:\n      result: fixed<12,8>\n',
+    )
     assert cfg.precision_policy.width == 20
     t = _types(convert(cfg, load_model(cfg.model), tmp_path))
     assert t['fc2']['result'].startswith('fixed<12,8')  # the user's
@@ -82,9 +89,11 @@ def test_profile_never_overrides_explicit_settings(wide_float_mlp, tmp_path):
 
 
 def test_hls4ml_format_precision_policy_key(wide_float_mlp, tmp_path):
-    text = (f'KerasH5: {wide_float_mlp / "wide.h5"}\nOutputDir: {tmp_path / "o"}\nHLSConfig:\n  Model:\n'
-            f'    Precision: ap_fixed<16,6>\n  LayerType:\n    Dense:\n      Precision:\n        weight: ap_fixed<10,4>\n'
-            f'PrecisionPolicy:\n  policy: profile\n  width: 16\n')
+    text = (
+        f'KerasH5: {wide_float_mlp / "wide.h5"}\nOutputDir: {tmp_path / "o"}\nHLSConfig:\n  Model:\n'
+        f'    Precision: ap_fixed<16,6>\n  LayerType:\n    Dense:\n      Precision:\n        weight: ap_fixed<10,4>\n'
+        f'PrecisionPolicy:\n  policy: profile\n  width: 16\n'
+    )
     cfg = load_config(write(tmp_path / 'h.yml', text))
     assert cfg.precision_policy.policy == 'profile' and cfg.default_precision_explicit
     t = _types(convert(cfg, load_model(cfg.model), tmp_path / 'p'))
@@ -115,7 +124,11 @@ def test_large_model_warning_before_compiling(tmp_path):
     conv = convert(cfg, load_model(cfg.model), tmp_path / 'p')
     note = next(n for n in conv.notes if n.startswith('large model'))
     assert '90,000 multiplications' in note and 'reuse_factor' in note
-    cfg = load_config(write(tmp_path / 'c2.yml', f'model: {tmp_path / "big.h5"}\nname: big\nprecision: fixed<16,6>\n'
-                                                 f'reuse_factor: 30\nstrategy: Resource\n'))
+    cfg = load_config(
+        write(
+            tmp_path / 'c2.yml',
+            f'model: {tmp_path / "big.h5"}\nname: big\nprecision: fixed<16,6>\nreuse_factor: 30\nstrategy: Resource\n',
+        )
+    )
     conv = convert(cfg, load_model(cfg.model), tmp_path / 'p2')
     assert not any(n.startswith('large model') for n in conv.notes)

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
 
 
@@ -95,8 +94,14 @@ def archives(tmp_path_factory) -> Path:
 
 
 def _cli(*args, cwd: Path):
-    p = subprocess.run([sys.executable, '-m', 'fpgaml.cli', *map(str, args)], cwd=cwd, capture_output=True,
-                       text=True, timeout=900, env=dict(os.environ))
+    p = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+    )
     return p.returncode, p.stdout + p.stderr
 
 
@@ -109,8 +114,11 @@ def test_keras3_cannot_rebuild_it(archives):
 
 
 def test_cli_builds_it_bit_exact(archives, tmp_path):
-    cfg = write(archives / 'c215.yml', f'model: tagger_k215.keras\nname: l1_jet_tagger\n'
-                                       f'output_dir: {tmp_path / "proj"}\nvalidation: {{data: val.npy}}\n')
+    cfg = write(
+        archives / 'c215.yml',
+        f'model: tagger_k215.keras\nname: l1_jet_tagger\n'
+        f'output_dir: {tmp_path / "proj"}\nvalidation: {{data: val.npy}}\n',
+    )
     rc, out = _cli('build', cfg, cwd=archives)
     assert 'Traceback' not in out
     assert rc == 0, out
@@ -143,14 +151,22 @@ def test_tf_keras_own_archive_loads_and_predicts(archives):
         np.testing.assert_array_equal(loaded.predict(x_val)[0], expected)
 
 
-@pytest.mark.parametrize('forge, expect', [
-    # a layer class no package fpgaml trusts provides, in a module Keras would import
-    (lambda a: a['config']['layers'][2].update(class_name='EvilDense', module='evil.layers',
-                                               registered_name='EvilDense'),
-     'layer "dense_1" names module "evil.layers", which Keras would import'),
-    (lambda a: a['config']['layers'][2].update(class_name='EvilDense', registered_name='EvilDense'),
-     'layer "dense_1" uses "EvilDense", which is not a Keras built-in'),
-])
+@pytest.mark.parametrize(
+    'forge, expect',
+    [
+        # a layer class no package fpgaml trusts provides, in a module Keras would import
+        (
+            lambda a: a['config']['layers'][2].update(
+                class_name='EvilDense', module='evil.layers', registered_name='EvilDense'
+            ),
+            'layer "dense_1" names module "evil.layers", which Keras would import',
+        ),
+        (
+            lambda a: a['config']['layers'][2].update(class_name='EvilDense', registered_name='EvilDense'),
+            'layer "dense_1" uses "EvilDense", which is not a Keras built-in',
+        ),
+    ],
+)
 def test_forged_archive_is_refused(archives, tmp_path, forge, expect):
     def edit(arch):
         forge(arch)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
 
 
@@ -39,8 +38,9 @@ def reused(tmp_path_factory) -> Path:
     _ = model([inp1, inp1])
     model.save(d / 'm.keras')
     rng = np.random.default_rng(0)
-    np.savez(d / 'val.npz', x0=rng.random((200, 10, 10), dtype=np.float32),
-             x1=rng.random((200, 10, 10), dtype=np.float32))
+    np.savez(
+        d / 'val.npz', x0=rng.random((200, 10, 10), dtype=np.float32), x1=rng.random((200, 10, 10), dtype=np.float32)
+    )
     return d
 
 
@@ -69,29 +69,47 @@ def test_the_check_accepts_it(reused):
 
 def test_the_cli_builds_it(reused):
     """hls4ml's test config (ap_fixed<32,8>, reuse 1, io_parallel, Vivado) in hls4ml format, through the CLI."""
-    cfg = write(reused / 'h.yml', 'KerasModel: m.keras\nProjectName: reused\nOutputDir: out\nBackend: Vivado\n'
-                'IOType: io_parallel\nHLSConfig:\n  Model:\n    Precision: ap_fixed<32,8>\n    ReuseFactor: 1\n'
-                'Validation:\n  data: val.npz\n')
-    p = subprocess.run([sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg)], cwd=reused, capture_output=True,
-                       text=True, timeout=600, env=dict(os.environ))
+    cfg = write(
+        reused / 'h.yml',
+        'KerasModel: m.keras\nProjectName: reused\nOutputDir: out\nBackend: Vivado\n'
+        'IOType: io_parallel\nHLSConfig:\n  Model:\n    Precision: ap_fixed<32,8>\n    ReuseFactor: 1\n'
+        'Validation:\n  data: val.npz\n',
+    )
+    p = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg)],
+        cwd=reused,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
     out = p.stdout + p.stderr
     assert 'not a Keras built-in' not in out and 'Traceback' not in out
     assert p.returncode == 0, out
     assert 'C-simulation PASSED' in out
 
 
-@pytest.mark.parametrize('edit, expect', [
-    # a layer class Keras does not ship
-    (lambda a: _conv(a).update(class_name='EvilConv'), 'uses "EvilConv", which is not a Keras built-in'),
-    # a call argument that claims a function, and one that is marshalled code
-    (lambda a: _conv(a)['inbound_nodes'][0]['args'].append({'class_name': 'os.system', 'config': {}}),
-     'uses "os.system", which is not a Keras built-in'),
-    (lambda a: _conv(a)['inbound_nodes'][0]['kwargs'].update(f={'class_name': '__lambda__', 'config': {}}),
-     'is marshalled Python code'),
-    # a value marker outside a layer call is not data there
-    (lambda a: _conv(a)['config'].update(kernel_initializer={'class_name': '__keras_tensor__', 'config': {}}),
-     'uses "__keras_tensor__", which is not a Keras built-in'),
-])
+@pytest.mark.parametrize(
+    'edit, expect',
+    [
+        # a layer class Keras does not ship
+        (lambda a: _conv(a).update(class_name='EvilConv'), 'uses "EvilConv", which is not a Keras built-in'),
+        # a call argument that claims a function, and one that is marshalled code
+        (
+            lambda a: _conv(a)['inbound_nodes'][0]['args'].append({'class_name': 'os.system', 'config': {}}),
+            'uses "os.system", which is not a Keras built-in',
+        ),
+        (
+            lambda a: _conv(a)['inbound_nodes'][0]['kwargs'].update(f={'class_name': '__lambda__', 'config': {}}),
+            'is marshalled Python code',
+        ),
+        # a value marker outside a layer call is not data there
+        (
+            lambda a: _conv(a)['config'].update(kernel_initializer={'class_name': '__keras_tensor__', 'config': {}}),
+            'uses "__keras_tensor__", which is not a Keras built-in',
+        ),
+    ],
+)
 def test_unknown_objects_are_still_refused(reused, tmp_path, edit, expect):
     """The edited config.json inside a copy of the archive, loaded as a user would load it."""
     from fpgaml.config.schema import ModelSource

@@ -8,8 +8,8 @@ The published DeepSets taggers these come from: tests/test_realmodels_deepsets.p
 from __future__ import annotations
 
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.project import Project, build
 
@@ -49,9 +49,15 @@ def _deepsets_like():
 
     K.utils.set_random_seed(11)
     q = quantized_bits(4, 0, alpha=1)
-    return K.Sequential([K.layers.Input((8, 3)), QDense(6, kernel_quantizer=q, bias_quantizer=q, name='phi'),
-                         QActivation('quantized_relu(6, 0)', name='act'), K.layers.Flatten(name='flat'),
-                         QDense(3, kernel_quantizer=q, bias_quantizer=q, name='rho')])
+    return K.Sequential(
+        [
+            K.layers.Input((8, 3)),
+            QDense(6, kernel_quantizer=q, bias_quantizer=q, name='phi'),
+            QActivation('quantized_relu(6, 0)', name='act'),
+            K.layers.Flatten(name='flat'),
+            QDense(3, kernel_quantizer=q, bias_quantizer=q, name='rho'),
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -68,8 +74,9 @@ def test_qdense_over_a_set_is_bit_exact(tmp_path):
 @pytest.mark.parametrize('strategy', ['Latency', 'Resource'])
 def test_old_pointwise_computes_every_position_at_once(tmp_path, strategy):
     _deepsets_like().save(tmp_path / 'm.h5')
-    cfg = load_config(write(tmp_path / 'c.yml', OLD_CONFIG.format(model=tmp_path / 'm.h5', out=tmp_path / 'prj',
-                                                                  strategy=strategy)))
+    cfg = load_config(
+        write(tmp_path / 'c.yml', OLD_CONFIG.format(model=tmp_path / 'm.h5', out=tmp_path / 'prj', strategy=strategy))
+    )
     conv = Project(cfg).convert()
     node = conv.graph.graph['phi']
     assert node.get_attr('conv_implementation') == 'LineBuffer'

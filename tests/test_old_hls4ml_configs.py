@@ -6,8 +6,8 @@ accepted values; the ``KerasModel: !keras_model 'path'`` tag write_config writes
 from __future__ import annotations
 
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.errors import FpgamlError
 from fpgaml.project import Project
@@ -48,8 +48,14 @@ def _conv1d_kernel1():
     import tf_keras as K
 
     K.utils.set_random_seed(5)
-    return K.Sequential([K.layers.Input((8, 3)), K.layers.Conv1D(4, 1, name='phi1'), K.layers.Flatten(name='flat'),
-                         K.layers.Dense(2, name='out')])
+    return K.Sequential(
+        [
+            K.layers.Input((8, 3)),
+            K.layers.Conv1D(4, 1, name='phi1'),
+            K.layers.Flatten(name='flat'),
+            K.layers.Dense(2, name='out'),
+        ]
+    )
 
 
 @pytest.fixture
@@ -73,8 +79,10 @@ def test_pointwise_conv_implementation_is_translated(old_project, io_type):
     assert node.get_attr('conv_implementation') == 'LineBuffer' and node.get_attr('implementation') == 'linebuffer'
     note = [n for n in conv.notes if 'ConvImplementation' in n]
     assert len(note) == 1, conv.notes
-    assert note[0].startswith(f'{path}:5: HLSConfig.LayerName.phi1.ConvImplementation: "Pointwise" (hls4ml before '
-                              f'1.3) is built as "LineBuffer"'), note
+    assert note[0].startswith(
+        f'{path}:5: HLSConfig.LayerName.phi1.ConvImplementation: "Pointwise" (hls4ml before '
+        f'1.3) is built as "LineBuffer"'
+    ), note
     assert note[0].endswith('(here: phi1)'), note
 
 
@@ -94,8 +102,9 @@ def test_unknown_conv_implementation_is_a_config_error(old_project, impl):
     with pytest.raises(FpgamlError) as e:
         load_config(path)
     msg = str(e.value)
-    assert msg.startswith(f'{path}:6: HLSConfig.LayerName.phi1.ConvImplementation: unknown conv implementation '
-                          f'"{impl}"'), msg
+    assert msg.startswith(
+        f'{path}:6: HLSConfig.LayerName.phi1.ConvImplementation: unknown conv implementation "{impl}"'
+    ), msg
     assert 'accepted: LineBuffer, Encoded (hls4ml 1.3.0), Pointwise (hls4ml before 1.3, read as LineBuffer)' in msg
     assert ('did you mean "Pointwise"' in msg) == (impl == 'Pointwize')
 
@@ -105,21 +114,27 @@ def test_unknown_conv_implementation_fpgaml_format(tmp_path):
     path = write(tmp_path / 'c.yml', 'model: m.h5\nname: s\nlayers:\n  phi1:\n    conv_implementation: 2\n')
     with pytest.raises(FpgamlError) as e:
         load_config(path)
-    assert str(e.value).startswith(f'{path}:5: layers.phi1.conv_implementation: unknown conv implementation 2; '
-                                   f'accepted: LineBuffer, Encoded'), str(e.value)
+    assert str(e.value).startswith(
+        f'{path}:5: layers.phi1.conv_implementation: unknown conv implementation 2; accepted: LineBuffer, Encoded'
+    ), str(e.value)
 
 
 def test_keras_model_tag_is_the_model_path(old_project):
-    cfg = load_config(write(old_project / 'my-hls-test' / 'c.yml', OLD_CONFIG.format(impl='Encoded',
-                                                                                     io_type='io_stream')))
+    cfg = load_config(
+        write(old_project / 'my-hls-test' / 'c.yml', OLD_CONFIG.format(impl='Encoded', io_type='io_stream'))
+    )
     assert cfg.format == 'hls4ml'
     assert cfg.model.file == (old_project / 'my-hls-test' / 'keras_model.h5').resolve()
     assert cfg.name == 'myproject' and cfg.io_type == 'io_stream'
 
 
 def test_keras_model_tag_naming_no_file(old_project):
-    path = write(old_project / 'c.yml', OLD_CONFIG.format(impl='Encoded', io_type='io_stream')
-                 .replace('my-hls-test/keras_model.h5', 'gone/keras_model.h5'))
+    path = write(
+        old_project / 'c.yml',
+        OLD_CONFIG.format(impl='Encoded', io_type='io_stream').replace(
+            'my-hls-test/keras_model.h5', 'gone/keras_model.h5'
+        ),
+    )
     with pytest.raises(FpgamlError) as e:
         load_config(path)
     assert str(e.value).startswith(f'{path}:18: KerasModel "gone/keras_model.h5" not found'), str(e.value)

@@ -61,8 +61,7 @@ def _context() -> tuple[FlowContext, list[dict]]:
         builds.append(dict(config))
         return config.get('steps', 0)
 
-    ctx = FlowContext(cfg=None, loaded=None, hls_config={}, graph=0, bit_exact=True, rebuild=rebuild,
-                      settings=object())
+    ctx = FlowContext(cfg=None, loaded=None, hls_config={}, graph=0, bit_exact=True, rebuild=rebuild, settings=object())
     return ctx, builds
 
 

@@ -25,24 +25,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 DEEPSETS = REPO.parent / 'shared' / 'realmodels' / 'l1-jet-id-deepsets'
 VARIANTS = ('4bits_8const', '8bits_8const')
 # Published figures (the files beside each model; SOURCE.txt): csynth latency / II, Vivado synth LUT (4-bit only)
-PUBLISHED = {'4bits_8const': {'latency': 19, 'ii': 2, 'csynth_lut': '518,548', 'vsynth_lut': '235,359'},
-             '8bits_8const': {'latency': 20, 'ii': 2, 'csynth_lut': '898,212', 'vsynth_lut': None}}
+PUBLISHED = {
+    '4bits_8const': {'latency': 19, 'ii': 2, 'csynth_lut': '518,548', 'vsynth_lut': '235,359'},
+    '8bits_8const': {'latency': 20, 'ii': 2, 'csynth_lut': '898,212', 'vsynth_lut': None},
+}
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not DEEPSETS.is_dir(), reason=f'published models not found at {DEEPSETS}')]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not DEEPSETS.is_dir(), reason=f'published models not found at {DEEPSETS}'),
+]
 
 FPGAML = [sys.executable, '-m', 'fpgaml.cli']
 
 
 def run(args, cwd=None):
-    return subprocess.run(FPGAML + [str(a) for a in args], capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ), cwd=cwd)
+    return subprocess.run(
+        FPGAML + [str(a) for a in args], capture_output=True, text=True, timeout=900, env=dict(os.environ), cwd=cwd
+    )
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
@@ -98,9 +102,12 @@ def test_published_config_builds(variant, workdir):
     assert 'Traceback' not in p.stderr
     # the old hls4ml's ConvImplementation: Pointwise, one line per layer, built as every position at once
     for layer, line in (('phi1', 22), ('phi2', 36), ('phi3', 50)):
-        assert re.search(rf'{variant}\.yml:{line}: HLSConfig\.LayerName\.{layer}\.ConvImplementation: "Pointwise" '
-                         rf'\(hls4ml before 1\.3\) is built as "LineBuffer": .*ParallelizationFactor 8 .*'
-                         rf'\(here: {layer}\)', p.stderr + p.stdout), p.stderr
+        assert re.search(
+            rf'{variant}\.yml:{line}: HLSConfig\.LayerName\.{layer}\.ConvImplementation: "Pointwise" '
+            rf'\(hls4ml before 1\.3\) is built as "LineBuffer": .*ParallelizationFactor 8 .*'
+            rf'\(here: {layer}\)',
+            p.stderr + p.stdout,
+        ), p.stderr
     # hls4ml builds the QDense layers over (8, 3) as convolutions and drops their quantizers: fpgaml re-applies them
     flow = {r['pass']: r for r in rep['flow']}
     fixed = [c['layer'] for c in flow['quantized_multidim_dense']['changes']]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fpgaml_testutil import write
 
 from fpgaml.config import load_config
 from fpgaml.convert import convert
 from fpgaml.errors import FpgamlError
 from fpgaml.frontend import load_model, tf221_compat
-from fpgaml_testutil import write
 
 
 def _model(tmp_path, kind: str, reset_after: bool = True):
@@ -22,16 +22,25 @@ def _model(tmp_path, kind: str, reset_after: bool = True):
     inp = K.layers.Input((4, 2))
     with tf221_compat():  # QKeras's QGRU on TensorFlow 2.21
         x = (QLSTM if kind == 'lstm' else QGRU)(
-            3, activation=quantized_tanh(8, use_real_tanh=True),
+            3,
+            activation=quantized_tanh(8, use_real_tanh=True),
             recurrent_activation=quantized_sigmoid(8, use_real_sigmoid=True),
-            kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, name='rnn', **extra)(inp)
+            kernel_quantizer=q,
+            recurrent_quantizer=q,
+            bias_quantizer=q,
+            name='rnn',
+            **extra,
+        )(inp)
     m = K.Model(inp, x)
     w = [np.full(v.shape, 0.09, np.float32) for v in m.get_layer('rnn').get_weights()]
     w[0][0, 0] = 1.0  # Clip(-1, 1) allows 1.0, which the 6-bit quantizer maps to 31/32 (a cast would wrap it to -1)
     m.get_layer('rnn').set_weights(w)
     m.save(tmp_path / 'm.h5')
-    cfg = write(tmp_path / 'c.yml', 'model: m.h5\nname: r\nprecision: fixed<18,6>\nbit_exact: off\n'
-                'layers:\n  rnn:\n    precision: {accum: "fixed<18,6>", result: "fixed<18,6>"}\n')
+    cfg = write(
+        tmp_path / 'c.yml',
+        'model: m.h5\nname: r\nprecision: fixed<18,6>\nbit_exact: off\n'
+        'layers:\n  rnn:\n    precision: {accum: "fixed<18,6>", result: "fixed<18,6>"}\n',
+    )
     cfg = load_config(cfg, output_dir=tmp_path / 'prj')
     return cfg, load_model(cfg.model)
 

@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
+from fpgaml_testutil import skip_without_hgq
 
 from fpgaml.regress import GOLDEN, MODELS_DIR, regress, regress_one, zoo
-from fpgaml_testutil import skip_without_hgq
 
 pytestmark = pytest.mark.slow
 

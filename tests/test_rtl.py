@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
 
 pytest.importorskip('da4ml', reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
@@ -38,8 +37,11 @@ def tiny(tmp_path_factory):
 
 
 def _cfg(d, extra='', io='io_parallel'):
-    return write(d / 'tiny.yml', f'model: tiny.h5\nname: tiny\nio_type: {io}\nprecision:\n  default: fixed<16,6>\n'
-                                 f'  input: fixed<10,4>\nvalidation:\n  data: val.npz\n{extra}')
+    return write(
+        d / 'tiny.yml',
+        f'model: tiny.h5\nname: tiny\nio_type: {io}\nprecision:\n  default: fixed<16,6>\n'
+        f'  input: fixed<10,4>\nvalidation:\n  data: val.npz\n{extra}',
+    )
 
 
 @pytest.fixture(scope='module')
@@ -103,9 +105,15 @@ def test_casts_follow_ap_fixed_rounding():
     from fpgaml.rtl.ops import cast
 
     vals = np.arange(-64, 64) / 8.0  # fixed<11,5>-ish grid with 3 fractional bits, ties included
-    refs = {'TRN': np.floor(vals), 'RND': np.floor(vals + 0.5), 'RND_CONV': np.round(vals),
-            'TRN_ZERO': np.trunc(vals), 'RND_ZERO': np.sign(vals) * np.ceil(np.abs(vals) - 0.5),
-            'RND_INF': np.sign(vals) * np.floor(np.abs(vals) + 0.5), 'RND_MIN_INF': np.ceil(vals - 0.5)}
+    refs = {
+        'TRN': np.floor(vals),
+        'RND': np.floor(vals + 0.5),
+        'RND_CONV': np.round(vals),
+        'TRN_ZERO': np.trunc(vals),
+        'RND_ZERO': np.sign(vals) * np.ceil(np.abs(vals) - 0.5),
+        'RND_INF': np.sign(vals) * np.floor(np.abs(vals) + 0.5),
+        'RND_MIN_INF': np.ceil(vals - 0.5),
+    }
     for mode, ref in refs.items():
         for ovf, lo, hi in (('WRAP', None, None), ('SAT', -4, 3), ('SAT_SYM', -3, 3)):
             t = Fixed(3, 3, True, mode, ovf)  # fixed<3,3>: integers -4..3
@@ -178,8 +186,11 @@ def test_rtl_options_in_both_config_formats(tiny):
     o = RtlOptions.from_config(cfg)
     assert (o.pipeline_cutoff, o.synth, o.samples, o.dsp) == (0, False, 123, True)
     assert RtlOptions.from_config(cfg, pipeline_cutoff=3.0).pipeline_cutoff == 3.0
-    h = write(tiny / 'h.yml', 'KerasH5: tiny.h5\nOutputDir: hprj\nProjectName: tiny\nIOType: io_parallel\n'
-                              'Rtl:\n  pipeline_cutoff: 2\n  synth: false\n')
+    h = write(
+        tiny / 'h.yml',
+        'KerasH5: tiny.h5\nOutputDir: hprj\nProjectName: tiny\nIOType: io_parallel\n'
+        'Rtl:\n  pipeline_cutoff: 2\n  synth: false\n',
+    )
     o = RtlOptions.from_config(load_config(h))
     assert (o.pipeline_cutoff, o.synth) == (2, False)
     with pytest.raises(FpgamlError, match='pipline_cutoff'):
@@ -193,8 +204,11 @@ def test_distributed_arithmetic_strategy_is_accepted_and_csim_verified(tiny):
     from fpgaml.project import build
     from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph
 
-    h = write(tiny / 'hda.yml', 'KerasH5: tiny.h5\nOutputDir: hda\nProjectName: tinyda\nIOType: io_parallel\n'
-                                'HLSConfig:\n  Model:\n    Precision: fixed<16,6>\n    Strategy: distributed_arithmetic\n')
+    h = write(
+        tiny / 'hda.yml',
+        'KerasH5: tiny.h5\nOutputDir: hda\nProjectName: tinyda\nIOType: io_parallel\n'
+        'HLSConfig:\n  Model:\n    Precision: fixed<16,6>\n    Strategy: distributed_arithmetic\n',
+    )
     assert load_config(h).strategy == 'distributed_arithmetic'
     cfg = load_config(_cfg(tiny, 'strategy: distributed_arithmetic\n'), output_dir=tiny / 'da')
     res = build(cfg, csim=True, force=True)
@@ -211,9 +225,28 @@ def test_sweep_rtl_measures_every_point(tiny, tmp_path):
     import sys
 
     cfg = _cfg(tiny, 'rtl:\n  samples: 1000\n')
-    p = subprocess.run([sys.executable, '-m', 'fpgaml.cli', 'sweep', str(cfg), '--grid', 'reuse_factor=1',
-                        '--samples', '50', '--rtl', '--workers', '1', '--no-cache', '-o', str(tmp_path / 'sw')],
-                       capture_output=True, text=True, timeout=1500)
+    p = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'fpgaml.cli',
+            'sweep',
+            str(cfg),
+            '--grid',
+            'reuse_factor=1',
+            '--samples',
+            '50',
+            '--rtl',
+            '--workers',
+            '1',
+            '--no-cache',
+            '-o',
+            str(tmp_path / 'sw'),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     rows = json.loads((tmp_path / 'sw' / 'sweep.json').read_text())
     rows = rows['rows']
@@ -231,8 +264,11 @@ def _pool_model(d, name, layers_fn, shape, precision='fixed<12,4>', accum=''):
     K.Model(inp, layers_fn(K.layers, inp)).save(d / f'{name}.h5')
     rng = np.random.default_rng(1)
     np.savez(d / f'{name}.npz', x=rng.normal(0, 2.0, (300, *shape)).astype(np.float32))
-    return write(d / f'{name}.yml', f'model: {name}.h5\nname: {name}\nio_type: io_parallel\nprecision:\n'
-                                    f'  default: {precision}\n{accum}validation:\n  data: {name}.npz\n')
+    return write(
+        d / f'{name}.yml',
+        f'model: {name}.h5\nname: {name}\nio_type: io_parallel\nprecision:\n'
+        f'  default: {precision}\n{accum}validation:\n  data: {name}.npz\n',
+    )
 
 
 def _pool2d(L, x):

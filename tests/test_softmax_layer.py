@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.project import build
 
@@ -33,8 +33,12 @@ def _dense_softmax():
 def test_keras_softmax_layer_compiles_and_simulates(tmp_path, io_type):
     _dense_softmax().save(tmp_path / 'm.h5')
     np.save(tmp_path / 'x.npy', np.random.default_rng(0).normal(size=(200, 4)).astype('float32'))
-    cfg = load_config(write(tmp_path / 'c.yml', CONFIG.format(model=tmp_path / 'm.h5', out=tmp_path / 'prj',
-                                                              io_type=io_type, val=tmp_path / 'x.npy')))
+    cfg = load_config(
+        write(
+            tmp_path / 'c.yml',
+            CONFIG.format(model=tmp_path / 'm.h5', out=tmp_path / 'prj', io_type=io_type, val=tmp_path / 'x.npy'),
+        )
+    )
     res = build(cfg, csim=True, force=True)
 
     node = next(n for n in res.conversion.graph.get_layers() if n.name == 'prob')

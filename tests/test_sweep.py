@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fpgaml_testutil import REPO, write
 
 pytest.importorskip('distributed', reason='the cluster extra is not installed (pip install -e ".[cluster]")')
@@ -28,8 +27,13 @@ GRID = ['--grid', 'reuse_factor=1,2', '--samples', '20']
 
 
 def run(args, env=None, timeout=900):
-    return subprocess.run(FPGAML + [str(a) for a in args], env=dict(os.environ, **(env or {})), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        FPGAML + [str(a) for a in args],
+        env=dict(os.environ, **(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +47,9 @@ def test_grid_values_split_outside_brackets_and_are_validated():
     from fpgaml.sweep.grid import parse_grid_options, points, split_values
 
     assert split_values('fixed<8,3>,fixed<12,4>, "ap_fixed<16,6>"') == ['fixed<8,3>', 'fixed<12,4>', 'ap_fixed<16,6>']
-    grid = parse_grid_options(['reuse_factor=1,2,4', 'precision.default=fixed<8,3>,fixed<16,6>',
-                               'strategy=latency,Resource'])
+    grid = parse_grid_options(
+        ['reuse_factor=1,2,4', 'precision.default=fixed<8,3>,fixed<16,6>', 'strategy=latency,Resource']
+    )
     assert grid['reuse_factor'] == [1, 2, 4]
     assert grid['strategy'] == ['Latency', 'Resource']  # normalised like the config key
     assert len(points(grid)) == 12
@@ -63,8 +68,9 @@ def test_a_point_is_the_resolved_config_with_its_settings():
     from fpgaml.sweep.grid import apply
 
     cfg = load_config(REF)
-    p = apply(cfg, {'reuse_factor': 4, 'precision': 'fixed<12,4>', 'layers.fc1.reuse_factor': 8,
-                    'strategy': 'Resource'})
+    p = apply(
+        cfg, {'reuse_factor': 4, 'precision': 'fixed<12,4>', 'layers.fc1.reuse_factor': 8, 'strategy': 'Resource'}
+    )
     assert (p.reuse_factor, p.default_precision, p.strategy) == (4, 'fixed<12,4>', 'Resource')
     assert p.layer_patterns['fc1'].reuse_factor == 8
     assert cfg.reuse_factor == 1 and 'fc1' not in cfg.layer_patterns  # the base config is untouched
@@ -74,10 +80,15 @@ def test_yaml_sweep_section_is_validated_with_file_and_line(tmp_path):
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
 
-    base = REF.read_text().replace('model: model.h5', f'model: {REF.parent / "model.h5"}').replace(
-        'data: val.npz', f'data: {REF.parent / "val.npz"}')
-    good = write(tmp_path / 'good.yml', base + 'sweep:\n  grid:\n    reuse_factor: [1, 2]\n    strategy: [Latency]\n'
-                 '  samples: 50\n')
+    base = (
+        REF.read_text()
+        .replace('model: model.h5', f'model: {REF.parent / "model.h5"}')
+        .replace('data: val.npz', f'data: {REF.parent / "val.npz"}')
+    )
+    good = write(
+        tmp_path / 'good.yml',
+        base + 'sweep:\n  grid:\n    reuse_factor: [1, 2]\n    strategy: [Latency]\n  samples: 50\n',
+    )
     cfg = load_config(good)
     assert cfg.sweep.grid == {'reuse_factor': [1, 2], 'strategy': ['Latency']} and cfg.sweep.samples == 50
     bad = write(tmp_path / 'bad.yml', base + 'sweep:\n  grid:\n    reuse_factor: [1, -2]\n')
@@ -114,8 +125,9 @@ def test_local_sweep_results_cache_and_no_cache(tmp_path, point_cache):
     assert doc['best']['chosen (most accurate, then fastest, then fewest LUT)'] == 0
     assert 'best, chosen' in p.stdout and 'point 0 (rf=1)' in p.stdout
     page = (out / 'sweep.html').read_text()
-    assert 'data:image/png;base64,' in page and '<script' not in page and 'http' not in page.replace(
-        'tcp://', '')  # self-contained
+    assert (
+        'data:image/png;base64,' in page and '<script' not in page and 'http' not in page.replace('tcp://', '')
+    )  # self-contained
     assert (out / 'sweep_pareto.png').read_bytes()[:4] == b'\x89PNG'
 
     t0 = time.perf_counter()
@@ -124,8 +136,24 @@ def test_local_sweep_results_cache_and_no_cache(tmp_path, point_cache):
     assert json.loads((out / 'sweep.json').read_text())['cached'] == 2
     assert time.perf_counter() - t0 < 60
 
-    p = run(['sweep', REF, '--grid', 'reuse_factor=1', '--samples', '20', '-o', out, '--cache-dir', point_cache,
-             '--no-cache', '--workers', '1', '--synth'])
+    p = run(
+        [
+            'sweep',
+            REF,
+            '--grid',
+            'reuse_factor=1',
+            '--samples',
+            '20',
+            '-o',
+            out,
+            '--cache-dir',
+            point_cache,
+            '--no-cache',
+            '--workers',
+            '1',
+            '--synth',
+        ]
+    )
     assert p.returncode == 0 and '0 cached, 1 to run' in p.stdout, p.stderr
     row = json.loads((out / 'sweep.json').read_text())['rows'][0]
     from fpgaml.synth.run import find_tool
@@ -139,8 +167,22 @@ def test_a_failing_point_records_its_error_and_the_others_go_on(tmp_path, point_
     out = tmp_path / 'sw'
     # a reuse factor no multiplication block of fc1 admits fails at conversion, on the worker: the point
     # records the error, the other point runs
-    p = run(['sweep', REF, '--grid', 'layers.fc1.reuse_factor=1,100000', '--samples', '20', '-o', out,
-             '--cache-dir', point_cache, '--workers', '1'])
+    p = run(
+        [
+            'sweep',
+            REF,
+            '--grid',
+            'layers.fc1.reuse_factor=1,100000',
+            '--samples',
+            '20',
+            '-o',
+            out,
+            '--cache-dir',
+            point_cache,
+            '--workers',
+            '1',
+        ]
+    )
     doc = json.loads((out / 'sweep.json').read_text())
     status = [r['status'] for r in doc['rows']]
     assert p.returncode == 4, p.stdout + p.stderr
@@ -186,17 +228,39 @@ def dask_cluster(tmp_path):
     dask = Path(sys.executable).with_name('dask')
     sched_file = tmp_path / 'scheduler.json'
     env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES='1')
-    procs = [subprocess.Popen([dask, 'scheduler', '--host', '127.0.0.1', '--port', '0', '--no-dashboard',
-                               '--scheduler-file', sched_file], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [dask, 'scheduler', '--host', '127.0.0.1', '--port', '0', '--no-dashboard', '--scheduler-file', sched_file],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         deadline = time.time() + 60
         while not sched_file.exists() and time.time() < deadline:
             time.sleep(0.2)
         address = json.loads(sched_file.read_text())['address']
-        procs.append(subprocess.Popen([dask, 'worker', address, '--nworkers', '1', '--nthreads', '1',
-                                       '--no-dashboard', '--host', '127.0.0.1'], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, cwd=tmp_path))
+        procs.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    'worker',
+                    address,
+                    '--nworkers',
+                    '1',
+                    '--nthreads',
+                    '1',
+                    '--no-dashboard',
+                    '--host',
+                    '127.0.0.1',
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=tmp_path,
+            )
+        )
         from distributed import Client
 
         with Client(address, timeout='30s') as c:
@@ -214,8 +278,24 @@ def dask_cluster(tmp_path):
 
 def test_sweep_and_regress_on_a_real_scheduler_and_worker(tmp_path, point_cache, dask_cluster):
     out = tmp_path / 'sw'
-    p = run(['sweep', REF, '--grid', 'reuse_factor=1', '--grid', 'strategy=Latency', '--samples', '20', '-o', out,
-             '--cache-dir', tmp_path / 'fresh-cache', '--scheduler', dask_cluster])
+    p = run(
+        [
+            'sweep',
+            REF,
+            '--grid',
+            'reuse_factor=1',
+            '--grid',
+            'strategy=Latency',
+            '--samples',
+            '20',
+            '-o',
+            out,
+            '--cache-dir',
+            tmp_path / 'fresh-cache',
+            '--scheduler',
+            dask_cluster,
+        ]
+    )
     assert p.returncode == 0, p.stderr + p.stdout
     assert f'running on {dask_cluster} (1 worker)' in p.stdout
     row = json.loads((out / 'sweep.json').read_text())['rows'][0]
@@ -227,8 +307,20 @@ def test_sweep_and_regress_on_a_real_scheduler_and_worker(tmp_path, point_cache,
 
 
 def test_unreachable_scheduler_is_one_clear_error(tmp_path):
-    p = run(['sweep', REF, '--grid', 'reuse_factor=1', '-o', tmp_path / 'o', '--cache-dir', tmp_path / 'c',
-             '--scheduler', 'tcp://127.0.0.1:9'])
+    p = run(
+        [
+            'sweep',
+            REF,
+            '--grid',
+            'reuse_factor=1',
+            '-o',
+            tmp_path / 'o',
+            '--cache-dir',
+            tmp_path / 'c',
+            '--scheduler',
+            'tcp://127.0.0.1:9',
+        ]
+    )
     assert p.returncode == 2 and 'cannot connect' in p.stderr and 'Traceback' not in p.stderr
 
 
@@ -239,12 +331,31 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, point_cache):
     out = tmp_path / 'sw'
     # 4 points, one worker: the firmware of each is in the compile cache after the tests above, so a point
     # takes seconds; Ctrl-C comes while the second one runs
-    args = ['sweep', REF, '--grid', 'reuse_factor=1,2', '--grid', 'clock_period=5,4', '--samples', '20', '-o', out,
-            '--cache-dir', tmp_path / 'cache', '--workers', '1']
+    args = [
+        'sweep',
+        REF,
+        '--grid',
+        'reuse_factor=1,2',
+        '--grid',
+        'clock_period=5,4',
+        '--samples',
+        '20',
+        '-o',
+        out,
+        '--cache-dir',
+        tmp_path / 'cache',
+        '--workers',
+        '1',
+    ]
     # (SIGINT back to its default: a suite run in the background starts children with SIGINT ignored)
-    proc = subprocess.Popen(FPGAML + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        FPGAML + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 600
     line = ''
     while time.time() < deadline and proc.poll() is None and not line.startswith('[1/4]'):
@@ -275,7 +386,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, point_cache):
 # the same Ctrl-C (distributed.utils.log_errors: "distributed.nanny - ERROR - Traceback ... CancelledError"), and
 # the event loop's own asyncio logger. Run as the command line runs: workers' fd 2 is /dev/null, Python's stderr
 # the terminal, and Dask imported after that (its log handler writes to that stderr).
-_DASK_ERRORS_AT_SHUTDOWN = r'''
+_DASK_ERRORS_AT_SHUTDOWN = r"""
 import asyncio, logging, sys
 from fpgaml.cli_signals import silence_native_stderr
 silence_native_stderr()
@@ -303,13 +414,14 @@ try:
 except KeyboardInterrupt:
     print("interrupted; errors logged at shutdown:", len(logged))
 logging.getLogger("distributed.nanny").error("logged after the shutdown")
-'''
+"""
 
 
 def test_dask_errors_logged_during_the_ctrl_c_shutdown_stay_off_the_terminal():
     def run_script(*args):
-        p = subprocess.run([sys.executable, '-c', _DASK_ERRORS_AT_SHUTDOWN, *args], capture_output=True, text=True,
-                           timeout=300)
+        p = subprocess.run(
+            [sys.executable, '-c', _DASK_ERRORS_AT_SHUTDOWN, *args], capture_output=True, text=True, timeout=300
+        )
         assert p.returncode == 0 and 'interrupted; errors logged at shutdown: 1' in p.stdout, p.stderr + p.stdout
         return p.stderr
 
@@ -324,7 +436,9 @@ def test_dask_errors_logged_during_the_ctrl_c_shutdown_stay_off_the_terminal():
 # ---- dask-jobqueue ---------------------------------------------------------------------------------------------
 def test_jobqueue_job_scripts_render_from_the_site_configuration(tmp_path):
     pytest.importorskip('dask_jobqueue')
-    conf = write(tmp_path / 'dask' / 'jobqueue.yaml', '''
+    conf = write(
+        tmp_path / 'dask' / 'jobqueue.yaml',
+        """
 jobqueue:
   htcondor:
     cores: 2
@@ -338,8 +452,9 @@ jobqueue:
     memory: 8GB
     queue: short
     walltime: "02:00:00"
-''')
-    code = '''
+""",
+    )
+    code = """
 import dask.config, sys
 from fpgaml.parallel import jobqueue_cluster
 for kind in ("htcondor", "slurm"):
@@ -347,9 +462,14 @@ for kind in ("htcondor", "slurm"):
     print("=====", kind)
     print(c.job_script())
     c.close()
-'''
-    p = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, DASK_CONFIG=str(conf.parent)),
-                       capture_output=True, text=True, timeout=120)
+"""
+    p = subprocess.run(
+        [sys.executable, '-c', code],
+        env=dict(os.environ, DASK_CONFIG=str(conf.parent)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     condor, slurm = p.stdout.split('===== slurm')
     assert 'RequestCpus = MY.DaskWorkerCores' in condor and '+JobFlavour = "workday"' in condor
@@ -367,9 +487,12 @@ def test_zoo_build_all_fans_out_and_installs_the_projects_here(tmp_path):
     for name in ('reference_mlp', 'copy_mlp'):
         shutil.copytree(REF.parent, models / name)
     cfg = models / 'copy_mlp' / 'config.yml'
-    cfg.write_text(cfg.read_text().replace('name: reference_mlp', 'name: copy_mlp').replace(
-        'reuse_factor: 1', 'reuse_factor: 1\nvalidation: {data: val.npz, samples: 50}').replace(
-        'validation:\n  data: val.npz               # 1000 held-out samples (x, y)\n', ''))
+    cfg.write_text(
+        cfg.read_text()
+        .replace('name: reference_mlp', 'name: copy_mlp')
+        .replace('reuse_factor: 1', 'reuse_factor: 1\nvalidation: {data: val.npz, samples: 50}')
+        .replace('validation:\n  data: val.npz               # 1000 held-out samples (x, y)\n', '')
+    )
     out = tmp_path / 'projects'
     args = ['zoo', 'build', '--all', '--models-dir', models, '--output', out, '--workers', '2']
     p = run(args)
@@ -412,7 +535,10 @@ def test_sigterm_during_a_sweep_exits_143(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_mod, 'map_tasks', terminated)
     out = tmp_path / 'o'
     with pytest.raises(Interrupted) as e:
-        run_sweep(load_config(REF), SweepOptions(grid={'reuse_factor': [1, 2]}, output=out,
-                                                 cache_dir=tmp_path / 'c'), echo=lambda *a: None)
+        run_sweep(
+            load_config(REF),
+            SweepOptions(grid={'reuse_factor': [1, 2]}, output=out, cache_dir=tmp_path / 'c'),
+            echo=lambda *a: None,
+        )
     assert e.value.exit_code == 143 and 'run the same command again to resume' in str(e.value)
     assert (out / 'sweep.json').is_file()

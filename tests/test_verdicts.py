@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-
 from fpgaml_testutil import write
+
 from fpgaml.config import load_config
 from fpgaml.project import build
 
@@ -26,8 +26,19 @@ io_type: {io_type}
 def _build(d, model, x, name, io_type='io_parallel', extra='', y=None):
     model.save(d / f'{name}.h5')
     np.savez(d / f'{name}.npz', **({'x': x} if y is None else {'x': x, 'y': y}))
-    cfg = load_config(write(d / f'{name}.yml', CONFIG.format(model=d / f'{name}.h5', name=name, out=d / f'{name}_prj',
-                                                           io_type=io_type, extra=extra, val=d / f'{name}.npz')))
+    cfg = load_config(
+        write(
+            d / f'{name}.yml',
+            CONFIG.format(
+                model=d / f'{name}.h5',
+                name=name,
+                out=d / f'{name}_prj',
+                io_type=io_type,
+                extra=extra,
+                val=d / f'{name}.npz',
+            ),
+        )
+    )
     return build(cfg, csim=True, force=True)
 
 
@@ -38,16 +49,25 @@ def _rand_x(shape, seed=0):
 
 # ---- 1: a leading input quantizer --------------------------------------------------------------------------
 
+
 def _qin_dense():
     """test_qkeras.py style: quantized_bits(4, 0, alpha=1) as the input quantizer, then a QDense."""
     import tf_keras as K
     from qkeras import QActivation, QDense, quantized_bits
 
     K.utils.set_random_seed(7)
-    return K.Sequential([
-        QActivation(quantized_bits(4, 0, alpha=1), input_shape=(16,), name='qin'),
-        QDense(16, name='fc1', kernel_quantizer=quantized_bits(4, 0, alpha=1),
-               bias_quantizer=quantized_bits(4, 0, alpha=1), kernel_initializer='lecun_uniform')])
+    return K.Sequential(
+        [
+            QActivation(quantized_bits(4, 0, alpha=1), input_shape=(16,), name='qin'),
+            QDense(
+                16,
+                name='fc1',
+                kernel_quantizer=quantized_bits(4, 0, alpha=1),
+                bias_quantizer=quantized_bits(4, 0, alpha=1),
+                kernel_initializer='lecun_uniform',
+            ),
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -79,6 +99,7 @@ def test_raw_data_disagreement_is_reported_with_its_cause(tmp_path):
 
 # ---- 2 and 3: binary networks ----------------------------------------------------------------------------
 
+
 def _binary_cnn():
     """hls4ml test_binary_cnn.py: binary-weight QConv2D / QDense, QBatchNormalization + QActivation('binary')."""
     import tf_keras as K
@@ -87,8 +108,9 @@ def _binary_cnn():
     K.utils.set_random_seed(0)
     L = K.layers
     x_in = L.Input(shape=(10, 10, 1))
-    x = QConv2D(4, (3, 3), kernel_quantizer='binary', name='conv2d_1', use_bias=True,
-                bias_quantizer='quantized_bits(5,2)')(x_in)
+    x = QConv2D(
+        4, (3, 3), kernel_quantizer='binary', name='conv2d_1', use_bias=True, bias_quantizer='quantized_bits(5,2)'
+    )(x_in)
     x = QBatchNormalization()(x)
     x = QActivation('binary', name='act1')(x)
     x = QConv2D(8, (3, 3), kernel_quantizer='binary', name='conv2d_2', use_bias=False)(x)
@@ -106,8 +128,7 @@ def _binary_cnn():
 @pytest.mark.slow
 def test_binary_cnn_thresholds_follow_qkeras_binary(tmp_path):
     x = np.round(_rand_x((200, 10, 10, 1)) * 2**10) * 2**-10  # as the hls4ml test: exact on the input grid
-    res = _build(tmp_path, _binary_cnn(), x, 'bcnn', extra='precision:\n  default: fixed<32,12>\n'
-                 'bit_exact: on\n')
+    res = _build(tmp_path, _binary_cnn(), x, 'bcnn', extra='precision:\n  default: fixed<32,12>\nbit_exact: on\n')
     c = res.csim
     assert c.exact_fraction == 1.0, c.failures
     assert c.passed
@@ -121,10 +142,13 @@ def _btnn(io_type_act='binary'):
     from qkeras import QActivation, QDense
 
     K.utils.set_random_seed(1)
-    return K.Sequential([
-        QDense(10, input_shape=(16,), kernel_quantizer='binary', bias_quantizer='binary', name='dense'),
-        K.layers.BatchNormalization(name='bn'),
-        QActivation(io_type_act, name='act')])
+    return K.Sequential(
+        [
+            QDense(10, input_shape=(16,), kernel_quantizer='binary', bias_quantizer='binary', name='dense'),
+            K.layers.BatchNormalization(name='bn'),
+            QActivation(io_type_act, name='act'),
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -138,6 +162,7 @@ def test_binary_outputs_are_decoded_before_comparing(tmp_path):
 
 # ---- 4 and 5: the check chosen for what the output is -----------------------------------------------------
 
+
 @pytest.mark.slow
 def test_sigmoid_regression_output_gets_a_value_tolerance(tmp_path):
     """test_keras_api.py style Dense + sigmoid: not class scores, no argmax check; a table: no bit-exact.
@@ -147,9 +172,18 @@ def test_sigmoid_regression_output_gets_a_value_tolerance(tmp_path):
     from qkeras import QActivation, QDense, quantized_bits, quantized_sigmoid
 
     K.utils.set_random_seed(2)
-    m = K.Sequential([QDense(4, input_shape=(8,), kernel_quantizer=quantized_bits(6, 0, alpha=1),
-                             bias_quantizer=quantized_bits(6, 0, alpha=1), name='fc'),
-                      QActivation(quantized_sigmoid(7, use_real_sigmoid=True), name='sig')])
+    m = K.Sequential(
+        [
+            QDense(
+                4,
+                input_shape=(8,),
+                kernel_quantizer=quantized_bits(6, 0, alpha=1),
+                bias_quantizer=quantized_bits(6, 0, alpha=1),
+                name='fc',
+            ),
+            QActivation(quantized_sigmoid(7, use_real_sigmoid=True), name='sig'),
+        ]
+    )
     res = _build(tmp_path, m, _rand_x((200, 8)) * 4 - 2, 'sig', extra='layers:\n  sig:\n    table_size: 1024\n')
     c = res.csim
     assert c.mode == 'tolerance' and 'use_real_sigmoid' in res.conversion.bit_exact_reason
@@ -177,8 +211,9 @@ def test_single_value_float_output_is_always_checked(tmp_path):
     import tf_keras as K
 
     K.utils.set_random_seed(4)
-    m = K.Sequential([K.layers.Dense(8, activation='relu', input_shape=(6,), name='fc1'),
-                      K.layers.Dense(1, name='out')])
+    m = K.Sequential(
+        [K.layers.Dense(8, activation='relu', input_shape=(6,), name='fc1'), K.layers.Dense(1, name='out')]
+    )
     res = _build(tmp_path, m, _rand_x((200, 6)), 'reg')
     c = res.csim
     assert c.mode == 'tolerance' and c.argmax_agreement is None

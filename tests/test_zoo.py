@@ -10,16 +10,19 @@ import json
 from pathlib import Path
 
 import pytest
+from fpgaml_testutil import skip_without_hgq
 
 from fpgaml.config import load_config
 from fpgaml.project import build
-from fpgaml_testutil import skip_without_hgq
 
 pytestmark = pytest.mark.slow
 
 MODELS = Path(__file__).resolve().parents[1] / 'models'
-CONFIGS = {p.parent.name: p for p in sorted(MODELS.glob('jet_*/config.yml'))
-           if (p.parent / 'model.h5').is_file() or (p.parent / 'model.keras').is_file()}  # jet_hgq: HGQ2, Keras 3
+CONFIGS = {
+    p.parent.name: p
+    for p in sorted(MODELS.glob('jet_*/config.yml'))
+    if (p.parent / 'model.h5').is_file() or (p.parent / 'model.keras').is_file()
+}  # jet_hgq: HGQ2, Keras 3
 ZOO = sorted(CONFIGS)
 # families that cannot be bit-exact in hls4ml 1.3.0, and why (their tolerances are in their config.yml).
 # (jet_lstm / jet_gru are bit-exact since they have state quantizers and fpgaml computes their cells exactly.)
@@ -72,8 +75,10 @@ def test_stock_frontend_evaluates_a_pruned_functional_model():
     import subprocess
     import sys
 
-    code = ('import numpy as np; from fpgaml.config.schema import ModelSource; from fpgaml.frontend import load_model;'
-            f'm = load_model(ModelSource(file=r"{MODELS / "jet_mlp" / "model.h5"}"));'
-            'out = m.layer_outputs(np.zeros((2, 16), np.float32)); assert "fc1" in out')
+    code = (
+        'import numpy as np; from fpgaml.config.schema import ModelSource; from fpgaml.frontend import load_model;'
+        f'm = load_model(ModelSource(file=r"{MODELS / "jet_mlp" / "model.h5"}"));'
+        'out = m.layer_outputs(np.zeros((2, 16), np.float32)); assert "fc1" in out'
+    )
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-400:]

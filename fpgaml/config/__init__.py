@@ -9,15 +9,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from fpgaml.config.schema import (
-    Hls4mlFormat,
     FpgamlFormat,
+    Hls4mlFormat,
     LayerSettings,
     ModelSource,
     PrecisionPolicy,
     ProjectConfig,
     ValidationSettings,
 )
-from fpgaml.config.yamlio import KerasModelTag, LineDict, line_for, load_yaml
+from fpgaml.config.yamlio import LineDict, line_for, load_yaml
 from fpgaml.errors import FpgamlError
 
 __all__ = ['load_config', 'ProjectConfig', 'LayerSettings']
@@ -59,7 +59,7 @@ def _format_errors(path: Path, data: LineDict, err: ValidationError) -> str:
         msg = e['msg']
         for prefix in ('Value error, ', 'Assertion failed, '):
             if msg.startswith(prefix):
-                msg = msg[len(prefix):]
+                msg = msg[len(prefix) :]
         if e['type'] == 'missing':
             msg = 'required key is missing'
         if e['type'] == 'extra_forbidden':
@@ -100,7 +100,7 @@ def _resolve_existing(path_str: str, yaml_path: Path, what: str, line: int) -> P
             return t.resolve()
     raise FpgamlError(
         f'{yaml_path}:{line}: {what} "{path_str}" not found; tried {tried[0]} (current directory) and '
-        f'{tried[1]} (the config file\'s folder)'
+        f"{tried[1]} (the config file's folder)"
     )
 
 
@@ -118,8 +118,10 @@ def _resolve_model_file(value: str, output_dir: str, yaml_path: Path, what: str,
         candidate = yaml_path.resolve().parent / rel
         if candidate.exists():
             return candidate.resolve()
-        raise FpgamlError(f'{e}, and {candidate} (the config file\'s folder as OutputDir "{output_dir}", where '
-                          f'hls4ml\'s write_config puts the model)') from None
+        raise FpgamlError(
+            f'{e}, and {candidate} (the config file\'s folder as OutputDir "{output_dir}", where '
+            f"hls4ml's write_config puts the model)"
+        ) from None
 
 
 def _validation_file(value: str, path: Path, line: int, key: str) -> Path:
@@ -144,17 +146,22 @@ def _extensions(src: ModelSource, entries: list[str], yaml_path: Path, data: Lin
             p = expand_path(entry, where)
             p = p if p.is_absolute() else yaml_path.resolve().parent / p
             if not p.is_file():
-                raise FpgamlError(f'{where}: extension file "{entry}" not found (looked for {p}; relative paths are '
-                                  f'relative to the config file\'s folder)')
+                raise FpgamlError(
+                    f'{where}: extension file "{entry}" not found (looked for {p}; relative paths are '
+                    f"relative to the config file's folder)"
+                )
             if p.suffix != '.py':
-                raise FpgamlError(f'{where}: extension "{entry}" is not a Python file; give a .py file or a module '
-                                  f'name (my_package.hls_layers)')
+                raise FpgamlError(
+                    f'{where}: extension "{entry}" is not a Python file; give a .py file or a module '
+                    f'name (my_package.hls_layers)'
+                )
             out.append(str(p.resolve()))
         elif _MODULE_NAME.match(entry):
             out.append(entry)
         else:
-            raise FpgamlError(f'{where}: "{entry}" is neither a Python file (my_layers.py) nor a module name '
-                              f'(my_package.hls_layers)')
+            raise FpgamlError(
+                f'{where}: "{entry}" is neither a Python file (my_layers.py) nor a module name (my_package.hls_layers)'
+            )
     src.extensions = list(dict.fromkeys(out))
     src.extensions_at = where
 
@@ -181,39 +188,79 @@ def _from_fpgaml(path: Path, data: LineDict) -> ProjectConfig:
     else:
         mdata = data['model']
         src = ModelSource(
-            file=_resolve_existing(raw.model.file, path, 'model file', mdata.line_of('file')) if raw.model.file else None,
-            json_=_resolve_existing(raw.model.json_, path, 'model JSON', mdata.line_of('json')) if raw.model.json_ else None,
+            file=_resolve_existing(raw.model.file, path, 'model file', mdata.line_of('file'))
+            if raw.model.file
+            else None,
+            json_=_resolve_existing(raw.model.json_, path, 'model JSON', mdata.line_of('json'))
+            if raw.model.json_
+            else None,
             weights=_resolve_existing(raw.model.weights, path, 'model weights', mdata.line_of('weights'))
-            if raw.model.weights else None,
+            if raw.model.weights
+            else None,
         )
     src.trust = raw.trust_model
     _extensions(src, raw.extensions, path, data, 'extensions')
     layers = {}
     ldata = data.get('layers') or {}
     for pattern, s in raw.layers.items():
-        layers[pattern] = LayerSettings(precision=s.precision, reuse_factor=s.reuse_factor, strategy=s.strategy,
-                                        extra=s.hls4ml_extra(), line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0)
+        layers[pattern] = LayerSettings(
+            precision=s.precision,
+            reuse_factor=s.reuse_factor,
+            strategy=s.strategy,
+            extra=s.hls4ml_extra(),
+            line=ldata.line_of(pattern) if isinstance(ldata, LineDict) else 0,
+        )
     vdata = None
     if raw.validation.data:
         vdata = _validation_file(raw.validation.data, path, data['validation'].line_of('data'), 'validation.data')
-    output = expand_path(raw.output_dir, f'{path}:{data.line_of("output_dir")}: output_dir') if raw.output_dir \
+    output = (
+        expand_path(raw.output_dir, f'{path}:{data.line_of("output_dir")}: output_dir')
+        if raw.output_dir
         else Path('vivado_projects') / raw.name
+    )
     pdata = data.get('precision')
     explicit_default = isinstance(pdata, str) or (isinstance(pdata, dict) and 'default' in pdata)
-    policy = PrecisionPolicy(**{k: v for k, v in (('policy', raw.precision.policy), ('width', raw.precision.width),
-                                                  ('margin', raw.precision.margin)) if v is not None})
+    policy = PrecisionPolicy(
+        **{
+            k: v
+            for k, v in (
+                ('policy', raw.precision.policy),
+                ('width', raw.precision.width),
+                ('margin', raw.precision.margin),
+            )
+            if v is not None
+        }
+    )
     return ProjectConfig(
-        source=path.resolve(), format='fpgaml', model=src, name=raw.name, output_dir=output.resolve(),
-        backend=raw.backend, part=raw.part, clock_period=raw.clock_period, io_type=raw.io_type,
-        strategy=raw.strategy, reuse_factor=raw.reuse_factor, default_precision=raw.precision.default,
-        input_precision=raw.precision.input, layer_patterns=layers, bit_exact=raw.bit_exact,
-        validation=raw.validation, validation_data=vdata, tolerance=raw.tolerance, budgets=raw.budgets,
-        precision_policy=policy, default_precision_explicit=explicit_default, sweep=raw.sweep, rtl=raw.rtl,
+        source=path.resolve(),
+        format='fpgaml',
+        model=src,
+        name=raw.name,
+        output_dir=output.resolve(),
+        backend=raw.backend,
+        part=raw.part,
+        clock_period=raw.clock_period,
+        io_type=raw.io_type,
+        strategy=raw.strategy,
+        reuse_factor=raw.reuse_factor,
+        default_precision=raw.precision.default,
+        input_precision=raw.precision.input,
+        layer_patterns=layers,
+        bit_exact=raw.bit_exact,
+        validation=raw.validation,
+        validation_data=vdata,
+        tolerance=raw.tolerance,
+        budgets=raw.budgets,
+        precision_policy=policy,
+        default_precision_explicit=explicit_default,
+        sweep=raw.sweep,
+        rtl=raw.rtl,
     )
 
 
 def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
     raw = Hls4mlFormat.model_validate(data)
+
     def model_file(key: str) -> Path:
         return _resolve_model_file(getattr(raw, key), raw.OutputDir, path, key, data.line_of(key))
 
@@ -232,11 +279,19 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
         out = {}
         sec_data = hls.get(section) if isinstance(hls, dict) else None
         for name, c in getattr(raw.HLSConfig, section).items():
-            extra = {k: v for k, v in c.model_dump(exclude_none=True).items()
-                     if k not in ('Precision', 'ReuseFactor', 'Strategy', 'Trace')}
-            out[name] = LayerSettings(precision=c.Precision, reuse_factor=c.ReuseFactor, strategy=c.Strategy,
-                                      trace=c.Trace, extra=extra,
-                                      line=sec_data.line_of(name) if isinstance(sec_data, LineDict) else 0)
+            extra = {
+                k: v
+                for k, v in c.model_dump(exclude_none=True).items()
+                if k not in ('Precision', 'ReuseFactor', 'Strategy', 'Trace')
+            }
+            out[name] = LayerSettings(
+                precision=c.Precision,
+                reuse_factor=c.ReuseFactor,
+                strategy=c.Strategy,
+                trace=c.Trace,
+                extra=extra,
+                line=sec_data.line_of(name) if isinstance(sec_data, LineDict) else 0,
+            )
         return out
 
     m = raw.HLSConfig.Model
@@ -253,14 +308,30 @@ def _from_hls4ml(path: Path, data: LineDict) -> ProjectConfig:
             raise FpgamlError(f'{path}:{vline}: Validation.data and InputData both name validation data; keep one')
         vdata = _validation_file(validation.data, path, vline, 'Validation.data')
     return ProjectConfig(
-        source=path.resolve(), format='hls4ml', model=src, name=raw.ProjectName,
-        output_dir=expand_path(raw.OutputDir, f'{path}:{data.line_of("OutputDir")}: OutputDir').resolve(), backend=raw.Backend, part=raw.Part,
-        clock_period=raw.ClockPeriod, clock_uncertainty=raw.ClockUncertainty, io_type=raw.IOType,
-        strategy=m.Strategy, reuse_factor=m.ReuseFactor, default_precision=m.Precision,
-        layer_patterns=settings('LayerName'), layer_types=settings('LayerType'), bit_exact=bit_exact,
+        source=path.resolve(),
+        format='hls4ml',
+        model=src,
+        name=raw.ProjectName,
+        output_dir=expand_path(raw.OutputDir, f'{path}:{data.line_of("OutputDir")}: OutputDir').resolve(),
+        backend=raw.Backend,
+        part=raw.Part,
+        clock_period=raw.ClockPeriod,
+        clock_uncertainty=raw.ClockUncertainty,
+        io_type=raw.IOType,
+        strategy=m.Strategy,
+        reuse_factor=m.ReuseFactor,
+        default_precision=m.Precision,
+        layer_patterns=settings('LayerName'),
+        layer_types=settings('LayerType'),
+        bit_exact=bit_exact,
         validation=validation if isinstance(validation, ValidationSettings) else ValidationSettings(),
-        validation_data=vdata, tolerance=raw.Tolerance, bram_factor=m.BramFactor, model_settings=m.hls4ml_extra(),
+        validation_data=vdata,
+        tolerance=raw.Tolerance,
+        bram_factor=m.BramFactor,
+        model_settings=m.hls4ml_extra(),
         budgets=raw.Budgets,
         precision_policy=raw.PrecisionPolicy or PrecisionPolicy(),
-        default_precision_explicit='Precision' in (hls.get('Model') or {}), sweep=raw.Sweep, rtl=raw.Rtl,
+        default_precision_explicit='Precision' in (hls.get('Model') or {}),
+        sweep=raw.Sweep,
+        rtl=raw.Rtl,
     )

@@ -19,8 +19,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from fpgaml.config.values import (BackendName, BitExactMode, ClockPeriod, IOTypeName, PartName, PrecisionStr,
-                                  ReuseFactorInt, StrategyName)
+from fpgaml.config.values import (
+    BackendName,
+    BitExactMode,
+    ClockPeriod,
+    IOTypeName,
+    PartName,
+    PrecisionStr,
+    ReuseFactorInt,
+    StrategyName,
+)
 from fpgaml.errors import suggest
 
 # key -> (ProjectConfig field, its validator)
@@ -37,8 +45,11 @@ MODEL_KEYS = {
     'bit_exact': ('bit_exact', TypeAdapter(BitExactMode)),
 }
 # layers.NAME.<key> -> its validator
-LAYER_KEYS = {'reuse_factor': TypeAdapter(ReuseFactorInt), 'strategy': TypeAdapter(StrategyName),
-              'precision': TypeAdapter(PrecisionStr)}
+LAYER_KEYS = {
+    'reuse_factor': TypeAdapter(ReuseFactorInt),
+    'strategy': TypeAdapter(StrategyName),
+    'precision': TypeAdapter(PrecisionStr),
+}
 ACCEPTED = ', '.join(list(MODEL_KEYS) + [f'layers.NAME.{k}' for k in LAYER_KEYS])
 MAX_POINTS = 100_000
 
@@ -80,4 +91,3 @@ def check_grid(grid: dict[str, Any]) -> dict[str, list]:
     if n > MAX_POINTS:
         raise ValueError(f'the grid has {n} points (more than {MAX_POINTS}); sweep fewer values')
     return out
-

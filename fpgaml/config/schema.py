@@ -11,15 +11,29 @@ formats share (one rule and one message each) and the per-layer settings table a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from fpgaml.config.overrides import check_grid
-from fpgaml.config.values import (LAYER_SETTINGS, BackendName, BitExactMode, ConvImplementationName, ExtensionList,
-                                  IOTypeName, LayerStrategyName, PartName, PositiveInt, PrecisionStr, ReuseFactorInt,
-                                  StrategyName, StrictBool, choice, settings_fields)
+from fpgaml.config.values import (
+    LAYER_SETTINGS,
+    BackendName,
+    BitExactMode,
+    ConvImplementationName,
+    ExtensionList,
+    IOTypeName,
+    LayerStrategyName,
+    PartName,
+    PositiveInt,
+    PrecisionStr,
+    ReuseFactorInt,
+    StrategyName,
+    StrictBool,
+    choice,
+    settings_fields,
+)
 from fpgaml.errors import suggest
 from fpgaml.target.budgets import Budgets as BudgetsModel
 
@@ -54,17 +68,18 @@ class Strict(BaseModel):
 
 
 class ModelFiles(Strict):
-    file: Optional[str] = Field(None, description='A whole saved model: .h5 (Keras 2 / QKeras) or .keras (Keras 3)')
-    json_: Optional[str] = Field(None, alias='json', description='JSON architecture (use with weights)')
-    weights: Optional[str] = Field(None, description='HDF5 weights for the JSON architecture')
+    file: str | None = Field(None, description='A whole saved model: .h5 (Keras 2 / QKeras) or .keras (Keras 3)')
+    json_: str | None = Field(None, alias='json', description='JSON architecture (use with weights)')
+    weights: str | None = Field(None, description='HDF5 weights for the JSON architecture')
 
     @model_validator(mode='after')
     def _one_source(self):
         if self.file and (self.json_ or self.weights):
             raise ValueError('give either "file" or "json" + "weights", not both')
         if not self.file and not (self.json_ and self.weights):
-            raise ValueError('give the model as "file: model.h5" (or .keras), or as "json: arch.json" plus '
-                             '"weights: weights.h5"')
+            raise ValueError(
+                'give the model as "file: model.h5" (or .keras), or as "json: arch.json" plus "weights: weights.h5"'
+            )
         return self
 
 
@@ -100,10 +115,10 @@ PolicyModel = PrecisionPolicy  # (the hls4ml-format key of the same name shadows
 
 class PrecisionSettings(Strict):
     default: PrecisionStr = 'fixed<16,6>'
-    input: Optional[PrecisionStr] = None
-    policy: Optional[str] = None
-    width: Optional[int] = Field(None, ge=4, le=64)
-    margin: Optional[int] = Field(None, ge=0, le=16)
+    input: PrecisionStr | None = None
+    policy: str | None = None
+    width: int | None = Field(None, ge=4, le=64)
+    margin: int | None = Field(None, ge=0, le=16)
 
     @field_validator('policy')
     @classmethod
@@ -112,9 +127,9 @@ class PrecisionSettings(Strict):
 
 
 class _LayerSettingsInBase(Strict):
-    precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
-    reuse_factor: Optional[ReuseFactorInt] = None
-    strategy: Optional[StrategyName] = None
+    precision: PrecisionStr | dict[str, PrecisionStr] | None = None
+    reuse_factor: ReuseFactorInt | None = None
+    strategy: StrategyName | None = None
 
     def hls4ml_extra(self) -> dict[str, Any]:
         """The LAYER_SETTINGS that were set, under the keys hls4ml reads."""
@@ -125,22 +140,22 @@ LayerSettingsIn = create_model('LayerSettingsIn', __base__=_LayerSettingsInBase,
 
 
 class ValidationSettings(Strict):
-    data: Optional[str] = Field(None, description='.npy (inputs) or .npz (keys x [and y]) validation inputs')
+    data: str | None = Field(None, description='.npy (inputs) or .npz (keys x [and y]) validation inputs')
     samples: int = Field(1000, description='number of samples (generated, or taken from data)', ge=1)
     seed: int = 0
 
 
 class ToleranceSettings(Strict):
-    max_abs_diff: Optional[float] = Field(None, ge=0)
-    mean_abs_diff: Optional[float] = Field(None, ge=0)
-    argmax_agreement: Optional[float] = Field(None, ge=0, le=1)
+    max_abs_diff: float | None = Field(None, ge=0)
+    mean_abs_diff: float | None = Field(None, ge=0)
+    argmax_agreement: float | None = Field(None, ge=0, le=1)
 
 
 class SweepSettings(Strict):
     """``sweep:``: the design-space grid ``fpgaml sweep`` runs (``--grid`` on the command line overrides a key)."""
 
     grid: dict[str, Any] = Field(default_factory=dict, description='KEY: [values] (see fpgaml.config.overrides)')
-    samples: Optional[int] = Field(None, ge=1, description='validation samples C-simulated per point')
+    samples: int | None = Field(None, ge=1, description='validation samples C-simulated per point')
 
     @field_validator('grid')
     @classmethod
@@ -151,35 +166,40 @@ class SweepSettings(Strict):
 class RtlSettings(Strict):
     """``fpgaml rtl`` (da4ml Verilog, Verilator, Yosys); ``Rtl:`` in hls4ml-format files."""
 
-    pipeline_cutoff: Optional[float] = Field(None, ge=0, description='delay per pipeline stage in da4ml units '
-                                             '(about one adder); 0: combinational. Default 5')
-    synth: Optional[StrictBool] = Field(None, description='run Yosys synth_xilinx (default true)')
-    samples: Optional[int] = Field(None, ge=1, description='at least this many samples in the RTL simulation '
-                                   '(validation data, then generated full-range samples; default 10000)')
-    dsp: Optional[StrictBool] = Field(None, description='let Yosys put multiplies in DSPs (default false)')
-    output: Optional[str] = Field(None, description='project folder for the RTL run (default: output_dir)')
+    pipeline_cutoff: float | None = Field(
+        None, ge=0, description='delay per pipeline stage in da4ml units (about one adder); 0: combinational. Default 5'
+    )
+    synth: StrictBool | None = Field(None, description='run Yosys synth_xilinx (default true)')
+    samples: int | None = Field(
+        None,
+        ge=1,
+        description='at least this many samples in the RTL simulation '
+        '(validation data, then generated full-range samples; default 10000)',
+    )
+    dsp: StrictBool | None = Field(None, description='let Yosys put multiplies in DSPs (default false)')
+    output: str | None = Field(None, description='project folder for the RTL run (default: output_dir)')
 
 
 class FpgamlFormat(Strict):
-    model: Union[str, ModelFiles]
+    model: str | ModelFiles
     name: str = Field(pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
-    output_dir: Optional[str] = None
+    output_dir: str | None = None
     backend: BackendName = 'Vivado'
     part: PartName = 'xcvu9p-flga2104-2L-e'
     clock_period: float = Field(5.0, gt=0)
     io_type: IOTypeName = 'io_parallel'
     strategy: StrategyName = 'Latency'
     reuse_factor: ReuseFactorInt = 1
-    precision: Union[PrecisionStr, PrecisionSettings] = PrecisionSettings()
+    precision: PrecisionStr | PrecisionSettings = PrecisionSettings()
     layers: dict[str, LayerSettingsIn] = {}
     bit_exact: BitExactMode = 'auto'
     validation: ValidationSettings = ValidationSettings()
     tolerance: ToleranceSettings = ToleranceSettings()
-    budgets: Optional[BudgetsModel] = None
+    budgets: BudgetsModel | None = None
     trust_model: bool = False  # load Lambda layers / unknown custom objects (code from the model file)
     extensions: ExtensionList = []  # Python modules registering custom layers with hls4ml (need trust)
-    sweep: Optional[SweepSettings] = None
-    rtl: Optional[RtlSettings] = None
+    sweep: SweepSettings | None = None
+    rtl: RtlSettings | None = None
 
     @field_validator('precision')
     @classmethod
@@ -191,11 +211,12 @@ class FpgamlFormat(Strict):
 # hls4ml format
 # --------------------------------------------------------------------------------------------------
 
+
 class _HlsLayerConfigBase(Strict):
-    Precision: Union[PrecisionStr, dict[str, PrecisionStr], None] = None
-    ReuseFactor: Optional[ReuseFactorInt] = None
-    Strategy: Optional[LayerStrategyName] = None
-    Trace: Optional[StrictBool] = None
+    Precision: PrecisionStr | dict[str, PrecisionStr] | None = None
+    ReuseFactor: ReuseFactorInt | None = None
+    Strategy: LayerStrategyName | None = None
+    Trace: StrictBool | None = None
 
     @model_validator(mode='before')
     @classmethod
@@ -205,16 +226,17 @@ class _HlsLayerConfigBase(Strict):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for name, field in cls.model_fields.items():
+        for field in cls.model_fields.values():
             if not isinstance(field.validation_alias, AliasChoices):
                 continue
             present = [c for c in field.validation_alias.choices if isinstance(c, str) and c in data]
             for other in present[1:]:
                 if data[other] != data[present[0]]:
                     raise PydanticCustomError(
-                        'conflicting_spellings', '"{a}: {va}" and "{b}: {vb}" are one setting with two values; '
-                        'keep one of them',
-                        {'a': present[0], 'va': str(data[present[0]]), 'b': other, 'vb': str(data[other])})
+                        'conflicting_spellings',
+                        '"{a}: {va}" and "{b}: {vb}" are one setting with two values; keep one of them',
+                        {'a': present[0], 'va': str(data[present[0]]), 'b': other, 'vb': str(data[other])},
+                    )
                 del data[other]
         return data
 
@@ -230,26 +252,26 @@ class WriterSettings(Strict):
     """hls4ml 1.3.0's WriterConfig keys (read by its Vivado / Vitis writers). fpgaml writes the project itself
     with weights in firmware/weights/*.txt; these are validated so a typo or foreign content is an error."""
 
-    Namespace: Optional[str] = Field(None, pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
-    WriteWeightsTxt: Optional[StrictBool] = None
-    WriteTar: Optional[StrictBool] = None
-    WriteEmulationConstants: Optional[StrictBool] = None
+    Namespace: str | None = Field(None, pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
+    WriteWeightsTxt: StrictBool | None = None
+    WriteTar: StrictBool | None = None
+    WriteEmulationConstants: StrictBool | None = None
 
 
 class HlsModelConfig(Strict):
-    Precision: Union[PrecisionStr, dict[str, PrecisionStr]] = 'fixed<16,6>'
+    Precision: PrecisionStr | dict[str, PrecisionStr] = 'fixed<16,6>'
     ReuseFactor: ReuseFactorInt = 1
     Strategy: StrategyName = 'Latency'
-    BramFactor: Optional[int] = None
-    TraceOutput: Optional[StrictBool] = None
-    BitExact: Optional[BitExactMode] = None
+    BramFactor: int | None = None
+    TraceOutput: StrictBool | None = None
+    BitExact: BitExactMode | None = None
     # passed through to hls4ml (HLSConfig.Model keys it reads)
-    TargetCycles: Optional[PositiveInt] = None
-    ConvImplementation: Optional[ConvImplementationName] = None
-    Compression: Optional[StrictBool] = None
-    PipelineStyle: Optional[str] = None
-    PipelineInterval: Optional[PositiveInt] = None
-    ParallelizationFactor: Optional[PositiveInt] = None
+    TargetCycles: PositiveInt | None = None
+    ConvImplementation: ConvImplementationName | None = None
+    Compression: StrictBool | None = None
+    PipelineStyle: str | None = None
+    PipelineInterval: PositiveInt | None = None
+    ParallelizationFactor: PositiveInt | None = None
 
     @field_validator('PipelineStyle')
     @classmethod
@@ -257,8 +279,14 @@ class HlsModelConfig(Strict):
         return v if v is None else choice(v, PIPELINE_STYLES, 'pipeline style')
 
     def hls4ml_extra(self) -> dict[str, Any]:
-        keys = ('TargetCycles', 'ConvImplementation', 'Compression', 'PipelineStyle', 'PipelineInterval',
-                'ParallelizationFactor')
+        keys = (
+            'TargetCycles',
+            'ConvImplementation',
+            'Compression',
+            'PipelineStyle',
+            'PipelineInterval',
+            'ParallelizationFactor',
+        )
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
@@ -269,33 +297,33 @@ class HlsConfigSection(Strict):
 
 
 class Hls4mlFormat(Strict):
-    KerasJson: Optional[str] = None
-    KerasH5: Optional[str] = None
-    KerasModel: Optional[str] = None
+    KerasJson: str | None = None
+    KerasH5: str | None = None
+    KerasModel: str | None = None
     OutputDir: str = 'my-hls-test'
     ProjectName: str = Field('myproject', pattern=r'^[A-Za-z_][A-Za-z0-9_]*$')
     Backend: BackendName = 'Vivado'
     Part: PartName = 'xcvu9p-flga2104-2L-e'
-    Board: Optional[str] = None
+    Board: str | None = None
     ClockPeriod: float = Field(5.0, gt=0)
-    ClockUncertainty: Optional[Union[str, float]] = None
+    ClockUncertainty: str | float | None = None
     IOType: IOTypeName = 'io_parallel'
     HLSConfig: HlsConfigSection = HlsConfigSection()
-    Version: Optional[str] = None
-    Stamp: Optional[str] = None
-    WriterConfig: Optional[WriterSettings] = None
-    InputData: Optional[str] = None
-    OutputPredictions: Optional[str] = None
+    Version: str | None = None
+    Stamp: str | None = None
+    WriterConfig: WriterSettings | None = None
+    InputData: str | None = None
+    OutputPredictions: str | None = None
     # fpgaml additions, accepted in hls4ml-format files too
     BitExact: BitExactMode = 'auto'
     Validation: ValidationSettings = ValidationSettings()
     Tolerance: ToleranceSettings = ToleranceSettings()
-    Budgets: Optional[BudgetsModel] = None
-    PrecisionPolicy: Union[str, PolicyModel, None] = None  # fpgaml addition: see PrecisionPolicy
+    Budgets: BudgetsModel | None = None
+    PrecisionPolicy: str | PolicyModel | None = None  # fpgaml addition: see PrecisionPolicy
     TrustModel: bool = False  # fpgaml addition: see FpgamlFormat.trust_model
     Extensions: ExtensionList = []  # fpgaml addition: see FpgamlFormat.extensions
-    Sweep: Optional[SweepSettings] = None  # fpgaml addition: see FpgamlFormat.sweep
-    Rtl: Optional[RtlSettings] = None  # fpgaml addition: see FpgamlFormat.rtl
+    Sweep: SweepSettings | None = None  # fpgaml addition: see FpgamlFormat.sweep
+    Rtl: RtlSettings | None = None  # fpgaml addition: see FpgamlFormat.rtl
 
     @field_validator('PrecisionPolicy')
     @classmethod
@@ -307,8 +335,10 @@ class Hls4mlFormat(Strict):
         if self.KerasModel and (self.KerasJson or self.KerasH5):
             raise ValueError('give either KerasModel or KerasJson + KerasH5, not both')
         if not self.KerasModel and not self.KerasJson and not self.KerasH5:
-            raise ValueError('no model given: set KerasJson + KerasH5 (architecture + weights), KerasH5 alone '
-                             '(a whole saved model), or KerasModel')
+            raise ValueError(
+                'no model given: set KerasJson + KerasH5 (architecture + weights), KerasH5 alone '
+                '(a whole saved model), or KerasModel'
+            )
         if self.KerasJson and not self.KerasH5:
             raise ValueError('KerasJson needs KerasH5 (the weights file) beside it')
         return self
@@ -323,19 +353,19 @@ class LayerSettings(BaseModel):
     """Settings for one layer (or one layer type), already validated. Keys follow hls4ml's names."""
 
     model_config = ConfigDict(extra='forbid')
-    precision: Union[str, dict[str, str], None] = None
-    reuse_factor: Optional[int] = None
-    strategy: Optional[str] = None
-    trace: Optional[bool] = None
+    precision: str | dict[str, str] | None = None
+    reuse_factor: int | None = None
+    strategy: str | None = None
+    trace: bool | None = None
     extra: dict[str, Any] = {}
     line: int = 0  # where it was written, for error messages
 
 
 class ModelSource(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-    file: Optional[Path] = None  # whole model (.h5/.keras)
-    json_: Optional[Path] = Field(None, alias='json')
-    weights: Optional[Path] = None
+    file: Path | None = None  # whole model (.h5/.keras)
+    json_: Path | None = Field(None, alias='json')
+    weights: Path | None = None
     trust: bool = False  # the user vouches for the file: skip fpgaml.frontend.safety's architecture check
     # Python modules that register custom layers with hls4ml (fpgaml.frontend.extensions): absolute paths of .py
     # files or importable module names; code, so loaded only with ``trust``. ``extensions_at``: "config:line: key".
@@ -361,25 +391,25 @@ class ProjectConfig(BaseModel):
     backend: str
     part: str
     clock_period: float
-    clock_uncertainty: Optional[Union[str, float]] = None
+    clock_uncertainty: str | float | None = None
     io_type: str
     strategy: str
     reuse_factor: int
-    default_precision: Union[str, dict[str, str]]
-    input_precision: Optional[str] = None
+    default_precision: str | dict[str, str]
+    input_precision: str | None = None
     layer_patterns: dict[str, LayerSettings] = {}  # by exact name or glob
     layer_types: dict[str, LayerSettings] = {}  # by hls4ml class name
     bit_exact: Literal['auto', 'on', 'off'] = 'auto'
     validation: ValidationSettings = ValidationSettings()
-    validation_data: Optional[Path] = None
+    validation_data: Path | None = None
     tolerance: ToleranceSettings = ToleranceSettings()
-    budgets: Optional[BudgetsModel] = None
-    bram_factor: Optional[int] = None
+    budgets: BudgetsModel | None = None
+    bram_factor: int | None = None
     model_settings: dict[str, Any] = {}  # other HLSConfig.Model keys, passed to hls4ml as given
     precision_policy: PrecisionPolicy = PrecisionPolicy()
     default_precision_explicit: bool = False  # the config file set the model-wide precision itself
-    sweep: Optional[SweepSettings] = None  # the ``sweep:`` section (used by ``fpgaml sweep`` only)
-    rtl: Optional[RtlSettings] = None
+    sweep: SweepSettings | None = None  # the ``sweep:`` section (used by ``fpgaml sweep`` only)
+    rtl: RtlSettings | None = None
 
     def summary(self) -> dict:
         return self.model_dump(mode='json')

@@ -5,7 +5,7 @@ and the per-layer settings hls4ml reads, under both spellings, with their types.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
@@ -75,8 +75,9 @@ def _conv_implementation(value: Any) -> str:
     old = ', '.join(f'{k} (hls4ml before 1.3, read as {v})' for k, (v, _) in OLD_CONV_IMPLEMENTATIONS.items())
     shown = f'"{value}"' if isinstance(value, str) else repr(value)
     hint = suggest(value, choices) if isinstance(value, str) else ''
-    raise ValueError(f'unknown conv implementation {shown}{hint}; accepted: {", ".join(CONV_IMPLEMENTATIONS)} '
-                     f'(hls4ml 1.3.0), {old}')
+    raise ValueError(
+        f'unknown conv implementation {shown}{hint}; accepted: {", ".join(CONV_IMPLEMENTATIONS)} (hls4ml 1.3.0), {old}'
+    )
 
 
 def _bit_exact(value: Any) -> str:
@@ -100,8 +101,9 @@ def _extension(value: Any) -> str:
     """An ``extensions`` entry: a Python file (``my_layers.py``, relative to the config file) or an importable
     module name (``my_package.hls_layers``); resolved in fpgaml.config."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f'an extension is a Python file (my_layers.py) or a module name (my_package.layers), '
-                         f'got {value!r}')
+        raise ValueError(
+            f'an extension is a Python file (my_layers.py) or a module name (my_package.layers), got {value!r}'
+        )
     return value.strip()
 
 
@@ -133,8 +135,12 @@ LAYER_SETTINGS: tuple[tuple[str, str, tuple[str, ...], Any], ...] = (
     ('forward_reuse_factor', 'forward_reuse_factor', ('ForwardReuseFactor',), PositiveInt),
     ('backward_reuse_factor', 'backward_reuse_factor', ('BackwardReuseFactor',), PositiveInt),
     ('forward_recurrent_reuse_factor', 'forward_recurrent_reuse_factor', ('ForwardRecurrentReuseFactor',), PositiveInt),
-    ('backward_recurrent_reuse_factor', 'backward_recurrent_reuse_factor', ('BackwardRecurrentReuseFactor',),
-     PositiveInt),
+    (
+        'backward_recurrent_reuse_factor',
+        'backward_recurrent_reuse_factor',
+        ('BackwardRecurrentReuseFactor',),
+        PositiveInt,
+    ),
     ('depthwise_reuse_factor', 'depthwise_reuse_factor', ('DepthwiseReuseFactor',), PositiveInt),
     ('pointwise_reuse_factor', 'pointwise_reuse_factor', ('PointwiseReuseFactor',), PositiveInt),
     ('exp_scale', 'exp_scale', (), float),
@@ -145,10 +151,34 @@ LAYER_SETTINGS: tuple[tuple[str, str, tuple[str, ...], Any], ...] = (
 # Type attributes hls4ml reads as ``<name>_t`` keys of a LayerName / LayerType entry (fpgaml format: ``precision:
 # {<name>: ...}``, which hls4ml reads the same way).
 LAYER_TYPE_KEYS = (
-    'accum', 'bias', 'weight', 'result', 'scale', 'shift', 'slope', 'param', 'table', 'exp_table', 'inv_table',
-    'inv_inp', 'inp_norm', 'embeddings', 'recurrent_weight', 'recurrent_bias', 'depthwise', 'depthwise_accum',
-    'depthwise_result', 'pointwise', 'pointwise_accum', 'forward_weight', 'forward_bias', 'forward_recurrent_weight',
-    'forward_recurrent_bias', 'backward_weight', 'backward_bias', 'backward_recurrent_weight',
+    'accum',
+    'bias',
+    'weight',
+    'result',
+    'scale',
+    'shift',
+    'slope',
+    'param',
+    'table',
+    'exp_table',
+    'inv_table',
+    'inv_inp',
+    'inp_norm',
+    'embeddings',
+    'recurrent_weight',
+    'recurrent_bias',
+    'depthwise',
+    'depthwise_accum',
+    'depthwise_result',
+    'pointwise',
+    'pointwise_accum',
+    'forward_weight',
+    'forward_bias',
+    'forward_recurrent_weight',
+    'forward_recurrent_bias',
+    'backward_weight',
+    'backward_bias',
+    'backward_recurrent_weight',
     'backward_recurrent_bias',
 )
 
@@ -157,7 +187,7 @@ def _optional_precision(v):
     return v if v is None else _precision(v)
 
 
-OptionalPrecision = Annotated[Optional[str], AfterValidator(_optional_precision)]
+OptionalPrecision = Annotated[str | None, AfterValidator(_optional_precision)]
 
 
 def settings_fields(hls4ml_format: bool) -> dict:
@@ -166,9 +196,9 @@ def settings_fields(hls4ml_format: bool) -> dict:
     for fkey, hkey, others, typ in LAYER_SETTINGS:
         if hls4ml_format:
             names = tuple(dict.fromkeys((hkey,) + others))
-            fields[hkey] = (Optional[typ], Field(None, validation_alias=AliasChoices(*names)))
+            fields[hkey] = (typ | None, Field(None, validation_alias=AliasChoices(*names)))
         else:
-            fields[fkey] = (Optional[typ], None)
+            fields[fkey] = (typ | None, None)
     if hls4ml_format:
         for t in LAYER_TYPE_KEYS:
             pascal = ''.join(w.capitalize() for w in t.split('_')) + 'T'

@@ -48,11 +48,12 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise FpgamlError(f'{self.name}:{mark.line + 1}: the YAML is nested more than {MAX_DEPTH} levels '
-                                  f'deep; a config needs a few levels')
+                raise FpgamlError(
+                    f'{self.name}:{mark.line + 1}: the YAML is nested more than {MAX_DEPTH} levels '
+                    f'deep; a config needs a few levels'
+                )
             if self._depth == 2:  # a key (index None) or a value (index: its key) of the top-level mapping
-                self._top_key = (index.value, index.start_mark.line + 1) if isinstance(index, yaml.ScalarNode) \
-                    else None
+                self._top_key = (index.value, index.start_mark.line + 1) if isinstance(index, yaml.ScalarNode) else None
             if not self.check_event(yaml.AliasEvent):
                 self._count_node()
             return super().compose_node(parent, index)
@@ -77,14 +78,18 @@ def _too_large(name: str, top_sizes: dict[tuple[str, int], int], line: int) -> F
     """A document of more than MAX_NODES values as written (no alias involved): name its largest top-level key,
     or better, where no config format accepts that key, the schema's unknown-key error with its suggestion."""
     if not top_sizes:
-        return FpgamlError(f'{name}:{line}: the config is too large: more than the {MAX_NODES} values allowed; a '
-                           f'config needs at most a few hundred')
+        return FpgamlError(
+            f'{name}:{line}: the config is too large: more than the {MAX_NODES} values allowed; a '
+            f'config needs at most a few hundred'
+        )
     (key, key_line), n = max(top_sizes.items(), key=lambda item: item[1])
     unknown = _unknown_top_level_key(key, [k for k, _ in top_sizes])
     if unknown:
         return FpgamlError(f'{name}:{key_line}: {key}: {unknown}')
-    return FpgamlError(f'{name}:{key_line}: the config is too large: more than the {MAX_NODES} values allowed '
-                       f'({n} of them under "{key}"); a config needs at most a few hundred')
+    return FpgamlError(
+        f'{name}:{key_line}: the config is too large: more than the {MAX_NODES} values allowed '
+        f'({n} of them under "{key}"); a config needs at most a few hundred'
+    )
 
 
 def _unknown_top_level_key(key: str, top_keys: list[str]) -> str | None:
@@ -95,8 +100,9 @@ def _unknown_top_level_key(key: str, top_keys: list[str]) -> str | None:
     from fpgaml.config import HLS4ML_MARKERS
     from fpgaml.config.schema import FpgamlFormat, Hls4mlFormat
 
-    formats = (Hls4mlFormat, FpgamlFormat) if any(k in HLS4ML_MARKERS for k in top_keys) \
-        else (FpgamlFormat, Hls4mlFormat)
+    formats = (
+        (Hls4mlFormat, FpgamlFormat) if any(k in HLS4ML_MARKERS for k in top_keys) else (FpgamlFormat, Hls4mlFormat)
+    )
     messages = []
     for fmt in formats:
         try:
@@ -125,17 +131,21 @@ def _check_expanded_size(name: str, root: yaml.Node) -> None:
             continue
         size = 1 + sum(sizes.get(id(c), 0) for c in children)
         if size > MAX_NODES:
-            raise FpgamlError(f'{name}:{node.start_mark.line + 1}: YAML aliases (*name) expand this document to '
-                              f'more than {MAX_NODES} values; refusing it (an "alias bomb"?). A config needs a '
-                              f'few hundred')
+            raise FpgamlError(
+                f'{name}:{node.start_mark.line + 1}: YAML aliases (*name) expand this document to '
+                f'more than {MAX_NODES} values; refusing it (an "alias bomb"?). A config needs a '
+                f'few hundred'
+            )
         sizes[id(node)] = size
 
 
 def _check_key_node(loader: _Loader, key_node: yaml.Node) -> None:
     if not isinstance(key_node, yaml.ScalarNode):
         kind = 'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'
-        raise FpgamlError(f'{loader.name}:{key_node.start_mark.line + 1}: a key must be a plain name, not a {kind} '
-                          f'(YAML "? [a, b] : value" complex keys are not accepted)')
+        raise FpgamlError(
+            f'{loader.name}:{key_node.start_mark.line + 1}: a key must be a plain name, not a {kind} '
+            f'(YAML "? [a, b] : value" complex keys are not accepted)'
+        )
 
 
 def _check_cut_precision(loader: _Loader, node: yaml.MappingNode) -> None:
@@ -147,7 +157,8 @@ def _check_cut_precision(loader: _Loader, node: yaml.MappingNode) -> None:
             if isinstance(n, yaml.ScalarNode) and n.style is None and _CUT_PRECISION.match(n.value):
                 raise FpgamlError(
                     f'{loader.name}:{n.start_mark.line + 1}: "{n.value}" was cut at a comma: inside {{ }} YAML reads '
-                    f'a comma as a separator; quote the type, e.g. {{default: "fixed<16,6>"}}')
+                    f'a comma as a separator; quote the type, e.g. {{default: "fixed<16,6>"}}'
+                )
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -183,9 +194,11 @@ def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode('utf-8-sig')
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b'\n') + 1
-        raise FpgamlError(f'{path}:{line}: the config is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset '
-                          f'{e.start}); save it as UTF-8') from None
+        line = raw[: e.start].count(b'\n') + 1
+        raise FpgamlError(
+            f'{path}:{line}: the config is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset '
+            f'{e.start}); save it as UTF-8'
+        ) from None
 
 
 def load_yaml(path: Path) -> LineDict:

@@ -27,8 +27,13 @@ from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.convert import checks
 from fpgaml.convert.bitexact import confirm_bit_exact, decide_bit_exact
-from fpgaml.convert.hlsconfig import (_planned_input_types, _taken_types, build_hls_config, folded_input_types,
-                                      use_profile)
+from fpgaml.convert.hlsconfig import (
+    _planned_input_types,
+    _taken_types,
+    build_hls_config,
+    folded_input_types,
+    use_profile,
+)
 from fpgaml.convert.passes import FlowContext, PassRecord, run_passes
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.convert.writer import firmware_hash, write_project
@@ -79,9 +84,15 @@ class Conversion:
         return [r.to_json() for r in self.flow]
 
 
-FPGAML_TYPE_ATTRS = {'fpgaml_act_table_t': 'act_table', 'fpgaml_recr_table_t': 'recr_table',
-                     'fpgaml_distance_t': 'distance', 'fpgaml_cell_acc_t': 'cell_preactivation',
-                     'fpgaml_state_t': 'state', 'fpgaml_cell_c_t': 'cell_state', 'fpgaml_cell_h_t': 'cell_hidden'}
+FPGAML_TYPE_ATTRS = {
+    'fpgaml_act_table_t': 'act_table',
+    'fpgaml_recr_table_t': 'recr_table',
+    'fpgaml_distance_t': 'distance',
+    'fpgaml_cell_acc_t': 'cell_preactivation',
+    'fpgaml_state_t': 'state',
+    'fpgaml_cell_c_t': 'cell_state',
+    'fpgaml_cell_h_t': 'cell_hidden',
+}
 
 
 def layer_records(graph) -> list[LayerRecord]:
@@ -105,11 +116,19 @@ def layer_records(graph) -> list[LayerRecord]:
         out = layer.get_output_variable()
         strategy = layer.get_attr('strategy')
         table_size = layer.get_attr('table_size')
-        records.append(LayerRecord(
-            name=layer.name, cls=layer.class_name, output_shape=[int(d) for d in out.shape],
-            precisions=precisions, reuse_factor=layer.get_attr('reuse_factor'),
-            strategy=str(strategy) if strategy is not None else None, n_weights=n_w, n_zero_weights=n_zero,
-            table_size=int(table_size) if table_size is not None else None))
+        records.append(
+            LayerRecord(
+                name=layer.name,
+                cls=layer.class_name,
+                output_shape=[int(d) for d in out.shape],
+                precisions=precisions,
+                reuse_factor=layer.get_attr('reuse_factor'),
+                strategy=str(strategy) if strategy is not None else None,
+                n_weights=n_w,
+                n_zero_weights=n_zero,
+                table_size=int(table_size) if table_size is not None else None,
+            )
+        )
     return records
 
 
@@ -120,15 +139,17 @@ def _profiled_types(cfg, loaded, layer_list, classes, hls_config) -> tuple[dict,
     entries = hls_config['HLSConfig']['LayerName']
     taken = {n: _taken_types(settings, n, c, entries.get(n)) for n, c in classes.items()}
     try:
-        profiled, records, source = profile(cfg, loaded, layer_list, classes, taken,
-                                            _planned_input_types(cfg, layer_list))
+        profiled, records, source = profile(
+            cfg, loaded, layer_list, classes, taken, _planned_input_types(cfg, layer_list)
+        )
     except FpgamlError:
         raise
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(f'precision profiling failed: {type(e).__name__}: {e}') from None
     w, m = cfg.precision_policy.width, cfg.precision_policy.margin
-    return profiled, (f'profiled precision ({w} bits, {m} margin bit(s)) from {source}: '
-                      + '; '.join(r.describe() for r in records))
+    return profiled, (
+        f'profiled precision ({w} bits, {m} margin bit(s)) from {source}: ' + '; '.join(r.describe() for r in records)
+    )
 
 
 def _warn(message: str) -> None:
@@ -161,8 +182,14 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
             return loaded.to_hls(config)
 
     try:
-        ctx = FlowContext(cfg=cfg, loaded=loaded, hls_config=hls_config, graph=rebuild(hls_config),
-                          bit_exact=bit_exact, rebuild=rebuild)
+        ctx = FlowContext(
+            cfg=cfg,
+            loaded=loaded,
+            hls_config=hls_config,
+            graph=rebuild(hls_config),
+            bit_exact=bit_exact,
+            rebuild=rebuild,
+        )
         flow = run_passes(ctx)
     except FpgamlError:
         raise
@@ -184,18 +211,31 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     for warning in filter(None, warnings):
         _warn(warning)
         notes.append(warning)
-    conv = Conversion(graph=graph, config=cfg, loaded=loaded, bit_exact=bit_exact, bit_exact_reason=reason,
-                      layers=layer_records(graph), hls4ml_log=log.getvalue(), notes=notes, flow=flow)
+    conv = Conversion(
+        graph=graph,
+        config=cfg,
+        loaded=loaded,
+        bit_exact=bit_exact,
+        bit_exact_reason=reason,
+        layers=layer_records(graph),
+        hls4ml_log=log.getvalue(),
+        notes=notes,
+        flow=flow,
+    )
     for inp, (ptype, qname) in folded_input_types(cfg, layer_list).items():
-        conv.notes.append(f'input "{inp}" typed {parse_precision(ptype).hls4ml_str()}: the type of the quantizer '
-                          f'"{qname}" that reads it (precision: input is not set), so the firmware converts raw '
-                          f'inputs exactly as Keras quantizes them')
+        conv.notes.append(
+            f'input "{inp}" typed {parse_precision(ptype).hls4ml_str()}: the type of the quantizer '
+            f'"{qname}" that reads it (precision: input is not set), so the firmware converts raw '
+            f'inputs exactly as Keras quantizes them'
+        )
     if loaded.pruning_stripped:
         conv.notes.append(f'stripped pruning wrappers from: {", ".join(loaded.pruning_stripped)}')
     for t in conv.input_types + conv.output_types:
         if t is not None and t.width > 53:
-            conv.notes.append(f'a model input/output type is {t.width} bits wide; C-simulation reads it through '
-                              f'a double, which is exact only up to 53 bits')
+            conv.notes.append(
+                f'a model input/output type is {t.width} bits wide; C-simulation reads it through '
+                f'a double, which is exact only up to 53 bits'
+            )
     return conv
 
 

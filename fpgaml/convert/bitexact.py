@@ -8,8 +8,7 @@ from fpgaml.fixed import Fixed, grid_of
 from fpgaml.frontend import LoadedModel
 
 # Activations hls4ml computes with lookup tables (never bit for bit what Keras computes in float32).
-TABLE_ACTIVATIONS = ('sigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu', 'exponential', 'swish', 'gelu',
-                     'silu')
+TABLE_ACTIVATIONS = ('sigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu', 'exponential', 'swish', 'gelu', 'silu')
 RECURRENT_CLASSES = ('SimpleRNN', 'LSTM', 'GRU', 'QSimpleRNN', 'QLSTM', 'QGRU', 'Bidirectional')
 # float32 (Keras) holds 24 significant bits: a fixed-point grid needs width - sign bits <= 24 of them.
 FLOAT32_BITS = 24
@@ -48,17 +47,23 @@ def _recurrent_blocker(cfg: ProjectConfig, layer) -> str | None:
         return f'{layer.name} ({cls}: float weights and states; use QLSTM / QGRU with quantizers)'
     cell = layer.cell
     if _table_size_set(cfg, layer.name):
-        return f'{layer.name} ({cls}: table_size set: hls4ml\'s lookup-table gates)'
-    for what, act, kind in (('activation', cell.activation, 'tanh'),
-                            ('recurrent_activation', cell.recurrent_activation, 'sigmoid')):
+        return f"{layer.name} ({cls}: table_size set: hls4ml's lookup-table gates)"
+    for what, act, kind in (
+        ('activation', cell.activation, 'tanh'),
+        ('recurrent_activation', cell.recurrent_activation, 'sigmoid'),
+    ):
         if exact_activation_kind(act) != kind:
-            return (f'{layer.name} ({cls}: float {what} {getattr(act, "__name__", None) or act}; set '
-                    f'{what}=quantized_{kind}(8) to make it exact)')
+            return (
+                f'{layer.name} ({cls}: float {what} {getattr(act, "__name__", None) or act}; set '
+                f'{what}=quantized_{kind}(8) to make it exact)'
+            )
     if state_type(getattr(cell, 'state_quantizer_internal', None)) is None:
-        return (f'{layer.name} ({cls}: float state h{", c" if cls == "QLSTM" else ""}; set '
-                f'state_quantizer=quantized_bits(bits, integer, alpha=1) to make it exact)')
+        return (
+            f'{layer.name} ({cls}: float state h{", c" if cls == "QLSTM" else ""}; set '
+            f'state_quantizer=quantized_bits(bits, integer, alpha=1) to make it exact)'
+        )
     if cfg.io_type != 'io_parallel':
-        return f'{layer.name} ({cls}: io_stream: hls4ml\'s lookup-table gates)'
+        return f"{layer.name} ({cls}: io_stream: hls4ml's lookup-table gates)"
     return None
 
 
@@ -71,7 +76,7 @@ def _bit_exact_blockers(cfg: ProjectConfig, loaded: LoadedModel) -> list[str]:
 
     out = []
     layers = loaded.model.layers
-    for i, layer in enumerate(layers):
+    for layer in layers:
         cls = type(layer).__name__
         if cls in RECURRENT_CLASSES:
             why = _recurrent_blocker(cfg, layer)
@@ -116,27 +121,38 @@ def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -
     tolerances; ``on`` is kept, with a warning. Returns (bit_exact, reason, warning or None)."""
     if not bit_exact:
         return bit_exact, reason, None
-    fallback = [f'{n.name} ({"; ".join(n.get_attr("fpgaml_not_exact"))})' for n in graph.get_layers()
-                if n.get_attr('fpgaml_not_exact')]
+    fallback = [
+        f'{n.name} ({"; ".join(n.get_attr("fpgaml_not_exact"))})'
+        for n in graph.get_layers()
+        if n.get_attr('fpgaml_not_exact')
+    ]
     if fallback:
-        why = f'hls4ml\'s own implementation kept where fpgaml has no exact one: {"; ".join(fallback)}'
+        why = f"hls4ml's own implementation kept where fpgaml has no exact one: {'; '.join(fallback)}"
         if cfg.bit_exact == 'on':
             return True, reason, f'bit_exact: on, but {why}: differences are expected'
         return False, f'auto: {why}; comparing with tolerances', None
-    inexact = [f'{n.name} ({", ".join(n.get_attr("fpgaml_float32_inexact"))})' for n in graph.get_layers()
-               if n.get_attr('fpgaml_float32_inexact')]
+    inexact = [
+        f'{n.name} ({", ".join(n.get_attr("fpgaml_float32_inexact"))})'
+        for n in graph.get_layers()
+        if n.get_attr('fpgaml_float32_inexact')
+    ]
     if inexact:
-        why = (f'recurrent cell tensors with more than {FLOAT32_BITS} significant bits, which Keras\'s float32 '
-               f'rounds: {"; ".join(inexact)}')
+        why = (
+            f"recurrent cell tensors with more than {FLOAT32_BITS} significant bits, which Keras's float32 "
+            f'rounds: {"; ".join(inexact)}'
+        )
         if cfg.bit_exact == 'on':
             return True, reason, f'bit_exact: on, but {why}: differences in the last bits are possible'
         return False, f'auto: {why}; comparing with tolerances', None
-    wide = [f'{kind} {grid_of(v.type.precision).hls4ml_str()}'
-            for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
-            for v in vs if _float32_unholdable(grid_of(v.type.precision))]
+    wide = [
+        f'{kind} {grid_of(v.type.precision).hls4ml_str()}'
+        for kind, vs in (('input', graph.get_input_variables()), ('output', graph.get_output_variables()))
+        for v in vs
+        if _float32_unholdable(grid_of(v.type.precision))
+    ]
     if not wide:
         return bit_exact, reason, None
-    why = (f'{", ".join(wide)} has more than {FLOAT32_BITS} significant bits, which Keras\'s float32 cannot hold')
+    why = f"{', '.join(wide)} has more than {FLOAT32_BITS} significant bits, which Keras's float32 cannot hold"
     if cfg.bit_exact == 'on':
         return True, reason, f'bit_exact: on, but {why}: differences in the last bits are expected'
     return False, f'auto: {why}; comparing with tolerances', None

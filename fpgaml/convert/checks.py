@@ -31,14 +31,20 @@ def quantizer_conflicts(cfg: ProjectConfig, layer_list: list[dict]) -> list[str]
             if given is None:
                 continue
             g, w = parse_precision(given), parse_precision(want)
-            same_grid = (g.fractional == w.fractional and g.rounding == w.rounding
-                         and g.saturation == w.saturation and g.max_value == w.max_value
-                         and g.min_value <= w.min_value)  # e.g. fixed<7,1> for a ufixed<6,0> ReLU
+            same_grid = (
+                g.fractional == w.fractional
+                and g.rounding == w.rounding
+                and g.saturation == w.saturation
+                and g.max_value == w.max_value
+                and g.min_value <= w.min_value
+            )  # e.g. fixed<7,1> for a ufixed<6,0> ReLU
             if not same_grid:
                 line = settings.line(layer['name'], layer['class_name'], 'precision')
-                out.append(f'{cfg.source}:{line}: layer "{layer["name"]}" {key} type {given} differs from '
-                           f'its quantizer\'s {w.hls4ml_str()}: the firmware will not match '
-                           f'the quantized model bit for bit there')
+                out.append(
+                    f'{cfg.source}:{line}: layer "{layer["name"]}" {key} type {given} differs from '
+                    f"its quantizer's {w.hls4ml_str()}: the firmware will not match "
+                    f'the quantized model bit for bit there'
+                )
     return out
 
 
@@ -49,8 +55,11 @@ def _reuse_blocks(backend, layer) -> list[tuple[str, int, int]]:
         return [('reuse_factor', layer.get_attr('n_contract'), layer.get_attr('n_free_kernel'))]
     sizes = backend.get_layer_mult_size(layer)
     if isinstance(sizes, list):  # Bidirectional: one (n_in, n_out, n_in_recr, n_out_recr) per direction
-        return [block for d, (n_in, n_out, n_in_r, n_out_r) in zip(('forward', 'backward'), sizes)
-                for block in ((f'{d}_reuse_factor', n_in, n_out), (f'{d}_recurrent_reuse_factor', n_in_r, n_out_r))]
+        return [
+            block
+            for d, (n_in, n_out, n_in_r, n_out_r) in zip(('forward', 'backward'), sizes)
+            for block in ((f'{d}_reuse_factor', n_in, n_out), (f'{d}_recurrent_reuse_factor', n_in_r, n_out_r))
+        ]
     blocks = [('reuse_factor', sizes[0], sizes[1])]
     if len(sizes) == 4:
         blocks.append(('recurrent_reuse_factor', sizes[2], sizes[3]))
@@ -90,7 +99,8 @@ def reuse_factors(cfg: ProjectConfig, graph) -> list[str]:
                     f'{where}: reuse factor {requested} is not valid for layer "{layer.name}"{block} '
                     f'({layer.class_name}, {n_in} inputs x {n_out} outputs per multiplication block); with the '
                     f'Latency strategy it must be from 1 to {n_in * n_out} (the number of multiplications); it sets '
-                    f'the pipeline interval')
+                    f'the pipeline interval'
+                )
             used = layer.get_attr(attr)
             if used == requested:
                 continue
@@ -98,8 +108,9 @@ def reuse_factors(cfg: ProjectConfig, graph) -> list[str]:
             shown = ', '.join(map(str, valid[:40])) + (' ...' if len(valid) > 40 else '')
             warnings.append(
                 f'{where}: reuse factor {requested} of layer "{layer.name}"{block} ({layer.class_name}, Resource '
-                f'strategy, {n_in} inputs x {n_out} outputs) is not one of hls4ml\'s valid reuse factors ({shown}): '
-                f'hls4ml substitutes {used}, and the firmware is built with {used}; set {used} to silence this')
+                f"strategy, {n_in} inputs x {n_out} outputs) is not one of hls4ml's valid reuse factors ({shown}): "
+                f'hls4ml substitutes {used}, and the firmware is built with {used}; set {used} to silence this'
+            )
     return warnings
 
 
@@ -115,8 +126,10 @@ def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, 
         line = cfg.layer_patterns[pattern].line
         key = 'LayerName' if cfg.format == 'hls4ml' else 'layers'
         known = sorted(set(classes) | set(graph_names))
-        msg = (f'{cfg.source}:{line}: {key}: "{pattern}" matches no layer{suggest(pattern, known)}; the model\'s '
-               f'layers are: {", ".join(known)}')
+        msg = (
+            f'{cfg.source}:{line}: {key}: "{pattern}" matches no layer{suggest(pattern, known)}; the model\'s '
+            f'layers are: {", ".join(known)}'
+        )
         if cfg.format != 'hls4ml':
             raise FpgamlError(msg)
         warnings.append(msg + ' (ignored, as hls4ml does, because this is an hls4ml-format config)')
@@ -125,8 +138,9 @@ def overrides_matched(cfg: ProjectConfig, matched: dict[str, list[str]], graph, 
     known_types = set(hls4ml.model.layers.layer_map)
     for t, s in cfg.layer_types.items():
         if t not in known_types:
-            raise FpgamlError(f'{cfg.source}:{s.line}: LayerType: "{t}" is not an hls4ml layer type'
-                              f'{suggest(t, known_types)}')
+            raise FpgamlError(
+                f'{cfg.source}:{s.line}: LayerType: "{t}" is not an hls4ml layer type{suggest(t, known_types)}'
+            )
     return warnings
 
 
@@ -135,15 +149,33 @@ def old_conv_implementations(cfg: ProjectConfig, graph, classes: dict[str, str])
     fpgaml.convert.hlsconfig translated: where it is written, the hls4ml 1.3 value built, why, and which of the
     layers it applies to hls4ml 1.3 builds as its pointwise convolution."""
     hls = cfg.format == 'hls4ml'
-    entries = [(f'{cfg.source}', 'HLSConfig.Model.ConvImplementation', cfg.model_settings.get('ConvImplementation'),
-                list(classes))]
+    entries = [
+        (
+            f'{cfg.source}',
+            'HLSConfig.Model.ConvImplementation',
+            cfg.model_settings.get('ConvImplementation'),
+            list(classes),
+        )
+    ]
     for t, s in cfg.layer_types.items():
-        entries.append((f'{cfg.source}:{s.line}', f'HLSConfig.LayerType.{t}.ConvImplementation',
-                        s.extra.get('ConvImplementation'), [n for n, c in classes.items() if c == t]))
+        entries.append(
+            (
+                f'{cfg.source}:{s.line}',
+                f'HLSConfig.LayerType.{t}.ConvImplementation',
+                s.extra.get('ConvImplementation'),
+                [n for n, c in classes.items() if c == t],
+            )
+        )
     for p, s in cfg.layer_patterns.items():
         key = f'HLSConfig.LayerName.{p}.ConvImplementation' if hls else f'layers.{p}.conv_implementation'
-        entries.append((f'{cfg.source}:{s.line}', key, s.extra.get('ConvImplementation'),
-                        [n for n in classes if fnmatch.fnmatchcase(n, p)]))
+        entries.append(
+            (
+                f'{cfg.source}:{s.line}',
+                key,
+                s.extra.get('ConvImplementation'),
+                [n for n in classes if fnmatch.fnmatchcase(n, p)],
+            )
+        )
     notes = []
     for where, key, value, names in entries:
         if value not in OLD_CONV_IMPLEMENTATIONS:
@@ -152,12 +184,19 @@ def old_conv_implementations(cfg: ProjectConfig, graph, classes: dict[str, str])
         nodes = [graph.graph[n] for n in names if n in graph.graph]
         pointwise = [n.name for n in nodes if n.class_name.startswith('PointwiseConv')]
         here = f'here: {", ".join(pointwise)}' if pointwise else 'no layer here has kernel size 1'
-        batched = [n for n in nodes if n.class_name == 'PointwiseConv1D' and n.get_attr('n_partitions') == 1
-                   and (n.get_attr('parallelization_factor') or 1) > 1]
+        batched = [
+            n
+            for n in nodes
+            if n.class_name == 'PointwiseConv1D'
+            and n.get_attr('n_partitions') == 1
+            and (n.get_attr('parallelization_factor') or 1) > 1
+        ]
         if batched:  # see fpgaml.convert.hlsconfig._old_pointwise_all_positions
-            why += (f'; in io_parallel (Latency) every position at once, as that hls4ml\'s pointwise kernel computed '
-                    f'it: ParallelizationFactor {batched[0].get_attr("parallelization_factor")} (the output width; '
-                    f'that kernel did not read the setting), hls4ml 1.3\'s batched pointwise kernel, II = reuse factor')
+            why += (
+                f"; in io_parallel (Latency) every position at once, as that hls4ml's pointwise kernel computed "
+                f'it: ParallelizationFactor {batched[0].get_attr("parallelization_factor")} (the output width; '
+                f"that kernel did not read the setting), hls4ml 1.3's batched pointwise kernel, II = reuse factor"
+            )
         notes.append(f'{where}: {key}: "{value}" (hls4ml before 1.3) is built as "{new}": {why} ({here})')
     return notes
 
@@ -176,13 +215,14 @@ def unsupported_message(e: Exception, loaded: LoadedModel) -> str:
         which = f' (layer "{names[0]}")' if names else ''
         return f'unsupported layer class {cls}{which}: hls4ml 1.3.0 cannot convert it'
     return f'hls4ml could not convert the model: {type(e).__name__}: {text}'
+
+
 # Beyond this many multiplications per inference (io_parallel), g++ needs minutes for the C-simulation
 # library (KERAS_conv1d: 251k multiplications per output position set, ~480 s) and HLS synthesis of a
 # fully unrolled design is impractical; hls4ml's own guidance is <= 4096 multiplications per layer
 # and reuse cycle for the Latency strategy.
 LARGE_MULTS = 100_000
 MULTS_PER_LAYER = 4096
-
 
 
 def multiplications(graph) -> list[tuple[str, int, int]]:
@@ -224,6 +264,8 @@ def size_warning(graph, io_type: str) -> str | None:
     if has_conv:
         advice.append('io_type: io_stream (convolutions then compute one output position at a time)')
     advice.append(f'a larger reuse_factor (e.g. >= {rf} for layer "{per_layer[0]}", with strategy: Resource)')
-    return (f'large model: {total:,} multiplications per inference with io_parallel (layer "{per_layer[0]}": '
-            f'{per_layer[2]:,} per cycle); the C-simulation compile may take minutes and synthesis may not fit. '
-            f'Consider ' + ' or '.join(advice))
+    return (
+        f'large model: {total:,} multiplications per inference with io_parallel (layer "{per_layer[0]}": '
+        f'{per_layer[2]:,} per cycle); the C-simulation compile may take minutes and synthesis may not fit. '
+        f'Consider ' + ' or '.join(advice)
+    )

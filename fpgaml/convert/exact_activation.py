@@ -55,9 +55,9 @@ def evaluate(quantizer, codes: np.ndarray, in_frac: int, out_frac: int) -> np.nd
     """QKeras's quantizer on the float32 values of input codes (``code * 2^-in_frac``), as output codes."""
     import tensorflow as tf
 
-    x = (np.asarray(codes, dtype=np.float64) * 2.0 ** -in_frac).astype(np.float32)
+    x = (np.asarray(codes, dtype=np.float64) * 2.0**-in_frac).astype(np.float32)
     y = np.asarray(quantizer(tf.constant(x)), dtype=np.float64)
-    k = y * 2.0 ** out_frac
+    k = y * 2.0**out_frac
     if not np.all(k == np.round(k)):
         raise ValueError(f'{describe(quantizer)} returned a value off its 2^-{out_frac} grid')
     return k.astype(np.int64)
@@ -271,15 +271,16 @@ def _cpp_array(ctype: str, values) -> str:
 
 def _ctype(values) -> str:
     lo, hi = int(np.min(values)), int(np.max(values))
-    return 'short' if -(2 ** 15) <= lo and hi < 2 ** 15 else 'int'
+    return 'short' if -(2**15) <= lo and hi < 2**15 else 'int'
 
 
 def cpp_table(name: str, table: BinnedTable, extra: str = '', indent: str = '    ') -> str:
     """The C++ TABLE struct ``nnet::fpgaml_step`` reads (``nnet_fpgaml_activation.h``)."""
     s = table.step
-    upper = ('return level(i) + 1;' if table.unit_steps
-             else f'{_cpp_array(_ctype(table.upper), table.upper)} return t[i];')
-    mask = (f'{_cpp_array("int", table.mask)} return t[i];' if table.mask_bits else 'return 0;')
+    upper = (
+        'return level(i) + 1;' if table.unit_steps else f'{_cpp_array(_ctype(table.upper), table.upper)} return t[i];'
+    )
+    mask = f'{_cpp_array("int", table.mask)} return t[i];' if table.mask_bits else 'return 0;'
     lines = [
         f'struct {name} {{',
         f'    // {s.name} on {s.in_type.hls4ml_str()}: {table.entries} bins of 2^{table.shift} input codes',

@@ -25,6 +25,7 @@ from fpgaml.frontend import LoadedModel
 # indexes its table with the top bits of that type, which turns the softmax into a constant.
 SOFTMAX_INP_NORM = 'ufixed<16,5,RND,SAT>'
 
+
 def _quantizer_precisions(layer: dict) -> dict[str, str]:
     """Precisions implied by a layer's QKeras quantizers (as hls4ml's config_from_keras_model does)."""
     from hls4ml.utils.config import _get_precision_from_quantizer
@@ -81,7 +82,6 @@ def _softmax_tables(loaded: LoadedModel, name: str) -> dict[str, str]:
         'inv_table_t': 'ufixed<18,1,RND,SAT>',
         'inv_inp_t': f'ufixed<18,{sum_int},RND,SAT>',
     }
-
 
 
 SOFTMAX_TYPES = ('exp_table', 'inv_table', 'inv_inp', 'inp_norm', 'accum')
@@ -144,8 +144,10 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
     strategy = out.get('Strategy')
     if strategy in SOFTMAX_STRATEGIES or (strategy and cls == 'Softmax' and strategy == 'Latency'):
         if cls != 'Softmax' and not name.endswith('softmax'):
-            raise FpgamlError(f'{cfg.source}:{s.line}: Strategy "{strategy}" only applies to softmax layers; '
-                              f'layer "{name}" is a {cls}. Accepted here: Latency, Resource')
+            raise FpgamlError(
+                f'{cfg.source}:{s.line}: Strategy "{strategy}" only applies to softmax layers; '
+                f'layer "{name}" is a {cls}. Accepted here: Latency, Resource'
+            )
         out.pop('Strategy')
         # hls4ml 1.x reads the softmax implementation from ``Implementation`` and ignores ``Strategy`` there
         # (config_from_keras_model writes ``Implementation: stable``, and hls4ml's own test_softmax then sets
@@ -178,8 +180,13 @@ def _pointwise_width(loaded: LoadedModel, name: str) -> int | None:
     return int(shape[1]) if shape[1] else None
 
 
-def _old_pointwise_all_positions(cfg: ProjectConfig, loaded: LoadedModel, settings: LayerSettingResolver,
-                                 classes: dict[str, str], layer_name: dict[str, dict]) -> None:
+def _old_pointwise_all_positions(
+    cfg: ProjectConfig,
+    loaded: LoadedModel,
+    settings: LayerSettingResolver,
+    classes: dict[str, str],
+    layer_name: dict[str, dict],
+) -> None:
     """``ConvImplementation: Pointwise`` (hls4ml before 1.3) on an io_parallel Latency layer of kernel size 1: that
     hls4ml's pointwise kernel computed every position at once (the positions split into reuse-factor groups, one
     kernel instance each: II = reuse factor) and did not read ``ParallelizationFactor``. hls4ml 1.3 builds the same
@@ -256,13 +263,17 @@ def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, 
         nxt = readers[0] if readers else layer_list[i + 1]
         if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
             continue
-        later = layer_list[layer_list.index(nxt) + 1:]
+        later = layer_list[layer_list.index(nxt) + 1 :]
         if not any(nxt['name'] in (lay.get('inputs') or []) or 'inputs' not in lay for lay in later):
             continue  # the quantizer is a model output (see above; a Sequential model's layers name no inputs)
         q = nxt.get('activation_quantizer')
         cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
-        if not isinstance(q, dict) or q.get('class_name') not in ('linear', 'quantized_bits') or \
-                cfg_q.get('alpha', 1) not in (1, None) or cfg_q.get('use_stochastic_rounding'):
+        if (
+            not isinstance(q, dict)
+            or q.get('class_name') not in ('linear', 'quantized_bits')
+            or cfg_q.get('alpha', 1) not in (1, None)
+            or cfg_q.get('use_stochastic_rounding')
+        ):
             continue
         result = _quantizer_precisions(nxt).get('result')
         if result:
@@ -283,15 +294,23 @@ def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[Fix
         if layer.get('precision') is not None:
             out.append(grid_of(layer['precision']))
             continue
-        text = cfg.input_precision or (cfg.default_precision if isinstance(cfg.default_precision, str)
-                                       else cfg.default_precision.get('default', 'fixed<16,6>'))
+        text = cfg.input_precision or (
+            cfg.default_precision
+            if isinstance(cfg.default_precision, str)
+            else cfg.default_precision.get('default', 'fixed<16,6>')
+        )
         out.append(parse_precision(text))
     return out
 
 
-def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[dict], bit_exact: bool,
-                     output_dir: Path, profiled: dict[str, dict[str, str]] | None = None
-                     ) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
+def build_hls_config(
+    cfg: ProjectConfig,
+    loaded: LoadedModel,
+    layer_list: list[dict],
+    bit_exact: bool,
+    output_dir: Path,
+    profiled: dict[str, dict[str, str]] | None = None,
+) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
     """The full hls4ml config dict. Returns (config, pattern -> matched names, layer name -> class).
 
     ``profiled``: per-layer types from the ``profile`` policy; they fill only keys nothing else set."""
@@ -362,8 +381,12 @@ def build_hls_config(cfg: ProjectConfig, loaded: LoadedModel, layer_list: list[d
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
             entry.pop('Precision')
-        if 'Precision' in entry and isinstance(entry['Precision'], dict) and 'default' in entry['Precision'] \
-                and len(entry['Precision']) == 1:
+        if (
+            'Precision' in entry
+            and isinstance(entry['Precision'], dict)
+            and 'default' in entry['Precision']
+            and len(entry['Precision']) == 1
+        ):
             entry['Precision'] = entry['Precision']['default']
 
     # hls4ml applies LayerType to layers fpgaml does not name (e.g. layers its optimizers insert)

@@ -119,9 +119,14 @@ def _bn_scale_bias(layer: dict) -> tuple[np.ndarray, np.ndarray] | None:
     return scale, beta - mean * scale
 
 
-def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[str, str],
-            taken: dict[str, set[str]], input_types: list) -> tuple[dict[str, dict[str, str]], list[ProfiledLayer],
-                                                                   str]:
+def profile(
+    cfg: ProjectConfig,
+    loaded,
+    layer_list: list[dict],
+    classes: dict[str, str],
+    taken: dict[str, set[str]],
+    input_types: list,
+) -> tuple[dict[str, dict[str, str]], list[ProfiledLayer], str]:
     """Per-layer types chosen from observed ranges: (layer name -> {key: precision}, records, source)."""
     policy = cfg.precision_policy
     xs, source = calibration_inputs(cfg, loaded, input_types)
@@ -168,8 +173,7 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
             base = next((b for b in by_name if name.startswith(b + '_') and b + ':post' in kout), None)
             y = kout[base + ':post'] if base else None
         act = (layer or {}).get('activation') if layer is not None else name.rsplit('_', 1)[-1]
-        base = name[:-len('_linear')] if name.endswith('_linear') and cls == 'Activation' and act == 'linear' \
-            else None
+        base = name[: -len('_linear')] if name.endswith('_linear') and cls == 'Activation' and act == 'linear' else None
         if base is not None and base in chosen and 'result' not in busy:
             types['result'] = chosen[base]  # the linear activation hls4ml inserts passes its input through
         elif y is not None and 'result' not in busy:
@@ -188,11 +192,20 @@ def profile(cfg: ProjectConfig, loaded, layer_list: list[dict], classes: dict[st
             chosen[name] = types['result']
         # ---- weights ----------------------------------------------------------------------------
         if layer is not None:
-            for key, wname in (('weight_data', 'weight'), ('bias_data', 'bias'), ('depthwise_data', 'depthwise'),
-                               ('pointwise_data', 'pointwise'), ('embeddings_data', 'embeddings')):
+            for key, wname in (
+                ('weight_data', 'weight'),
+                ('bias_data', 'bias'),
+                ('depthwise_data', 'depthwise'),
+                ('pointwise_data', 'pointwise'),
+                ('embeddings_data', 'embeddings'),
+            ):
                 data = layer.get(key)
-                if isinstance(data, np.ndarray) and data.size and wname not in busy and \
-                        layer.get(f'{wname}_quantizer') is None:
+                if (
+                    isinstance(data, np.ndarray)
+                    and data.size
+                    and wname not in busy
+                    and layer.get(f'{wname}_quantizer') is None
+                ):
                     types[wname] = weight_type(data, policy)
             if cls == 'BatchNormalization':
                 sb = _bn_scale_bias(layer)

@@ -33,56 +33,130 @@ class Override:
     rendered: dict = field(default_factory=dict)
 
 
-_PO2 = {'{product_type}<x_T, y_T>': '{fpgaml_product_type}<x_T, y_T, {fpgaml_po2_exponents[0]}, '
-                                                      '{fpgaml_po2_exponents[1]}>'}
+_PO2 = {
+    '{product_type}<x_T, y_T>': '{fpgaml_product_type}<x_T, y_T, {fpgaml_po2_exponents[0]}, {fpgaml_po2_exponents[1]}>'
+}
 _TABLE = 'typedef {table_t.name} table_t;'
-_DISTANCE = {'static const unsigned distance_width = {distance_width};':
-             'static const unsigned distance_width = {fpgaml_distance_t.width};',
-             'typedef ap_fixed<{distance_width}, {distance_nint}, AP_TRN, AP_SAT> distance_t;':
-             'typedef {fpgaml_distance_t.cpp} distance_t;'}
+_DISTANCE = {
+    'static const unsigned distance_width = {distance_width};': 'static const unsigned distance_width = {fpgaml_distance_t.width};',
+    'typedef ap_fixed<{distance_width}, {distance_nint}, AP_TRN, AP_SAT> distance_t;': 'typedef {fpgaml_distance_t.cpp} distance_t;',
+}
 
-_RECR_END = {'    static const bool pytorch_order = {pytorch};\n}};':
-             '    static const bool pytorch_order = {pytorch};\n{fpgaml_exact_cell}}};'}
+_RECR_END = {
+    '    static const bool pytorch_order = {pytorch};\n}};': '    static const bool pytorch_order = {pytorch};\n{fpgaml_exact_cell}}};'
+}
 _ACT_TABLE = {'struct {type}_config{index}': '{fpgaml_exact_table}struct {type}_config{index}'}
 
 OVERRIDES = (
-    Override('fpgaml_po2_dense', 'core_templates:DenseConfigTemplate', 'fpgaml_product_type',
-             {'template': _PO2}, FPGAML_PO2_HEADER),
-    Override('fpgaml_po2_conv1d', 'convolution_templates:Conv1DConfigTemplate', 'fpgaml_product_type',
-             {'mult_template': _PO2}, FPGAML_PO2_HEADER),
-    Override('fpgaml_po2_conv2d', 'convolution_templates:Conv2DConfigTemplate', 'fpgaml_product_type',
-             {'mult_template': _PO2}, FPGAML_PO2_HEADER),
-    Override('fpgaml_po2_pointwise1d', 'pointwise:PointwiseConv1DConfigTemplate', 'fpgaml_product_type',
-             {'mult_template': _PO2}, FPGAML_PO2_HEADER),
-    Override('fpgaml_po2_pointwise2d', 'pointwise:PointwiseConv2DConfigTemplate', 'fpgaml_product_type',
-             {'mult_template': _PO2}, FPGAML_PO2_HEADER),
-    Override('fpgaml_recurrent_tables', 'recurrent_templates:RecurrentConfigTemplate', 'fpgaml_act_table_t',
-             {'act_template': {_TABLE: 'typedef {fpgaml_act_table_t.cpp} table_t;'},
-              'recr_act_template': {_TABLE: 'typedef {fpgaml_recr_table_t.cpp} table_t;'}}),
-    Override('fpgaml_exact_recurrent_config', 'recurrent_templates:RecurrentConfigTemplate', 'fpgaml_exact_cell',
-             {'template': _RECR_END}),
-    Override('fpgaml_exact_recurrent_call', 'recurrent_templates:RecurrentFunctionTemplate', 'fpgaml_exact_cell',
-             include=FPGAML_RECURRENT_HEADER,
-             rendered={'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack<', 'nnet::gru_stack<': 'nnet::fpgaml_gru_stack<'}),
-    Override('fpgaml_recurrent_cast_call', 'recurrent_templates:RecurrentFunctionTemplate', 'fpgaml_recurrent_cast',
-             include=FPGAML_RECURRENT_HEADER,
-             rendered={'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack_cast<',
-                       'nnet::gru_stack<': 'nnet::fpgaml_gru_stack_cast<'}),
-    Override('fpgaml_exact_activation_config', 'core_templates:ActivationConfigTemplate', 'fpgaml_exact_table',
-             {'template': _ACT_TABLE}),
-    Override('fpgaml_exact_hard_activation_config', 'core_templates:HardActivationConfigTemplate',
-             'fpgaml_exact_table', {'template': _ACT_TABLE}),
-    Override('fpgaml_exact_activation_call', 'core_templates:ActivationFunctionTemplate', 'fpgaml_exact_table',
-             {'template': {'nnet::{activation}<{input_t}, {output_t}, {config}>':
-                           'nnet::fpgaml_exact_activation<{input_t}, {output_t}, {fpgaml_exact_table_name}>'}},
-             FPGAML_ACTIVATION_HEADER),
-    Override('fpgaml_garnet_distance', 'garnet_templates:GarNetConfigTemplate', 'fpgaml_distance_t',
-             {'template': _DISTANCE}),
-    Override('fpgaml_garnet_stack_distance', 'garnet_templates:GarNetStackConfigTemplate', 'fpgaml_distance_t',
-             {'template': _DISTANCE}),
+    Override(
+        'fpgaml_po2_dense',
+        'core_templates:DenseConfigTemplate',
+        'fpgaml_product_type',
+        {'template': _PO2},
+        FPGAML_PO2_HEADER,
+    ),
+    Override(
+        'fpgaml_po2_conv1d',
+        'convolution_templates:Conv1DConfigTemplate',
+        'fpgaml_product_type',
+        {'mult_template': _PO2},
+        FPGAML_PO2_HEADER,
+    ),
+    Override(
+        'fpgaml_po2_conv2d',
+        'convolution_templates:Conv2DConfigTemplate',
+        'fpgaml_product_type',
+        {'mult_template': _PO2},
+        FPGAML_PO2_HEADER,
+    ),
+    Override(
+        'fpgaml_po2_pointwise1d',
+        'pointwise:PointwiseConv1DConfigTemplate',
+        'fpgaml_product_type',
+        {'mult_template': _PO2},
+        FPGAML_PO2_HEADER,
+    ),
+    Override(
+        'fpgaml_po2_pointwise2d',
+        'pointwise:PointwiseConv2DConfigTemplate',
+        'fpgaml_product_type',
+        {'mult_template': _PO2},
+        FPGAML_PO2_HEADER,
+    ),
+    Override(
+        'fpgaml_recurrent_tables',
+        'recurrent_templates:RecurrentConfigTemplate',
+        'fpgaml_act_table_t',
+        {
+            'act_template': {_TABLE: 'typedef {fpgaml_act_table_t.cpp} table_t;'},
+            'recr_act_template': {_TABLE: 'typedef {fpgaml_recr_table_t.cpp} table_t;'},
+        },
+    ),
+    Override(
+        'fpgaml_exact_recurrent_config',
+        'recurrent_templates:RecurrentConfigTemplate',
+        'fpgaml_exact_cell',
+        {'template': _RECR_END},
+    ),
+    Override(
+        'fpgaml_exact_recurrent_call',
+        'recurrent_templates:RecurrentFunctionTemplate',
+        'fpgaml_exact_cell',
+        include=FPGAML_RECURRENT_HEADER,
+        rendered={'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack<', 'nnet::gru_stack<': 'nnet::fpgaml_gru_stack<'},
+    ),
+    Override(
+        'fpgaml_recurrent_cast_call',
+        'recurrent_templates:RecurrentFunctionTemplate',
+        'fpgaml_recurrent_cast',
+        include=FPGAML_RECURRENT_HEADER,
+        rendered={
+            'nnet::lstm_stack<': 'nnet::fpgaml_lstm_stack_cast<',
+            'nnet::gru_stack<': 'nnet::fpgaml_gru_stack_cast<',
+        },
+    ),
+    Override(
+        'fpgaml_exact_activation_config',
+        'core_templates:ActivationConfigTemplate',
+        'fpgaml_exact_table',
+        {'template': _ACT_TABLE},
+    ),
+    Override(
+        'fpgaml_exact_hard_activation_config',
+        'core_templates:HardActivationConfigTemplate',
+        'fpgaml_exact_table',
+        {'template': _ACT_TABLE},
+    ),
+    Override(
+        'fpgaml_exact_activation_call',
+        'core_templates:ActivationFunctionTemplate',
+        'fpgaml_exact_table',
+        {
+            'template': {
+                'nnet::{activation}<{input_t}, {output_t}, {config}>': 'nnet::fpgaml_exact_activation<{input_t}, {output_t}, {fpgaml_exact_table_name}>'
+            }
+        },
+        FPGAML_ACTIVATION_HEADER,
+    ),
+    Override(
+        'fpgaml_garnet_distance', 'garnet_templates:GarNetConfigTemplate', 'fpgaml_distance_t', {'template': _DISTANCE}
+    ),
+    Override(
+        'fpgaml_garnet_stack_distance',
+        'garnet_templates:GarNetStackConfigTemplate',
+        'fpgaml_distance_t',
+        {'template': _DISTANCE},
+    ),
 )
-OVERRIDDEN_PLACEHOLDERS = {'fpgaml_product_type', 'fpgaml_act_table_t', 'fpgaml_recr_table_t', 'fpgaml_distance_t',
-                           'fpgaml_exact_cell', 'fpgaml_exact_table', 'fpgaml_exact_table_name'}
+OVERRIDDEN_PLACEHOLDERS = {
+    'fpgaml_product_type',
+    'fpgaml_act_table_t',
+    'fpgaml_recr_table_t',
+    'fpgaml_distance_t',
+    'fpgaml_exact_cell',
+    'fpgaml_exact_table',
+    'fpgaml_exact_table_name',
+}
 
 
 def _patch(text, edits: dict, where: str):
@@ -90,8 +164,10 @@ def _patch(text, edits: dict, where: str):
     parts = [text] if isinstance(text, str) else list(text)
     for old, new in edits.items():
         if not any(old in p for p in parts):
-            raise FpgamlError(f'internal error: hls4ml\'s template {where} no longer contains "{old}"; fpgaml\'s '
-                              f'override cannot apply (fpgaml is written for hls4ml 1.3.0)')
+            raise FpgamlError(
+                f'internal error: hls4ml\'s template {where} no longer contains "{old}"; fpgaml\'s '
+                f'override cannot apply (fpgaml is written for hls4ml 1.3.0)'
+            )
         parts = [p.replace(old, new) for p in parts]
     return parts[0] if isinstance(text, str) else tuple(parts)
 
@@ -116,9 +192,11 @@ def _template_class(ov: Override):
             text = super().format(node)
             if ov.rendered:
                 if not any(old in text for old in ov.rendered):
-                    raise FpgamlError(f'internal error: hls4ml\'s {ov.base} rendered none of '
-                                      f'{", ".join(ov.rendered)} for layer "{node.name}"; fpgaml\'s override '
-                                      f'{ov.name} cannot apply (fpgaml is written for hls4ml 1.3.0)')
+                    raise FpgamlError(
+                        f"internal error: hls4ml's {ov.base} rendered none of "
+                        f'{", ".join(ov.rendered)} for layer "{node.name}"; fpgaml\'s override '
+                        f'{ov.name} cannot apply (fpgaml is written for hls4ml 1.3.0)'
+                    )
                 for old, new in ov.rendered.items():
                     text = text.replace(old, new)
             return text

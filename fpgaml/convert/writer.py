@@ -42,8 +42,7 @@ def write_project(conv, directory: Path) -> None:
     # hls4ml's hls4ml_config.yml would embed the whole Keras model as a pickle (1.2 MB and ~1 s of pure-Python
     # YAML for jet_binary; loading it back runs arbitrary code): name the model file and its SHA-256 instead.
     keras_model = graph.config.config.pop('KerasModel', None)
-    graph.config.config['KerasModelSource'] = {'file': conv.loaded.source.describe(),
-                                               'sha256': conv.loaded.sha256}
+    graph.config.config['KerasModelSource'] = {'file': conv.loaded.source.describe(), 'sha256': conv.loaded.sha256}
     try:
         with contextlib.redirect_stdout(io.StringIO()) as log, numpy2_compat():
             graph.write()
@@ -60,8 +59,14 @@ def copy_fpgaml_headers(graph, directory: Path) -> list[str]:
     """Ship the fpgaml headers (``nnet_utils/nnet_fpgaml_*.h``) that the graph's layers include."""
     import re
 
-    todo = sorted({h for layer in graph.get_layers() for h in (layer.get_attr('include_header', ()) or ())
-                   if Path(h).name.startswith('nnet_fpgaml_')})
+    todo = sorted(
+        {
+            h
+            for layer in graph.get_layers()
+            for h in (layer.get_attr('include_header', ()) or ())
+            if Path(h).name.startswith('nnet_fpgaml_')
+        }
+    )
     headers = []
     while todo:  # and the fpgaml headers they include
         h = todo.pop(0)
@@ -82,9 +87,14 @@ def render_harness(project_dir: Path, graph) -> Path:
     args = [f'const_cast<double *>(xs[{k}] + i * FPGAML_IN_SIZES[{k}])' for k in range(len(ins))]
     args += [f'ys[{k}] + i * FPGAML_OUT_SIZES[{k}]' for k in range(len(outs))]
     text = Template((TEMPLATES / 'fpgaml_harness.cpp').read_text()).substitute(
-        project=name, version=fpgaml.__version__, in_sizes=', '.join(map(str, ins)),
-        out_sizes=', '.join(map(str, outs)), n_inputs=len(ins), n_outputs=len(outs),
-        call_args=', '.join(args))
+        project=name,
+        version=fpgaml.__version__,
+        in_sizes=', '.join(map(str, ins)),
+        out_sizes=', '.join(map(str, outs)),
+        n_inputs=len(ins),
+        n_outputs=len(outs),
+        call_args=', '.join(args),
+    )
     path = project_dir / 'fpgaml_harness.cpp'
     path.write_text(text)
     return path
@@ -100,11 +110,22 @@ def render_readme(conv, project_dir: Path, final_dir: Path, csim) -> None:
         if csim.exact_fraction is not None:
             summary += f', {100 * csim.exact_fraction:.2f}% bit-exact'
     text = Template((TEMPLATES / 'project_README.md').read_text()).substitute(
-        project=cfg.name, version=fpgaml.__version__, hls4ml_version=metadata.version('hls4ml'),
-        date=_dt.date.today().isoformat(), model=cfg.model.describe(), model_sha256=conv.loaded.sha256,
-        config=cfg.source, backend=cfg.backend, part=cfg.part, clock_period=cfg.clock_period, io_type=cfg.io_type,
-        strategy=cfg.strategy, reuse_factor=cfg.reuse_factor, csim_summary=summary,
-        project_dir_name=final_dir.name)
+        project=cfg.name,
+        version=fpgaml.__version__,
+        hls4ml_version=metadata.version('hls4ml'),
+        date=_dt.date.today().isoformat(),
+        model=cfg.model.describe(),
+        model_sha256=conv.loaded.sha256,
+        config=cfg.source,
+        backend=cfg.backend,
+        part=cfg.part,
+        clock_period=cfg.clock_period,
+        io_type=cfg.io_type,
+        strategy=cfg.strategy,
+        reuse_factor=cfg.reuse_factor,
+        csim_summary=summary,
+        project_dir_name=final_dir.name,
+    )
     (project_dir / 'README.md').write_text(text)
 
 

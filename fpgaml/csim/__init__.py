@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from fpgaml.convert import Conversion
-from fpgaml.families import is_activation, keras_reference
 from fpgaml.csim import data as vdata
 from fpgaml.csim import rounding
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
 from fpgaml.divergence import Divergence, LayerValues, first_divergence, traced_layers
+from fpgaml.families import is_activation, keras_reference
 from fpgaml.fixed import layer_type, value_type
 
 # the criterion of hls4ml's own softmax tests (test_softmax.py: argmax agreement with Keras >= 0.98), judged on the
@@ -103,8 +103,9 @@ def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | N
     return keras_reference(layer, kout, model)
 
 
-def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], exact: bool,
-                      lsb_slack: float) -> Divergence | None:
+def _first_divergence(
+    conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], exact: bool, lsb_slack: float
+) -> Divergence | None:
     traced = traced_layers(conv.graph)
     if not traced:
         return None
@@ -128,7 +129,7 @@ def _first_divergence(conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], 
             if ref.shape != got.shape:
                 continue
             t = layer_type(layer, decoded_xnor=True)
-            lsb = 2.0 ** -t.fractional if t is not None else 0.0
+            lsb = 2.0**-t.fractional if t is not None else 0.0
             yield LayerValues(layer.name, layer.class_name, ref, got, None if exact else max(lsb_slack, 4 * lsb))
 
     return first_divergence(compared())
@@ -154,7 +155,7 @@ def check_weight_files(project_dir: Path) -> list[str]:
             problems.append(f'{header.name}: no initialiser found')
             continue
         end = text.rfind('}', start, text.find('#endif', start) if '#endif' in text[start:] else len(text))
-        a = np.array([float(v) for v in _NUMBER.findall(text[start + 1:end])])
+        a = np.array([float(v) for v in _NUMBER.findall(text[start + 1 : end])])
         b = np.array([float(v) for v in _NUMBER.findall(txt.read_text())])
         if a.shape != b.shape or not np.array_equal(a, b):
             diff = int(np.sum(a != b)) if a.shape == b.shape else -1
@@ -176,8 +177,10 @@ def csim_threads(io_type: str = '') -> int:
 # of CLOSE_STEPS steps of the output type and CLOSE_PEAK of the largest |Keras| output.
 CLOSE_STEPS, CLOSE_PEAK, CLOSE_RTOL, CLOSE_FRACTION = 4, 0.01, 0.05, 0.99
 EXPLAIN_SAMPLES = 256  # samples whose Keras layer outputs give the ranges of csim.rounding's bound
-UNBOUNDED = ('; the bound leaves fewer than 10% of the samples outside its margin, so every sample counts '
-             '(top probability rule only)')
+UNBOUNDED = (
+    '; the bound leaves fewer than 10% of the samples outside its margin, so every sample counts '
+    '(top probability rule only)'
+)
 MIN_DECISIVE = 0.1
 SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top probability is at least this
 
@@ -186,8 +189,8 @@ SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top proba
 class _Rule:
     check: Check
     softmax: bool = False
-    margin: float = 0.0   # argmax: judged where Keras's top two scores differ by more than this
-    classes: int = 0      # argmax over the last axis of this many classes (a softmax over feature maps)
+    margin: float = 0.0  # argmax: judged where Keras's top two scores differ by more than this
+    classes: int = 0  # argmax over the last axis of this many classes (a softmax over feature maps)
     atol: float = 0.0
     rtol: float = 0.0
     limit: float = 0.0
@@ -209,8 +212,9 @@ def _describe_output(layer) -> str:
     return f'{what} "{layer.name}", shape {list(layer.get_output_variable().shape)}'
 
 
-def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool], notes: list[str],
-                  explained: list[float]) -> list[_Rule]:
+def _choose_rules(
+    conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool], notes: list[str], explained: list[float]
+) -> list[_Rule]:
     """The tolerance checks for each output: the configured tolerances, else a default chosen from what the
     output is (class scores -> argmax agreement where the scores' top two differ by more than the firmware's
     types can move them; anything else -> values within a tolerance from the output type's step and the error
@@ -227,42 +231,78 @@ def _choose_rules(conv: Conversion, y_k: list[np.ndarray], labels, softmax: list
             if kind not in tol or (kind == 'argmax_agreement' and k.shape[1] < 2):
                 continue
             rel = '>=' if kind == 'argmax_agreement' else '<='
-            where = f' (samples with top probability >= {SOFTMAX_DECISIVE})' if kind == 'argmax_agreement' and \
-                softmax[i] else ''
-            rules.append(_Rule(Check(name, kind, f'{kind} {rel} {tol[kind]}{where}', 'tolerance (config)'),
-                               softmax=softmax[i], limit=tol[kind], classes=classes))
+            where = (
+                f' (samples with top probability >= {SOFTMAX_DECISIVE})'
+                if kind == 'argmax_agreement' and softmax[i]
+                else ''
+            )
+            rules.append(
+                _Rule(
+                    Check(name, kind, f'{kind} {rel} {tol[kind]}{where}', 'tolerance (config)'),
+                    softmax=softmax[i],
+                    limit=tol[kind],
+                    classes=classes,
+                )
+            )
         if any(r.check.output == name for r in rules):
             continue
         e = explained[i] if i < len(explained) else 0.0
         classifier = softmax[i] or (labels is not None and labels.ndim == 1 and len(y_k) == 1 and k.shape[1] > 1)
         if classifier:
-            why = ('default for a softmax (class-score) output' if softmax[i] else
-                   'default for a classifier head (the validation data has class labels)')
+            why = (
+                'default for a softmax (class-score) output'
+                if softmax[i]
+                else 'default for a classifier head (the validation data has class labels)'
+            )
             where = [f'top probability >= {SOFTMAX_DECISIVE}'] if softmax[i] else []
             if e > 0:
-                where.append(f'top two scores more than {2 * e:.3g} apart (twice the {e:.3g} the firmware\'s types '
-                             f'can move a score)')
+                where.append(
+                    f"top two scores more than {2 * e:.3g} apart (twice the {e:.3g} the firmware's types "
+                    f'can move a score)'
+                )
             where = f' (samples with {" and ".join(where)})' if where else ''
             over = f' per position over the last axis ({classes} classes)' if classes else ''
-            rules.append(_Rule(Check(name, 'argmax_agreement', f'argmax agreement{over} >= '
-                                     f'{DEFAULT_ARGMAX_AGREEMENT}{where}', f'{why}: {_describe_output(layer)}'),
-                               softmax=softmax[i], limit=DEFAULT_ARGMAX_AGREEMENT, margin=2 * e, classes=classes))
+            rules.append(
+                _Rule(
+                    Check(
+                        name,
+                        'argmax_agreement',
+                        f'argmax agreement{over} >= {DEFAULT_ARGMAX_AGREEMENT}{where}',
+                        f'{why}: {_describe_output(layer)}',
+                    ),
+                    softmax=softmax[i],
+                    limit=DEFAULT_ARGMAX_AGREEMENT,
+                    margin=2 * e,
+                    classes=classes,
+                )
+            )
             continue
         t = layer_type(layer, decoded_xnor=True)
-        step = 2.0 ** -t.fractional if t is not None else 0.0
+        step = 2.0**-t.fractional if t is not None else 0.0
         peak = float(np.max(np.abs(k))) if k.size else 0.0
         if e >= peak:  # a bound as large as the outputs themselves explains nothing: a check must be able to fail
-            notes.append(f'{name}: the error the firmware\'s types can explain ({e:.3g}) is not below the largest '
-                         f'|Keras| output ({peak:.3g}); it is not used as a tolerance')
+            notes.append(
+                f"{name}: the error the firmware's types can explain ({e:.3g}) is not below the largest "
+                f'|Keras| output ({peak:.3g}); it is not used as a tolerance'
+            )
             e = 0.0
         atol = max(CLOSE_STEPS * step, CLOSE_PEAK * peak, e)
-        rules.append(_Rule(Check(name, 'within_tolerance',
-                                 f'>= {100 * CLOSE_FRACTION:g}% of values within {atol:.3g} + {CLOSE_RTOL:g} x '
-                                 f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}), '
-                                 f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g} and the error the '
-                                 f'firmware\'s types explain, {e:.3g})',
-                                 f'default for an output that is not class scores: {_describe_output(layer)}'),
-                           atol=atol, rtol=CLOSE_RTOL, limit=CLOSE_FRACTION))
+        rules.append(
+            _Rule(
+                Check(
+                    name,
+                    'within_tolerance',
+                    f'>= {100 * CLOSE_FRACTION:g}% of values within {atol:.3g} + {CLOSE_RTOL:g} x '
+                    f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}), '
+                    f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g} and the error the '
+                    f"firmware's types explain, {e:.3g})",
+                    f'default for an output that is not class scores: {_describe_output(layer)}',
+                ),
+                atol=atol,
+                rtol=CLOSE_RTOL,
+                limit=CLOSE_FRACTION,
+            )
+        )
     return rules
 
 
@@ -272,8 +312,11 @@ def _measure(rule: _Rule, f: np.ndarray, k: np.ndarray) -> tuple[float, np.ndarr
     d = np.abs(f - k)
     if kind == 'argmax_agreement':
         n = len(k)
-        fc, kc = (f.reshape(n, -1, rule.classes), k.reshape(n, -1, rule.classes)) if rule.classes else \
-            (f[:, None, :], k[:, None, :])
+        fc, kc = (
+            (f.reshape(n, -1, rule.classes), k.reshape(n, -1, rule.classes))
+            if rule.classes
+            else (f[:, None, :], k[:, None, :])
+        )
         agree = np.argmax(fc, axis=-1) == np.argmax(kc, axis=-1)  # (samples, positions)
         top2 = np.sort(kc, axis=-1)[..., -2:]
         decisive = top2[..., 1] >= SOFTMAX_DECISIVE if rule.softmax else np.ones(agree.shape, dtype=bool)
@@ -306,9 +349,11 @@ def _exact_samples(fw: list[np.ndarray], ref: list[np.ndarray], types: list, not
             same &= np.all(f == k, axis=1)
             continue
         if notes is not None and not vdata.on_grid(k, t).all():
-            notes.append('some Keras reference values are not on the firmware type\'s grid (the model is not '
-                         'quantized at that point); they count as differences')
-        same &= np.all(vdata.to_bits(f, t) * 1.0 == k * 2.0 ** t.fractional, axis=1)
+            notes.append(
+                "some Keras reference values are not on the firmware type's grid (the model is not "
+                'quantized at that point); they count as differences'
+            )
+        same &= np.all(vdata.to_bits(f, t) * 1.0 == k * 2.0**t.fractional, axis=1)
     return same
 
 
@@ -323,17 +368,24 @@ def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
     if len(out) == 1 and out[0].class_name == 'Softmax':
         pre = out[0].get_input_node()
         if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
-            return ([xs[0].reshape(n, -1)], [xs[0].reshape(n, -1)], [layer_type(pre, decoded_xnor=True)],
-                    'softmax input (the model input); softmax output by tolerance')
+            return (
+                [xs[0].reshape(n, -1)],
+                [xs[0].reshape(n, -1)],
+                [layer_type(pre, decoded_xnor=True)],
+                'softmax input (the model input); softmax output by tolerance',
+            )
         _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
         kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
         ref = _keras_ref(pre, conv.loaded.layer_outputs(kin), conv.loaded.model)
         if ref is None:
             raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
         precision = pre.get_output_variable().type.precision
-        return ([decode(tr[pre.name], precision)], [np.asarray(ref, dtype=np.float64).reshape(n, -1)],
-                [value_type(precision, decoded_xnor=True)],
-                f'softmax input (layer "{pre.name}"); softmax output by tolerance')
+        return (
+            [decode(tr[pre.name], precision)],
+            [np.asarray(ref, dtype=np.float64).reshape(n, -1)],
+            [value_type(precision, decoded_xnor=True)],
+            f'softmax input (layer "{pre.name}"); softmax output by tolerance',
+        )
     types = [value_type(v.type.precision, decoded_xnor=True) for v in conv.graph.get_output_variables()]
     return y_fw, y_k, types, 'model outputs'
 
@@ -344,7 +396,8 @@ def _hgq_input_quantizer(graph) -> str | None:
         ins = set(graph.inputs)
         for layer in graph.get_layers():
             if layer.class_name == 'FixedPointQuantizer' and any(
-                    getattr(src, 'name', None) in ins for src in [layer.get_input_node()]):
+                getattr(src, 'name', None) in ins for src in [layer.get_input_node()]
+            ):
                 return layer.name
     except Exception:  # noqa: BLE001 - only the wording of a note depends on it
         return None
@@ -354,23 +407,36 @@ def _hgq_input_quantizer(graph) -> str | None:
 def _input_cause(conv: Conversion, n_input_only: int, n: int) -> str:
     types = ', '.join(t.hls4ml_str() if t is not None else '?' for t in conv.input_types)
     folded = any(note.startswith('input "') and 'the type of the quantizer' in note for note in conv.notes)
-    advice = '' if folded or conv.config.input_precision else (
-        '; the model\'s first layer does not quantize its inputs: set "precision: input" to the grid the data '
-        'is on, or put a QActivation(quantized_bits(...)) first (fpgaml then uses its type as the input type)')
+    advice = (
+        ''
+        if folded or conv.config.input_precision
+        else (
+            '; the model\'s first layer does not quantize its inputs: set "precision: input" to the grid the data '
+            'is on, or put a QActivation(quantized_bits(...)) first (fpgaml then uses its type as the input type)'
+        )
+    )
     if conv.config.input_precision:
-        advice = '; "precision: input" is set in the config: the type of the model\'s leading quantizer (if any) ' \
-                 'converts raw data exactly as Keras does'
+        advice = (
+            '; "precision: input" is set in the config: the type of the model\'s leading quantizer (if any) '
+            'converts raw data exactly as Keras does'
+        )
     hgq = _hgq_input_quantizer(conv.graph)
     if hgq is not None:
-        advice = (f'; the model quantizes its inputs itself (HGQ quantizer "{hgq}"), and Keras receives the raw data '
-                  f'as float32 (24 significant bits): a raw value within that rounding of one of the quantizer\'s '
-                  f'rounding boundaries lands on the other side of it in Keras (data with at most 24 significant bits, '
-                  f'or on the input grid, agrees exactly)')
-    return (f'input conversion: {n_input_only} of {n} samples agree with Keras on the input grid but not on the '
-            f'raw data: the firmware converts each raw input to its input type ({types}), Keras does not{advice}')
+        advice = (
+            f'; the model quantizes its inputs itself (HGQ quantizer "{hgq}"), and Keras receives the raw data '
+            f"as float32 (24 significant bits): a raw value within that rounding of one of the quantizer's "
+            f'rounding boundaries lands on the other side of it in Keras (data with at most 24 significant bits, '
+            f'or on the input grid, agrees exactly)'
+        )
+    return (
+        f'input conversion: {n_input_only} of {n} samples agree with Keras on the input grid but not on the '
+        f'raw data: the firmware converts each raw input to its input type ({types}), Keras does not{advice}'
+    )
 
 
-def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True) -> CsimResult:
+def run_csim(
+    conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True
+) -> CsimResult:
     """Compile and run the firmware, and judge it (module docstring). The firmware always reads the raw data
     and converts it with its own input type; Keras is run twice: on that data put on the input type's grid
     (what the hardware computes on: the pass criterion) and on the raw data (what the user's model computes
@@ -403,10 +469,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     notes: list[str] = list(compiled.notes)
     native = lib.native_output().strip()
     if native:
-        notes.append(f'the C-simulation library wrote to stderr: "{native.splitlines()[0][:200]}" '
-                     f'(all of it: {lib.log})')
+        notes.append(
+            f'the C-simulation library wrote to stderr: "{native.splitlines()[0][:200]}" (all of it: {lib.log})'
+        )
     if any(_is_xnor(v.type.precision) for v in out_vars):
-        notes.append('binary (XNOR) firmware outputs decoded 0 -> -1 before comparing with Keras\'s +-1')
+        notes.append("binary (XNOR) firmware outputs decoded 0 -> -1 before comparing with Keras's +-1")
     checks: list[Check] = []
     ok_grid = np.ones(n, dtype=bool)
     ok_raw = np.ones(n, dtype=bool)
@@ -426,8 +493,17 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
         ok_grid &= same
         ok_raw &= same_raw
         where = compared_at.split(';')[0]
-        checks.append(Check(where, 'bit-exact', '100% of samples identical bit for bit', conv.bit_exact_reason,
-                            exact_fraction, raw_exact, exact_fraction == 1.0))
+        checks.append(
+            Check(
+                where,
+                'bit-exact',
+                '100% of samples identical bit for bit',
+                conv.bit_exact_reason,
+                exact_fraction,
+                raw_exact,
+                exact_fraction == 1.0,
+            )
+        )
         if exact_fraction < 1.0:
             failures.append(f'bit-exact: {int((~same).sum())} of {n} samples differ at the {where}')
 
@@ -436,8 +512,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
     softmax = softmax if len(softmax) == len(y_k) else [False] * len(y_k)
     rules = []
     if not conv.bit_exact or any(softmax):
-        explained = [0.0] * len(y_k) if conv.bit_exact and not any(softmax) else \
-            rounding.output_errors(conv.graph, loaded, [x[:EXPLAIN_SAMPLES] for x in xs])
+        explained = (
+            [0.0] * len(y_k)
+            if conv.bit_exact and not any(softmax)
+            else rounding.output_errors(conv.graph, loaded, [x[:EXPLAIN_SAMPLES] for x in xs])
+        )
         rules = _choose_rules(conv, y_k, labels, softmax, notes, explained)
     index = {('output' if len(y_k) == 1 else f'output {i}'): i for i in range(len(y_k))}
     for rule in rules:
@@ -471,9 +550,11 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
 
     accuracy = None
     if labels is not None and labels.ndim == 1 and y_k[0].shape[1] > 1:
-        accuracy = {'keras': float(np.mean(np.argmax(y_raw[0], 1) == labels)),
-                    'keras_on_input_grid': float(np.mean(np.argmax(y_k[0], 1) == labels)),
-                    'firmware': float(np.mean(np.argmax(y_fw[0], 1) == labels))}
+        accuracy = {
+            'keras': float(np.mean(np.argmax(y_raw[0], 1) == labels)),
+            'keras_on_input_grid': float(np.mean(np.argmax(y_k[0], 1) == labels)),
+            'firmware': float(np.mean(np.argmax(y_fw[0], 1) == labels)),
+        }
 
     # ---- first divergent layer --------------------------------------------------------------------------
     divergence = None
@@ -488,12 +569,29 @@ def run_csim(conv: Conversion, project_dir: Path, cache: str | Path | None = Non
 
     tolerances = {r.check.kind: r.limit for r in rules}
     return CsimResult(
-        samples=n, mode='bit-exact' if conv.bit_exact else 'tolerance', compared_at=compared_at,
-        exact_fraction=exact_fraction, max_abs_diff=max_abs, mean_abs_diff=mean_abs, argmax_agreement=argmax,
+        samples=n,
+        mode='bit-exact' if conv.bit_exact else 'tolerance',
+        compared_at=compared_at,
+        exact_fraction=exact_fraction,
+        max_abs_diff=max_abs,
+        mean_abs_diff=mean_abs,
+        argmax_agreement=argmax,
         argmax_agreement_decisive=argmax_decisive,
-        passed=not failures, first_divergent_layer=divergence, failures=failures, tolerances=tolerances,
-        input_source=source, accuracy=accuracy, compile_seconds=round(compiled.seconds, 3),
-        compile_cached=compiled.cached, run_seconds=round(run_s, 4), us_per_sample=round(1e6 * run_s / n, 2),
-        notes=notes, mode_reason=conv.bit_exact_reason, checks=[asdict(c) for c in checks],
-        raw_agreement=raw_agreement, raw_exact_fraction=raw_exact,
-        input_types=[t.hls4ml_str() if t is not None else '?' for t in in_types], input_cause=cause)
+        passed=not failures,
+        first_divergent_layer=divergence,
+        failures=failures,
+        tolerances=tolerances,
+        input_source=source,
+        accuracy=accuracy,
+        compile_seconds=round(compiled.seconds, 3),
+        compile_cached=compiled.cached,
+        run_seconds=round(run_s, 4),
+        us_per_sample=round(1e6 * run_s / n, 2),
+        notes=notes,
+        mode_reason=conv.bit_exact_reason,
+        checks=[asdict(c) for c in checks],
+        raw_agreement=raw_agreement,
+        raw_exact_fraction=raw_exact,
+        input_types=[t.hls4ml_str() if t is not None else '?' for t in in_types],
+        input_cause=cause,
+    )

@@ -41,8 +41,15 @@ def _doubles(buf: bytearray):
 def _load(path: str, weights_dir: str):
     lib = ctypes.CDLL(path)
     lib.fpgaml_run.restype = ctypes.c_long
-    lib.fpgaml_run.argtypes = [ctypes.POINTER(_DP), ctypes.POINTER(_DP), ctypes.c_long, ctypes.c_int,
-                               ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_long), ctypes.POINTER(_DP)]
+    lib.fpgaml_run.argtypes = [
+        ctypes.POINTER(_DP),
+        ctypes.POINTER(_DP),
+        ctypes.c_long,
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.POINTER(ctypes.c_long),
+        ctypes.POINTER(_DP),
+    ]
     lib.fpgaml_input_size.restype = ctypes.c_long
     lib.fpgaml_output_size.restype = ctypes.c_long
     lib.fpgaml_set_weights_dir.argtypes = [ctypes.c_char_p]

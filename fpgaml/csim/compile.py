@@ -37,13 +37,21 @@ WEIGHTS_SOURCE = TEMPLATES / 'csim' / 'fpgaml_weights_dir.cpp'
 CACHE_FORMAT = b'fpgaml-csim-cache-2'  # entry layout: MANIFEST.sha256 over every file; relocatable library
 # (file in nnet_utils, the hls4ml function's signature up to its opening brace, the fpgaml_fast call)
 _FAST_HOOKS = (
-    ('nnet_dense_latency.h', r'void\s+dense_latency\s*\([^)]*\)\s*\{',
-     'fpgaml_fast::dense_latency<data_T, res_T, CONFIG_T>(data, res, weights, biases)'),
-    ('nnet_activation.h', r'void\s+relu\s*\(\s*data_T\s+data\[CONFIG_T::n_in\],\s*res_T\s+res\[CONFIG_T::n_in\]\s*\)\s*\{',
-     'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)'),
-    ('nnet_activation_stream.h',
-     r'void\s+relu\s*\(\s*hls::stream<data_T>\s*&\s*data,\s*hls::stream<res_T>\s*&\s*res\s*\)\s*\{',
-     'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)'),
+    (
+        'nnet_dense_latency.h',
+        r'void\s+dense_latency\s*\([^)]*\)\s*\{',
+        'fpgaml_fast::dense_latency<data_T, res_T, CONFIG_T>(data, res, weights, biases)',
+    ),
+    (
+        'nnet_activation.h',
+        r'void\s+relu\s*\(\s*data_T\s+data\[CONFIG_T::n_in\],\s*res_T\s+res\[CONFIG_T::n_in\]\s*\)\s*\{',
+        'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)',
+    ),
+    (
+        'nnet_activation_stream.h',
+        r'void\s+relu\s*\(\s*hls::stream<data_T>\s*&\s*data,\s*hls::stream<res_T>\s*&\s*res\s*\)\s*\{',
+        'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)',
+    ),
 )
 
 
@@ -68,7 +76,7 @@ def _stage_sources(project_dir: Path, project: str, dest: Path, fast: bool) -> b
             continue
         text = header.read_text()
         hook = f'\n#if defined(FPGAML_FAST_CSIM) && !defined(__SYNTHESIS__)\n    if ({call})\n        return;\n#endif\n'
-        text, n = re.subn(f'({signature})', lambda m: m.group(1) + hook, text, count=1)
+        text, n = re.subn(f'({signature})', lambda m, hook=hook: m.group(1) + hook, text, count=1)
         if n != 1 or '#include "nnet_common.h"' not in text:
             continue  # this hls4ml's function does not look as expected: its own code runs
         text = text.replace('#include "nnet_common.h"', '#include "nnet_common.h"\n#include "fpgaml_fast_csim.h"', 1)
@@ -96,8 +104,7 @@ def _compiler_id() -> str:
     try:
         out = subprocess.run([CXX, '--version'], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        raise FpgamlError(f'C++ compiler "{CXX}" not found: install g++ (or set CXX) to run the C-simulation') \
-            from None
+        raise FpgamlError(f'C++ compiler "{CXX}" not found: install g++ (or set CXX) to run the C-simulation') from None
     return out.splitlines()[0]
 
 
@@ -240,8 +247,9 @@ def _umask() -> int:
 
 def _note_stale(removed: list[str], notes: list[str]) -> None:
     if removed:
-        notes.append(f'removed {len(removed)} build folder(s) left in the compile cache by a killed fpgaml: '
-                     f'{", ".join(removed)}')
+        notes.append(
+            f'removed {len(removed)} build folder(s) left in the compile cache by a killed fpgaml: {", ".join(removed)}'
+        )
 
 
 def _install_weights(project_dir: Path, entry: Path) -> dict[str, str]:
@@ -272,9 +280,14 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
         hooked = _stage_sources(project_dir, project, src, fast)
         for f in (WEIGHTS_HEADER, WEIGHTS_SOURCE):
             shutil.copy2(f, src / f.name)
-        inc = [f'-I{src / "firmware" / "ap_types"}', f'-I{src / "firmware"}', f'-I{src}',
-               '-include', str(src / WEIGHTS_HEADER.name), f'-ffile-prefix-map={build}=.'] + \
-            (['-DFPGAML_FAST_CSIM'] if hooked else [])  # (prefix map: no build folder in the library's strings)
+        inc = [
+            f'-I{src / "firmware" / "ap_types"}',
+            f'-I{src / "firmware"}',
+            f'-I{src}',
+            '-include',
+            str(src / WEIGHTS_HEADER.name),
+            f'-ffile-prefix-map={build}=.',
+        ] + (['-DFPGAML_FAST_CSIM'] if hooked else [])  # (prefix map: no build folder in the library's strings)
         sources = [src / 'firmware' / f'{project}.cpp', src / 'fpgaml_harness.cpp', src / WEIGHTS_SOURCE.name]
         objs = [build / f'{s.stem}.o' for s in sources]
         cmds = [[CXX, *CXXFLAGS, *inc, '-c', str(s), '-o', str(o)] for s, o in zip(sources, objs)]
@@ -314,9 +327,14 @@ def _open_entry(entry: Path) -> FileLock:
     return lock
 
 
-def compile_library(project_dir: Path, project: str, cache: str | Path | None = None,
-                    use_cache: bool = True, log_dir: Path | None = None,
-                    fast: bool | None = None) -> CompiledLibrary:
+def compile_library(
+    project_dir: Path,
+    project: str,
+    cache: str | Path | None = None,
+    use_cache: bool = True,
+    log_dir: Path | None = None,
+    fast: bool | None = None,
+) -> CompiledLibrary:
     """Compile (or fetch from the cache) the C-simulation library of the project in ``project_dir``.
 
     ``fast`` (default: on unless ``FPGAML_CSIM_FAST=0``) compiles dense layers and ReLUs with fpgaml's
@@ -336,8 +354,9 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
     notes: list[str] = []
 
     def done(where: Path, cached: bool) -> CompiledLibrary:
-        return CompiledLibrary(where / LIB, key, time.perf_counter() - t0, cached, (where / FAST_MARKER).is_file(),
-                               notes)
+        return CompiledLibrary(
+            where / LIB, key, time.perf_counter() - t0, cached, (where / FAST_MARKER).is_file(), notes
+        )
 
     problems = entry_problems(entry) if use_cache else None
     if problems == []:
@@ -347,11 +366,15 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
         lock = _open_entry(entry)
     except OSError as e:
         if problems:
-            notes.append(f'compile cache entry {entry} is corrupted ({", ".join(problems)}) and the cache cannot '
-                         f'be written: not used')
-        notes.append(f'the compile cache {root} cannot be written ({e.strerror or e}): the library was compiled '
-                     f'in a temporary folder and is not cached (set --cache-dir or FPGAML_CACHE_DIR to a writable '
-                     f'folder to keep it)')
+            notes.append(
+                f'compile cache entry {entry} is corrupted ({", ".join(problems)}) and the cache cannot '
+                f'be written: not used'
+            )
+        notes.append(
+            f'the compile cache {root} cannot be written ({e.strerror or e}): the library was compiled '
+            f'in a temporary folder and is not cached (set --cache-dir or FPGAML_CACHE_DIR to a writable '
+            f'folder to keep it)'
+        )
         private = _private_entry()
         _write_manifest(private, _compile_into(project_dir, project, private, fast, log_path)[0])
         return done(private, False)
@@ -369,13 +392,16 @@ def compile_library(project_dir: Path, project: str, cache: str | Path | None = 
             (entry / MANIFEST).unlink(missing_ok=True)  # unusable until its new manifest is in place
             sums = _install_weights(project_dir, entry)
             sums.update({n: d for n, d in old.items() if not n.startswith(f'{WEIGHTS}/')})
-            notes.append(f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the weight files '
-                         f'were reinstalled from the project')
+            notes.append(
+                f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the weight files '
+                f'were reinstalled from the project'
+            )
             cached = True
         else:
             if problems:
-                notes.append(f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the library '
-                             f'was recompiled')
+                notes.append(
+                    f'compile cache entry {entry} was corrupted ({", ".join(problems)}): the library was recompiled'
+                )
             sums = _compile_into(project_dir, project, entry, fast, log_path)[0]
             cached = False
         _write_manifest(entry, sums)

@@ -7,12 +7,18 @@ from pathlib import Path
 import numpy as np
 
 from fpgaml.errors import FpgamlError
+
 # the casts of validation data onto the input types (and their bit patterns), used as vdata.quantize etc.
 from fpgaml.fixed import Fixed, on_grid, quantize, to_bits  # noqa: F401
 
 
-def generate(shapes: list[tuple[int, ...]], types: list[Fixed | None], n: int, seed: int,
-             index_limits: list[int | None] | None = None) -> list[np.ndarray]:
+def generate(
+    shapes: list[tuple[int, ...]],
+    types: list[Fixed | None],
+    n: int,
+    seed: int,
+    index_limits: list[int | None] | None = None,
+) -> list[np.ndarray]:
     """``n`` seeded samples spanning each input type's whole range, saturation included: uniform over the
     representable range, with 5% of the values set exactly to the minimum or maximum. An input of indices
     (``index_limits[i]`` rows, an Embedding's input) gets uniform integers in ``[0, rows)``."""
@@ -34,8 +40,10 @@ def generate(shapes: list[tuple[int, ...]], types: list[Fixed | None], n: int, s
 def _check_indices(path: Path, key: str, x: np.ndarray, limit: int) -> None:
     bad = (x < 0) | (x >= limit) | (x != np.round(x))
     if bad.any():
-        raise FpgamlError(f'{path}: {int(bad.sum())} values in {key} are not row indices of the Embedding it feeds '
-                          f'(integers 0 to {limit - 1}), e.g. {x[bad].flat[0]:g}')
+        raise FpgamlError(
+            f'{path}: {int(bad.sum())} values in {key} are not row indices of the Embedding it feeds '
+            f'(integers 0 to {limit - 1}), e.g. {x[bad].flat[0]:g}'
+        )
 
 
 def _numbers(path: Path, key: str, a: np.ndarray) -> np.ndarray:
@@ -47,13 +55,15 @@ def _numbers(path: Path, key: str, a: np.ndarray) -> np.ndarray:
     nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
     if nan or inf:
         what = ' and '.join(f'{c} {w}' for c, w in ((nan, 'NaN'), (inf, 'Inf')) if c)
-        raise FpgamlError(f'{path}: {what} values in {key}; validation data must be finite numbers '
-                          f'(drop or replace those samples)')
+        raise FpgamlError(
+            f'{path}: {what} values in {key}; validation data must be finite numbers (drop or replace those samples)'
+        )
     return a
 
 
-def load(path: Path, shapes: list[tuple[int, ...]], n: int, index_limits: list[int | None] | None = None
-         ) -> tuple[list[np.ndarray], np.ndarray | None]:
+def load(
+    path: Path, shapes: list[tuple[int, ...]], n: int, index_limits: list[int | None] | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Inputs (and labels, if present) from .npy (inputs only) or .npz (``x``/``X``/``x0``.., optional ``y``);
     an input of Embedding indices (``index_limits``) must hold integers in ``[0, rows)``."""
     try:
@@ -70,8 +80,10 @@ def load(path: Path, shapes: list[tuple[int, ...]], n: int, index_limits: list[i
         else:
             names = [next((k for k in ('x', 'X', 'x0', 'inputs', 'x_test', 'X_test') if k in keys), None)]
         if any(k is None or k not in keys for k in names):
-            raise FpgamlError(f'{path}: no input array found; expected key "x" (or x0, x1, ... for several inputs), '
-                              f'found: {", ".join(keys)}')
+            raise FpgamlError(
+                f'{path}: no input array found; expected key "x" (or x0, x1, ... for several inputs), '
+                f'found: {", ".join(keys)}'
+            )
         xs = [raw[k] for k in names]
         label_key = next((k for k in ('y', 'Y', 'labels', 'y_test') if k in keys), None)
         if label_key is not None:
@@ -87,14 +99,17 @@ def load(path: Path, shapes: list[tuple[int, ...]], n: int, index_limits: list[i
             if int(np.prod(x.shape[1:])) == int(np.prod(shape)):
                 x = x.reshape((x.shape[0], *shape))
             else:
-                raise FpgamlError(f'{path}: input "{key}" has shape {x.shape[1:]} per sample, the model expects '
-                                  f'{tuple(shape)}')
+                raise FpgamlError(
+                    f'{path}: input "{key}" has shape {x.shape[1:]} per sample, the model expects {tuple(shape)}'
+                )
         fixed.append(x)
     counts = {key: x.shape[0] for key, x in zip(names, fixed)}
     if labels is not None:
         counts[label_key] = labels.shape[0] if labels.ndim else 0
     if len(set(counts.values())) > 1:
-        raise FpgamlError(f'{path}: arrays of different lengths: '
-                          + ', '.join(f'{k} has {v}' for k, v in counts.items())
-                          + '; every input and the labels need one entry per sample')
+        raise FpgamlError(
+            f'{path}: arrays of different lengths: '
+            + ', '.join(f'{k} has {v}' for k, v in counts.items())
+            + '; every input and the labels need one entry per sample'
+        )
     return [x[:n] for x in fixed], (labels[:n] if labels is not None else None)

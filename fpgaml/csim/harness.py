@@ -58,9 +58,13 @@ class _Worker:
         self.path, self.log = path, log
         with open(log, 'ab') as err:
             # own session: a Ctrl-C reaches fpgaml only, which then ends its workers
-            self.proc = subprocess.Popen([sys.executable, '-I', str(_WORKER), str(path), str(weights_dir)],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, '-I', str(_WORKER), str(path), str(weights_dir)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                start_new_session=True,
+            )
         self.in_sizes: list[int] = []
         self.out_sizes: list[int] = []
 
@@ -79,8 +83,10 @@ class _Worker:
         self.stop()
         last = _last_line(self.log)
         said = f'; it said: "{last}"' if last else ''
-        return CsimCrash(f'the C-simulation library {self.path} {_how_it_ended(code)} while {doing}{said}; '
-                         f'its native stderr is in {self.log}')
+        return CsimCrash(
+            f'the C-simulation library {self.path} {_how_it_ended(code)} while {doing}{said}; '
+            f'its native stderr is in {self.log}'
+        )
 
     def _read(self, n: int, doing: str) -> bytes:
         data = self.proc.stdout.read(n)
@@ -182,8 +188,9 @@ class CsimLibrary:
         except OSError:
             return ''
 
-    def _run(self, xs: list[np.ndarray], trace: dict[str, int] | None = None, worker: _Worker | None = None,
-             first: int = 0):
+    def _run(
+        self, xs: list[np.ndarray], trace: dict[str, int] | None = None, worker: _Worker | None = None, first: int = 0
+    ):
         worker = worker or self._workers[0]
         n = xs[0].shape[0]
         xs = [np.ascontiguousarray(x.reshape(n, -1), dtype=np.float64) for x in xs]
@@ -202,13 +209,15 @@ class CsimLibrary:
         chunk = max(1, min(chunk, -(-n // len(workers))))  # every worker gets a share
         starts = list(range(0, n, chunk))
         # contiguous ranges per worker: each process sees its samples in order, as in a serial run
-        per = [starts[k::len(workers)] for k in range(len(workers))]
+        per = [starts[k :: len(workers)] for k in range(len(workers))]
         results: dict[int, list[np.ndarray]] = {}
         with progress_bar(label, n) as advance:
+
             def work(k):
                 for s in per[k]:
-                    results[s], _ = self._run([x[s:s + chunk] for x in xs], worker=workers[k], first=s)
+                    results[s], _ = self._run([x[s : s + chunk] for x in xs], worker=workers[k], first=s)
                     advance(min(chunk, n - s))
+
             if len(workers) == 1:
                 work(0)
             else:

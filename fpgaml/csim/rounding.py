@@ -28,11 +28,29 @@ import numpy as np
 from fpgaml.fixed import Fixed, grid_of
 
 # slope (Lipschitz constant), input span of hls4ml's table, output range (None: unbounded)
-TABLES = {'sigmoid': (0.25, 16.0, 1.0), 'tanh': (1.0, 16.0, 2.0), 'softmax': (1.0, 0.0, 1.0),
-          'elu': (1.0, 8.0, None), 'selu': (1.76, 8.0, None), 'softplus': (1.0, 16.0, None),
-          'softsign': (1.0, 16.0, 2.0), 'hard_sigmoid': (0.2, 0.0, 1.0), 'hard_tanh': (1.0, 0.0, 2.0)}
-PASS_ACTIVATIONS = ('linear', 'relu', 'leaky_relu', 'leakyrelu', 'thresholded_relu', 'thresholdedrelu', 'prelu',
-                    'relu6', 'binary_tanh', 'ternary_tanh')
+TABLES = {
+    'sigmoid': (0.25, 16.0, 1.0),
+    'tanh': (1.0, 16.0, 2.0),
+    'softmax': (1.0, 0.0, 1.0),
+    'elu': (1.0, 8.0, None),
+    'selu': (1.76, 8.0, None),
+    'softplus': (1.0, 16.0, None),
+    'softsign': (1.0, 16.0, 2.0),
+    'hard_sigmoid': (0.2, 0.0, 1.0),
+    'hard_tanh': (1.0, 0.0, 2.0),
+}
+PASS_ACTIVATIONS = (
+    'linear',
+    'relu',
+    'leaky_relu',
+    'leakyrelu',
+    'thresholded_relu',
+    'thresholdedrelu',
+    'prelu',
+    'relu6',
+    'binary_tanh',
+    'ternary_tanh',
+)
 MERGE_SUM = ('Add', 'Subtract', 'Average')
 MERGE_MAX = ('Concatenate', 'Maximum', 'Minimum')
 RECURRENT = ('LSTM', 'GRU', 'SimpleRNN', 'Bidirectional')
@@ -40,7 +58,7 @@ RECURRENT = ('LSTM', 'GRU', 'SimpleRNN', 'Bidirectional')
 
 def _step(precision) -> float:
     t = _fixed(precision)
-    return 2.0 ** -t.fractional if t is not None else 0.0
+    return 2.0**-t.fractional if t is not None else 0.0
 
 
 def _fixed(precision) -> Fixed | None:
@@ -132,8 +150,9 @@ def explained_errors(graph, keras_out: dict[str, np.ndarray], inputs: dict[str, 
         for name in layer.outputs:
             err[name] = e
             ref = keras_out.get(layer.name)
-            amax[name] = float(np.max(np.abs(ref))) if ref is not None and np.size(ref) else \
-                _range_after(layer, act, x_max)
+            amax[name] = (
+                float(np.max(np.abs(ref))) if ref is not None and np.size(ref) else _range_after(layer, act, x_max)
+            )
     return err
 
 

@@ -15,16 +15,35 @@ import numpy as np
 
 CLASSES = ('g', 'q', 'w', 'z', 't')
 CLASS_NAMES = ('gluon', 'light quark', 'W boson', 'Z boson', 'top quark')
-HLF_NAMES = ('zlogz', 'c1_b0_mmdt', 'c1_b1_mmdt', 'c1_b2_mmdt', 'c2_b1_mmdt', 'c2_b2_mmdt', 'd2_b1_mmdt',
-             'd2_b2_mmdt', 'd2_a1_b1_mmdt', 'd2_a1_b2_mmdt', 'm2_b1_mmdt', 'm2_b2_mmdt', 'n2_b1_mmdt',
-             'n2_b2_mmdt', 'mass_mmdt', 'multiplicity')
+HLF_NAMES = (
+    'zlogz',
+    'c1_b0_mmdt',
+    'c1_b1_mmdt',
+    'c1_b2_mmdt',
+    'c2_b1_mmdt',
+    'c2_b2_mmdt',
+    'd2_b1_mmdt',
+    'd2_b2_mmdt',
+    'd2_a1_b1_mmdt',
+    'd2_a1_b2_mmdt',
+    'm2_b1_mmdt',
+    'm2_b2_mmdt',
+    'n2_b1_mmdt',
+    'n2_b2_mmdt',
+    'mass_mmdt',
+    'multiplicity',
+)
 #: representation name -> (array key in the file, shape of one jet, what it holds)
 REPRESENTATIONS = {
     'hlf': ('hlf', (16,), 'the 16 high-level features of the hls4ml jet dataset (HLF_NAMES)'),
     'image': ('image', (32, 32), 'pT fraction per pixel, 32x32 in (d-eta, d-phi) in [-0.8, 0.8) around the jet axis'),
     'sequence': ('sequence', (32, 3), '32 highest-pT constituents, pT-ordered: (pT/pT_jet, d-eta, d-phi), zero-padded'),
-    'points': ('points', (64, 4), 'up to 64 highest-pT constituents as vertices: (pT/pT_jet, E/E_jet, d-eta, d-phi), '
-                                  'zero-padded; the count is "n_points"'),
+    'points': (
+        'points',
+        (64, 4),
+        'up to 64 highest-pT constituents as vertices: (pT/pT_jet, E/E_jet, d-eta, d-phi), '
+        'zero-padded; the count is "n_points"',
+    ),
 }
 
 

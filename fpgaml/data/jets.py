@@ -35,8 +35,8 @@ import numpy as np
 from fpgaml.atomic import open_atomic
 from fpgaml.data import CLASS_NAMES, CLASSES, HLF_NAMES, REPRESENTATIONS
 
-CHUNK = 500          # jets per (class, chunk) unit of work: the unit of seeding, of parallelism, of progress
-BATCH = 100          # events per pythia.nextBatch call
+CHUNK = 500  # jets per (class, chunk) unit of work: the unit of seeding, of parallelism, of progress
+BATCH = 100  # events per pythia.nextBatch call
 R_JET = 0.8
 PT_RANGE = (800.0, 1200.0)
 ETA_MAX = 2.0
@@ -45,18 +45,30 @@ SEQ_LEN = 32
 MAX_POINTS = 64
 
 COMMON_SETTINGS = [
-    'Beams:idA = 2212', 'Beams:idB = 2212', 'Beams:eCM = 13000.',
-    'PhaseSpace:pTHatMin = 700.', 'PhaseSpace:pTHatMax = 1400.',
-    'PartonLevel:MPI = on', 'PartonLevel:ISR = on', 'PartonLevel:FSR = on', 'HadronLevel:all = on',
-    'Print:quiet = on', 'Next:numberCount = 0',
+    'Beams:idA = 2212',
+    'Beams:idB = 2212',
+    'Beams:eCM = 13000.',
+    'PhaseSpace:pTHatMin = 700.',
+    'PhaseSpace:pTHatMax = 1400.',
+    'PartonLevel:MPI = on',
+    'PartonLevel:ISR = on',
+    'PartonLevel:FSR = on',
+    'HadronLevel:all = on',
+    'Print:quiet = on',
+    'Next:numberCount = 0',
 ]
 HADRONIC_W = ['24:onMode = off', '24:onIfAny = 1 2 3 4 5']
 PROCESS_SETTINGS = {
     'g': ['HardQCD:gg2gg = on', 'HardQCD:qqbar2gg = on'],
     'q': ['HardQCD:qg2qg = on', 'HardQCD:qq2qq = on', 'HardQCD:qqbar2qqbarNew = on', 'HardQCD:nQuarkNew = 3'],
     'w': ['WeakBosonAndParton:qqbar2Wg = on', 'WeakBosonAndParton:qg2Wq = on', *HADRONIC_W],
-    'z': ['WeakBosonAndParton:qqbar2gmZg = on', 'WeakBosonAndParton:qg2gmZq = on', 'WeakZ0:gmZmode = 2',
-          '23:onMode = off', '23:onIfAny = 1 2 3 4 5'],
+    'z': [
+        'WeakBosonAndParton:qqbar2gmZg = on',
+        'WeakBosonAndParton:qg2gmZq = on',
+        'WeakZ0:gmZmode = 2',
+        '23:onMode = off',
+        '23:onIfAny = 1 2 3 4 5',
+    ],
     't': ['Top:gg2ttbar = on', 'Top:qqbar2ttbar = on', *HADRONIC_W],
 }
 _RESONANCE = {'w': 24, 'z': 23, 't': 6}
@@ -134,7 +146,7 @@ def _representations(consts, jet):
     order = ak.argsort(pt, ascending=False)
     c = consts[order]
     pt = pt[order]
-    p = np.sqrt(c.px ** 2 + c.py ** 2 + c.pz ** 2)
+    p = np.sqrt(c.px**2 + c.py**2 + c.pz**2)
     eta = np.arctanh(c.pz / p)
     phi = np.arctan2(c.py, c.px)
     jpt, jeta, jphi = jet['pt'], jet['eta'], jet['phi']
@@ -143,8 +155,10 @@ def _representations(consts, jet):
     dphi = _dphi(phi, jphi[:, None])
     efrac = c.E / jet['E'][:, None]
     seq = np.stack([_padded(z, SEQ_LEN), _padded(deta, SEQ_LEN), _padded(dphi, SEQ_LEN)], axis=-1)
-    pts = np.stack([_padded(z, MAX_POINTS), _padded(efrac, MAX_POINTS), _padded(deta, MAX_POINTS),
-                    _padded(dphi, MAX_POINTS)], axis=-1)
+    pts = np.stack(
+        [_padded(z, MAX_POINTS), _padded(efrac, MAX_POINTS), _padded(deta, MAX_POINTS), _padded(dphi, MAX_POINTS)],
+        axis=-1,
+    )
     mult = ak.to_numpy(ak.num(pt)).astype(np.int64)
     n_points = np.minimum(mult, MAX_POINTS).astype(np.int32)
     # image: pT fraction per pixel in [-R, R) x [-R, R)
@@ -171,8 +185,9 @@ def _hlf(consts, zlogz, mult):
     gcs = fastjet.ClusterSequence(groomed, ca)
 
     def ecfg(npoint, angles, beta):
-        return ak.to_numpy(gcs.exclusive_jets_energy_correlator(njets=1, npoint=npoint, angles=angles, beta=beta,
-                                                                func='generalized')).astype(np.float64)
+        return ak.to_numpy(
+            gcs.exclusive_jets_energy_correlator(njets=1, npoint=npoint, angles=angles, beta=beta, func='generalized')
+        ).astype(np.float64)
 
     e2 = {b: ecfg(2, -1, b) for b in (0, 1, 2)}
     e3 = {b: ecfg(3, -1, b) for b in (1, 2)}
@@ -186,13 +201,20 @@ def _hlf(consts, zlogz, mult):
 
     cols = {
         'zlogz': zlogz,
-        'c1_b0_mmdt': e2[0], 'c1_b1_mmdt': e2[1], 'c1_b2_mmdt': e2[2],
-        'c2_b1_mmdt': ratio(e3[1], e2[1] ** 2), 'c2_b2_mmdt': ratio(e3[2], e2[2] ** 2),
-        'd2_b1_mmdt': ratio(e3[1], e2[1] ** 3), 'd2_b2_mmdt': ratio(e3[2], e2[2] ** 3),
+        'c1_b0_mmdt': e2[0],
+        'c1_b1_mmdt': e2[1],
+        'c1_b2_mmdt': e2[2],
+        'c2_b1_mmdt': ratio(e3[1], e2[1] ** 2),
+        'c2_b2_mmdt': ratio(e3[2], e2[2] ** 2),
+        'd2_b1_mmdt': ratio(e3[1], e2[1] ** 3),
+        'd2_b2_mmdt': ratio(e3[2], e2[2] ** 3),
         # D2^(alpha, beta) = e3^(alpha) / (e2^(beta))^(3 alpha / beta), alpha = 1
-        'd2_a1_b1_mmdt': ratio(e3[1], e2[1] ** 3), 'd2_a1_b2_mmdt': ratio(e3[1], e2[2] ** 1.5),
-        'm2_b1_mmdt': ratio(e3_1[1], e2[1]), 'm2_b2_mmdt': ratio(e3_1[2], e2[2]),
-        'n2_b1_mmdt': ratio(e3_2[1], e2[1] ** 2), 'n2_b2_mmdt': ratio(e3_2[2], e2[2] ** 2),
+        'd2_a1_b1_mmdt': ratio(e3[1], e2[1] ** 3),
+        'd2_a1_b2_mmdt': ratio(e3[1], e2[2] ** 1.5),
+        'm2_b1_mmdt': ratio(e3_1[1], e2[1]),
+        'm2_b2_mmdt': ratio(e3_1[2], e2[2]),
+        'n2_b1_mmdt': ratio(e3_2[1], e2[1] ** 2),
+        'n2_b2_mmdt': ratio(e3_2[2], e2[2] ** 2),
         'mass_mmdt': ak.to_numpy(sd.msoftdrop).astype(np.float64),
         'multiplicity': mult.astype(np.float64),
     }
@@ -227,10 +249,10 @@ def _select_batch(cls, batch, jetdef):
     flat = [ak.to_numpy(ak.flatten(a)) for a in (prt.id, prt.status, prt.mother1, prt.p.px, prt.p.py, prt.p.pz)]
     keep = np.zeros(len(sel), bool)
     for i in np.flatnonzero(sel):
-        ev = [a[offs[i]:offs[i + 1]] for a in flat]
+        ev = [a[offs[i] : offs[i + 1]] for a in flat]
         keep[i] = _truth_matched(cls, ev, eta[i], phi[i])
     idx = np.flatnonzero(keep)
-    m2 = np.maximum(e ** 2 - px ** 2 - py ** 2 - pz ** 2, 0.0)
+    m2 = np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0)
     jet = {'pt': pt[idx], 'eta': eta[idx], 'phi': phi[idx], 'E': e[idx], 'mass': np.sqrt(m2[idx])}
     c = lc[idx]
     c = ak.zip({k: c[k] for k in ('px', 'py', 'pz', 'E')}, with_name='Momentum4D')
@@ -269,13 +291,27 @@ def generate_chunk(cls: str, n_jets: int, seed: int, class_index: int, chunk: in
     jet = {k: np.concatenate([d[k] for d in kin])[:n_jets] for k in kin[0]}
     img, seq, pts, n_points, zlogz, mult = _representations(consts, jet)
     hlf, n_single = _hlf(consts, zlogz, mult)
-    return {'hlf': hlf, 'image': img, 'sequence': seq, 'points': pts, 'n_points': n_points,
-            'y': np.full(n_jets, class_index, np.int64),
-            'jet_pt': jet['pt'].astype(np.float32), 'jet_eta': jet['eta'].astype(np.float32),
-            'jet_mass': jet['mass'].astype(np.float32),
-            'stats': {'class': cls, 'chunk': chunk, 'pythia_seed': pseed, 'events': n_events,
-                      'passing_kinematics': n_kin, 'jets': n_jets, 'groomed_to_one_particle': n_single,
-                      'seconds': round(time.perf_counter() - t0, 2)}}
+    return {
+        'hlf': hlf,
+        'image': img,
+        'sequence': seq,
+        'points': pts,
+        'n_points': n_points,
+        'y': np.full(n_jets, class_index, np.int64),
+        'jet_pt': jet['pt'].astype(np.float32),
+        'jet_eta': jet['eta'].astype(np.float32),
+        'jet_mass': jet['mass'].astype(np.float32),
+        'stats': {
+            'class': cls,
+            'chunk': chunk,
+            'pythia_seed': pseed,
+            'events': n_events,
+            'passing_kinematics': n_kin,
+            'jets': n_jets,
+            'groomed_to_one_particle': n_single,
+            'seconds': round(time.perf_counter() - t0, 2),
+        },
+    }
 
 
 def _chunk_worker(args):
@@ -301,13 +337,17 @@ def generate_jets(n: int, out, seed: int = 1, progress: bool = True, workers: in
         import fastjet  # noqa: F401
         import pythia8mc  # noqa: F401
     except ImportError as e:
-        raise ImportError('jet generation needs the optional physics extra (GPL): '
-                          'pip install "pythia8mc==8.317.2" "fastjet==3.5.2"') from e
+        raise ImportError(
+            'jet generation needs the optional physics extra (GPL): pip install "pythia8mc==8.317.2" "fastjet==3.5.2"'
+        ) from e
     if n < 1:
         raise ValueError('n must be >= 1 jets per class')
     out = Path(out)
-    units = [(cls, min(CHUNK, n - j * CHUNK), int(seed), k, j)
-             for k, cls in enumerate(CLASSES) for j in range((n + CHUNK - 1) // CHUNK)]
+    units = [
+        (cls, min(CHUNK, n - j * CHUNK), int(seed), k, j)
+        for k, cls in enumerate(CLASSES)
+        for j in range((n + CHUNK - 1) // CHUNK)
+    ]
     t0 = time.perf_counter()
     results = _run_units(units, n * len(CLASSES), progress, workers)
     seconds = time.perf_counter() - t0
@@ -316,22 +356,36 @@ def generate_jets(n: int, out, seed: int = 1, progress: bool = True, workers: in
     stats = [r['stats'] for r in results]
     events = sum(s['events'] for s in stats)
     meta = {
-        'generator': 'fpgaml.data.jets', 'seed': int(seed), 'jets_per_class': n,
-        'classes': list(CLASSES), 'class_names': list(CLASS_NAMES),
-        'collisions': 'pp at sqrt(s) = 13 TeV', 'jets': f'anti-kt R = {R_JET}, visible stable final state',
-        'selection': {'leading_jet_pt_gev': list(PT_RANGE), 'abs_eta_max': ETA_MAX,
-                      'truth_match': 'g/q: nearest hard parton within dR<0.8 is g / u,d,s; W/Z/t: all decay '
-                                     'quarks within dR<0.8 of the jet axis'},
+        'generator': 'fpgaml.data.jets',
+        'seed': int(seed),
+        'jets_per_class': n,
+        'classes': list(CLASSES),
+        'class_names': list(CLASS_NAMES),
+        'collisions': 'pp at sqrt(s) = 13 TeV',
+        'jets': f'anti-kt R = {R_JET}, visible stable final state',
+        'selection': {
+            'leading_jet_pt_gev': list(PT_RANGE),
+            'abs_eta_max': ETA_MAX,
+            'truth_match': 'g/q: nearest hard parton within dR<0.8 is g / u,d,s; W/Z/t: all decay '
+            'quarks within dR<0.8 of the jet axis',
+        },
         'grooming': 'mMDT (soft drop beta=0, z_cut=0.1, R0=0.8) on the C/A-reclustered jet',
-        'pythia_settings': {cls: settings_for(cls, 0)[:-1] + ['Random:seed = derive_seed(seed, class, chunk)']
-                            for cls in CLASSES},
-        'chunk_jets': CHUNK, 'batch_events': BATCH,
+        'pythia_settings': {
+            cls: settings_for(cls, 0)[:-1] + ['Random:seed = derive_seed(seed, class, chunk)'] for cls in CLASSES
+        },
+        'chunk_jets': CHUNK,
+        'batch_events': BATCH,
         'representations': {k: {'key': v[0], 'shape': list(v[1]), 'doc': v[2]} for k, v in REPRESENTATIONS.items()},
         'hlf_names': list(HLF_NAMES),
-        'events_generated': events, 'seconds': round(seconds, 1), 'workers': workers,
-        'events_per_second': round(events / seconds, 1), 'jets_per_second': round(n * len(CLASSES) / seconds, 1),
+        'events_generated': events,
+        'seconds': round(seconds, 1),
+        'workers': workers,
+        'events_per_second': round(events / seconds, 1),
+        'jets_per_second': round(n * len(CLASSES) / seconds, 1),
         'groomed_to_one_particle': sum(s['groomed_to_one_particle'] for s in stats),
-        'units': stats, 'versions': _versions(), 'host': platform.node(),
+        'units': stats,
+        'versions': _versions(),
+        'host': platform.node(),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_atomic(out, binary=True) as f:
@@ -371,8 +425,10 @@ def main(argv=None) -> int:
     """``fpgaml data jets --n N --out FILE [--seed S] [--workers W] [--quiet]`` (also ``python -m``)."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog='fpgaml data jets', description='generate the 5-class jet-tagging dataset '
-                                 '(Pythia 8 + FastJet; needs the physics extra)')
+    ap = argparse.ArgumentParser(
+        prog='fpgaml data jets',
+        description='generate the 5-class jet-tagging dataset (Pythia 8 + FastJet; needs the physics extra)',
+    )
     ap.add_argument('--n', type=int, required=True, help='jets per class')
     ap.add_argument('--out', required=True, help='output .npz')
     ap.add_argument('--seed', type=int, default=1)
@@ -381,8 +437,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     path = generate_jets(a.n, a.out, seed=a.seed, progress=not a.quiet, workers=a.workers)
     meta = json.loads(str(np.load(path)['meta']))
-    print(f'{path}: {a.n} jets x {len(CLASSES)} classes, {meta["events_generated"]} events in {meta["seconds"]} s '
-          f'({meta["events_per_second"]} events/s)')
+    print(
+        f'{path}: {a.n} jets x {len(CLASSES)} classes, {meta["events_generated"]} events in {meta["seconds"]} s '
+        f'({meta["events_per_second"]} events/s)'
+    )
     return 0
 
 

@@ -26,8 +26,10 @@ MODELS = REPO / 'models'
 def dataset_path() -> Path:
     p = Path(os.environ.get('FPGAML_JETS', REPO / 'data' / 'jets.npz'))
     if not p.is_file():
-        raise SystemExit(f'{p} not found: generate it first (python -m fpgaml.data.jets --n 2500 --out {p}; '
-                         f'needs the physics extra), or point $FPGAML_JETS at a generated file')
+        raise SystemExit(
+            f'{p} not found: generate it first (python -m fpgaml.data.jets --n 2500 --out {p}; '
+            f'needs the physics extra), or point $FPGAML_JETS at a generated file'
+        )
     return p
 
 
@@ -76,12 +78,20 @@ def csim(config: Path, samples: int | None = None) -> dict:
         t0 = time.perf_counter()
         res = build(cfg, csim=True, force=True)
         c = res.csim
-        out = {'csim_samples': c.samples, 'csim_mode': c.mode, 'csim_compared_at': c.compared_at,
-               'csim_exact_fraction': c.exact_fraction, 'csim_max_abs_diff': c.max_abs_diff,
-               'csim_argmax_agreement': c.argmax_agreement, 'csim_passed': c.passed,
-               'csim_accuracy': c.accuracy, 'compile_seconds': round(c.compile_seconds, 1),
-               'csim_us_per_sample': round(c.us_per_sample, 1), 'build_seconds': round(time.perf_counter() - t0, 1),
-               'pruning_wrappers_stripped': res.conversion.loaded.pruning_stripped}
+        out = {
+            'csim_samples': c.samples,
+            'csim_mode': c.mode,
+            'csim_compared_at': c.compared_at,
+            'csim_exact_fraction': c.exact_fraction,
+            'csim_max_abs_diff': c.max_abs_diff,
+            'csim_argmax_agreement': c.argmax_agreement,
+            'csim_passed': c.passed,
+            'csim_accuracy': c.accuracy,
+            'compile_seconds': round(c.compile_seconds, 1),
+            'csim_us_per_sample': round(c.us_per_sample, 1),
+            'build_seconds': round(time.perf_counter() - t0, 1),
+            'pruning_wrappers_stripped': res.conversion.loaded.pruning_stripped,
+        }
         if res.estimate_result is not None:
             est = res.estimate_result.to_json_dict()
             out['estimate_total'] = est.get('total', est)

@@ -2,4 +2,4 @@
 
 from .estimator import Estimate, LayerEstimate, TotalEstimate, estimate
 
-__all__ = ["estimate", "Estimate", "LayerEstimate", "TotalEstimate"]
+__all__ = ['estimate', 'Estimate', 'LayerEstimate', 'TotalEstimate']

@@ -39,7 +39,7 @@ from fpgaml.fixed import Fixed
 DSP_WIDTH_MID = 6.0  # bits: significant width at which half of the constant products go to DSPs
 DSP_WIDTH_SPREAD = 0.5  # bits: width of the DSP/LUT transition
 MIN_DSP_WIDTH = 3  # products with an operand of <= 3 significant bits are never put in a DSP
-DSP_WIDTH_METRIC = "odd"  # "odd": width of the constant's odd part; "bitlen": its full magnitude width
+DSP_WIDTH_METRIC = 'odd'  # "odd": width of the constant's odd part; "bitlen": its full magnitude width
 CSD_ADD_LUT_FACTOR = 0.5  # LUTs per bit per extra CSD digit of a LUT-mapped constant multiplication
 VAR_MULT_LUT_PER_BIT2 = 0.55  # LUTs per (a*b) bit^2 of a LUT-mapped variable multiplier
 T_ADD_NS = 0.7  # ns per adder-tree level (16-bit carry chain, UltraScale+ -2, HLS delay model)
@@ -62,8 +62,8 @@ def quantize_to_lsb(data: np.ndarray, fmt: Fixed) -> np.ndarray:
     if fmt.is_float:
         # floats: treat as a wide fixed-point with 10 fraction bits (rarely used in firmware)
         return np.round(x * 2**10).astype(np.int64)
-    scaled = x * (2.0 ** fmt.fractional)
-    if fmt.rounding.startswith("RND"):
+    scaled = x * (2.0**fmt.fractional)
+    if fmt.rounding.startswith('RND'):
         q = np.floor(scaled + 0.5)
     else:
         q = np.floor(scaled + 1e-9)  # TRN: towards -inf (tolerate float noise on exact grid values)
@@ -140,8 +140,9 @@ class MacCost:
     out_lut_delay_ns: np.ndarray
 
 
-def constant_mac(w_q: np.ndarray, w_fmt: Fixed, a_fmt: Fixed, acc_fmt: Fixed, has_bias: np.ndarray | None,
-                 dsp_ports: tuple[int, int]) -> MacCost:
+def constant_mac(
+    w_q: np.ndarray, w_fmt: Fixed, a_fmt: Fixed, acc_fmt: Fixed, has_bias: np.ndarray | None, dsp_ports: tuple[int, int]
+) -> MacCost:
     """A fully unrolled MAC array with constant weights ``w_q`` (n_in x n_out integers in LSB units)."""
     w2 = w_q.reshape(w_q.shape[0], -1) if w_q.ndim >= 2 else w_q.reshape(-1, 1)
     n_out = w2.shape[1]
@@ -164,7 +165,7 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fixed, a_fmt: Fixed, acc_fmt: Fixed, ha
         p = np.zeros(q.shape)
         k = np.ones(q.shape, dtype=np.int64)
     else:
-        d = np.minimum(e if DSP_WIDTH_METRIC == "odd" else msb, a_mag)
+        d = np.minimum(e if DSP_WIDTH_METRIC == 'odd' else msb, a_mag)
         p = p_dsp(d)
         p = np.where(k <= 1, 0.0, p)  # powers of two are shifts
         # bits a product occupies in the accumulator: msb at a_int + w_int, lsb at the accumulator's lsb
@@ -187,8 +188,18 @@ def constant_mac(w_q: np.ndarray, w_fmt: Fixed, a_fmt: Fixed, acc_fmt: Fixed, ha
     col = np.nonzero(nz)[1]  # the output each product feeds
     p_out = 1.0 - np.exp(np.bincount(col, weights=np.log1p(-np.minimum(p, 1.0 - 1e-12)), minlength=n_out))
     shift_add = np.bincount(col, weights=((k > 1) & (p < 1.0)).astype(np.float64), minlength=n_out) > 0
-    return MacCost(n_products, dsp, lut, float(width.mean()), n_out, levels, mult_delay, out_terms=terms,
-                   out_p_dsp=p_out, out_lut_delay_ns=np.where(shift_add, T_LUTMULT_NS, 0.0))
+    return MacCost(
+        n_products,
+        dsp,
+        lut,
+        float(width.mean()),
+        n_out,
+        levels,
+        mult_delay,
+        out_terms=terms,
+        out_p_dsp=p_out,
+        out_lut_delay_ns=np.where(shift_add, T_LUTMULT_NS, 0.0),
+    )
 
 
 def variable_mult(a_fmt: Fixed, w_fmt: Fixed, dsp_ports: tuple[int, int]) -> tuple[float, float, float]:

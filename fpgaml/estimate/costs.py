@@ -8,14 +8,24 @@ for a layer class no family costs (a custom layer, say), flagged as such.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from fpgaml.errors import FpgamlError
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, in_fmt, in_var, out_fmt, out_var, reuse_factor, shape_of,
-                                        size_of, stream_fifos)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    in_fmt,
+    in_var,
+    out_fmt,
+    out_var,
+    reuse_factor,
+    shape_of,
+    size_of,
+    stream_fifos,
+)
 from fpgaml.families import cost_model
 
 
@@ -36,8 +46,10 @@ def layer_cost(ctx: Context, layer) -> LayerCost:
     try:
         c = generic(ctx, layer)
     except Exception as e:  # noqa: BLE001 - the layer lacks what every estimate reads
-        raise FpgamlError(f'estimate: layer "{layer.name}" ({layer.class_name}) cannot be costed: {failure}, which '
-                          f'failed too ({type(e).__name__}: {e})') from None
+        raise FpgamlError(
+            f'estimate: layer "{layer.name}" ({layer.class_name}) cannot be costed: {failure}, which '
+            f'failed too ({type(e).__name__}: {e})'
+        ) from None
     c.flags.append(failure)
     return c
 
@@ -56,7 +68,8 @@ def generic(ctx: Context, layer) -> LayerCost:
     c.ff = 2 * n_out * o.width
     channels = shape_of(out_var(layer))[-1] if shape_of(out_var(layer)) else 1
     c.latency_cycles = max(2, ctx.cycles(t + math.ceil(math.log2(max(2, n_in))) * arith.T_ADD_NS) + 1) * (
-        1 if not ctx.stream else max(1, n_out // max(1, channels)))
+        1 if not ctx.stream else max(1, n_out // max(1, channels))
+    )
     c.ii_cycles = rf
     c.flags.append(f'no cost model for layer class {layer.class_name!r}: conservative generic estimate')
     return c.add(stream_fifos(ctx, layer))

@@ -32,13 +32,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from . import arith, costs, kinds as _kinds, primitives
 from fpgaml.families import family_for_layer
 from fpgaml.fixed import Fixed
 from fpgaml.resources import RESOURCES
 from fpgaml.target.devices import Device, lookup_device
 
-__all__ = ["LayerEstimate", "TotalEstimate", "Estimate", "estimate", "RESOURCES"]
+from . import arith, costs, primitives
+from . import kinds as _kinds
+
+__all__ = ['LayerEstimate', 'TotalEstimate', 'Estimate', 'estimate', 'RESOURCES']
 
 STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-up cycle to the latency
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
@@ -59,12 +61,12 @@ class LayerEstimate:
     bram_18k: int
     uram: int
     flags: list[str] = field(default_factory=list)
-    family: str = ""
+    family: str = ''
     band: dict[str, list[int]] = field(default_factory=dict)  # synth figures' band, from the family's CV error
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
-        d["class"] = d.pop("layer_class")
+        d['class'] = d.pop('layer_class')
         return d
 
 
@@ -100,15 +102,15 @@ class Estimate:
 
     def to_json_dict(self) -> dict:
         d = {
-            "total": self.total.to_json_dict(),
-            "layers": [l.to_json_dict() for l in self.layers],
-            "part": self.part,
-            "utilization": dict(self.utilization),
+            'total': self.total.to_json_dict(),
+            'layers': [l.to_json_dict() for l in self.layers],
+            'part': self.part,
+            'utilization': dict(self.utilization),
         }
         for k, v in self.kinds.items():
             d[k] = {m: (list(x) if isinstance(x, tuple) else x) for m, x in v.items()}
-        d["default_kind"] = _kinds.DEFAULT_KIND
-        d["uncalibrated"] = list(self.uncalibrated)
+        d['default_kind'] = _kinds.DEFAULT_KIND
+        d['uncalibrated'] = list(self.uncalibrated)
         return d
 
     def resource(self, name: str) -> float:
@@ -119,29 +121,36 @@ class Estimate:
         k = self.kinds.get(kind)
         if k is None:
             if kind != _kinds.DEFAULT_KIND:
-                raise KeyError(f"no {kind} figures in this estimate")
+                raise KeyError(f'no {kind} figures in this estimate')
             v = float(getattr(self.total, name))
         else:
             v = float(k[name])
-        if edge == "high":
-            band = (k or {}).get("band", {}).get(name)
+        if edge == 'high':
+            band = (k or {}).get('band', {}).get(name)
             if band is None:
-                raise KeyError(f"no band for {name} ({kind}) in this estimate")
+                raise KeyError(f'no band for {name} ({kind}) in this estimate')
             v = float(band[1])
         return v
 
     @classmethod
-    def from_json_dict(cls, d: dict, clock_period_ns: float, io_type: str) -> "Estimate":
+    def from_json_dict(cls, d: dict, clock_period_ns: float, io_type: str) -> Estimate:
         """Rebuild an estimate stored in fpgaml-report.json (``to_json_dict`` output)."""
         layers = []
-        for l in d["layers"]:
+        for l in d['layers']:
             l = dict(l)
-            l["layer_class"] = l.pop("class")
+            l['layer_class'] = l.pop('class')
             layers.append(LayerEstimate(**l))
-        return cls(part=d["part"], clock_period_ns=clock_period_ns, io_type=io_type,
-                   total=TotalEstimate(**d["total"]), layers=layers, utilization=dict(d["utilization"]),
-                   device=lookup_device(d["part"]), kinds={k: d[k] for k in _kinds.KINDS if k in d},
-                   uncalibrated=list(d.get("uncalibrated", [])))
+        return cls(
+            part=d['part'],
+            clock_period_ns=clock_period_ns,
+            io_type=io_type,
+            total=TotalEstimate(**d['total']),
+            layers=layers,
+            utilization=dict(d['utilization']),
+            device=lookup_device(d['part']),
+            kinds={k: d[k] for k in _kinds.KINDS if k in d},
+            uncalibrated=list(d.get('uncalibrated', [])),
+        )
 
     def layer(self, name: str) -> LayerEstimate:
         for l in self.layers:
@@ -161,8 +170,8 @@ def family_name(layer) -> str:
     if f is not None:
         return f.calibration(layer)
     if _extension_class(layer):
-        return "custom"  # a layer an extension module registered with hls4ml: no cost model, no calibration
-    return "other"
+        return 'custom'  # a layer an extension module registered with hls4ml: no cost model, no calibration
+    return 'other'
 
 
 def _extension_class(layer) -> bool:
@@ -172,17 +181,21 @@ def _extension_class(layer) -> bool:
         from hls4ml.model.layers import Layer
     except Exception:  # pragma: no cover - hls4ml is a dependency
         return False
-    return any(isinstance(k, type) and issubclass(k, Layer) and k is not Layer
-               and not (getattr(k, "__module__", "") or "").startswith("hls4ml")
-               for k in type(layer).__mro__)
+    return any(
+        isinstance(k, type)
+        and issubclass(k, Layer)
+        and k is not Layer
+        and not (getattr(k, '__module__', '') or '').startswith('hls4ml')
+        for k in type(layer).__mro__
+    )
 
 
 def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[str, float]]:
     """A layer's structural figure split into its family's share and its stream FIFOs' (family "stream")."""
     v = float(getattr(le, metric))
-    if metric in ("lut", "ff") and le.name in io_part:
-        io = min(v, io_part[le.name][0 if metric == "lut" else 1])
-        return [(le.family, v - io), ("stream", io)]
+    if metric in ('lut', 'ff') and le.name in io_part:
+        io = min(v, io_part[le.name][0 if metric == 'lut' else 1])
+        return [(le.family, v - io), ('stream', io)]
     return [(le.family, v)]
 
 
@@ -190,8 +203,12 @@ def _io_bits(var) -> int:
     return primitives.size_of(var) * (Fixed.from_hls4ml(var.type.precision).width if var is not None else 0)
 
 
-def estimate(graph, part: str | None = None, clock_period_ns: float | None = None,
-             calibration: "_kinds.Calibration | None" = None) -> Estimate:
+def estimate(
+    graph,
+    part: str | None = None,
+    clock_period_ns: float | None = None,
+    calibration: _kinds.Calibration | None = None,
+) -> Estimate:
     """Estimate latency, II and resources of a converted hls4ml ``ModelGraph``.
 
     ``part`` and ``clock_period_ns`` default to the graph's own configuration.  An unknown part raises
@@ -201,22 +218,27 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
     cal = calibration if calibration is not None else _kinds.calibration()
     cfg = graph.config
     if part is None:
-        part = cfg.get_config_value("Part")
+        part = cfg.get_config_value('Part')
     if clock_period_ns is None:
-        clock_period_ns = float(cfg.get_config_value("ClockPeriod") or 5)
+        clock_period_ns = float(cfg.get_config_value('ClockPeriod') or 5)
     clock_period_ns = float(clock_period_ns)
     if not clock_period_ns > 0:
-        raise ValueError(f"clock period must be positive, got {clock_period_ns!r} ns")
+        raise ValueError(f'clock period must be positive, got {clock_period_ns!r} ns')
     device = lookup_device(part)
-    io_type = str(cfg.get_config_value("IOType") or "io_parallel")
-    ctx = primitives.Context(device=device, clock_ns=clock_period_ns, io_type=io_type, tool=hls_tool(graph),
-                        uncertainty=clock_uncertainty(graph))
+    io_type = str(cfg.get_config_value('IOType') or 'io_parallel')
+    ctx = primitives.Context(
+        device=device,
+        clock_ns=clock_period_ns,
+        io_type=io_type,
+        tool=hls_tool(graph),
+        uncertainty=clock_uncertainty(graph),
+    )
 
     layers: list[LayerEstimate] = []
     processes: list[LayerEstimate] = []
     flags: list[str] = []
     io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
-    out_names = set(getattr(graph, "outputs", []) or [])
+    out_names = set(getattr(graph, 'outputs', []) or [])
     for layer in graph.get_layers():
         c = costs.layer_cost(ctx, layer)
         le = LayerEstimate(
@@ -233,19 +255,19 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             family=family_name(layer),
         )
         if c.io_lut or c.io_ff:
-            if io_type == "io_stream" and set(getattr(layer, "outputs", []) or []) & out_names:
+            if io_type == 'io_stream' and set(getattr(layer, 'outputs', []) or []) & out_names:
                 # the model's output stream is the top function's port, not an internal FIFO
                 le.lut, le.ff = _round(c.lut - c.io_lut), _round(c.ff - c.io_ff)
             else:
                 io_part[le.name] = [float(c.io_lut), float(c.io_ff)]
-        if io_type == "io_stream" and c.process and layer.class_name != "Input":
+        if io_type == 'io_stream' and c.process and layer.class_name != 'Input':
             # an hls4ml dataflow process is not pipelined across invocations: its II is its latency
             le.ii_cycles = max(le.ii_cycles, le.latency_cycles)
             processes.append(le)
         layers.append(le)
-        flags += [f"{le.name}: {f}" for f in le.flags]
+        flags += [f'{le.name}: {f}' for f in le.flags]
 
-    if io_type != "io_stream" and layers:
+    if io_type != 'io_stream' and layers:
         # the top function registers its inputs and drives its outputs from the last stage (no output register)
         try:
             in_bits = sum(_io_bits(graph.get_layer_output_variable(n)) for n in graph.inputs)
@@ -254,7 +276,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
             in_bits = out_bits = 0
         layers[0].ff += in_bits + IO_CTRL_FF
         for le in reversed(layers):
-            if le.ff > 0 and le.family != "structure":
+            if le.ff > 0 and le.family != 'structure':
                 le.ff -= min(le.ff, out_bits)
                 break
     raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
@@ -265,7 +287,7 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
                 setattr(le, m, _round(sum(v for _, v in parts)))
             bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
             le.band[m] = [int(math.floor(sum(b[0] * v for b, v in bands))), _round(sum(b[1] * v for b, v in bands))]
-    if io_type == "io_stream":
+    if io_type == 'io_stream':
         if processes and _one_element_streams(graph):
             # every stream carries its whole tensor as one element: each process runs once, one after the
             # other, with no read loop (csynth: Dense(1->64)+ReLU 2 cycles, + a table activation 4 cycles)
@@ -288,17 +310,33 @@ def estimate(graph, part: str | None = None, clock_period_ns: float | None = Non
         **totals,
     )
     avail = device.totals()
-    utilization = {r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
-                   for r in RESOURCES}
+    utilization = {
+        r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
+        for r in RESOURCES
+    }
     figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part) for k in _kinds.KINDS}
-    present = sorted({l.family for l in layers if l.family not in ("structure", "other")} | (
-        {"stream"} if io_part else set()))
+    present = sorted(
+        {l.family for l in layers if l.family not in ('structure', 'other')} | ({'stream'} if io_part else set())
+    )
     uncal = [f for f in present if not cal.calibrated(_kinds.DEFAULT_KIND, f)]
     for f in uncal:
-        flags.append(f"{f}: no calibration data for this layer family; estimated from structure "
-                     f"(uncalibrated, default band x{cal.default_band[0]:g}-{cal.default_band[1]:g})")
-    return Estimate(part=str(part), clock_period_ns=clock_period_ns, io_type=io_type, total=total, layers=layers,
-                    utilization=utilization, device=device, flags=flags, kinds=figs, uncalibrated=uncal, stream_io=io_part)
+        flags.append(
+            f'{f}: no calibration data for this layer family; estimated from structure '
+            f'(uncalibrated, default band x{cal.default_band[0]:g}-{cal.default_band[1]:g})'
+        )
+    return Estimate(
+        part=str(part),
+        clock_period_ns=clock_period_ns,
+        io_type=io_type,
+        total=total,
+        layers=layers,
+        utilization=utilization,
+        device=device,
+        flags=flags,
+        kinds=figs,
+        uncalibrated=uncal,
+        stream_io=io_part,
+    )
 
 
 def hls_tool(graph) -> str:
@@ -306,40 +344,50 @@ def hls_tool(graph) -> str:
     try:
         name = str(graph.config.backend.name)
     except Exception:
-        name = str(graph.config.get_config_value("Backend") or "Vivado")
-    return "vitis_hls" if name.lower().startswith("vitis") else "vivado_hls"
+        name = str(graph.config.get_config_value('Backend') or 'Vivado')
+    return 'vitis_hls' if name.lower().startswith('vitis') else 'vivado_hls'
 
 
 def clock_uncertainty(graph) -> float:
     """The configured clock uncertainty as a fraction of the period (hls4ml writes e.g. ``12.5%``); the
     backend's default when absent (Vivado 12.5 %, Vitis 27 %)."""
-    v = graph.config.get_config_value("ClockUncertainty")
+    v = graph.config.get_config_value('ClockUncertainty')
     try:
-        if isinstance(v, str) and v.strip().endswith("%"):
+        if isinstance(v, str) and v.strip().endswith('%'):
             return float(v.strip()[:-1]) / 100.0
         if v is not None:
             # a plain number is nanoseconds, as the HLS tool's set_clock_uncertainty reads it
-            period = float(graph.config.get_config_value("ClockPeriod") or 5)
+            period = float(graph.config.get_config_value('ClockPeriod') or 5)
             return min(0.9, max(0.0, float(v) / period))
     except (TypeError, ValueError):
         pass
-    return VITIS_CLOCK_UNCERTAINTY if hls_tool(graph) == "vitis_hls" else arith.CLOCK_UNCERTAINTY
+    return VITIS_CLOCK_UNCERTAINTY if hls_tool(graph) == 'vitis_hls' else arith.CLOCK_UNCERTAINTY
 
 
 def _one_element_streams(graph) -> bool:
     """True when every layer reads one stream element (every tensor flat: hls4ml streams each as one element
     holding all of it)."""
     try:
-        return all(primitives.stream_elements(l) == 1 for l in graph.get_layers() if l.class_name not in ("Input",
-                                                                                                      "InputLayer"))
+        return all(
+            primitives.stream_elements(l) == 1
+            for l in graph.get_layers()
+            if l.class_name not in ('Input', 'InputLayer')
+        )
     except Exception:
         return False
 
 
-def _kind_figures(cal, kind: str, raw_layers: list[LayerEstimate], total: TotalEstimate, io_type: str,
-                  processes: list[LayerEstimate], io_part: dict) -> dict:
+def _kind_figures(
+    cal,
+    kind: str,
+    raw_layers: list[LayerEstimate],
+    total: TotalEstimate,
+    io_type: str,
+    processes: list[LayerEstimate],
+    io_part: dict,
+) -> dict:
     """Totals of one figure kind and their bands (ratio real / estimate per family, summed over layers)."""
-    out: dict = {"latency_cycles": total.latency_cycles, "ii_cycles": total.ii_cycles}
+    out: dict = {'latency_cycles': total.latency_cycles, 'ii_cycles': total.ii_cycles}
     band: dict = {}
     for m in RESOURCES:
         vals = []
@@ -356,12 +404,12 @@ def _kind_figures(cal, kind: str, raw_layers: list[LayerEstimate], total: TotalE
                 lo, hi = lo + v * b[0], hi + v * b[1]
             band[m] = [int(math.floor(lo)), _round(hi)]
     # latency: the band of the family that sets it (io_parallel: most cycles; io_stream: slowest process)
-    pool = processes if io_type == "io_stream" and processes else raw_layers
+    pool = processes if io_type == 'io_stream' and processes else raw_layers
     if pool and total.latency_cycles:
         fam = max(pool, key=lambda l: l.latency_cycles).family
-        b = cal.band(kind, "latency_cycles", fam) or cal.default_band
-        band["latency_cycles"] = [int(math.floor(total.latency_cycles * b[0])), _round(total.latency_cycles * b[1])]
+        b = cal.band(kind, 'latency_cycles', fam) or cal.default_band
+        band['latency_cycles'] = [int(math.floor(total.latency_cycles * b[0])), _round(total.latency_cycles * b[1])]
     else:
-        band["latency_cycles"] = [total.latency_cycles, total.latency_cycles]
-    out["band"] = band
+        band['latency_cycles'] = [total.latency_cycles, total.latency_cycles]
+    out['band'] = band
     return out

@@ -24,22 +24,22 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["KINDS", "DEFAULT_KIND", "SCALED", "BANDED", "Calibration", "calibration"]
+__all__ = ['KINDS', 'DEFAULT_KIND', 'SCALED', 'BANDED', 'Calibration', 'calibration']
 
-KINDS = ("synth", "csynth")
-DEFAULT_KIND = "synth"  # budgets check post-synthesis figures unless they name csynth
-SCALED = ("lut", "ff")  # metrics whose figure differs by kind
-BANDED = ("latency_cycles", "dsp", "lut", "ff")
-CALIBRATION_FILE = Path(__file__).with_name("calibration.yml")
+KINDS = ('synth', 'csynth')
+DEFAULT_KIND = 'synth'  # budgets check post-synthesis figures unless they name csynth
+SCALED = ('lut', 'ff')  # metrics whose figure differs by kind
+BANDED = ('latency_cycles', 'dsp', 'lut', 'ff')
+CALIBRATION_FILE = Path(__file__).with_name('calibration.yml')
 DEFAULT_BAND = (0.5, 2.0)  # ratio measured / estimate assumed for a family without calibration data
 
 
 class Calibration:
     def __init__(self, doc: dict):
-        k = doc.get("kinds") or {}
-        self.factors: dict = {kind: (k.get(kind) or {}).get("factors") or {} for kind in KINDS}
-        self.bands: dict = {kind: (k.get(kind) or {}).get("bands") or {} for kind in KINDS}
-        self.default_band = tuple((doc.get("kinds") or {}).get("default_band") or DEFAULT_BAND)
+        k = doc.get('kinds') or {}
+        self.factors: dict = {kind: (k.get(kind) or {}).get('factors') or {} for kind in KINDS}
+        self.bands: dict = {kind: (k.get(kind) or {}).get('bands') or {} for kind in KINDS}
+        self.default_band = tuple((doc.get('kinds') or {}).get('default_band') or DEFAULT_BAND)
 
     def factor(self, kind: str, metric: str, family: str) -> float:
         if metric not in SCALED:
@@ -51,13 +51,14 @@ class Calibration:
         bands = self.bands.get(kind, {}).get(metric) or {}
         b = bands.get(family)
         if b is None and self.calibrated(kind, family):
-            b = bands.get("*")  # a family with data but too few designs of its own: the pooled band
+            b = bands.get('*')  # a family with data but too few designs of its own: the pooled band
         return (float(b[0]), float(b[1])) if b else None
 
     def calibrated(self, kind: str, family: str) -> bool:
         """Whether figures of this kind with layers of this family are in the calibration set."""
-        return (any(family in (self.bands.get(kind, {}).get(m) or {}) for m in BANDED)
-                or any(family in (self.factors.get(kind, {}).get(m) or {}) for m in SCALED))
+        return any(family in (self.bands.get(kind, {}).get(m) or {}) for m in BANDED) or any(
+            family in (self.factors.get(kind, {}).get(m) or {}) for m in SCALED
+        )
 
 
 @lru_cache(maxsize=4)

@@ -70,7 +70,7 @@ class LayerCost:
     io_lut: float = 0.0
     io_ff: float = 0.0
 
-    def add(self, other: 'LayerCost') -> 'LayerCost':
+    def add(self, other: LayerCost) -> LayerCost:
         self.dsp += other.dsp
         self.lut += other.lut
         self.ff += other.ff
@@ -80,6 +80,7 @@ class LayerCost:
         self.uram += other.uram
         self.flags += other.flags
         return self
+
 
 # ---------------------------------------------------------------------------------------------------------
 # readers of the converted graph
@@ -355,4 +356,3 @@ def exact_table(entries: int, entry_bits: int, lookups: int, in_width: int) -> L
     c.lut += lookups * (in_width + entry_bits + 4)
     c.ff += lookups * entry_bits
     return c
-

@@ -15,10 +15,44 @@ round in a circle.
 
 from __future__ import annotations
 
-from .base import (Family, activation_output, cost_model, families, family_for_layer, family_of, is_activation,
-                   keras_quantization, keras_reference, lookup_names, lowering, own_output, pass_classes, profile_rule,
-                   register_family, rtl_supported, splits_activation, unregister_family)
+from .base import (
+    Family,
+    activation_output,
+    cost_model,
+    families,
+    family_for_layer,
+    family_of,
+    is_activation,
+    keras_quantization,
+    keras_reference,
+    lookup_names,
+    lowering,
+    own_output,
+    pass_classes,
+    profile_rule,
+    register_family,
+    rtl_supported,
+    splits_activation,
+    unregister_family,
+)
 
-__all__ = ['Family', 'activation_output', 'cost_model', 'families', 'family_for_layer', 'family_of', 'is_activation',
-           'keras_quantization', 'keras_reference', 'lookup_names', 'lowering', 'own_output', 'pass_classes',
-           'profile_rule', 'register_family', 'rtl_supported', 'splits_activation', 'unregister_family']
+__all__ = [
+    'Family',
+    'activation_output',
+    'cost_model',
+    'families',
+    'family_for_layer',
+    'family_of',
+    'is_activation',
+    'keras_quantization',
+    'keras_reference',
+    'lookup_names',
+    'lowering',
+    'own_output',
+    'pass_classes',
+    'profile_rule',
+    'register_family',
+    'rtl_supported',
+    'splits_activation',
+    'unregister_family',
+]

@@ -13,18 +13,56 @@ import numpy as np
 from fpgaml.convert.passes.exact_passthrough import ExactPassthrough
 from fpgaml.convert.passes.exact_quantized_activations import ExactQuantizedActivations
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, attr, elementwise_timing, exact_table, in_fmt, out_fmt,
-                                        out_var, rom, size_of, stream_fifos, type_fmt, writes_into_srl)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    attr,
+    elementwise_timing,
+    exact_table,
+    in_fmt,
+    out_fmt,
+    out_var,
+    rom,
+    size_of,
+    stream_fifos,
+    type_fmt,
+    writes_into_srl,
+)
 from fpgaml.fixed import Fixed
 from fpgaml.rtl.ops import RtlInput, RtlUnsupported, cast, cast_var, supported_text
 
 from .base import Family, activation_output
 from .softmax import softmax
 
-_CLASSES = ('Activation', 'ReLU', 'ParametrizedActivation', 'PReLU', 'HardActivation', 'LeakyReLU',
-            'ThresholdedReLU', 'ELU', 'UnaryLUT', 'TernaryTanh')
-_CHEAP = {'relu', 'relu6', 'linear', 'binary_tanh', 'ternary_tanh', 'step', 'sign', 'hard_sigmoid',
-          'hard_tanh', 'leaky_relu', 'thresholdedrelu', 'thresholded_relu', 'prelu', 'binary', 'ternary'}
+_CLASSES = (
+    'Activation',
+    'ReLU',
+    'ParametrizedActivation',
+    'PReLU',
+    'HardActivation',
+    'LeakyReLU',
+    'ThresholdedReLU',
+    'ELU',
+    'UnaryLUT',
+    'TernaryTanh',
+)
+_CHEAP = {
+    'relu',
+    'relu6',
+    'linear',
+    'binary_tanh',
+    'ternary_tanh',
+    'step',
+    'sign',
+    'hard_sigmoid',
+    'hard_tanh',
+    'leaky_relu',
+    'thresholdedrelu',
+    'thresholded_relu',
+    'prelu',
+    'binary',
+    'ternary',
+}
 
 
 def is_table_activation(layer) -> bool:
@@ -91,15 +129,19 @@ def activation(ctx: Context, layer) -> LayerCost:
 def passed_over(keras_layer) -> bool:
     """A Keras ``Activation`` that does not decide whether a model is quantized: relu after a quantized layer keeps
     the grid; softmax is a LUT, checked by tolerance."""
-    return (type(keras_layer).__name__ == 'Activation'
-            and getattr(keras_layer.activation, '__name__', '') in ('linear', 'softmax', 'relu'))
+    return type(keras_layer).__name__ == 'Activation' and getattr(keras_layer.activation, '__name__', '') in (
+        'linear',
+        'softmax',
+        'relu',
+    )
 
 
 # ---- RTL ----------------------------------------------------------------------------------------------------------
 def check(layer) -> None:
     if str(layer.get_attr('activation', '')).lower() not in ('relu', 'linear'):
-        raise RtlUnsupported(f'layer "{layer.name}" ({layer.class_name}, activation {layer.get_attr("activation")}): '
-                             f'{supported_text()}')
+        raise RtlUnsupported(
+            f'layer "{layer.name}" ({layer.class_name}, activation {layer.get_attr("activation")}): {supported_text()}'
+        )
 
 
 def lower(layer, inp: RtlInput) -> np.ndarray:

@@ -3,8 +3,9 @@ layer). The built-in families register themselves in :mod:`fpgaml.families`; see
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 CostModel = Callable[[Any, Any], Any]  # (estimate.primitives.Context, hls4ml layer) -> LayerCost
 Lowering = Callable[[Any, Any], Any]  # (hls4ml layer, rtl.ops.RtlInput) -> flat object array of da4ml variables
@@ -92,8 +93,9 @@ _BY_KERAS: dict[str, Family] = {}
 def register_family(family: Family) -> Family:
     """Add a family (after the built-in ones: its passes run last). A class already in a family is refused."""
     if family.activation not in _ACTIVATION_RULES:
-        raise ValueError(f'family {family.name}: activation must be one of {_ACTIVATION_RULES}, '
-                         f'got {family.activation!r}')
+        raise ValueError(
+            f'family {family.name}: activation must be one of {_ACTIVATION_RULES}, got {family.activation!r}'
+        )
     if any(f.name == family.name for f in _FAMILIES):
         raise ValueError(f'a family named {family.name!r} is registered already')
     for classes, table in ((family.hls_classes, _BY_CLASS), (family.keras_classes, _BY_KERAS)):
@@ -102,8 +104,9 @@ def register_family(family: Family) -> Family:
                 raise ValueError(f'family {family.name}: {cls} is in family {table[cls].name} already')
     unknown = sorted((set(family.cost) | set(family.lower)) - set(family.hls_classes))
     if unknown:
-        raise ValueError(f'family {family.name}: cost models or lowerings for classes it does not list: '
-                         f'{", ".join(unknown)}')
+        raise ValueError(
+            f'family {family.name}: cost models or lowerings for classes it does not list: {", ".join(unknown)}'
+        )
     _FAMILIES.append(family)
     _BY_CLASS.update(dict.fromkeys(family.hls_classes, family))
     _BY_KERAS.update(dict.fromkeys(family.keras_classes, family))
@@ -135,7 +138,7 @@ def lookup_names(layer) -> list[str]:
     for n in [layer.class_name] + [k.__name__ for k in type(layer).__mro__]:
         names.append(n)
         if n.startswith('Vivado'):
-            names.append(n[len('Vivado'):])
+            names.append(n[len('Vivado') :])
     return names
 
 

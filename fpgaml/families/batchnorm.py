@@ -6,8 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaml.estimate.costs import generic
-from fpgaml.estimate.primitives import (Context, LayerCost, MacSpec, in_fmt, mac, out_fmt, out_var, reuse_factor,
-                                        size_of, stream_fifos, weight)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    MacSpec,
+    in_fmt,
+    mac,
+    out_fmt,
+    out_var,
+    reuse_factor,
+    size_of,
+    stream_fifos,
+    weight,
+)
 from fpgaml.rtl.ops import RtlInput, cast_var, weights
 
 from .base import Family
@@ -23,9 +34,19 @@ def batchnorm(ctx: Context, layer) -> LayerCost:
     per_pixel = s.size
     pixels = max(1, n // max(1, per_pixel))
     # y = x * scale + bias: one constant product per element, no adder tree
-    spec = MacSpec(s.reshape(1, -1), sf, in_fmt(layer), o, o, b, n_inst=1 if ctx.stream else pixels,
-                   n_iter=pixels if ctx.stream else 1, rf=reuse_factor(layer), strategy='latency',
-                   extra_latency=1 if ctx.stream else 0)
+    spec = MacSpec(
+        s.reshape(1, -1),
+        sf,
+        in_fmt(layer),
+        o,
+        o,
+        b,
+        n_inst=1 if ctx.stream else pixels,
+        n_iter=pixels if ctx.stream else 1,
+        rf=reuse_factor(layer),
+        strategy='latency',
+        extra_latency=1 if ctx.stream else 0,
+    )
     c = mac(ctx, spec)
     return c.add(stream_fifos(ctx, layer))
 

@@ -18,7 +18,7 @@ def binary_activation_output(layer, kout: dict, model=None):
     """hls4ml's batch norm + binary/ternary activation: the output of the Keras activation after the batch norm."""
     if model is None:
         return own_output(layer, kout)
-    bn = layer.name[len('bnbt_'):] if layer.name.startswith('bnbt_') else layer.name
+    bn = layer.name[len('bnbt_') :] if layer.name.startswith('bnbt_') else layer.name
     act = binary_activation_after(model, bn)
     return kout.get(act.name) if act is not None else None
 

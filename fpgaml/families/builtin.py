@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from . import (activations, batchnorm, binary, dense, garnet, merge, pooling, quantizer, recurrent, softmax,
-               structure)
+from . import activations, batchnorm, binary, dense, garnet, merge, pooling, quantizer, recurrent, softmax, structure
 from .base import register_family
 
 BUILTIN = (structure, quantizer, merge, activations, dense, batchnorm, binary, pooling, softmax, recurrent, garnet)

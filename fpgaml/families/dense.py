@@ -14,16 +14,40 @@ from fpgaml.convert.passes.exact_po2_products import ExactPo2Products
 from fpgaml.convert.passes.quantized_multidim_dense import QuantizedMultidimDense
 from fpgaml.estimate import arith
 from fpgaml.estimate.costs import generic
-from fpgaml.estimate.primitives import (Context, LayerCost, MacSpec, accum_fmt, attr, in_fmt, in_var, line_buffer,
-                                        mac, out_fmt, reuse_factor, shares_multipliers, size_of, strategy,
-                                        stream_elements, stream_fifos, type_fmt, weight)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    MacSpec,
+    accum_fmt,
+    attr,
+    in_fmt,
+    in_var,
+    line_buffer,
+    mac,
+    out_fmt,
+    reuse_factor,
+    shares_multipliers,
+    size_of,
+    strategy,
+    stream_elements,
+    stream_fifos,
+    type_fmt,
+    weight,
+)
 from fpgaml.fixed import Fixed
 from fpgaml.rtl.ops import RtlInput, RtlUnsupported, accum_type, affine, has_weights, supported_text, weights
 
 from .base import Family
 
-_CONV = ('Conv1D', 'Conv2D', 'Conv2DBatchnorm', 'PointwiseConv1D', 'PointwiseConv2D', 'DepthwiseConv1D',
-         'DepthwiseConv2D')
+_CONV = (
+    'Conv1D',
+    'Conv2D',
+    'Conv2DBatchnorm',
+    'PointwiseConv1D',
+    'PointwiseConv2D',
+    'DepthwiseConv1D',
+    'DepthwiseConv2D',
+)
 
 
 # ---- cost models --------------------------------------------------------------------------------------------------
@@ -47,9 +71,19 @@ def dense(ctx: Context, layer) -> LayerCost:
     o = out_fmt(layer)
     rows = max(1, size_of(in_var(layer)) // max(1, n_in))
     reads = _stream_reads(ctx, layer)
-    spec = MacSpec(w2, wf, in_fmt(layer), accum_fmt(layer, o), o, b, n_inst=1 if ctx.stream else rows,
-                   n_iter=rows if ctx.stream else 1, rf=reuse_factor(layer), strategy=strategy(layer),
-                   extra_latency=reads)
+    spec = MacSpec(
+        w2,
+        wf,
+        in_fmt(layer),
+        accum_fmt(layer, o),
+        o,
+        b,
+        n_inst=1 if ctx.stream else rows,
+        n_iter=rows if ctx.stream else 1,
+        rf=reuse_factor(layer),
+        strategy=strategy(layer),
+        extra_latency=reads,
+    )
     c = mac(ctx, spec)
     if reads:
         # DataPrepare reads the stream over several cycles into a partitioned ``data`` array: registers
@@ -72,8 +106,10 @@ def heterogeneous_input_flag(layer) -> list[str]:
     bits = np.asarray(mask[1])
     if bits.size <= 1 or int(bits.min()) == int(bits.max()):
         return []
-    return [f'inputs of heterogeneous widths ({int(bits.min())}-{int(bits.max())} bits, HGQ): products sized for '
-            f'the widest ({in_fmt(layer).width} bits), an upper bound']
+    return [
+        f'inputs of heterogeneous widths ({int(bits.min())}-{int(bits.max())} bits, HGQ): products sized for '
+        f'the widest ({in_fmt(layer).width} bits), an upper bound'
+    ]
 
 
 def einsum_dense(ctx: Context, layer) -> LayerCost:
@@ -93,8 +129,18 @@ def einsum_dense(ctx: Context, layer) -> LayerCost:
     o = out_fmt(layer)
     total = LayerCost()
     for i in range(n_i):
-        spec = MacSpec(w3[i], wf, in_fmt(layer), accum_fmt(layer, o), o, None if b3 is None else b3[i], n_inst=n_l0,
-                       n_iter=1, rf=reuse_factor(layer), strategy=strategy(layer))
+        spec = MacSpec(
+            w3[i],
+            wf,
+            in_fmt(layer),
+            accum_fmt(layer, o),
+            o,
+            None if b3 is None else b3[i],
+            n_inst=n_l0,
+            n_iter=1,
+            rf=reuse_factor(layer),
+            strategy=strategy(layer),
+        )
         c = mac(ctx, spec)
         total.add(c)
         total.latency_cycles = max(total.latency_cycles, c.latency_cycles)
@@ -148,8 +194,20 @@ def conv(ctx: Context, layer) -> LayerCost:
         w2 = w.reshape(-1, n_filt)
     b, _ = weight(layer, 'bias')
     n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
-    spec = MacSpec(w2, wf, a, accum_fmt(layer, o), o, b, n_inst, n_iter, reuse_factor(layer), strategy(layer),
-                   extra_latency=1 if ctx.stream else 0, input_delay_ns=_window_read_delay(ctx))
+    spec = MacSpec(
+        w2,
+        wf,
+        a,
+        accum_fmt(layer, o),
+        o,
+        b,
+        n_inst,
+        n_iter,
+        reuse_factor(layer),
+        strategy(layer),
+        extra_latency=1 if ctx.stream else 0,
+        input_delay_ns=_window_read_delay(ctx),
+    )
     c = mac(ctx, spec)
     c.add(line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
     return c.add(stream_fifos(ctx, layer))
@@ -168,13 +226,42 @@ def separable(ctx: Context, layer) -> LayerCost:
     mid = type_fmt(layer, 'depthwise_result_t', o)
     n_inst, n_iter = _conv_iterations(ctx, layer, oh * ow, ih * iw)
     rf, st = reuse_factor(layer), strategy(layer)
-    c1 = mac(ctx, MacSpec(dw.reshape(fh * fw, -1), dwf, a, type_fmt(layer, 'depthwise_accum_t', mid), mid, None,
-                          n_inst, n_iter, rf, st, extra_latency=1 if ctx.stream else 0,
-                          input_delay_ns=_window_read_delay(ctx)))
-    c2 = mac(ctx, MacSpec(pw.reshape(-1, n_filt), pwf, mid, type_fmt(layer, 'pointwise_accum_t', o), o,
-                          weight(layer, 'bias')[0], n_inst, oh * ow if ctx.stream else n_iter, rf, st))
-    c = LayerCost(latency_cycles=c1.latency_cycles + c2.latency_cycles - (n_iter - 1 if not ctx.stream else 0),
-                  ii_cycles=max(c1.ii_cycles, c2.ii_cycles))
+    c1 = mac(
+        ctx,
+        MacSpec(
+            dw.reshape(fh * fw, -1),
+            dwf,
+            a,
+            type_fmt(layer, 'depthwise_accum_t', mid),
+            mid,
+            None,
+            n_inst,
+            n_iter,
+            rf,
+            st,
+            extra_latency=1 if ctx.stream else 0,
+            input_delay_ns=_window_read_delay(ctx),
+        ),
+    )
+    c2 = mac(
+        ctx,
+        MacSpec(
+            pw.reshape(-1, n_filt),
+            pwf,
+            mid,
+            type_fmt(layer, 'pointwise_accum_t', o),
+            o,
+            weight(layer, 'bias')[0],
+            n_inst,
+            oh * ow if ctx.stream else n_iter,
+            rf,
+            st,
+        ),
+    )
+    c = LayerCost(
+        latency_cycles=c1.latency_cycles + c2.latency_cycles - (n_iter - 1 if not ctx.stream else 0),
+        ii_cycles=max(c1.ii_cycles, c2.ii_cycles),
+    )
     c.add(c1).add(c2)
     if ctx.stream:
         c.latency_cycles = max(c1.latency_cycles, c2.latency_cycles) + 3
@@ -200,8 +287,18 @@ def lower_dense(layer, inp: RtlInput) -> np.ndarray:
     name = layer.name
     W, w_t = weights(layer, 'weight')
     b, b_t = _bias(layer, W.shape[1])
-    y = affine(inp.x.reshape(1, -1), W.reshape(W.shape[0], -1), b, inp.type, w_t, b_t, accum_type(layer, name),
-               inp.result, name, inp.solver_options).ravel()
+    y = affine(
+        inp.x.reshape(1, -1),
+        W.reshape(W.shape[0], -1),
+        b,
+        inp.type,
+        w_t,
+        b_t,
+        accum_type(layer, name),
+        inp.result,
+        name,
+        inp.solver_options,
+    ).ravel()
     act = str(layer.get_attr('activation', 'linear')).lower()
     if act not in ('linear', ''):
         raise RtlUnsupported(f'layer "{name}": a fused {act} activation is not supported; {supported_text()}')
@@ -225,14 +322,14 @@ def _conv_rows(x3: np.ndarray, layer, dims: int) -> tuple[np.ndarray, tuple]:
         zero = FixedVariable(0.0, 0.0, 1.0, hwconf=x3.flat[0].hwconf)
         p = np.empty((H + pt + pb, W + pl + pr, C), dtype=object)
         p[...] = zero
-        p[pt:pt + H, pl:pl + W] = x3
+        p[pt : pt + H, pl : pl + W] = x3
         x3 = p
     Hp, Wp, _ = x3.shape
     oh, ow = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     rows = np.empty((oh * ow, kh * kw * C), dtype=object)
     for r in range(oh):
         for c in range(ow):
-            rows[r * ow + c] = x3[r * sh:r * sh + kh, c * sw:c * sw + kw, :].ravel()
+            rows[r * ow + c] = x3[r * sh : r * sh + kh, c * sw : c * sw + kw, :].ravel()
     return rows, (oh, ow)
 
 
@@ -242,8 +339,18 @@ def lower_conv(layer, inp: RtlInput) -> np.ndarray:
     b, b_t = _bias(layer, W.shape[-1])
     xs = inp.shape
     rows, _ = _conv_rows(inp.x.reshape(xs if dims == 2 else (xs[0], xs[1])), layer, dims)
-    return affine(rows, W.reshape(-1, W.shape[-1]), b, inp.type, w_t, b_t, accum_type(layer, layer.name), inp.result,
-                  layer.name, inp.solver_options).ravel()
+    return affine(
+        rows,
+        W.reshape(-1, W.shape[-1]),
+        b,
+        inp.type,
+        w_t,
+        b_t,
+        accum_type(layer, layer.name),
+        inp.result,
+        layer.name,
+        inp.solver_options,
+    ).ravel()
 
 
 def lower_einsum_dense(layer, inp: RtlInput) -> np.ndarray:
@@ -270,12 +377,32 @@ def lower_einsum_dense(layer, inp: RtlInput) -> np.ndarray:
 FAMILY = Family(
     name='dense/conv',
     hls_classes=('Dense', 'QDense', 'EinsumDense', 'SeparableConv1D', 'SeparableConv2D') + _CONV,
-    keras_classes=('Dense', 'QDense', 'EinsumDense', 'Conv1D', 'Conv2D', 'QConv1D', 'QConv2D', 'QConv2DBatchnorm',
-                   'DepthwiseConv1D', 'DepthwiseConv2D', 'QDepthwiseConv2D', 'SeparableConv1D', 'SeparableConv2D',
-                   'QSeparableConv1D', 'QSeparableConv2D'),
+    keras_classes=(
+        'Dense',
+        'QDense',
+        'EinsumDense',
+        'Conv1D',
+        'Conv2D',
+        'QConv1D',
+        'QConv2D',
+        'QConv2DBatchnorm',
+        'DepthwiseConv1D',
+        'DepthwiseConv2D',
+        'QDepthwiseConv2D',
+        'SeparableConv1D',
+        'SeparableConv2D',
+        'QSeparableConv1D',
+        'QSeparableConv2D',
+    ),
     passes=(QuantizedMultidimDense, ExactPo2Accumulators, ExactPo2Products, ExactPo2Bias),
-    cost={'Dense': dense, 'QDense': dense, 'EinsumDense': einsum_dense, **dict.fromkeys(_CONV, conv),
-          'SeparableConv1D': separable, 'SeparableConv2D': separable},
+    cost={
+        'Dense': dense,
+        'QDense': dense,
+        'EinsumDense': einsum_dense,
+        **dict.fromkeys(_CONV, conv),
+        'SeparableConv1D': separable,
+        'SeparableConv2D': separable,
+    },
     subfamily=structure,
     profile='result+accum',
     lower={'Dense': lower_dense, 'EinsumDense': lower_einsum_dense, 'Conv1D': lower_conv, 'Conv2D': lower_conv},

@@ -7,8 +7,18 @@ import math
 
 from fpgaml.convert.passes.garnet_distance_type import GarnetDistanceType
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, attr, fixed_width, in_fmt, out_fmt, reuse_factor, rom,
-                                        stream_fifos, type_fmt)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    attr,
+    fixed_width,
+    in_fmt,
+    out_fmt,
+    reuse_factor,
+    rom,
+    stream_fifos,
+    type_fmt,
+)
 from fpgaml.fixed import Fixed
 
 from .base import Family
@@ -18,8 +28,11 @@ GARNET_HLS4ML_DISTANCE_WIDTH = 12  # hls4ml's GarNet template without fpgaml's g
 
 def garnet(ctx: Context, layer) -> LayerCost:
     v = int(attr(layer, 'n_vertices', 1))
-    n_in = int(attr(layer, 'n_in_features', 1) if not isinstance(attr(layer, 'n_in_features', 1), list)
-               else attr(layer, 'n_in_features')[0])
+    n_in = int(
+        attr(layer, 'n_in_features', 1)
+        if not isinstance(attr(layer, 'n_in_features', 1), list)
+        else attr(layer, 'n_in_features')[0]
+    )
     aggs = attr(layer, 'n_aggregators', 1)
     outs = attr(layer, 'n_out_features', 1)
     aggs = list(aggs) if isinstance(aggs, (list, tuple)) else [aggs]
@@ -42,9 +55,10 @@ def garnet(ctx: Context, layer) -> LayerCost:
         # exp(-d^2) edge-weight table, indexed by the distance: 2^width entries of the edge-weight type
         dist_w = fixed_width(attr(layer, 'fpgaml_distance_t'), GARNET_HLS4ML_DISTANCE_WIDTH)
         ew = type_fmt(layer, 'edge_weight_t', Fixed(10, 0, False))
-        c.add(rom(2 ** dist_w * ew.width, max(1, math.ceil(v / rf / 2))))
+        c.add(rom(2**dist_w * ew.width, max(1, math.ceil(v / rf / 2))))
         depth = ctx.cycles(t + math.ceil(math.log2(max(2, feat * v / rf))) * arith.T_ADD_NS) + ctx.cycles(
-            arith.T_BRAM_NS)
+            arith.T_BRAM_NS
+        )
         lat += 2 * (rf + depth)  # aggregation pass + output pass
         feat = n_f
     c.latency_cycles = int(lat)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import math
 
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, attr, elementwise_timing, in_fmt, in_var, out_fmt,
-                                        out_var, size_of, stream_fifos)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    attr,
+    elementwise_timing,
+    in_fmt,
+    in_var,
+    out_fmt,
+    out_var,
+    size_of,
+    stream_fifos,
+)
 
 from .base import Family
 

@@ -9,8 +9,19 @@ from dataclasses import replace
 import numpy as np
 
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, attr, in_fmt, in_var, line_buffer, out_fmt, out_var,
-                                        shape_of, size_of, stream_fifos)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    attr,
+    in_fmt,
+    in_var,
+    line_buffer,
+    out_fmt,
+    out_var,
+    shape_of,
+    size_of,
+    stream_fifos,
+)
 from fpgaml.fixed import Fixed
 from fpgaml.rtl.ops import RtlInput, RtlUnsupported, cast_var, rtl_type
 
@@ -68,12 +79,14 @@ def average(layer) -> str | None:
 def check(layer) -> None:
     op = str(layer.get_attr('pool_op', 'Max'))
     if op not in ('Max', 'Average'):
-        raise RtlUnsupported(f'layer "{layer.name}": {op} pooling is not supported by the RTL backend (Max and '
-                             f'Average are)')
+        raise RtlUnsupported(
+            f'layer "{layer.name}": {op} pooling is not supported by the RTL backend (Max and Average are)'
+        )
     fmt = str(layer.get_attr('data_format', 'channels_last'))
     if fmt != 'channels_last':
-        raise RtlUnsupported(f'layer "{layer.name}": data_format {fmt}: the RTL backend builds channels_last '
-                             f'pooling only')
+        raise RtlUnsupported(
+            f'layer "{layer.name}": data_format {fmt}: the RTL backend builds channels_last pooling only'
+        )
 
 
 def _pool_geometry(layer, dims: int, shape: tuple) -> tuple:
@@ -106,8 +119,8 @@ def _divide_trunc(y, n: int, acc_t: Fixed):
     if n & (n - 1) == 0:
         return cast_var(y * (1.0 / n), toward_zero)
     K = acc_t.width + math.ceil(math.log2(n))
-    m = -(-(2 ** K) // n)
-    return cast_var(y * (m / 2.0 ** K), toward_zero)
+    m = -(-(2**K) // n)
+    return cast_var(y * (m / 2.0**K), toward_zero)
 
 
 def _pool(x3: np.ndarray, layer, dims: int, in_t: Fixed, acc_t: Fixed, res_t: Fixed) -> np.ndarray:
@@ -162,8 +175,16 @@ def lower(layer, inp: RtlInput) -> np.ndarray:
 FAMILY = Family(
     name='pooling',
     hls_classes=_CLASSES,
-    keras_classes=('MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D', 'GlobalMaxPooling1D',
-                   'GlobalMaxPooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D'),
+    keras_classes=(
+        'MaxPooling1D',
+        'MaxPooling2D',
+        'AveragePooling1D',
+        'AveragePooling2D',
+        'GlobalMaxPooling1D',
+        'GlobalMaxPooling2D',
+        'GlobalAveragePooling1D',
+        'GlobalAveragePooling2D',
+    ),
     keras_passthrough=('MaxPooling1D', 'MaxPooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D'),  # keep the grid
     cost=dict.fromkeys(_CLASSES, pooling),
     subfamily=average,

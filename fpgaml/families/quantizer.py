@@ -39,8 +39,11 @@ def folds_input(layer) -> bool:
     wrapping to fewer integer bits and truncating to one bit below the kept ones before rounding half up give what
     the firmware's cast of the full value gives (both are exact modulo 2^(k+i) and floor-based), so each input is
     only as wide as its quantizer's type (HGQ's own da4ml tracer does the same)."""
-    return (getattr(layer, 'mask_kbi', None) is not None and str(layer.SAT).replace('AP_', '') == 'WRAP'
-            and str(layer.RND).replace('AP_', '') in ('TRN', 'RND'))
+    return (
+        getattr(layer, 'mask_kbi', None) is not None
+        and str(layer.SAT).replace('AP_', '') == 'WRAP'
+        and str(layer.RND).replace('AP_', '') in ('TRN', 'RND')
+    )
 
 
 def lower(layer, inp: RtlInput) -> np.ndarray:
@@ -53,12 +56,16 @@ def lower(layer, inp: RtlInput) -> np.ndarray:
     x, res_t = inp.x, inp.result
     mask = getattr(layer, 'mask_kbi', None)
     if mask is None:
-        raise RtlUnsupported(f'layer "{layer.name}" (FixedPointQuantizer) has no bit-width masks (hls4ml\'s '
-                             f'mask_kbi); {supported_text()}')
+        raise RtlUnsupported(
+            f'layer "{layer.name}" (FixedPointQuantizer) has no bit-width masks (hls4ml\'s '
+            f'mask_kbi); {supported_text()}'
+        )
     rnd, sat = str(layer.RND).replace('AP_', ''), str(layer.SAT).replace('AP_', '')
     if sat not in ('WRAP', 'SAT', 'SAT_SYM'):
-        raise RtlUnsupported(f'layer "{layer.name}": FixedPointQuantizer overflow mode {sat} is not supported by the '
-                             f'RTL backend (WRAP, SAT, SAT_SYM are)')
+        raise RtlUnsupported(
+            f'layer "{layer.name}": FixedPointQuantizer overflow mode {sat} is not supported by the '
+            f'RTL backend (WRAP, SAT, SAT_SYM are)'
+        )
     shape = tuple(layer.get_input_variable().shape)
     ks, bs, is_ = (np.broadcast_to(np.asarray(a)[0], shape).ravel() for a in mask)
     y = np.empty(x.shape, dtype=object)

@@ -15,9 +15,26 @@ from fpgaml.convert.passes.recurrent_activation_tables import RecurrentActivatio
 from fpgaml.convert.passes.recurrent_template_types import RecurrentTemplateTypes
 from fpgaml.estimate import arith
 from fpgaml.estimate.costs import generic
-from fpgaml.estimate.primitives import (Context, LayerCost, MacSpec, accum_fmt, attr, exact_table, fixed_width,
-                                        in_fmt, in_var, mac, out_fmt, reuse_factor, rom, shape_of, strategy,
-                                        stream_fifos, type_fmt, weight)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    MacSpec,
+    accum_fmt,
+    attr,
+    exact_table,
+    fixed_width,
+    in_fmt,
+    in_var,
+    mac,
+    out_fmt,
+    reuse_factor,
+    rom,
+    shape_of,
+    strategy,
+    stream_fifos,
+    type_fmt,
+    weight,
+)
 from fpgaml.fixed import Fixed
 
 from .base import Family
@@ -76,8 +93,13 @@ FAMILY = Family(
     name='recurrent',
     hls_classes=('SimpleRNN', 'LSTM', 'GRU', 'Bidirectional', 'TimeDistributed'),
     keras_classes=('SimpleRNN', 'LSTM', 'GRU', 'QSimpleRNN', 'QLSTM', 'QGRU', 'Bidirectional', 'TimeDistributed'),
-    passes=(QuantizedRecurrentWeights, ExactRecurrentTypes, ExactRecurrentCells, RecurrentActivationTables,
-            RecurrentTemplateTypes),
+    passes=(
+        QuantizedRecurrentWeights,
+        ExactRecurrentTypes,
+        ExactRecurrentCells,
+        RecurrentActivationTables,
+        RecurrentTemplateTypes,
+    ),
     cost=dict.fromkeys(('SimpleRNN', 'LSTM', 'GRU'), recurrent),
     activation='inside',
 )

@@ -9,8 +9,18 @@ import math
 
 from fpgaml.convert.passes.softmax_config_name import SoftmaxConfigName
 from fpgaml.estimate import arith
-from fpgaml.estimate.primitives import (Context, LayerCost, attr, in_fmt, out_fmt, out_var, rom, size_of,
-                                        stream_fifos, type_fmt)
+from fpgaml.estimate.primitives import (
+    Context,
+    LayerCost,
+    attr,
+    in_fmt,
+    out_fmt,
+    out_var,
+    rom,
+    size_of,
+    stream_fifos,
+    type_fmt,
+)
 from fpgaml.fixed import Fixed
 
 from .base import Family, activation_output

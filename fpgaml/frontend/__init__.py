@@ -160,8 +160,12 @@ class LoadedModel:
         out: dict[str, np.ndarray] = {}
         layers = [lay for lay in self.model.layers if type(lay).__name__ not in ('InputLayer',)]
         # the layers hls4ml splits an activation off (a linear one: the output before it is the output after it)
-        fused = [lay for lay in layers if splits_activation(type(lay).__name__, getattr(lay, 'activation', None))
-                 and getattr(lay.activation, '__name__', '') != 'linear']
+        fused = [
+            lay
+            for lay in layers
+            if splits_activation(type(lay).__name__, getattr(lay, 'activation', None))
+            and getattr(lay.activation, '__name__', '') != 'linear'
+        ]
         post = K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers])
         with contextlib.redirect_stdout(io.StringIO()):
             ys = post.predict(x, verbose=0, batch_size=1024)
@@ -215,8 +219,9 @@ class LoadedModel:
             from hls4ml.converters.keras_v2_to_hls import KerasModelReader, parse_keras_model
             from hls4ml.model import ModelGraph
 
-            layer_list, input_layers, output_layers, _ = parse_keras_model(self.keras_v2_arch(),
-                                                                           KerasModelReader(self.model))
+            layer_list, input_layers, output_layers, _ = parse_keras_model(
+                self.keras_v2_arch(), KerasModelReader(self.model)
+            )
             return ModelGraph.from_layer_list(hls_config, layer_list, input_layers, output_layers)
         from hls4ml.converters.keras_v3_to_hls import keras_v3_to_hls
 
@@ -226,8 +231,9 @@ class LoadedModel:
 def hard_activation(quantizer) -> bool:
     """A QKeras quantized_sigmoid / quantized_tanh with the hard (piecewise-linear) function."""
     name = type(quantizer).__name__
-    return ((name == 'quantized_sigmoid' and not getattr(quantizer, 'use_real_sigmoid', False))
-            or (name == 'quantized_tanh' and not getattr(quantizer, 'use_real_tanh', False)))
+    return (name == 'quantized_sigmoid' and not getattr(quantizer, 'use_real_sigmoid', False)) or (
+        name == 'quantized_tanh' and not getattr(quantizer, 'use_real_tanh', False)
+    )
 
 
 def _recurrent_hard_activations(arch: dict) -> dict:
@@ -263,8 +269,12 @@ def _activation_names(node):
         return node
     out = {}
     for k, v in node.items():
-        if k == 'activation' and isinstance(v, dict) and v.get('class_name') == 'function' \
-                and isinstance(v.get('config'), str):
+        if (
+            k == 'activation'
+            and isinstance(v, dict)
+            and v.get('class_name') == 'function'
+            and isinstance(v.get('config'), str)
+        ):
             out[k] = v['config']
         else:
             out[k] = _activation_names(v)
@@ -300,8 +310,10 @@ def check_finite_weights(model, src: ModelSource) -> None:
     for layer in model.layers:
         bad = sum(int(np.size(w) - np.count_nonzero(np.isfinite(w))) for w in weights_to_check(layer))
         if bad:
-            raise FpgamlError(f'{src.describe()}: layer {layer.name} has non-finite weights ({bad} NaN/Inf values); '
-                              f'retrain or fix the model (a diverged training leaves NaN weights)')
+            raise FpgamlError(
+                f'{src.describe()}: layer {layer.name} has non-finite weights ({bad} NaN/Inf values); '
+                f'retrain or fix the model (a diverged training leaves NaN weights)'
+            )
 
 
 def _load_tf_keras(src: ModelSource):
@@ -329,8 +341,9 @@ def _load_keras3(src: ModelSource):
         raise ValueError('Keras 3 models are loaded from a single .keras file')
     from fpgaml.frontend.extensions import objects_for
 
-    return keras.saving.load_model(src.file, custom_objects=objects_for(src) or None, compile=False,
-                                   safe_mode=not src.trust)
+    return keras.saving.load_model(
+        src.file, custom_objects=objects_for(src) or None, compile=False, safe_mode=not src.trust
+    )
 
 
 def _keras3_packages(path: Path) -> tuple[str, set[str]]:
@@ -362,8 +375,10 @@ def load_model(src: ModelSource) -> LoadedModel:
 
     load_extensions(src)  # the config's extension modules: code, refused here unless trusted
     if src.file is not None and src.file.suffix not in ('.h5', '.hdf5', '.keras'):
-        raise FpgamlError(f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
-                          f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights')
+        raise FpgamlError(
+            f'{src.file}: unsupported model file type "{src.file.suffix}"; accepted: .h5 / .hdf5 '
+            f'(Keras 2 / QKeras), .keras (Keras 3), or a JSON architecture plus .h5 weights'
+        )
     if not src.trust:
         from fpgaml.frontend.safety import check_model_files
 
@@ -371,8 +386,7 @@ def load_model(src: ModelSource) -> LoadedModel:
     from fpgaml.frontend.hgq import import_hgq_if_named
 
     import_hgq_if_named(src.file)  # a Keras 3 archive naming hgq> classes: import hgq first (only then)
-    order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras',
-                                                                                                     'keras3']
+    order = ['keras3', 'tf_keras'] if (src.file is not None and src.file.suffix == '.keras') else ['tf_keras', 'keras3']
     archive = read_archive(src.file)
     if archive is not None and archive.keras2:  # Keras 2.13-2.15 / tf_keras wrote it (by content): tf_keras only
         order = ['tf_keras']
@@ -385,15 +399,22 @@ def load_model(src: ModelSource) -> LoadedModel:
                 model = _load_tf_keras(src) if flavor == 'tf_keras' else _load_keras3(src)
         except Exception as e:  # noqa: BLE001 - every loader failure becomes one user message below
             if archive is not None and archive.keras2:
-                errors.append(f'as a Keras 2 .keras archive (keras {archive.keras_version or "?"}) with tf_keras: '
-                              f'{_one_line(e)}')
+                errors.append(
+                    f'as a Keras 2 .keras archive (keras {archive.keras_version or "?"}) with tf_keras: {_one_line(e)}'
+                )
             else:
                 errors.append(f'as {"Keras 3" if flavor == "keras3" else "tf.keras/QKeras"}: {_one_line(e)}')
             continue
         model, stripped = _strip_pruning(model, flavor)
         check_finite_weights(model, src)
-        return LoadedModel(model=model, flavor=flavor, sha256=_sha256(paths), source=src, pruning_stripped=stripped,
-                           loader=loader_line(src, flavor, archive))
+        return LoadedModel(
+            model=model,
+            flavor=flavor,
+            sha256=_sha256(paths),
+            source=src,
+            pruning_stripped=stripped,
+            loader=loader_line(src, flavor, archive),
+        )
     if src.file is not None and src.file.suffix == '.keras':
         version, packages = _keras3_packages(src.file)
         if 'qkeras' in packages:
@@ -401,5 +422,6 @@ def load_model(src: ModelSource) -> LoadedModel:
                 f'{src.file}: saved by Keras {version or "3"} with QKeras for Keras 3 (layers registered as '
                 f'"qkeras>..."); this environment has QKeras 0.9.0, which works only with tf_keras (Keras 2). '
                 f'Re-save the model from QKeras 0.9.0 / tf_keras as .h5, or use a Keras-3 port of QKeras '
-                f'in a separate environment')
+                f'in a separate environment'
+            )
     raise FpgamlError(f'{src.describe()}: cannot load the model ({"; ".join(errors)})')

@@ -64,9 +64,11 @@ def read_archive(path: Path | None) -> Archive | None:
         return None
     version = meta.get('keras_version') if isinstance(meta, dict) else None
     module = config.get('module') if isinstance(config, dict) else None
-    return Archive(keras_version=version if isinstance(version, str) else '',
-                   model_module=module if isinstance(module, str) else '',
-                   batch_input_shape='"batch_input_shape"' in text)
+    return Archive(
+        keras_version=version if isinstance(version, str) else '',
+        model_module=module if isinstance(module, str) else '',
+        batch_input_shape='"batch_input_shape"' in text,
+    )
 
 
 def qactivation_class():
@@ -81,8 +83,10 @@ def qactivation_class():
             if isinstance(act, dict):
                 # {"module": "qkeras.quantizers", "class_name": "quantized_relu", "config": {...}}: QKeras's class
                 # by its name and config (checked before loading by fpgaml.frontend.safety)
-                config = dict(config, activation=get_quantizer({'class_name': act.get('class_name'),
-                                                                'config': act.get('config') or {}}))
+                config = dict(
+                    config,
+                    activation=get_quantizer({'class_name': act.get('class_name'), 'config': act.get('config') or {}}),
+                )
             return super().from_config(config)
 
     QActivation.__module__ = qkeras.QActivation.__module__
@@ -108,8 +112,11 @@ def _version(package: str) -> str:
 
 def loader_line(src, flavor: str, archive: Archive | None) -> str:
     """One line: the model's format and the library that loaded it (printed by the CLI, kept in the record)."""
-    with_ = (f'tf_keras {_version("tf_keras")} + QKeras {_version("QKeras")}' if flavor == 'tf_keras'
-             else f'keras {_version("keras")}')
+    with_ = (
+        f'tf_keras {_version("tf_keras")} + QKeras {_version("QKeras")}'
+        if flavor == 'tf_keras'
+        else f'keras {_version("keras")}'
+    )
     if src.file is None:
         what = 'JSON architecture + HDF5 weights'
     elif archive is not None:

@@ -72,8 +72,10 @@ def _import_file(path: str, where: str) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as e:  # noqa: BLE001 - the user's code: one line, where it failed
         del sys.modules[name]
-        raise FpgamlError(f'{where}: extension {path} failed while loading{_where_in(path, e)}: '
-                          f'{type(e).__name__}: {_first_line(e)}{_hint(e)}') from None
+        raise FpgamlError(
+            f'{where}: extension {path} failed while loading{_where_in(path, e)}: '
+            f'{type(e).__name__}: {_first_line(e)}{_hint(e)}'
+        ) from None
     finally:
         if folder in sys.path:
             sys.path.remove(folder)
@@ -89,15 +91,20 @@ def _import_module(entry: str, where: str) -> ModuleType:
         module = importlib.import_module(entry)
     except ModuleNotFoundError as e:
         if e.name is not None and entry.startswith(e.name):
-            raise FpgamlError(f'{where}: extension module "{entry}" not found on the Python path; give its file '
-                              f'instead (my_layers.py, relative to the config file) or install it') from None
-        raise FpgamlError(f'{where}: extension module "{entry}" failed while loading: ModuleNotFoundError: '
-                          f'{_first_line(e)}') from None
+            raise FpgamlError(
+                f'{where}: extension module "{entry}" not found on the Python path; give its file '
+                f'instead (my_layers.py, relative to the config file) or install it'
+            ) from None
+        raise FpgamlError(
+            f'{where}: extension module "{entry}" failed while loading: ModuleNotFoundError: {_first_line(e)}'
+        ) from None
     except Exception as e:  # noqa: BLE001
         file = getattr(sys.modules.get(entry), '__file__', None) or ''
-        raise FpgamlError(f'{where}: extension module "{entry}" failed while loading'
-                          f'{_where_in(file, e) if file else ""}: {type(e).__name__}: {_first_line(e)}'
-                          f'{_hint(e)}') from None
+        raise FpgamlError(
+            f'{where}: extension module "{entry}" failed while loading'
+            f'{_where_in(file, e) if file else ""}: {type(e).__name__}: {_first_line(e)}'
+            f'{_hint(e)}'
+        ) from None
     _LOADED[entry] = ('', module)
     return module
 
@@ -109,8 +116,10 @@ def _first_line(e: BaseException) -> str:
 
 def _hint(e: BaseException) -> str:
     if 'already registered' in str(e):
-        return ('; another extension loaded in this process registered the same name with hls4ml: give each '
-                'custom layer one module')
+        return (
+            '; another extension loaded in this process registered the same name with hls4ml: give each '
+            'custom layer one module'
+        )
     return ''
 
 
@@ -119,8 +128,10 @@ def _objects(module: ModuleType, entry: str, where: str) -> dict[str, Any]:
     if objs is None:
         return {}
     if not isinstance(objs, dict) or not all(isinstance(k, str) and callable(v) for k, v in objs.items()):
-        raise FpgamlError(f'{where}: extension {entry}: {OBJECTS_NAME} must be a dict of name -> Keras class or '
-                          f'function (e.g. {{"MyLayer": MyLayer}}), got {type(objs).__name__}')
+        raise FpgamlError(
+            f'{where}: extension {entry}: {OBJECTS_NAME} must be a dict of name -> Keras class or '
+            f'function (e.g. {{"MyLayer": MyLayer}}), got {type(objs).__name__}'
+        )
     return dict(objs)
 
 
@@ -134,8 +145,10 @@ def load_extensions(src) -> dict[str, Any]:
         from fpgaml.frontend.safety import OPT_IN
 
         names = ', '.join(Path(e).name if _is_file(e) else e for e in src.extensions)
-        raise FpgamlError(f'{where}: {names}: an extension is Python code (it registers custom layers with hls4ml '
-                          f'and runs inside fpgaml when imported); fpgaml runs it only if you trust it: {OPT_IN}')
+        raise FpgamlError(
+            f'{where}: {names}: an extension is Python code (it registers custom layers with hls4ml '
+            f'and runs inside fpgaml when imported); fpgaml runs it only if you trust it: {OPT_IN}'
+        )
     objects: dict[str, Any] = {}
     for entry in src.extensions:
         module = _import_file(entry, where) if _is_file(entry) else _import_module(entry, where)

@@ -24,10 +24,12 @@ from fpgaml.errors import FpgamlError
 HGQ2_VERSION = '0.2.0'
 # the Keras registration packages hgq2 0.2.0 uses (register_keras_serializable(package=...))
 HGQ_PACKAGES = ('hgq', 'hgq2')
-INSTALL_HINT = (f'install hgq2 {HGQ2_VERSION} beside QKeras as `make test` does: .venv/bin/pip install --no-deps '
-                f'--target .venv/hgq2 hgq2=={HGQ2_VERSION}, plus a file .venv/lib/python3.11/site-packages/'
-                f'fpgaml-hgq2.pth holding the line ../../../hgq2 (never a plain `pip install hgq2`: its wheel '
-                f'ships a `qkeras` package that replaces QKeras 0.9.0)')
+INSTALL_HINT = (
+    f'install hgq2 {HGQ2_VERSION} beside QKeras as `make test` does: .venv/bin/pip install --no-deps '
+    f'--target .venv/hgq2 hgq2=={HGQ2_VERSION}, plus a file .venv/lib/python3.11/site-packages/'
+    f'fpgaml-hgq2.pth holding the line ../../../hgq2 (never a plain `pip install hgq2`: its wheel '
+    f'ships a `qkeras` package that replaces QKeras 0.9.0)'
+)
 
 
 def is_hgq_name(name: Any) -> bool:
@@ -83,22 +85,30 @@ def import_hgq(path: Path | str, names: list[str]):
     try:
         import hgq
     except ImportError as e:
-        raise FpgamlError(f'{path}: the model uses HGQ2 layers ({shown}), and hgq (hgq2 {HGQ2_VERSION}) is not '
-                          f'importable ({type(e).__name__}: {e}); {INSTALL_HINT}') from None
+        raise FpgamlError(
+            f'{path}: the model uses HGQ2 layers ({shown}), and hgq (hgq2 {HGQ2_VERSION}) is not '
+            f'importable ({type(e).__name__}: {e}); {INSTALL_HINT}'
+        ) from None
     version = getattr(hgq, '__version__', '?')
     if version != HGQ2_VERSION:
-        raise FpgamlError(f'{path}: the model uses HGQ2 layers ({shown}); the importable hgq is {version} '
-                          f'({Path(hgq.__file__).parent}), fpgaml is tested with hgq2 {HGQ2_VERSION}: '
-                          f'{INSTALL_HINT}')
+        raise FpgamlError(
+            f'{path}: the model uses HGQ2 layers ({shown}); the importable hgq is {version} '
+            f'({Path(hgq.__file__).parent}), fpgaml is tested with hgq2 {HGQ2_VERSION}: '
+            f'{INSTALL_HINT}'
+        )
     try:
         import qkeras
     except ImportError:  # QKeras is a dependency of fpgaml; its absence is reported where it is used
         return hgq
-    if Path(qkeras.__file__).resolve().parent.parent == Path(hgq.__file__).resolve().parent.parent \
-            and getattr(qkeras, '__version__', None) != '0.9.0':
-        raise FpgamlError(f'{path}: hgq2 was installed into the same folder as QKeras and its `qkeras` package '
-                          f'replaced QKeras 0.9.0 ({qkeras.__file__}): reinstall QKeras 0.9.0 and '
-                          f'{INSTALL_HINT}')
+    if (
+        Path(qkeras.__file__).resolve().parent.parent == Path(hgq.__file__).resolve().parent.parent
+        and getattr(qkeras, '__version__', None) != '0.9.0'
+    ):
+        raise FpgamlError(
+            f'{path}: hgq2 was installed into the same folder as QKeras and its `qkeras` package '
+            f'replaced QKeras 0.9.0 ({qkeras.__file__}): reinstall QKeras 0.9.0 and '
+            f'{INSTALL_HINT}'
+        )
     return hgq
 
 
@@ -116,8 +126,11 @@ def registered_objects(path: Path | str, names: list[str]) -> dict[str, type]:
     import_hgq(path, names)
     import keras
 
-    return {name: obj for name, obj in keras.saving.get_custom_objects().items()
-            if is_hgq_name(name) and is_hgq_module(getattr(obj, '__module__', None))}
+    return {
+        name: obj
+        for name, obj in keras.saving.get_custom_objects().items()
+        if is_hgq_name(name) and is_hgq_module(getattr(obj, '__module__', None))
+    }
 
 
 def weights_to_check(layer) -> list:
@@ -128,5 +141,8 @@ def weights_to_check(layer) -> list:
         return layer.get_weights()
     import numpy as np
 
-    return [np.asarray(v) for v in layer.weights
-            if not (getattr(v, 'path', None) or getattr(v, 'name', '')).endswith('i_decay_speed')]
+    return [
+        np.asarray(v)
+        for v in layer.weights
+        if not (getattr(v, 'path', None) or getattr(v, 'name', '')).endswith('i_decay_speed')
+    ]

@@ -116,8 +116,9 @@ def _make_classes():
 
         def get_config(self):
             cfg = super().get_config()
-            cfg.update(H=self.H, kernel_lr_multiplier=self.kernel_lr_multiplier,
-                       bias_lr_multiplier=self.bias_lr_multiplier)
+            cfg.update(
+                H=self.H, kernel_lr_multiplier=self.kernel_lr_multiplier, bias_lr_multiplier=self.bias_lr_multiplier
+            )
             return cfg
 
     class BinaryDense(_QuantizedDense):
@@ -186,9 +187,14 @@ def _make_garnet():
                 # total_bits=None and fails; build the float transforms as GarNet does.
                 self._transform_layers = []
                 for it, (p, a, f) in enumerate(zip(n_propagate, n_aggregators, n_filters)):
-                    self._transform_layers.append((g.NamedDense(p, name=f'FLR{it}'), g.NamedDense(a, name=f'S{it}'),
-                                                   g.NamedDense(f, name=f'Fout{it}'),
-                                                   K.layers.Activation(self._output_activation)))
+                    self._transform_layers.append(
+                        (
+                            g.NamedDense(p, name=f'FLR{it}'),
+                            g.NamedDense(a, name=f'S{it}'),
+                            g.NamedDense(f, name=f'Fout{it}'),
+                            K.layers.Activation(self._output_activation),
+                        )
+                    )
                 self._sublayers = sum((list(t) for t in self._transform_layers), [])
                 return
             super()._setup_transforms(n_aggregators, n_filters, n_propagate)
@@ -263,8 +269,11 @@ def _make_fixed_point_quantizer():
             if self.fusible and int(np.prod(shape)) == 1:
                 shape = (1,) if len(shape) == 1 else shape
             for name in ('keep_negative', 'bits', 'integers'):
-                setattr(self, name, self.add_weight(name=name, shape=shape, dtype='int8', trainable=False,
-                                                    initializer='zeros'))
+                setattr(
+                    self,
+                    name,
+                    self.add_weight(name=name, shape=shape, dtype='int8', trainable=False, initializer='zeros'),
+                )
             super().build(input_shape)
 
         def call(self, x):
@@ -282,8 +291,12 @@ def custom_objects() -> dict:
     """Every legacy class / function above, under the names the published model files use."""
     Clip, BinaryDense, TernaryDense = _make_classes()
     co = {
-        'Clip': Clip, 'BinaryDense': BinaryDense, 'TernaryDense': TernaryDense,
-        'binary_tanh': binary_tanh, 'ternary_tanh': ternary_tanh, 'relu1': relu1,
+        'Clip': Clip,
+        'BinaryDense': BinaryDense,
+        'TernaryDense': TernaryDense,
+        'binary_tanh': binary_tanh,
+        'ternary_tanh': ternary_tanh,
+        'relu1': relu1,
     }
     try:
         GarNet, GarNetStack = _make_garnet()

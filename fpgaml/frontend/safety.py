@@ -30,11 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from fpgaml.errors import FpgamlError
-from fpgaml.frontend.hgq import is_hgq_module, is_hgq_name, arch_names_hgq, registered_objects
+from fpgaml.frontend.hgq import arch_names_hgq, is_hgq_module, is_hgq_name, registered_objects
 
 # Built-in layers that embed code (or a foreign model) instead of describing a computation.
-CODE_LAYERS = ('Lambda', 'TFOpLambda', 'SlicingOpLambda', 'TorchModuleWrapper', 'TFSMLayer', 'JaxLayer',
-               'FlaxLayer', '__lambda__')
+CODE_LAYERS = (
+    'Lambda',
+    'TFOpLambda',
+    'SlicingOpLambda',
+    'TorchModuleWrapper',
+    'TFSMLayer',
+    'JaxLayer',
+    'FlaxLayer',
+    '__lambda__',
+)
 SAFE_MODULE_ROOTS = ('keras', 'tf_keras', 'qkeras', 'hls4ml', 'fpgaml')
 MODEL_CLASSES = ('Sequential', 'Functional', 'Model')
 # Keras 3's markers for plain values in the saved call arguments of a functional model's layers (written by
@@ -73,13 +81,26 @@ def _known_names() -> set[str]:
     names = set(_tf_keras_custom_objects()) | set(MODEL_CLASSES)
     import tf_keras
 
-    modules = [tf_keras.layers, tf_keras.initializers, tf_keras.regularizers, tf_keras.constraints,
-               tf_keras.activations, tf_keras.mixed_precision]
+    modules = [
+        tf_keras.layers,
+        tf_keras.initializers,
+        tf_keras.regularizers,
+        tf_keras.constraints,
+        tf_keras.activations,
+        tf_keras.mixed_precision,
+    ]
     try:
         import keras
 
-        modules += [keras, keras.layers, keras.initializers, keras.regularizers, keras.constraints,
-                    keras.activations, keras.models]
+        modules += [
+            keras,
+            keras.layers,
+            keras.initializers,
+            keras.regularizers,
+            keras.constraints,
+            keras.activations,
+            keras.models,
+        ]
     except ImportError:  # pragma: no cover - keras 3 is installed with TensorFlow 2.16+
         pass
     try:  # the schedules inside TF-MOT PruneLowMagnitude wrappers (stripped after loading)
@@ -120,8 +141,7 @@ def _hgq_problem(cls: Any, module: Any, registered: Any, hgq_objects: dict[str, 
     obj = hgq_objects.get(registered) if isinstance(registered, str) else None
     if obj is not None and cls == getattr(obj, '__name__', None) and module == getattr(obj, '__module__', None):
         return None
-    return (f'uses "{registered or cls}" (module "{module}"), which is not one of hgq2\'s registered Keras '
-            f'objects')
+    return f'uses "{registered or cls}" (module "{module}"), which is not one of hgq2\'s registered Keras objects'
 
 
 def _problem(node: Any, known: set[str], hgq_objects: dict[str, type] | None = None) -> str | None:
@@ -164,8 +184,9 @@ def check_architecture(path: Path, arch: Any) -> None:
         why = _problem(node, known, hgq_objects)
         if why is not None:
             where = f'layer "{layer}"' if layer else 'the architecture'
-            raise FpgamlError(f'{path}: {where} {why}; fpgaml refuses to load untrusted model code. If you trust '
-                              f'this file, {OPT_IN}')
+            raise FpgamlError(
+                f'{path}: {where} {why}; fpgaml refuses to load untrusted model code. If you trust this file, {OPT_IN}'
+            )
 
 
 def check_model_files(paths: list[Path]) -> None:

@@ -3,4 +3,4 @@
 from .html import render_html_report, write_html_report
 from .table import budget_lines, estimate_table_text, print_estimate_table
 
-__all__ = ["write_html_report", "render_html_report", "estimate_table_text", "print_estimate_table", "budget_lines"]
+__all__ = ['write_html_report', 'render_html_report', 'estimate_table_text', 'print_estimate_table', 'budget_lines']

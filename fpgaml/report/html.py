@@ -10,69 +10,67 @@ from pathlib import Path
 from fpgaml.atomic import write_text
 from fpgaml.resources import LABELS, RESOURCES, YOSYS_CELLS
 
-__all__ = ["write_html_report", "render_html_report"]
-
+__all__ = ['write_html_report', 'render_html_report']
 
 
 def _png(fig) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    fig.savefig(buf, format='png', dpi=96, bbox_inches='tight')
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(buf.getvalue()).decode('ascii')
 
 
 def _charts(estimate, synthesis=None) -> list[tuple[str, str]]:
     import matplotlib
 
-    matplotlib.use("Agg", force=True)
+    matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
 
-    layers = [l for l in estimate.layers if l.layer_class not in ("Input",)]
+    layers = [l for l in estimate.layers if l.layer_class not in ('Input',)]
     names = [l.name for l in layers]
     charts = []
     height = max(2.5, 0.28 * len(names) + 1.0)
 
     fig, ax = plt.subplots(figsize=(8, height))
-    ax.barh(names, [l.latency_cycles for l in layers], color="#4c72b0", label="latency")
-    ax.barh(names, [l.ii_cycles for l in layers], color="#dd8452", alpha=0.6, height=0.4, label="II")
+    ax.barh(names, [l.latency_cycles for l in layers], color='#4c72b0', label='latency')
+    ax.barh(names, [l.ii_cycles for l in layers], color='#dd8452', alpha=0.6, height=0.4, label='II')
     ax.invert_yaxis()
-    ax.set_xlabel("cycles")
-    ax.set_title("Per-layer latency and II (estimate)")
-    ax.legend(loc="lower right")
-    charts.append(("Latency per layer", _png(fig)))
+    ax.set_xlabel('cycles')
+    ax.set_title('Per-layer latency and II (estimate)')
+    ax.legend(loc='lower right')
+    charts.append(('Latency per layer', _png(fig)))
 
     # constrained layout reserves room for the figure title above the panel titles (they overlapped)
-    fig, axes = plt.subplots(1, 4, figsize=(13, height + 0.6), sharey=True, layout="constrained")
-    for ax, r, color in zip(axes, ("dsp", "lut", "ff", "bram_18k"), ("#c44e52", "#55a868", "#8172b2", "#ccb974")):
+    fig, axes = plt.subplots(1, 4, figsize=(13, height + 0.6), sharey=True, layout='constrained')
+    for ax, r, color in zip(axes, ('dsp', 'lut', 'ff', 'bram_18k'), ('#c44e52', '#55a868', '#8172b2', '#ccb974')):
         ax.barh(names, [getattr(l, r) for l in layers], color=color)
         ax.set_title(LABELS[r])
-        ax.tick_params(axis="x", labelrotation=30)
+        ax.tick_params(axis='x', labelrotation=30)
     axes[0].invert_yaxis()
-    fig.suptitle("Per-layer resources (estimate)")
-    charts.append(("Resources per layer", _png(fig)))
+    fig.suptitle('Per-layer resources (estimate)')
+    charts.append(('Resources per layer', _png(fig)))
 
     fig, ax = plt.subplots(figsize=(7, 3))
     util = [estimate.utilization[r] for r in RESOURCES]
     labels = [LABELS[r] for r in RESOURCES]
-    bars = ax.bar(labels, [min(u, 100.0) if u == u else 0 for u in util], color="#4c72b0", label="estimate")
+    bars = ax.bar(labels, [min(u, 100.0) if u == u else 0 for u in util], color='#4c72b0', label='estimate')
     if synthesis is not None:
         av = estimate.device.totals()
         meas = []
         for r in RESOURCES:
             v, _ = synthesis.resource(r)
             meas.append(100.0 * v / av[r] if v is not None and av[r] else 0.0)
-        ax.scatter(labels, meas, color="#c44e52", zorder=3, label="synthesis")
+        ax.scatter(labels, meas, color='#c44e52', zorder=3, label='synthesis')
         ax.legend()
     for b, u in zip(bars, util):
-        ax.annotate(f"{u:.1f}%", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
-                    fontsize=8)
+        ax.annotate(f'{u:.1f}%', (b.get_x() + b.get_width() / 2, b.get_height()), ha='center', va='bottom', fontsize=8)
     ax.set_ylim(0, max(10.0, min(110.0, max(util + [0]) * 1.25)))
-    ax.axhline(100, color="grey", lw=0.8, ls="--")
-    ax.set_ylabel(f"% of {estimate.device.name}")
-    ax.set_title("Device utilization")
-    charts.append(("Device utilization", _png(fig)))
+    ax.axhline(100, color='grey', lw=0.8, ls='--')
+    ax.set_ylabel(f'% of {estimate.device.name}')
+    ax.set_title('Device utilization')
+    charts.append(('Device utilization', _png(fig)))
     return charts
 
 
@@ -88,240 +86,339 @@ tr.total td{font-weight:bold;background:#fafafa}
 
 
 def _pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
+    return '-' if v is None else f'{100 * v:.2f}%'
 
 
 def _verification(csim) -> list[str]:
     """The C-simulation verdict section (first on the page): what was compared, how, and the result."""
     e = html.escape
     if csim is None:
-        return ["<h2 id='verification'>Verification</h2><p class='note'>C-simulation not run "
-                "(<code>fpgaml build</code> or <code>fpgaml csim</code>).</p>"]
-    c = csim.to_json() if hasattr(csim, "to_json") else dict(csim)
-    cls, word = ("pass", "PASSED") if c["passed"] else ("fail", "FAILED")
-    div = c.get("first_divergent_layer")
-    acc = c.get("accuracy")
+        return [
+            "<h2 id='verification'>Verification</h2><p class='note'>C-simulation not run "
+            '(<code>fpgaml build</code> or <code>fpgaml csim</code>).</p>'
+        ]
+    c = csim.to_json() if hasattr(csim, 'to_json') else dict(csim)
+    cls, word = ('pass', 'PASSED') if c['passed'] else ('fail', 'FAILED')
+    div = c.get('first_divergent_layer')
+    acc = c.get('accuracy')
     rows = [
-        ("verdict", f"<span class='{cls}'>{word}</span>"),
-        ("mode", f"{e(c['mode'])} <small>({e(c.get('mode_reason') or '')})</small>"),
-        ("data", e(c.get("input_source", ""))),
-        ("input type(s)", e(", ".join(c.get("input_types") or []))),
-        ("compared at", e(c["compared_at"])),
-        ("bit-exact on the input grid", _pct(c.get("exact_fraction"))),
-        ("agreement on the raw data", _pct(c.get("raw_agreement"))
-         + (f" <small class='note'>{e(c['input_cause'])}</small>" if c.get("input_cause") else "")),
-        ("accuracy", "-" if not acc else f"Keras {_pct(acc.get('keras'))}, firmware {_pct(acc.get('firmware'))}"),
-        ("first divergent layer", "-" if not div else e(f"{div['layer']} ({div['cls']}): {div['values_differing']} "
-                                                        f"of {div['values_compared']} values differ")),
+        ('verdict', f"<span class='{cls}'>{word}</span>"),
+        ('mode', f'{e(c["mode"])} <small>({e(c.get("mode_reason") or "")})</small>'),
+        ('data', e(c.get('input_source', ''))),
+        ('input type(s)', e(', '.join(c.get('input_types') or []))),
+        ('compared at', e(c['compared_at'])),
+        ('bit-exact on the input grid', _pct(c.get('exact_fraction'))),
+        (
+            'agreement on the raw data',
+            _pct(c.get('raw_agreement'))
+            + (f" <small class='note'>{e(c['input_cause'])}</small>" if c.get('input_cause') else ''),
+        ),
+        ('accuracy', '-' if not acc else f'Keras {_pct(acc.get("keras"))}, firmware {_pct(acc.get("firmware"))}'),
+        (
+            'first divergent layer',
+            '-'
+            if not div
+            else e(
+                f'{div["layer"]} ({div["cls"]}): {div["values_differing"]} of {div["values_compared"]} values differ'
+            ),
+        ),
     ]
     parts = ["<h2 id='verification'>Verification (C-simulation)</h2><table>"]
     parts += [f"<tr><td class='l'>{k}</td><td class='l'>{v}</td></tr>" for k, v in rows]
-    parts.append("</table><table><tr><th class='l'>compared</th><th class='l'>check applied</th><th class='l'>why"
-                 "</th><th>input grid</th><th>raw data</th><th class='l'>result</th></tr>")
-    for ch in c.get("checks") or []:
-        fmt = (lambda v: "-" if v is None else f"{v:.6g}")
-        res = "<span class='pass'>PASS</span>" if ch["passed"] else "<span class='fail'>FAIL</span>"
-        parts.append(f"<tr><td class='l'>{e(ch['output'])}</td><td class='l'>{e(ch['kind'])}: {e(ch['criterion'])}"
-                     f"</td><td class='l'>{e(ch['why'])}</td><td>{fmt(ch['value'])}</td><td>{fmt(ch['raw_value'])}"
-                     f"</td><td class='l'>{res}</td></tr>")
-    parts.append("</table>")
-    items = [f"<li class='fail'>{e(f)}</li>" for f in c.get("failures") or []]
-    items += [f"<li class='note'>{e(n)}</li>" for n in c.get("notes") or []]
+    parts.append(
+        "</table><table><tr><th class='l'>compared</th><th class='l'>check applied</th><th class='l'>why"
+        "</th><th>input grid</th><th>raw data</th><th class='l'>result</th></tr>"
+    )
+
+    def fmt(v):
+        return '-' if v is None else f'{v:.6g}'
+
+    for ch in c.get('checks') or []:
+        res = "<span class='pass'>PASS</span>" if ch['passed'] else "<span class='fail'>FAIL</span>"
+        parts.append(
+            f"<tr><td class='l'>{e(ch['output'])}</td><td class='l'>{e(ch['kind'])}: {e(ch['criterion'])}"
+            f"</td><td class='l'>{e(ch['why'])}</td><td>{fmt(ch['value'])}</td><td>{fmt(ch['raw_value'])}"
+            f"</td><td class='l'>{res}</td></tr>"
+        )
+    parts.append('</table>')
+    items = [f"<li class='fail'>{e(f)}</li>" for f in c.get('failures') or []]
+    items += [f"<li class='note'>{e(n)}</li>" for n in c.get('notes') or []]
     if items:
-        parts.append("<ul>" + "".join(items) + "</ul>")
+        parts.append('<ul>' + ''.join(items) + '</ul>')
     return parts
 
 
 def _flow(flow: list[dict]) -> list[str]:
     """fpgaml's correction passes over hls4ml's graph, in the order they ran, and what each changed."""
     e = html.escape
-    parts = ["<h2 id='flow'>fpgaml passes over the hls4ml graph</h2><table><tr><th class='l'>pass</th>"
-             "<th class='l'>what it does</th><th class='l'>changed</th></tr>"]
+    parts = [
+        "<h2 id='flow'>fpgaml passes over the hls4ml graph</h2><table><tr><th class='l'>pass</th>"
+        "<th class='l'>what it does</th><th class='l'>changed</th></tr>"
+    ]
     for r in flow:
-        if not r["ran"]:
+        if not r['ran']:
             changed = f"<span class='note'>not run: {e(r['reason'])}</span>"
-        elif not r["changes"]:
+        elif not r['changes']:
             changed = "<span class='note'>nothing to change</span>"
         else:
-            changed = "<br>".join(f"<b>{e(c['layer'])}</b>: {e(c['what'])}" for c in r["changes"])
-        parts.append(f"<tr><td class='l'>{e(r['pass'])}</td><td class='l'>{e(r['summary'])}</td>"
-                     f"<td class='l'>{changed}</td></tr>")
-    parts.append("</table>")
+            changed = '<br>'.join(f'<b>{e(c["layer"])}</b>: {e(c["what"])}' for c in r['changes'])
+        parts.append(
+            f"<tr><td class='l'>{e(r['pass'])}</td><td class='l'>{e(r['summary'])}</td>"
+            f"<td class='l'>{changed}</td></tr>"
+        )
+    parts.append('</table>')
     return parts
 
 
 def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[str, str, str, str]]:
     """(metric, estimate, RTL measurement, vendor) rows: the three sources of figures, each labelled."""
     t = estimate.total
-    syn = (rtl or {}).get("synthesis") or {}
-    tot = syn.get("total") or {}
+    syn = (rtl or {}).get('synthesis') or {}
+    tot = syn.get('total') or {}
     vend = {}
     if synthesis is not None:
         from fpgaml.synth.comparison import compare
 
         c = compare(estimate, synthesis)
-        for m in ("latency_cycles", "ii_cycles", "lut", "ff", "dsp", "bram_18k"):
+        for m in ('latency_cycles', 'ii_cycles', 'lut', 'ff', 'dsp', 'bram_18k'):
             try:
                 meas = c.get(m)
             except KeyError:
                 meas = None
-            vend[m] = "-" if meas is None or meas.measured is None else f"{meas.measured:,.0f}"
+            vend[m] = '-' if meas is None or meas.measured is None else f'{meas.measured:,.0f}'
 
     def fmt(v):
-        return "-" if v is None else f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
+        return '-' if v is None else f'{v:,.0f}' if isinstance(v, (int, float)) else str(v)
 
-    rows = [("latency (cycles)", fmt(t.latency_cycles), fmt((rtl or {}).get("latency_cycles")),
-             vend.get("latency_cycles", "-")),
-            ("latency (ns)", f"{t.latency_ns:g}", fmt((rtl or {}).get("latency_ns")), "-"),
-            ("II (cycles)", fmt(t.ii_cycles), fmt((rtl or {}).get("ii_cycles")), vend.get("ii_cycles", "-")),
-            ("LUT", fmt(t.lut), fmt(tot.get("LUT")), vend.get("lut", "-")),
-            ("FF", fmt(t.ff), fmt(tot.get("FF")), vend.get("ff", "-")),
-            ("DSP", fmt(t.dsp), fmt(tot.get("DSP")), vend.get("dsp", "-")),
-            ("BRAM (18 kb)", fmt(t.bram_18k), fmt(tot.get("BRAM")), vend.get("bram_18k", "-")),
-            ("CARRY", "-", fmt(tot.get("CARRY")), "-"),
-            ("SRL", "-", fmt(tot.get("SRL")), "-")]
+    rows = [
+        (
+            'latency (cycles)',
+            fmt(t.latency_cycles),
+            fmt((rtl or {}).get('latency_cycles')),
+            vend.get('latency_cycles', '-'),
+        ),
+        ('latency (ns)', f'{t.latency_ns:g}', fmt((rtl or {}).get('latency_ns')), '-'),
+        ('II (cycles)', fmt(t.ii_cycles), fmt((rtl or {}).get('ii_cycles')), vend.get('ii_cycles', '-')),
+        ('LUT', fmt(t.lut), fmt(tot.get('LUT')), vend.get('lut', '-')),
+        ('FF', fmt(t.ff), fmt(tot.get('FF')), vend.get('ff', '-')),
+        ('DSP', fmt(t.dsp), fmt(tot.get('DSP')), vend.get('dsp', '-')),
+        ('BRAM (18 kb)', fmt(t.bram_18k), fmt(tot.get('BRAM')), vend.get('bram_18k', '-')),
+        ('CARRY', '-', fmt(tot.get('CARRY')), '-'),
+        ('SRL', '-', fmt(tot.get('SRL')), '-'),
+    ]
     return rows
 
 
-RTL_LABELS = ("estimate (fpgaml model of the HLS firmware)", "RTL measured (da4ml Verilog: Verilator cycles, "
-              "Yosys synth_xilinx cells)", "vendor report (HLS/Vivado)")
+RTL_LABELS = (
+    'estimate (fpgaml model of the HLS firmware)',
+    'RTL measured (da4ml Verilog: Verilator cycles, Yosys synth_xilinx cells)',
+    'vendor report (HLS/Vivado)',
+)
 
 
 def _rtl_section(estimate, rtl: dict, synthesis=None) -> list[str]:
     e = html.escape
-    parts = ["<h2>RTL backend (da4ml): estimate vs measured</h2>"]
-    parts.append(f"<p>Verilog in <code>{e(str(rtl.get('rtl_dir', 'rtl')))}/</code> (in the project); Verilator simulation of "
-                 f"{rtl['samples']:,} samples ({rtl['samples_validation']:,} validation, {rtl['samples_generated']:,} "
-                 f"generated full-range) against the C-simulation: <span class='pass'>{rtl['mismatching_bits']} "
-                 f"mismatching output bits</span>. {rtl['pipeline_stages']} pipeline stages "
-                 f"(cutoff {rtl['pipeline_cutoff']:g}) at {rtl['clock_period_ns']:g} ns.</p>")
-    parts.append("<table><tr><th class='l'>metric</th>" + "".join(f"<th>{e(l)}</th>" for l in RTL_LABELS) + "</tr>")
+    parts = ['<h2>RTL backend (da4ml): estimate vs measured</h2>']
+    parts.append(
+        f'<p>Verilog in <code>{e(str(rtl.get("rtl_dir", "rtl")))}/</code> (in the project); Verilator simulation of '
+        f'{rtl["samples"]:,} samples ({rtl["samples_validation"]:,} validation, {rtl["samples_generated"]:,} '
+        f"generated full-range) against the C-simulation: <span class='pass'>{rtl['mismatching_bits']} "
+        f'mismatching output bits</span>. {rtl["pipeline_stages"]} pipeline stages '
+        f'(cutoff {rtl["pipeline_cutoff"]:g}) at {rtl["clock_period_ns"]:g} ns.</p>'
+    )
+    parts.append("<table><tr><th class='l'>metric</th>" + ''.join(f'<th>{e(l)}</th>' for l in RTL_LABELS) + '</tr>')
     for row in side_by_side_rows(estimate, rtl, synthesis):
-        parts.append("<tr><td class='l'>" + e(row[0]) + "</td>" + "".join(f"<td>{e(c)}</td>" for c in row[1:]) + "</tr>")
-    parts.append("</table>")
-    syn = rtl.get("synthesis")
-    if syn and syn.get("modules"):
-        parts.append(f"<h3>Yosys cells per module ({e(syn['tool'])}, -family {e(syn['family'])})</h3><table><tr>"
-                     "<th class='l'>module</th>" + "".join(f"<th>{c}</th>" for c in YOSYS_CELLS) + "</tr>")
-        for name, r in syn["modules"].items():
-            parts.append(f"<tr><td class='l'>{e(name)}</td>" + "".join(
-                f"<td>{r[k]:,}</td>" for k in YOSYS_CELLS) + "</tr>")
-        parts.append("</table>")
-    ts = rtl.get("times_s") or {}
-    thr = rtl.get("throughput") or {}
-    parts.append("<p>Wall time: " + ", ".join(f"{e(k)} {v:.1f} s" for k, v in ts.items()) +
-                 (f". Simulation: Verilator {thr.get('verilator_samples_per_s', 0):,.0f} samples/s, C-simulation "
-                  f"{thr.get('csim_samples_per_s', 0):,.0f} samples/s." if thr else "") + "</p>")
-    for n in rtl.get("notes") or []:
+        parts.append(
+            "<tr><td class='l'>" + e(row[0]) + '</td>' + ''.join(f'<td>{e(c)}</td>' for c in row[1:]) + '</tr>'
+        )
+    parts.append('</table>')
+    syn = rtl.get('synthesis')
+    if syn and syn.get('modules'):
+        parts.append(
+            f'<h3>Yosys cells per module ({e(syn["tool"])}, -family {e(syn["family"])})</h3><table><tr>'
+            "<th class='l'>module</th>" + ''.join(f'<th>{c}</th>' for c in YOSYS_CELLS) + '</tr>'
+        )
+        for name, r in syn['modules'].items():
+            parts.append(
+                f"<tr><td class='l'>{e(name)}</td>" + ''.join(f'<td>{r[k]:,}</td>' for k in YOSYS_CELLS) + '</tr>'
+            )
+        parts.append('</table>')
+    ts = rtl.get('times_s') or {}
+    thr = rtl.get('throughput') or {}
+    parts.append(
+        '<p>Wall time: '
+        + ', '.join(f'{e(k)} {v:.1f} s' for k, v in ts.items())
+        + (
+            f'. Simulation: Verilator {thr.get("verilator_samples_per_s", 0):,.0f} samples/s, C-simulation '
+            f'{thr.get("csim_samples_per_s", 0):,.0f} samples/s.'
+            if thr
+            else ''
+        )
+        + '</p>'
+    )
+    for n in rtl.get('notes') or []:
         parts.append(f"<p class='note'>{e(n)}</p>")
     return parts
 
 
-def render_html_report(estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                       csim=None, verification: bool = False, flow: list[dict] | None = None,
-                       rtl: dict | None = None) -> str:
+def render_html_report(
+    estimate,
+    synthesis=None,
+    budgets=None,
+    title: str = 'fpgaml estimate report',
+    csim=None,
+    verification: bool = False,
+    flow: list[dict] | None = None,
+    rtl: dict | None = None,
+) -> str:
     """Return the HTML document as a string (see :func:`write_html_report`). With ``verification`` (or a
     ``csim`` result) the page leads with the C-simulation verdict."""
     from fpgaml.target.budgets import check_budgets
 
     e = html.escape
     t = estimate.total
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
-             f"<style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f'<style>{_CSS}</style></head><body>',
+        f'<h1>{e(title)}</h1>',
+    ]
     if verification or csim is not None:
         parts += _verification(csim)
     parts += [
-             f"<p>Part <b>{e(estimate.part)}</b> ({e(estimate.device.description)}), clock "
-             f"{estimate.clock_period_ns:g} ns, {e(estimate.io_type)}. Estimates computed from the converted "
-             "graph (no vendor tools); resources target post-synthesis utilization, latency/II target HLS "
-             "C-synthesis.</p>"]
-    parts.append("<h2>Estimate summary</h2><table><tr><th class='l'>metric</th><th>estimate</th>"
-                 + ("<th>synthesis</th><th>difference</th>" if synthesis is not None else "")
-                 + "<th>% of device</th></tr>")
+        f'<p>Part <b>{e(estimate.part)}</b> ({e(estimate.device.description)}), clock '
+        f'{estimate.clock_period_ns:g} ns, {e(estimate.io_type)}. Estimates computed from the converted '
+        'graph (no vendor tools); resources target post-synthesis utilization, latency/II target HLS '
+        'C-synthesis.</p>'
+    ]
+    parts.append(
+        "<h2>Estimate summary</h2><table><tr><th class='l'>metric</th><th>estimate</th>"
+        + ('<th>synthesis</th><th>difference</th>' if synthesis is not None else '')
+        + '<th>% of device</th></tr>'
+    )
     comparison = None
     if synthesis is not None:
         from fpgaml.synth.comparison import compare
 
         comparison = compare(estimate, synthesis)
-    for metric, label in (("latency_cycles", "latency (cycles)"), ("ii_cycles", "II (cycles)")) + tuple(
-            (r, LABELS[r]) for r in RESOURCES):
+    for metric, label in (('latency_cycles', 'latency (cycles)'), ('ii_cycles', 'II (cycles)')) + tuple(
+        (r, LABELS[r]) for r in RESOURCES
+    ):
         val = getattr(t, metric)
         row = f"<tr><td class='l'>{label}</td><td>{val:,}</td>"
         if comparison is not None:
             m = comparison.get(metric)
-            meas = "-" if m.measured is None else f"{m.measured:,.0f} <small>({e(m.source or '')})</small>"
-            diff = "-" if m.percent is None else f"{m.percent:+.1f}%"
-            row += f"<td>{meas}</td><td>{diff}</td>"
+            meas = '-' if m.measured is None else f'{m.measured:,.0f} <small>({e(m.source or "")})</small>'
+            diff = '-' if m.percent is None else f'{m.percent:+.1f}%'
+            row += f'<td>{meas}</td><td>{diff}</td>'
         util = estimate.utilization.get(metric)
-        row += f"<td>{'' if util is None else f'{util:.2f}%'}</td></tr>"
+        row += f'<td>{"" if util is None else f"{util:.2f}%"}</td></tr>'
         parts.append(row)
-    parts.append(f"<tr><td class='l'>latency (ns)</td><td>{t.latency_ns:g}</td>"
-                 + ("<td></td><td></td>" if synthesis is not None else "") + "<td></td></tr></table>")
-    if getattr(estimate, "kinds", None):
-        parts.append("<h2>Figure kinds and uncertainty bands</h2><p>Each figure with its band [low-high], from the "
-                     "cross-validated error of its layer families on the calibration set; <i>synth</i> is "
-                     "post-synthesis utilization (the summary above), <i>csynth</i> the HLS tool's own estimate."
-                     "</p><table><tr><th class='l'>kind</th><th>latency (cycles)</th><th>DSP</th><th>LUT</th>"
-                     "<th>FF</th></tr>")
-        for kind in ("synth", "csynth"):
+    parts.append(
+        f"<tr><td class='l'>latency (ns)</td><td>{t.latency_ns:g}</td>"
+        + ('<td></td><td></td>' if synthesis is not None else '')
+        + '<td></td></tr></table>'
+    )
+    if getattr(estimate, 'kinds', None):
+        parts.append(
+            '<h2>Figure kinds and uncertainty bands</h2><p>Each figure with its band [low-high], from the '
+            'cross-validated error of its layer families on the calibration set; <i>synth</i> is '
+            "post-synthesis utilization (the summary above), <i>csynth</i> the HLS tool's own estimate."
+            "</p><table><tr><th class='l'>kind</th><th>latency (cycles)</th><th>DSP</th><th>LUT</th>"
+            '<th>FF</th></tr>'
+        )
+        for kind in ('synth', 'csynth'):
             k = estimate.kinds.get(kind)
             if not k:
                 continue
             cells = []
-            for m in ("latency_cycles", "dsp", "lut", "ff"):
-                b = k.get("band", {}).get(m)
-                cells.append(f"<td>{k[m]:,}" + (f" <small>[{b[0]:,}-{b[1]:,}]</small>" if b else "") + "</td>")
+            for m in ('latency_cycles', 'dsp', 'lut', 'ff'):
+                b = k.get('band', {}).get(m)
+                cells.append(f'<td>{k[m]:,}' + (f' <small>[{b[0]:,}-{b[1]:,}]</small>' if b else '') + '</td>')
             parts.append(f"<tr><td class='l'>{kind}</td>{''.join(cells)}</tr>")
-        parts.append("</table>")
-        if getattr(estimate, "uncalibrated", None):
-            parts.append("<p><b>Uncalibrated</b> (no calibration data; estimated from structure, default band): "
-                         + e(", ".join(estimate.uncalibrated)) + "</p>")
+        parts.append('</table>')
+        if getattr(estimate, 'uncalibrated', None):
+            parts.append(
+                '<p><b>Uncalibrated</b> (no calibration data; estimated from structure, default band): '
+                + e(', '.join(estimate.uncalibrated))
+                + '</p>'
+            )
     if rtl:
         parts += _rtl_section(estimate, rtl, synthesis)
     if budgets is not None:
         results = check_budgets(estimate, budgets)
-        parts.append("<h2>Budgets</h2><table><tr><th class='l'>budget</th><th>limit</th><th>value</th>"
-                     "<th>margin</th><th class='l'>result</th></tr>")
+        parts.append(
+            "<h2>Budgets</h2><table><tr><th class='l'>budget</th><th>limit</th><th>value</th>"
+            "<th>margin</th><th class='l'>result</th></tr>"
+        )
         for r in results:
-            cls = "pass" if r.passed else "fail"
-            parts.append(f"<tr><td class='l'>{e(r.name)} {e(r.unit)}</td><td>{r.limit:,.0f}</td><td>{r.value:,.0f}"
-                         f"</td><td>{r.margin:,.0f}</td><td class='l'><span class='{cls}'>"
-                         f"{'PASS' if r.passed else 'FAIL'}</span> {e(r.message)}</td></tr>")
-        parts.append("</table>")
-    parts.append("<h2>Charts</h2>")
+            cls = 'pass' if r.passed else 'fail'
+            parts.append(
+                f"<tr><td class='l'>{e(r.name)} {e(r.unit)}</td><td>{r.limit:,.0f}</td><td>{r.value:,.0f}"
+                f"</td><td>{r.margin:,.0f}</td><td class='l'><span class='{cls}'>"
+                f'{"PASS" if r.passed else "FAIL"}</span> {e(r.message)}</td></tr>'
+            )
+        parts.append('</table>')
+    parts.append('<h2>Charts</h2>')
     for caption, b64 in _charts(estimate, synthesis):
         parts.append(f"<h3>{e(caption)}</h3><img alt='{e(caption)}' src='data:image/png;base64,{b64}'>")
-    parts.append("<h2>Per-layer estimate</h2><table><tr><th class='l'>layer</th><th class='l'>class</th>"
-                 "<th>latency</th><th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th><th>URAM</th></tr>")
+    parts.append(
+        "<h2>Per-layer estimate</h2><table><tr><th class='l'>layer</th><th class='l'>class</th>"
+        '<th>latency</th><th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th><th>URAM</th></tr>'
+    )
     for l in estimate.layers:
-        parts.append(f"<tr><td class='l'>{e(l.name)}</td><td class='l'>{e(l.layer_class)}</td><td>{l.latency_cycles:,}"
-                     f"</td><td>{l.ii_cycles:,}</td><td>{l.dsp:,}</td><td>{l.lut:,}</td><td>{l.ff:,}</td>"
-                     f"<td>{l.bram_18k:,}</td><td>{l.uram:,}</td></tr>")
-    parts.append(f"<tr class='total'><td class='l'>total</td><td></td><td>{t.latency_cycles:,}</td><td>{t.ii_cycles:,}"
-                 f"</td><td>{t.dsp:,}</td><td>{t.lut:,}</td><td>{t.ff:,}</td><td>{t.bram_18k:,}</td><td>{t.uram:,}"
-                 "</td></tr></table>")
+        parts.append(
+            f"<tr><td class='l'>{e(l.name)}</td><td class='l'>{e(l.layer_class)}</td><td>{l.latency_cycles:,}"
+            f'</td><td>{l.ii_cycles:,}</td><td>{l.dsp:,}</td><td>{l.lut:,}</td><td>{l.ff:,}</td>'
+            f'<td>{l.bram_18k:,}</td><td>{l.uram:,}</td></tr>'
+        )
+    parts.append(
+        f"<tr class='total'><td class='l'>total</td><td></td><td>{t.latency_cycles:,}</td><td>{t.ii_cycles:,}"
+        f'</td><td>{t.dsp:,}</td><td>{t.lut:,}</td><td>{t.ff:,}</td><td>{t.bram_18k:,}</td><td>{t.uram:,}'
+        '</td></tr></table>'
+    )
     if synthesis is not None and synthesis.csynth is not None and synthesis.csynth.instances:
-        parts.append("<h2>HLS C-synthesis instances</h2><table><tr><th class='l'>instance</th><th>latency</th>"
-                     "<th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th></tr>")
+        parts.append(
+            "<h2>HLS C-synthesis instances</h2><table><tr><th class='l'>instance</th><th>latency</th>"
+            '<th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th></tr>'
+        )
         for i in synthesis.csynth.instances:
             cells = [i.latency_max, i.ii_max, i.dsp, i.lut, i.ff, i.bram_18k]
-            parts.append(f"<tr><td class='l'>{e(i.name)}</td>"
-                         + "".join(f"<td>{'-' if c is None else f'{c:,}'}</td>" for c in cells) + "</tr>")
-        parts.append("</table>")
+            parts.append(
+                f"<tr><td class='l'>{e(i.name)}</td>"
+                + ''.join(f'<td>{"-" if c is None else f"{c:,}"}</td>' for c in cells)
+                + '</tr>'
+            )
+        parts.append('</table>')
     if flow:
         parts += _flow(flow)
     if estimate.flags:
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li class='note'>{e(f)}</li>" for f in estimate.flags) + "</ul>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        parts.append('<h2>Notes</h2><ul>' + ''.join(f"<li class='note'>{e(f)}</li>" for f in estimate.flags) + '</ul>')
+    parts.append('</body></html>')
+    return '\n'.join(parts)
 
 
-def write_html_report(path, estimate, synthesis=None, budgets=None, title: str = "fpgaml estimate report",
-                      csim=None, verification: bool = False, flow: list[dict] | None = None,
-                      rtl: dict | None = None) -> Path:
+def write_html_report(
+    path,
+    estimate,
+    synthesis=None,
+    budgets=None,
+    title: str = 'fpgaml estimate report',
+    csim=None,
+    verification: bool = False,
+    flow: list[dict] | None = None,
+    rtl: dict | None = None,
+) -> Path:
     """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
     path = Path(path)
-    doc = render_html_report(estimate, synthesis=synthesis, budgets=budgets, title=title, csim=csim,
-                             verification=verification, flow=flow, rtl=rtl)
+    doc = render_html_report(
+        estimate,
+        synthesis=synthesis,
+        budgets=budgets,
+        title=title,
+        csim=csim,
+        verification=verification,
+        flow=flow,
+        rtl=rtl,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text(path, doc, encoding="utf-8", mode=0o644)
+    return write_text(path, doc, encoding='utf-8', mode=0o644)

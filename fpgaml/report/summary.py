@@ -17,22 +17,40 @@ def project_summary(project) -> dict:
     est, c = project.estimate_result, project.csim
     t, u = est.total, est.utilization
     fig = {
-        'latency_cycles': t.latency_cycles, 'latency_ns': round(t.latency_ns, 3), 'ii_cycles': t.ii_cycles,
-        'lut': t.lut, 'ff': t.ff, 'dsp': t.dsp, 'bram_18k': t.bram_18k, 'uram': t.uram,
-        'lut_pct': round(u.get('lut', 0.0), 4), 'dsp_pct': round(u.get('dsp', 0.0), 4),
-        'ff_pct': round(u.get('ff', 0.0), 4), 'bram_pct': round(u.get('bram_18k', u.get('bram', 0.0)), 4),
-        'csim_passed': c.passed, 'csim_mode': c.mode, 'samples': c.samples,
-        'bit_exact_fraction': c.exact_fraction, 'max_abs_diff': c.max_abs_diff,
+        'latency_cycles': t.latency_cycles,
+        'latency_ns': round(t.latency_ns, 3),
+        'ii_cycles': t.ii_cycles,
+        'lut': t.lut,
+        'ff': t.ff,
+        'dsp': t.dsp,
+        'bram_18k': t.bram_18k,
+        'uram': t.uram,
+        'lut_pct': round(u.get('lut', 0.0), 4),
+        'dsp_pct': round(u.get('dsp', 0.0), 4),
+        'ff_pct': round(u.get('ff', 0.0), 4),
+        'bram_pct': round(u.get('bram_18k', u.get('bram', 0.0)), 4),
+        'csim_passed': c.passed,
+        'csim_mode': c.mode,
+        'samples': c.samples,
+        'bit_exact_fraction': c.exact_fraction,
+        'max_abs_diff': c.max_abs_diff,
         'argmax_agreement': c.argmax_agreement,
-        'accuracy_keras': (c.accuracy or {}).get('keras'), 'accuracy_firmware': (c.accuracy or {}).get('firmware'),
-        'compile_seconds': round(c.compile_seconds, 2), 'compile_cached': c.compile_cached,
+        'accuracy_keras': (c.accuracy or {}).get('keras'),
+        'accuracy_firmware': (c.accuracy or {}).get('firmware'),
+        'compile_seconds': round(c.compile_seconds, 2),
+        'compile_cached': c.compile_cached,
         'budgets_passed': all(b.passed for b in project.budgets) if project.budgets else None,
         'budgets': [b.message for b in project.budgets if not b.passed],
     }
     r = project.rtl_result
     if r is not None:
-        fig.update(rtl_mismatching_bits=r.mismatching_bits, rtl_samples=r.samples, rtl_latency_cycles=r.latency_cycles,
-                   rtl_latency_ns=r.latency_ns, rtl_ii_cycles=r.ii_cycles)
+        fig.update(
+            rtl_mismatching_bits=r.mismatching_bits,
+            rtl_samples=r.samples,
+            rtl_latency_cycles=r.latency_cycles,
+            rtl_latency_ns=r.latency_ns,
+            rtl_ii_cycles=r.ii_cycles,
+        )
         tot = (r.synthesis or {}).get('total') or {}
         for k in ('LUT', 'FF', 'DSP', 'CARRY'):
             if k in tot:

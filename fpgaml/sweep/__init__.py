@@ -71,8 +71,10 @@ def plan(cfg, options: SweepOptions) -> tuple[dict, list[dict]]:
     grid = dict(cfg.sweep.grid) if cfg.sweep else {}
     grid.update(options.grid)
     if not grid:
-        raise FpgamlError(f'{cfg.source}: nothing to sweep: give --grid KEY=V1,V2,... or a "sweep: grid:" section '
-                          f'(keys: {overrides.ACCEPTED})')
+        raise FpgamlError(
+            f'{cfg.source}: nothing to sweep: give --grid KEY=V1,V2,... or a "sweep: grid:" section '
+            f'(keys: {overrides.ACCEPTED})'
+        )
     return grid, grids.points(grid)
 
 
@@ -105,17 +107,22 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     except OSError as e:
         raise FpgamlError(f'--output {output}: cannot create the sweep folder ({e.strerror or e})') from None
     n_cached = len(pts) - len(todo)
-    echo(f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())}); '
-         f'{n_cached} cached, {len(todo)} to run')
+    echo(
+        f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())}); '
+        f'{n_cached} cached, {len(todo)} to run'
+    )
     where, interrupted, signum = 'cache', False, None
     if todo:
         progress = None
         try:
-            with parallel.engine(options.scheduler, options.cluster, options.workers, options.jobs,
-                                 tasks=len(todo)) as eng:
+            with parallel.engine(
+                options.scheduler, options.cluster, options.workers, options.jobs, tasks=len(todo)
+            ) as eng:
                 where = eng.where
-                echo(f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
-                     f'({eng.workers} worker{"s" if eng.workers != 1 else ""})')
+                echo(
+                    f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
+                    f'({eng.workers} worker{"s" if eng.workers != 1 else ""})'
+                )
                 progress = parallel.ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
                 task_options_run = dict(task_options)
 
@@ -127,8 +134,14 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
                         _write_cache(cache, row['key'], res)
                     progress.advance(_describe(row))
 
-                parallel.map_tasks(eng, run_point, [(rows[i]['config'], task_options_run) for i in todo],
-                                   [f'sweep-{cfg.name}-{i}' for i in todo], shared={'files': files}, on_done=done)
+                parallel.map_tasks(
+                    eng,
+                    run_point,
+                    [(rows[i]['config'], task_options_run) for i in todo],
+                    [f'sweep-{cfg.name}-{i}' for i in todo],
+                    shared={'files': files},
+                    on_done=done,
+                )
         except KeyboardInterrupt as e:
             interrupted = True
             signum = getattr(e, 'signum', None)  # SIGTERM / SIGHUP (the CLI raises them like Ctrl-C)
@@ -137,16 +150,24 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
                 progress.close()
     for r in rows:
         r.setdefault('status', 'not run (interrupted)')
-    res = SweepResult(rows=rows, output=output, where=where, seconds=time.perf_counter() - t0,
-                      computed=sum(1 for r in rows if r.get('cached') is False and r['status'] == 'ok'),
-                      cached=n_cached, failed=sum(1 for r in rows if r['status'] == 'failed'),
-                      interrupted=interrupted)
+    res = SweepResult(
+        rows=rows,
+        output=output,
+        where=where,
+        seconds=time.perf_counter() - t0,
+        computed=sum(1 for r in rows if r.get('cached') is False and r['status'] == 'ok'),
+        cached=n_cached,
+        failed=sum(1 for r in rows if r['status'] == 'failed'),
+        interrupted=interrupted,
+    )
     res.best = out.best_points(rows, cfg)
     res.files = out.write_all(res, cfg, grid)
     if interrupted:
         done_n = sum(1 for r in rows if r['status'] == 'ok')
-        err = Interrupted(f'interrupted: {done_n} of {len(rows)} points finished (cached in {cache}; partial '
-                          f'results in {output}); run the same command again to resume')
+        err = Interrupted(
+            f'interrupted: {done_n} of {len(rows)} points finished (cached in {cache}; partial '
+            f'results in {output}); run the same command again to resume'
+        )
         if signum:
             err.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, as every other command
         raise err
@@ -158,8 +179,10 @@ def _describe(row: dict) -> str:
         return f'{row["label"]}: FAILED: {row.get("error", "")}'
     acc = row.get('accuracy_firmware')
     acc = f', acc {100 * acc:.1f}%' if acc is not None else ''
-    return (f'{row["label"]}: {row["latency_ns"]:g} ns, {row["lut"]} LUT, {row["dsp"]} DSP{acc} '
-            f'({row["seconds"]:.1f} s on {row.get("worker", "?")})')
+    return (
+        f'{row["label"]}: {row["latency_ns"]:g} ns, {row["lut"]} LUT, {row["dsp"]} DSP{acc} '
+        f'({row["seconds"]:.1f} s on {row.get("worker", "?")})'
+    )
 
 
 def _read_cache(cache: Path, key: str) -> dict | None:

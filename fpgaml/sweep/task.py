@@ -29,8 +29,12 @@ CACHE_FORMAT = 'fpgaml-sweep-1'
 def model_files(cfg) -> dict:
     """The files a point needs, by role: ``{'file'|'json'|'weights'|'data': (basename, bytes)}``."""
     files = {}
-    for role, path in (('file', cfg.model.file), ('json', cfg.model.json_), ('weights', cfg.model.weights),
-                       ('data', cfg.validation_data)):
+    for role, path in (
+        ('file', cfg.model.file),
+        ('json', cfg.model.json_),
+        ('weights', cfg.model.weights),
+        ('data', cfg.validation_data),
+    ):
         if path is not None:
             files[role] = (Path(path).name, Path(path).read_bytes())
     return files
@@ -41,8 +45,10 @@ def portable_config(cfg) -> dict:
     d = cfg.model_dump(mode='json')
     for k in ('source', 'output_dir', 'validation_data', 'sweep'):
         d.pop(k, None)
-    d['model'] = {k: (Path(v).name if isinstance(v, str) and k in ('file', 'json', 'weights') else v)
-                  for k, v in d['model'].items()}
+    d['model'] = {
+        k: (Path(v).name if isinstance(v, str) and k in ('file', 'json', 'weights') else v)
+        for k, v in d['model'].items()
+    }
     return d
 
 
@@ -51,8 +57,11 @@ def point_key(config: dict, files: dict, options: dict) -> str:
     import fpgaml
 
     h = hashlib.sha256()
-    h.update(json.dumps({'format': CACHE_FORMAT, 'fpgaml': fpgaml.__version__, 'config': config,
-                         'options': options}, sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {'format': CACHE_FORMAT, 'fpgaml': fpgaml.__version__, 'config': config, 'options': options}, sort_keys=True
+        ).encode()
+    )
     for role in sorted(files):
         name, data = files[role]
         h.update(f'\0{role}\0{name}\0{len(data)}\0'.encode())

@@ -5,7 +5,18 @@ from .reports import find_reports, parse_cosim_rpt, parse_csynth_rpt, parse_csyn
 from .results import CosimReport, CsynthReport, InstanceReport, ReportParseError, SynthesisResult, VivadoSynthReport
 
 __all__ = [
-    "find_reports", "compare", "parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt",
-    "parse_cosim_rpt", "SynthesisResult", "CsynthReport", "VivadoSynthReport", "CosimReport",
-    "InstanceReport", "Comparison", "MetricComparison", "ReportParseError",
+    'find_reports',
+    'compare',
+    'parse_csynth_xml',
+    'parse_csynth_rpt',
+    'parse_vivado_synth_rpt',
+    'parse_cosim_rpt',
+    'SynthesisResult',
+    'CsynthReport',
+    'VivadoSynthReport',
+    'CosimReport',
+    'InstanceReport',
+    'Comparison',
+    'MetricComparison',
+    'ReportParseError',
 ]

@@ -15,12 +15,18 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from fpgaml.synth.results import (CosimReport, CsynthReport, InstanceReport, ReportParseError, SynthesisResult,
-                                  VivadoSynthReport)
+from fpgaml.synth.results import (
+    CosimReport,
+    CsynthReport,
+    InstanceReport,
+    ReportParseError,
+    SynthesisResult,
+    VivadoSynthReport,
+)
 
-__all__ = ["parse_csynth_xml", "parse_csynth_rpt", "parse_vivado_synth_rpt", "parse_cosim_rpt", "find_reports"]
+__all__ = ['parse_csynth_xml', 'parse_csynth_rpt', 'parse_vivado_synth_rpt', 'parse_cosim_rpt', 'find_reports']
 
-_DSP_KEYS = ("DSP48E", "DSP", "DSP48E1", "DSP48E2", "DSP58")
+_DSP_KEYS = ('DSP48E', 'DSP', 'DSP48E1', 'DSP48E2', 'DSP58')
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -30,14 +36,14 @@ def _num(text: str | None):
     """Parse '1,234' / '4.049' / '-' / '?' / 'NA' into int, float or None."""
     if text is None:
         return None
-    t = text.strip().replace(",", "")
-    if t in ("", "-", "?", "NA", "N/A", "undef"):
+    t = text.strip().replace(',', '')
+    if t in ('', '-', '?', 'NA', 'N/A', 'undef'):
         return None
-    m = re.match(r"^[~<>]?\s*(-?\d+(?:\.\d+)?)", t)
+    m = re.match(r'^[~<>]?\s*(-?\d+(?:\.\d+)?)', t)
     if not m:
         return None
     v = m.group(1)
-    return float(v) if "." in v else int(v)
+    return float(v) if '.' in v else int(v)
 
 
 def _int(text):
@@ -49,29 +55,29 @@ def _ns(text: str | None) -> float | None:
     """'50.000 ns' / '5.220 us' / '1.2 ms' -> ns."""
     if text is None:
         return None
-    m = re.match(r"\s*(-?\d+(?:\.\d+)?)\s*(ns|us|ms|s)?", text.strip())
+    m = re.match(r'\s*(-?\d+(?:\.\d+)?)\s*(ns|us|ms|s)?', text.strip())
     if not m:
         return None
-    return float(m.group(1)) * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9, None: 1.0}[m.group(2)]
+    return float(m.group(1)) * {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9, None: 1.0}[m.group(2)]
 
 
 def _cells(line: str) -> list[str]:
     s = line.strip()
-    if not s.startswith("|"):
+    if not s.startswith('|'):
         return []
-    return [c.strip() for c in s.strip("|").split("|")]
+    return [c.strip() for c in s.strip('|').split('|')]
 
 
 def _tables(lines: list[str], start: int, stop: int | None = None):
     """Yield (header_rows, data_rows, end_index) for each ASCII table in lines[start:stop]."""
     i, n = start, len(lines) if stop is None else stop
     while i < n:
-        if lines[i].strip().startswith("+-"):
+        if lines[i].strip().startswith('+-'):
             j = i
             rows: list[list[str]] = []
             seps: list[int] = []
-            while j < n and lines[j].strip() and lines[j].strip()[0] in "+|":
-                if lines[j].strip().startswith("|"):
+            while j < n and lines[j].strip() and lines[j].strip()[0] in '+|':
+                if lines[j].strip().startswith('|'):
                     rows.append(_cells(lines[j]))
                 else:
                     seps.append(len(rows))
@@ -99,41 +105,41 @@ def parse_csynth_xml(path) -> CsynthReport:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
-        raise ReportParseError(f"{path}: not a valid csynth XML report ({exc})") from exc
+        raise ReportParseError(f'{path}: not a valid csynth XML report ({exc})') from exc
 
     def text(xpath):
         el = root.find(xpath)
         return el.text if el is not None else None
 
     r = CsynthReport(path=str(path))
-    r.tool_version = text("./ReportVersion/Version")
-    r.part = text("./UserAssignments/Part")
-    r.top = text("./UserAssignments/TopModelName")
-    r.target_clock_ns = _num(text("./UserAssignments/TargetClockPeriod"))
-    r.clock_uncertainty_ns = _num(text("./UserAssignments/ClockUncertainty"))
-    pe = "./PerformanceEstimates"
-    r.estimated_clock_ns = _num(text(f"{pe}/SummaryOfTimingAnalysis/EstimatedClockPeriod"))
-    r.pipeline_type = text(f"{pe}/PipelineType")
-    lat = f"{pe}/SummaryOfOverallLatency"
-    r.latency_min = _int(text(f"{lat}/Best-caseLatency"))
-    r.latency_max = _int(text(f"{lat}/Worst-caseLatency"))
-    r.ii_min = _int(text(f"{lat}/Interval-min"))
-    r.ii_max = _int(text(f"{lat}/Interval-max"))
-    if r.target_clock_ns is None and r.latency_max is None and root.find("./AreaEstimates") is None:
-        raise ReportParseError(f"{path}: no UserAssignments/PerformanceEstimates/AreaEstimates: not a csynth report")
-    res = "./AreaEstimates/Resources"
-    r.bram_18k = _int(text(f"{res}/BRAM_18K"))
+    r.tool_version = text('./ReportVersion/Version')
+    r.part = text('./UserAssignments/Part')
+    r.top = text('./UserAssignments/TopModelName')
+    r.target_clock_ns = _num(text('./UserAssignments/TargetClockPeriod'))
+    r.clock_uncertainty_ns = _num(text('./UserAssignments/ClockUncertainty'))
+    pe = './PerformanceEstimates'
+    r.estimated_clock_ns = _num(text(f'{pe}/SummaryOfTimingAnalysis/EstimatedClockPeriod'))
+    r.pipeline_type = text(f'{pe}/PipelineType')
+    lat = f'{pe}/SummaryOfOverallLatency'
+    r.latency_min = _int(text(f'{lat}/Best-caseLatency'))
+    r.latency_max = _int(text(f'{lat}/Worst-caseLatency'))
+    r.ii_min = _int(text(f'{lat}/Interval-min'))
+    r.ii_max = _int(text(f'{lat}/Interval-max'))
+    if r.target_clock_ns is None and r.latency_max is None and root.find('./AreaEstimates') is None:
+        raise ReportParseError(f'{path}: no UserAssignments/PerformanceEstimates/AreaEstimates: not a csynth report')
+    res = './AreaEstimates/Resources'
+    r.bram_18k = _int(text(f'{res}/BRAM_18K'))
     for k in _DSP_KEYS:
-        if root.find(f"{res}/{k}") is not None:
-            r.dsp = _int(text(f"{res}/{k}"))
+        if root.find(f'{res}/{k}') is not None:
+            r.dsp = _int(text(f'{res}/{k}'))
             break
-    r.ff = _int(text(f"{res}/FF"))
-    r.lut = _int(text(f"{res}/LUT"))
-    r.uram = _int(text(f"{res}/URAM"))
-    av = root.find("./AreaEstimates/AvailableResources")
+    r.ff = _int(text(f'{res}/FF'))
+    r.lut = _int(text(f'{res}/LUT'))
+    r.uram = _int(text(f'{res}/URAM'))
+    av = root.find('./AreaEstimates/AvailableResources')
     if av is not None:
         for el in av:
-            key = "dsp" if el.tag in _DSP_KEYS else el.tag.lower()
+            key = 'dsp' if el.tag in _DSP_KEYS else el.tag.lower()
             v = _int(el.text)
             if v is not None:
                 r.available[key] = v
@@ -142,36 +148,38 @@ def parse_csynth_xml(path) -> CsynthReport:
 
 def parse_csynth_rpt(path) -> CsynthReport:
     path = Path(path)
-    lines = path.read_text(errors="replace").splitlines()
+    lines = path.read_text(errors='replace').splitlines()
     r = CsynthReport(path=str(path))
     for l in lines:
-        m = re.match(r"\*\s*Version:\s*(\S+)", l.strip())
+        m = re.match(r'\*\s*Version:\s*(\S+)', l.strip())
         if m and r.tool_version is None:
             r.tool_version = m.group(1)
-        m = re.match(r"\*\s*Target device:\s*(\S+)", l.strip())
+        m = re.match(r'\*\s*Target device:\s*(\S+)', l.strip())
         if m:
             r.part = m.group(1)
         m = re.match(r"==\s*(?:Vivado|Vitis) HLS Report for '([^']+)'", l.strip())
         if m:
             r.top = m.group(1)
-    i_perf = _section(lines, "== Performance Estimates")
-    i_util = _section(lines, "== Utilization Estimates")
-    i_intf = _section(lines, "== Interface")
+    i_perf = _section(lines, '== Performance Estimates')
+    i_util = _section(lines, '== Utilization Estimates')
+    i_intf = _section(lines, '== Interface')
     if i_perf is None or i_util is None:
-        raise ReportParseError(f"{path}: missing 'Performance Estimates' / 'Utilization Estimates': not a csynth report")
+        raise ReportParseError(
+            f"{path}: missing 'Performance Estimates' / 'Utilization Estimates': not a csynth report"
+        )
     # timing
     for hdr, rows, _ in _tables(lines, i_perf, i_util):
-        if hdr and "Clock" in " ".join(hdr[0]) and rows:
+        if hdr and 'Clock' in ' '.join(hdr[0]) and rows:
             c = rows[0]
             if len(c) >= 4:
                 r.target_clock_ns, r.estimated_clock_ns, r.clock_uncertainty_ns = _ns(c[1]), _ns(c[2]), _ns(c[3])
             break
     # latency summary and instance detail
-    i_lat = _section(lines[i_perf:i_util], "+ Latency:")
+    i_lat = _section(lines[i_perf:i_util], '+ Latency:')
     i_lat = i_perf + (i_lat or 0)
-    i_inst = _section(lines[i_lat:i_util], "* Instance:")
+    i_inst = _section(lines[i_lat:i_util], '* Instance:')
     i_inst = None if i_inst is None else i_lat + i_inst
-    for hdr, rows, _ in _tables(lines, i_lat, i_inst or i_util):
+    for _, rows, _ in _tables(lines, i_lat, i_inst or i_util):
         for c in rows:
             nums = [x for x in c]
             if len(nums) >= 7:
@@ -182,64 +190,86 @@ def parse_csynth_rpt(path) -> CsynthReport:
         break
     inst_by_name: dict[str, InstanceReport] = {}
     if i_inst is not None:
-        i_loop = _section(lines[i_inst:i_util], "* Loop:")
+        i_loop = _section(lines[i_inst:i_util], '* Loop:')
         stop = i_inst + i_loop if i_loop is not None else i_util
-        for hdr, rows, _ in _tables(lines, i_inst, stop):
+        for _, rows, _ in _tables(lines, i_inst, stop):
             for c in rows:
                 if len(c) >= 9 and c[0]:
-                    inst = InstanceReport(name=c[0], module=c[1], latency_min=_int(c[2]), latency_max=_int(c[3]),
-                                          ii_min=_int(c[6]), ii_max=_int(c[7]), pipeline_type=c[8] or None)
+                    inst = InstanceReport(
+                        name=c[0],
+                        module=c[1],
+                        latency_min=_int(c[2]),
+                        latency_max=_int(c[3]),
+                        ii_min=_int(c[6]),
+                        ii_max=_int(c[7]),
+                        pipeline_type=c[8] or None,
+                    )
                     inst_by_name[inst.name] = inst
             break
     # utilization summary
-    i_detail = _section(lines[i_util:], "+ Detail:")
+    i_detail = _section(lines[i_util:], '+ Detail:')
     i_detail = i_util + i_detail if i_detail is not None else (i_intf or len(lines))
     for hdr, rows, _ in _tables(lines, i_util, i_detail):
         head = hdr[0] if hdr else (rows[0] if rows else [])
         cols = [h.strip().upper() for h in head]
-        if "NAME" not in cols:
+        if 'NAME' not in cols:
             continue
 
-        def col(row, key):
-            for k in ([key] if key != "DSP" else list(_DSP_KEYS)):
+        def col(row, key, cols=cols):
+            for k in [key] if key != 'DSP' else list(_DSP_KEYS):
                 if k.upper() in cols:
                     idx = cols.index(k.upper())
                     return _int(row[idx]) if idx < len(row) else None
             return None
 
         for c in rows:
-            label = c[0].strip().lower() if c else ""
-            if label == "total":
-                r.bram_18k, r.dsp, r.ff, r.lut, r.uram = (col(c, "BRAM_18K"), col(c, "DSP"), col(c, "FF"),
-                                                         col(c, "LUT"), col(c, "URAM"))
-            elif label == "available":
-                for key, name in (("BRAM_18K", "bram_18k"), ("DSP", "dsp"), ("FF", "ff"), ("LUT", "lut"),
-                                  ("URAM", "uram")):
+            label = c[0].strip().lower() if c else ''
+            if label == 'total':
+                r.bram_18k, r.dsp, r.ff, r.lut, r.uram = (
+                    col(c, 'BRAM_18K'),
+                    col(c, 'DSP'),
+                    col(c, 'FF'),
+                    col(c, 'LUT'),
+                    col(c, 'URAM'),
+                )
+            elif label == 'available':
+                for key, name in (
+                    ('BRAM_18K', 'bram_18k'),
+                    ('DSP', 'dsp'),
+                    ('FF', 'ff'),
+                    ('LUT', 'lut'),
+                    ('URAM', 'uram'),
+                ):
                     v = col(c, key)
                     if v is not None:
                         r.available[name] = v
         break
     # per-instance utilization
-    i_uinst = _section(lines[i_detail:], "* Instance:") if i_detail < len(lines) else None
+    i_uinst = _section(lines[i_detail:], '* Instance:') if i_detail < len(lines) else None
     if i_uinst is not None:
         start = i_detail + i_uinst
         for hdr, rows, _ in _tables(lines, start, i_intf):
             cols = [h.strip().upper() for h in (hdr[0] if hdr else [])]
             for c in rows:
-                if not c or not c[0] or c[0].strip().lower() == "total":
+                if not c or not c[0] or c[0].strip().lower() == 'total':
                     continue
-                inst = inst_by_name.setdefault(c[0], InstanceReport(name=c[0], module=c[1] if len(c) > 1 else ""))
+                inst = inst_by_name.setdefault(c[0], InstanceReport(name=c[0], module=c[1] if len(c) > 1 else ''))
 
-                def col(key, row=c):
-                    keys = list(_DSP_KEYS) if key == "DSP" else [key]
+                def col(key, row=c, cols=cols):
+                    keys = list(_DSP_KEYS) if key == 'DSP' else [key]
                     for k in keys:
                         if k in cols:
                             idx = cols.index(k)
                             return _int(row[idx]) if idx < len(row) else None
                     return None
 
-                inst.bram_18k, inst.dsp, inst.ff, inst.lut, inst.uram = (col("BRAM_18K"), col("DSP"), col("FF"),
-                                                                         col("LUT"), col("URAM"))
+                inst.bram_18k, inst.dsp, inst.ff, inst.lut, inst.uram = (
+                    col('BRAM_18K'),
+                    col('DSP'),
+                    col('FF'),
+                    col('LUT'),
+                    col('URAM'),
+                )
             break
     r.instances = list(inst_by_name.values())
     return r
@@ -250,44 +280,52 @@ def parse_csynth_rpt(path) -> CsynthReport:
 # ---------------------------------------------------------------------------------------------------------
 def parse_vivado_synth_rpt(path) -> VivadoSynthReport:
     path = Path(path)
-    lines = path.read_text(errors="replace").splitlines()
+    lines = path.read_text(errors='replace').splitlines()
     r = VivadoSynthReport(path=str(path))
     found = False
     i_used, i_avail = 1, 3  # column positions; updated from each table's header row
     for l in lines:
-        m = re.match(r"\|\s*Tool Version\s*:\s*(.+?)\s*$", l)
+        m = re.match(r'\|\s*Tool Version\s*:\s*(.+?)\s*$', l)
         if m:
             r.tool_version = m.group(1)
-        m = re.match(r"\|\s*Device\s*:\s*(\S+)", l)
+        m = re.match(r'\|\s*Device\s*:\s*(\S+)', l)
         if m:
             r.device = m.group(1)
         c = _cells(l)
         if len(c) < 2:
             continue
-        if c[0] == "Site Type":
+        if c[0] == 'Site Type':
             heads = [h.strip().lower() for h in c]
-            i_used = heads.index("used") if "used" in heads else 1
-            i_avail = heads.index("available") if "available" in heads else 3
+            i_used = heads.index('used') if 'used' in heads else 1
+            i_avail = heads.index('available') if 'available' in heads else 3
             continue
-        label = c[0].rstrip("*").strip()
+        label = c[0].rstrip('*').strip()
         used = _num(c[i_used]) if i_used < len(c) else None
         avail = _int(c[i_avail]) if i_avail < len(c) else None
         if used is None:
             continue
         key = {
-            "CLB LUTs": "lut", "Slice LUTs": "lut", "LUT as Logic": "lut_as_logic", "LUT as Memory": "lut_as_memory",
-            "CLB Registers": "ff", "Slice Registers": "ff", "DSPs": "dsp", "Block RAM Tile": "bram_tiles",
-            "RAMB36/FIFO": "ramb36", "RAMB18": "ramb18", "URAM": "uram",
+            'CLB LUTs': 'lut',
+            'Slice LUTs': 'lut',
+            'LUT as Logic': 'lut_as_logic',
+            'LUT as Memory': 'lut_as_memory',
+            'CLB Registers': 'ff',
+            'Slice Registers': 'ff',
+            'DSPs': 'dsp',
+            'Block RAM Tile': 'bram_tiles',
+            'RAMB36/FIFO': 'ramb36',
+            'RAMB18': 'ramb18',
+            'URAM': 'uram',
         }.get(label)
         if key is None or getattr(r, key) is not None:
             continue
-        setattr(r, key, float(used) if key == "bram_tiles" else int(used))
+        setattr(r, key, float(used) if key == 'bram_tiles' else int(used))
         found = True
         if avail is not None:
-            name = {"ramb18": "bram_18k"}.get(key, key)
+            name = {'ramb18': 'bram_18k'}.get(key, key)
             r.available[name] = avail
     if not found:
-        raise ReportParseError(f"{path}: no utilization table (Slice/CLB LUTs, Registers, DSPs) found")
+        raise ReportParseError(f'{path}: no utilization table (Slice/CLB LUTs, Registers, DSPs) found')
     return r
 
 
@@ -296,19 +334,27 @@ def parse_vivado_synth_rpt(path) -> VivadoSynthReport:
 # ---------------------------------------------------------------------------------------------------------
 def parse_cosim_rpt(path) -> CosimReport:
     path = Path(path)
-    lines = path.read_text(errors="replace").splitlines()
+    lines = path.read_text(errors='replace').splitlines()
     best: CosimReport | None = None
     for l in lines:
         c = _cells(l)
-        if len(c) >= 9 and c[0].lower() in ("verilog", "vhdl", "systemc"):
-            rep = CosimReport(path=str(path), rtl=c[0], status=c[1],
-                              latency_min=_int(c[2]), latency_avg=_num(c[3]), latency_max=_int(c[4]),
-                              ii_min=_int(c[5]), ii_avg=_num(c[6]), ii_max=_int(c[7]),
-                              total_execution_cycles=_int(c[8]))
-            if best is None or (rep.status or "").lower() == "pass":
+        if len(c) >= 9 and c[0].lower() in ('verilog', 'vhdl', 'systemc'):
+            rep = CosimReport(
+                path=str(path),
+                rtl=c[0],
+                status=c[1],
+                latency_min=_int(c[2]),
+                latency_avg=_num(c[3]),
+                latency_max=_int(c[4]),
+                ii_min=_int(c[5]),
+                ii_avg=_num(c[6]),
+                ii_max=_int(c[7]),
+                total_execution_cycles=_int(c[8]),
+            )
+            if best is None or (rep.status or '').lower() == 'pass':
                 best = rep
     if best is None:
-        raise ReportParseError(f"{path}: no RTL / Status / Latency table found: not a cosim report")
+        raise ReportParseError(f'{path}: no RTL / Status / Latency table found: not a cosim report')
     return best
 
 
@@ -330,22 +376,22 @@ def find_reports(project_dir) -> SynthesisResult | None:
     d = Path(project_dir)
     if not d.is_dir():
         return None
-    syn_dirs = sorted(d.glob("*_prj/solution*/syn/report")) + [d]
+    syn_dirs = sorted(d.glob('*_prj/solution*/syn/report')) + [d]
     xml = rpt = None
     for sd in syn_dirs:
-        xml = xml or _first(p for p in sd.glob("*csynth.xml"))
-        rpt = rpt or _first(p for p in sd.glob("*_csynth.rpt"))
+        xml = xml or _first(p for p in sd.glob('*csynth.xml'))
+        rpt = rpt or _first(p for p in sd.glob('*_csynth.rpt'))
         if xml or rpt:
             break
     # prefer the top-level report: hls4ml names it after the project (<project>_prj -> <project>_csynth.*)
-    for prj in sorted(d.glob("*_prj")):
-        top = prj.name[: -len("_prj")]
-        for cand in sorted(prj.glob(f"solution*/syn/report/{top}_csynth.xml")):
+    for prj in sorted(d.glob('*_prj')):
+        top = prj.name[: -len('_prj')]
+        for cand in sorted(prj.glob(f'solution*/syn/report/{top}_csynth.xml')):
             xml = cand
-        for cand in sorted(prj.glob(f"solution*/syn/report/{top}_csynth.rpt")):
+        for cand in sorted(prj.glob(f'solution*/syn/report/{top}_csynth.rpt')):
             rpt = cand
-    cosim_path = _first(list(d.glob("*_prj/solution*/sim/report/*_cosim.rpt")) + list(d.glob("*_cosim.rpt")))
-    vsynth_path = _first(list(d.glob("vivado_synth.rpt")) + list(d.glob("*_prj/vivado_synth.rpt")))
+    cosim_path = _first(list(d.glob('*_prj/solution*/sim/report/*_cosim.rpt')) + list(d.glob('*_cosim.rpt')))
+    vsynth_path = _first(list(d.glob('vivado_synth.rpt')) + list(d.glob('*_prj/vivado_synth.rpt')))
     res = SynthesisResult()
     if rpt is not None:
         res.csynth = parse_csynth_rpt(rpt)

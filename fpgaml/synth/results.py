@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ReportParseError", "InstanceReport", "CsynthReport", "VivadoSynthReport", "CosimReport", "SynthesisResult"]
+__all__ = ['ReportParseError', 'InstanceReport', 'CsynthReport', 'VivadoSynthReport', 'CosimReport', 'SynthesisResult']
 
 
 class ReportParseError(ValueError):
@@ -115,9 +115,9 @@ class SynthesisResult:
         if self.vivado_synth is not None:
             v = getattr(self.vivado_synth, name, None)
             if v is not None:
-                return int(v), "vivado_synth"
+                return int(v), 'vivado_synth'
         if self.csynth is not None:
             v = getattr(self.csynth, name, None)
             if v is not None:
-                return int(v), "csynth"
+                return int(v), 'csynth'
         return None, None

@@ -30,8 +30,9 @@ def find_tool(backend: str) -> str | None:
     return None
 
 
-def run_synthesis(project_dir: Path, backend: str, cosim: bool = False, vsynth: bool = False,
-                  timeout_s: int | None = None) -> SynthRun:
+def run_synthesis(
+    project_dir: Path, backend: str, cosim: bool = False, vsynth: bool = False, timeout_s: int | None = None
+) -> SynthRun:
     tool = find_tool(backend)
     if tool is None:
         names = ', '.join(TOOLS.get(backend, TOOLS['Vivado']))

@@ -6,5 +6,14 @@ read these; neither imports the other."""
 from .budgets import RESOURCE_NAMES, BudgetResult, Budgets, check_budgets
 from .devices import DEVICES, Device, UnknownPartError, known_parts, lookup_device
 
-__all__ = ['Device', 'DEVICES', 'UnknownPartError', 'lookup_device', 'known_parts',
-           'Budgets', 'BudgetResult', 'check_budgets', 'RESOURCE_NAMES']
+__all__ = [
+    'Device',
+    'DEVICES',
+    'UnknownPartError',
+    'lookup_device',
+    'known_parts',
+    'Budgets',
+    'BudgetResult',
+    'check_budgets',
+    'RESOURCE_NAMES',
+]

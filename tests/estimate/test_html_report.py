@@ -5,42 +5,54 @@ from fpgaml.report import estimate_table_text, print_estimate_table, write_html_
 from fpgaml.synth import SynthesisResult, parse_csynth_rpt
 
 
-def _est(keras, convert, io_type="io_stream"):
+def _est(keras, convert, io_type='io_stream'):
     L = keras.layers
-    m = keras.Sequential([L.Conv2D(4, 3, input_shape=(8, 8, 2), name="conv"), L.Activation("relu", name="relu"),
-                          L.Flatten(name="flat"), L.Dense(4, name="dense"), L.Activation("softmax", name="sm")])
-    return estimate(convert(m, io_type=io_type), "xcu250-figd2104-2L-e", 5.0)
+    m = keras.Sequential(
+        [
+            L.Conv2D(4, 3, input_shape=(8, 8, 2), name='conv'),
+            L.Activation('relu', name='relu'),
+            L.Flatten(name='flat'),
+            L.Dense(4, name='dense'),
+            L.Activation('softmax', name='sm'),
+        ]
+    )
+    return estimate(convert(m, io_type=io_type), 'xcu250-figd2104-2L-e', 5.0)
 
 
 def test_html_self_contained(tmp_path, keras, convert, fixtures):
     e = _est(keras, convert)
-    synth = SynthesisResult(csynth=parse_csynth_rpt(fixtures / "toy_csynth.rpt"))
-    out = write_html_report(tmp_path / "sub" / "report.html", e, synthesis=synth,
-                            budgets={"max_latency_ns": 10, "max_resources": {"dsp": "50%"}}, title="My <model>")
+    synth = SynthesisResult(csynth=parse_csynth_rpt(fixtures / 'toy_csynth.rpt'))
+    out = write_html_report(
+        tmp_path / 'sub' / 'report.html',
+        e,
+        synthesis=synth,
+        budgets={'max_latency_ns': 10, 'max_resources': {'dsp': '50%'}},
+        title='My <model>',
+    )
     text = out.read_text()
-    assert text.startswith("<!DOCTYPE html>")
+    assert text.startswith('<!DOCTYPE html>')
     assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{200,}'", text)) == 3
-    assert "http://" not in text and "https://" not in text  # works offline
-    assert "My &lt;model&gt;" in text
-    for name in ("conv", "dense", "sm"):
+    assert 'http://' not in text and 'https://' not in text  # works offline
+    assert 'My &lt;model&gt;' in text
+    for name in ('conv', 'dense', 'sm'):
         assert name in text
-    assert "FAIL" in text and "PASS" in text
-    assert "dense_config2_U0" in text  # csynth instance table
-    assert not list(tmp_path.glob("sub/.report.html.*"))  # no temporary leftovers
+    assert 'FAIL' in text and 'PASS' in text
+    assert 'dense_config2_U0' in text  # csynth instance table
+    assert not list(tmp_path.glob('sub/.report.html.*'))  # no temporary leftovers
 
 
 def test_html_without_optional_parts(tmp_path, keras, convert):
-    e = _est(keras, convert, "io_parallel")
-    out = write_html_report(tmp_path / "r.html", e)
-    assert "data:image/png;base64," in out.read_text()
+    e = _est(keras, convert, 'io_parallel')
+    out = write_html_report(tmp_path / 'r.html', e)
+    assert 'data:image/png;base64,' in out.read_text()
 
 
 def test_text_table(keras, convert):
     e = _est(keras, convert)
     txt = estimate_table_text(e)
-    assert "TOTAL" in txt and "conv" in txt and "xcu250" in txt
+    assert 'TOTAL' in txt and 'conv' in txt and 'xcu250' in txt
     from rich.console import Console
 
     con = Console(record=True, width=140)
     print_estimate_table(e, console=con)
-    assert "TOTAL" in con.export_text()
+    assert 'TOTAL' in con.export_text()

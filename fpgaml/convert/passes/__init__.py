@@ -21,8 +21,9 @@ The flow's record (pass, what changed, on which layers) goes into ``fpgaml-repor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.convert.settings import LayerSettingResolver
@@ -77,8 +78,10 @@ class Pass:
         raise NotImplementedError
 
     def broken(self, layer: str, what: str) -> PassPreconditionError:
-        return PassPreconditionError(f'internal error in pass {self.name} (layer "{layer}"): {what}; expected: '
-                                     f'{self.precondition}. This fpgaml was written for hls4ml 1.3.0')
+        return PassPreconditionError(
+            f'internal error in pass {self.name} (layer "{layer}"): {what}; expected: '
+            f'{self.precondition}. This fpgaml was written for hls4ml 1.3.0'
+        )
 
 
 @dataclass
@@ -91,8 +94,14 @@ class PassRecord:
     changes: list[Change] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {'pass': self.name, 'kind': self.kind, 'summary': self.summary, 'ran': self.ran,
-                'reason': self.reason, 'changes': [{'layer': c.layer, 'what': c.what} for c in self.changes]}
+        return {
+            'pass': self.name,
+            'kind': self.kind,
+            'summary': self.summary,
+            'ran': self.ran,
+            'reason': self.reason,
+            'changes': [{'layer': c.layer, 'what': c.what} for c in self.changes],
+        }
 
     def notes(self) -> list[str]:
         return [f'{c.layer}: {c.what}' for c in self.changes]
@@ -149,12 +158,14 @@ def _settle_config_passes(ctx: FlowContext, config_passes: list[tuple[Pass, Pass
         if not changed:
             return
         ctx.graph = ctx.rebuild(ctx.hls_config)
-    what = '; '.join(f'{name}: ' + ', '.join(f'{c.layer}: {c.what}' for c in changes)
-                     for name, changes in changed.items())
-    raise PassesDoNotSettle(f'internal error: fpgaml\'s config passes still change the hls4ml config after '
-                            f'{MAX_CONFIG_ROUNDS} rounds (passes that undo each other\'s work, or one that never '
-                            f'settles); in the last round: {what}')
+    what = '; '.join(
+        f'{name}: ' + ', '.join(f'{c.layer}: {c.what}' for c in changes) for name, changes in changed.items()
+    )
+    raise PassesDoNotSettle(
+        f"internal error: fpgaml's config passes still change the hls4ml config after "
+        f"{MAX_CONFIG_ROUNDS} rounds (passes that undo each other's work, or one that never "
+        f'settles); in the last round: {what}'
+    )
 
 
-__all__ = ['Pass', 'PassRecord', 'Change', 'FlowContext', 'PassPreconditionError', 'PassesDoNotSettle',
-           'run_passes']
+__all__ = ['Pass', 'PassRecord', 'Change', 'FlowContext', 'PassPreconditionError', 'PassesDoNotSettle', 'run_passes']

@@ -124,8 +124,11 @@ def _integer_sum_input(node) -> bool:
         return False
     q = type(src.get_attr('weight_quantizer')).__name__
     feed = src.get_input_node()
-    return q in ('BinaryQuantizer', 'TernaryQuantizer') and feed is not None and \
-        feed.class_name == 'BatchNormalizationQuantizedTanh'
+    return (
+        q in ('BinaryQuantizer', 'TernaryQuantizer')
+        and feed is not None
+        and feed.class_name == 'BatchNormalizationQuantizedTanh'
+    )
 
 
 def binary_activation_after(model, bn_name: str):
@@ -173,15 +176,17 @@ def _smallest_plus_one(bn, act, t_hls, step, alpha, bk, bh, zero_is_plus: bool) 
     for c in range(cand.shape[1]):
         idx = np.flatnonzero(plus[:, c])
         # monotone: the first candidate mapped to +1, when the window brackets the boundary
-        if idx.size and idx[0] > 0 and plus[idx[0]:, c].all():
+        if idx.size and idx[0] > 0 and plus[idx[0] :, c].all():
             exact[c] = cand[idx[0], c]
     return exact
 
 
 class ExactBinaryThresholds(Pass):
     name = 'exact_binary_thresholds'
-    precondition = ('hls4ml merged BatchNormalization + binary/ternary tanh into BatchNormalizationQuantizedTanh '
-                    'layers named "bnbt_<batch norm>" with a "threshold" weight and a "quantize" attribute')
+    precondition = (
+        'hls4ml merged BatchNormalization + binary/ternary tanh into BatchNormalizationQuantizedTanh '
+        'layers named "bnbt_<batch norm>" with a "threshold" weight and a "quantize" attribute'
+    )
     summary = 'binary-tanh thresholds of merged batch norms set to what Keras computes'
 
     def run(self, ctx: FlowContext) -> list[Change]:
@@ -189,16 +194,18 @@ class ExactBinaryThresholds(Pass):
         for node in list(ctx.graph.get_layers()):
             if node.class_name != 'BatchNormalizationQuantizedTanh':
                 continue
-            bn_name = node.name[len('bnbt_'):] if node.name.startswith('bnbt_') else node.name
+            bn_name = node.name[len('bnbt_') :] if node.name.startswith('bnbt_') else node.name
             try:
                 bn = ctx.loaded.model.get_layer(bn_name)
             except ValueError:
                 continue
             scale, bias = _bn_scale_bias(bn)
             if np.any(scale <= 0):
-                raise FpgamlError(f'layer "{bn_name}": batch normalization with a non-positive scale before a '
-                                  f'binary/ternary tanh cannot be converted exactly (hls4ml compares with a '
-                                  f'threshold assuming a positive scale)')
+                raise FpgamlError(
+                    f'layer "{bn_name}": batch normalization with a non-positive scale before a '
+                    f'binary/ternary tanh cannot be converted exactly (hls4ml compares with a '
+                    f'threshold assuming a positive scale)'
+                )
             if node.get_attr('quantize') != 2:
                 continue  # ternary: floor() with `>` / `<=` is exact, as hls4ml computes it
             t = -bias / scale  # Keras: bn(pre) >= 0 where pre >= t (positive scale)
@@ -232,13 +239,31 @@ class ExactBinaryThresholds(Pass):
             changed = int(np.sum(old != exact))
             var.data = exact.reshape(np.shape(var.data))
             if affine is not None:
-                changes.append(Change(src.name, f'output unscaled in the firmware (QKeras scale {_describe(alpha)}, '
-                                                f'bias moved into {node.name}\'s threshold): traced, not compared'))
-            rule = '>= -bias/scale (the activation maps 0 to +1)' if zero_is_plus else \
-                '> -bias/scale (the activation maps 0 to -1)'
-            changes.append(Change(node.name, f'binary-tanh thresholds set to the smallest input value {rule} '
-                                             f'(step {step:g}; {changed} of {exact.size} differ from '
-                                             f'hls4ml\'s floor'
-                                  + (f'; {outside} constant neurons\' thresholds clamped into [{lo:g}, {hi:g}] '
-                                     f'instead of wrapping around' if outside else '') + ')'))
+                changes.append(
+                    Change(
+                        src.name,
+                        f'output unscaled in the firmware (QKeras scale {_describe(alpha)}, '
+                        f"bias moved into {node.name}'s threshold): traced, not compared",
+                    )
+                )
+            rule = (
+                '>= -bias/scale (the activation maps 0 to +1)'
+                if zero_is_plus
+                else '> -bias/scale (the activation maps 0 to -1)'
+            )
+            changes.append(
+                Change(
+                    node.name,
+                    f'binary-tanh thresholds set to the smallest input value {rule} '
+                    f'(step {step:g}; {changed} of {exact.size} differ from '
+                    f"hls4ml's floor"
+                    + (
+                        f"; {outside} constant neurons' thresholds clamped into [{lo:g}, {hi:g}] "
+                        f'instead of wrapping around'
+                        if outside
+                        else ''
+                    )
+                    + ')',
+                )
+            )
         return changes

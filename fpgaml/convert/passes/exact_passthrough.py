@@ -34,5 +34,5 @@ class ExactPassthrough(Pass):
             src = layer.get_input_variable().type.precision
             if str(layer.get_output_variable().type.precision) != str(src):
                 prec['result'] = str(src)
-                changes.append(Change(layer.name, f'result type {src} (its input\'s)'))
+                changes.append(Change(layer.name, f"result type {src} (its input's)"))
         return changes

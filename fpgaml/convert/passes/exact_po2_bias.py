@@ -18,9 +18,11 @@ def _BACKEND_TYPES():
 
 class ExactPo2Bias(Pass):
     name = 'exact_po2_bias'
-    precondition = ('a power-of-two bias is a weight variable named "bias" of hls4ml\'s ExponentPrecisionType '
-                    'holding the quantized values (powers of two or 0)')
-    summary = 'power-of-two biases get an exact fixed-point type (hls4ml\'s exponent type does not compile)'
+    precondition = (
+        'a power-of-two bias is a weight variable named "bias" of hls4ml\'s ExponentPrecisionType '
+        'holding the quantized values (powers of two or 0)'
+    )
+    summary = "power-of-two biases get an exact fixed-point type (hls4ml's exponent type does not compile)"
 
     def run(self, ctx: FlowContext) -> list[Change]:
         from hls4ml.model.types import ExponentPrecisionType, FixedPrecisionType
@@ -44,6 +46,10 @@ class ExactPo2Bias(Pass):
             if storage is not None:
                 new.storage = storage
             node.set_attr('bias', new)
-            changes.append(Change(node.name, f'power-of-two bias 2^{lo}..2^{hi}: typed {precision} (exact) instead '
-                                             f'of hls4ml\'s exponent type'))
+            changes.append(
+                Change(
+                    node.name,
+                    f"power-of-two bias 2^{lo}..2^{hi}: typed {precision} (exact) instead of hls4ml's exponent type",
+                )
+            )
         return changes

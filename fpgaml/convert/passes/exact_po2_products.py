@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpgaml.fixed import grid_of
 from fpgaml.errors import FpgamlError
+from fpgaml.fixed import grid_of
 
 from . import Change, FlowContext, Pass
 
@@ -32,14 +32,18 @@ def po2_exponent_range(layer) -> tuple[int, int] | None:
     if nz.size == 0:
         return None
     return int(np.floor(np.log2(nz.min()))), int(np.floor(np.log2(nz.max())))
+
+
 PO2_CLASSES = ('Dense', 'Conv1D', 'Conv2D', 'PointwiseConv1D', 'PointwiseConv2D')
 
 
 class ExactPo2Products(Pass):
     name = 'exact_po2_products'
-    precondition = ('hls4ml selects nnet::product::weight_exponential for power-of-two weights, only in Dense / '
-                    'Conv1D / Conv2D / PointwiseConv layers')
-    summary = 'power-of-two weights use fpgaml\'s exact product instead of hls4ml\'s weight_exponential'
+    precondition = (
+        'hls4ml selects nnet::product::weight_exponential for power-of-two weights, only in Dense / '
+        'Conv1D / Conv2D / PointwiseConv layers'
+    )
+    summary = "power-of-two weights use fpgaml's exact product instead of hls4ml's weight_exponential"
 
     def run(self, ctx: FlowContext) -> list[Change]:
         from hls4ml.model.types import ExponentPrecisionType
@@ -59,14 +63,21 @@ class ExactPo2Products(Pass):
             x = grid_of(node.get_input_variable().type.precision)
             width = (x.width if x else 0) + max(0, -exps[0]) + max(0, exps[1]) + 1
             if width > AP_MAX_WIDTH:
-                raise FpgamlError(f'layer "{node.name}": its power-of-two weights span 2^{exps[0]} to 2^{exps[1]}, '
-                                  f'so an exact product of its {x.width if x else "?"}-bit input needs {width} bits, '
-                                  f'past ap_fixed\'s {AP_MAX_WIDTH}-bit limit; limit the exponent range '
-                                  f'(quantized_po2\'s max_value, or fewer bits)')
+                raise FpgamlError(
+                    f'layer "{node.name}": its power-of-two weights span 2^{exps[0]} to 2^{exps[1]}, '
+                    f'so an exact product of its {x.width if x else "?"}-bit input needs {width} bits, '
+                    f"past ap_fixed's {AP_MAX_WIDTH}-bit limit; limit the exponent range "
+                    f"(quantized_po2's max_value, or fewer bits)"
+                )
             node.set_attr('fpgaml_product_type', EXACT_PRODUCT)
             node.set_attr('fpgaml_po2_exponents', exps)
-            changes.append(Change(node.name, 'power-of-two weights: using fpgaml\'s exact product type '
-                                             '(nnet_fpgaml_po2.h) instead of hls4ml\'s weight_exponential, which '
-                                             f'drops fractional bits; products sized from the weights\' exponents '
-                                             f'2^{exps[0]}..2^{exps[1]}'))
+            changes.append(
+                Change(
+                    node.name,
+                    "power-of-two weights: using fpgaml's exact product type "
+                    "(nnet_fpgaml_po2.h) instead of hls4ml's weight_exponential, which "
+                    f"drops fractional bits; products sized from the weights' exponents "
+                    f'2^{exps[0]}..2^{exps[1]}',
+                )
+            )
         return changes

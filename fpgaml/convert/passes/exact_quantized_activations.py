@@ -13,8 +13,8 @@ hls4ml converts is never refused here."""
 
 from __future__ import annotations
 
-from fpgaml.fixed import grid_of
 from fpgaml.convert.exact_activation import binned_table, cpp_table, exact_activation_kind, step_function
+from fpgaml.fixed import grid_of
 
 from . import Change, FlowContext, Pass
 
@@ -38,7 +38,7 @@ class ExactQuantizedActivations(Pass):
             if exact_activation_kind(quantizer) is None:
                 continue
             if ctx.settings.keeps_hls4ml_tables(node.name, node.class_name):
-                changes.append(Change(node.name, 'hls4ml\'s lookup table kept (the config sets table_size)'))
+                changes.append(Change(node.name, "hls4ml's lookup table kept (the config sets table_size)"))
                 continue
             x = grid_of(node.get_input_variable().type.precision)
             if x is None or x.width > 62:
@@ -47,8 +47,13 @@ class ExactQuantizedActivations(Pass):
                 table = binned_table(step_function(quantizer, x))
             except ValueError as e:
                 node.set_attr('fpgaml_not_exact', [f'no exact table on {x.hls4ml_str()}: {e}'])
-                changes.append(Change(node.name, f'exact table not possible ({e}); hls4ml\'s '
-                                                 f'{node.class_name} kept (not bit-exact: compared with tolerances)'))
+                changes.append(
+                    Change(
+                        node.name,
+                        f"exact table not possible ({e}); hls4ml's "
+                        f'{node.class_name} kept (not bit-exact: compared with tolerances)',
+                    )
+                )
                 continue
             name = f'fpgaml_exact_table{node.index}'
             extra = f'    static const unsigned n_in = {node.get_output_variable().size()};'
@@ -56,9 +61,16 @@ class ExactQuantizedActivations(Pass):
             node.set_attr('fpgaml_exact_table_name', name)
             node.set_attr('fpgaml_exact_tables', {name: (table.entries, table.entry_bits)})
             if table.approximate:
-                node.set_attr('fpgaml_float32_inexact', [f'{table.step.name} on {x.hls4ml_str()} flips over more than '
-                                                         '16 codes next to a threshold'])
-            changes.append(Change(node.name, f'{table.step.name}: exact threshold table on {x.hls4ml_str()}, '
-                                             f'{table.entries} bins x {table.entry_bits} bits (hls4ml: '
-                                             f'{node.get_attr("table_size", "no")} table entries, not exact)'))
+                node.set_attr(
+                    'fpgaml_float32_inexact',
+                    [f'{table.step.name} on {x.hls4ml_str()} flips over more than 16 codes next to a threshold'],
+                )
+            changes.append(
+                Change(
+                    node.name,
+                    f'{table.step.name}: exact threshold table on {x.hls4ml_str()}, '
+                    f'{table.entries} bins x {table.entry_bits} bits (hls4ml: '
+                    f'{node.get_attr("table_size", "no")} table entries, not exact)',
+                )
+            )
         return changes

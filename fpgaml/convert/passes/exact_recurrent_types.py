@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpgaml.fixed import Fixed, grid_of
 from fpgaml.convert.exact_activation import exact_activation_kind, output_type
+from fpgaml.fixed import Fixed, grid_of
 
 from . import Change, FlowContext, Pass
 
@@ -34,7 +34,7 @@ def _frac_bits(values: np.ndarray, limit: int = 40) -> int:
     """The fewest fractional bits that hold every value exactly."""
     v = np.asarray(values, dtype=np.float64)
     for f in range(limit + 1):
-        s = v * 2.0 ** f
+        s = v * 2.0**f
         if np.all(s == np.round(s)):
             return f
     return limit
@@ -105,8 +105,11 @@ class CellTypes:
         cell state (LSTM) / candidate pre-activation (GRU) at which its consumers (the tanh thresholds, the
         state quantizer's range) still tell values apart: float32 rounding past it keeps the value past it
         (rounding is monotone), so only the bits below it must fit float32's 24."""
-        names = {'acc': 'pre-activation x.W + h.U + b', 'c': 'cell state c' if self.kind == 'LSTM'
-                 else 'candidate pre-activation x_h + r * (U_h h + b_rh)', 'h': 'hidden state h'}
+        names = {
+            'acc': 'pre-activation x.W + h.U + b',
+            'c': 'cell state c' if self.kind == 'LSTM' else 'candidate pre-activation x_h + r * (U_h h + b_rh)',
+            'h': 'hidden state h',
+        }
         out = []
         if _sig(self.acc) > FLOAT32_BITS:  # partial sums of the dot products: the whole accumulator
             out.append(f'{names["acc"]} ({self.acc.hls4ml_str()})')
@@ -137,15 +140,16 @@ def exact_cell_candidate(ctx: FlowContext, node) -> tuple[object, str | None]:
     if cell is None or not hasattr(cell, 'kernel_quantizer_internal'):
         return None, 'a float Keras layer'
     if ctx.settings.keeps_hls4ml_tables(node.name, node.class_name):
-        return cell, 'the config sets table_size: hls4ml\'s lookup tables'
-    if (exact_activation_kind(cell.activation) != 'tanh'
-            or exact_activation_kind(cell.recurrent_activation) != 'sigmoid'):
-        return cell, ('activations are not quantized_tanh / quantized_sigmoid (real or hard): hls4ml\'s lookup '
-                      'tables')
+        return cell, "the config sets table_size: hls4ml's lookup tables"
+    if (
+        exact_activation_kind(cell.activation) != 'tanh'
+        or exact_activation_kind(cell.recurrent_activation) != 'sigmoid'
+    ):
+        return cell, ("activations are not quantized_tanh / quantized_sigmoid (real or hard): hls4ml's lookup tables")
     if ctx.cfg.io_type != 'io_parallel':
-        return cell, 'io_stream: hls4ml\'s lookup-table cell (fpgaml\'s exact cell is io_parallel)'
+        return cell, "io_stream: hls4ml's lookup-table cell (fpgaml's exact cell is io_parallel)"
     if node.get_attr('pass_initial_states', False) or node.get_attr('direction', 'forward') != 'forward':
-        return cell, 'initial states or a backward layer: hls4ml\'s cell'
+        return cell, "initial states or a backward layer: hls4ml's cell"
     return cell, None
 
 
@@ -160,7 +164,7 @@ def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
         state = Fixed(base.width, base.integer, True, 'RND_CONV', 'SAT')
     sig, th = cell.recurrent_activation, cell.activation
     gate, cand = output_type(sig), output_type(th)
-    gate_max = 1.0 - 2.0 ** -gate.fractional
+    gate_max = 1.0 - 2.0**-gate.fractional
     x_max = max(abs(x.min_value), abs(x.max_value))
     s_max = max(abs(state.min_value), abs(state.max_value))
     f_zx = max(x.fractional + _frac_bits(w['weight']), _frac_bits(w['bias']))
@@ -176,7 +180,7 @@ def cell_types(ctx: FlowContext, node, cell) -> CellTypes:
     else:
         n = w['recurrent_weight'].shape[1] // 3
         f_pre = max(f_zx, gate.fractional + f_zh)
-        c = fixed_for(f_pre, float(np.max(bx[2 * n:] + gate_max * bh[2 * n:])))
+        c = fixed_for(f_pre, float(np.max(bx[2 * n :] + gate_max * bh[2 * n :])))
         f_h = max(gate.fractional + state.fractional, gate.fractional + cand.fractional)
         h = fixed_for(f_h, s_max + 1.0)
     return CellTypes(kind, acc, state, c, h, sig, th, quantized, float(np.max(bh)), f_zh)
@@ -186,8 +190,10 @@ class ExactRecurrentTypes(Pass):
     name = 'exact_recurrent_types'
     kind = 'config'
     precondition = 'hls4ml LSTM/GRU layers have one input variable and an output variable with a fixed type'
-    summary = ('QLSTM/QGRU with quantized activations: exact cell types sized from the input, the quantized '
-               'weights and the state quantizer; the layer\'s result is the exact hidden state')
+    summary = (
+        'QLSTM/QGRU with quantized activations: exact cell types sized from the input, the quantized '
+        "weights and the state quantizer; the layer's result is the exact hidden state"
+    )
 
     def run(self, ctx: FlowContext) -> list[Change]:
         entries = ctx.hls_config['HLSConfig']['LayerName']
@@ -207,7 +213,12 @@ class ExactRecurrentTypes(Pass):
             want = t.h.hls4ml_str()
             if prec.get('result') != want:
                 prec['result'] = want
-                changes.append(Change(node.name, f'result {want}: the exact hidden state o * tanh(c)'
-                                      if t.kind == 'LSTM' else
-                                      f'result {want}: the exact hidden state z * h + (1 - z) * hh'))
+                changes.append(
+                    Change(
+                        node.name,
+                        f'result {want}: the exact hidden state o * tanh(c)'
+                        if t.kind == 'LSTM'
+                        else f'result {want}: the exact hidden state z * h + (1 - z) * hh',
+                    )
+                )
         return changes

@@ -27,7 +27,7 @@ GARNET_DISTANCE = Fixed(16, 4, signed=True, rounding='TRN', saturation='SAT')
 class GarnetDistanceType(Pass):
     name = 'garnet_distance_type'
     precondition = 'hls4ml GarNet/GarNetStack templates fix distance_t at ap_fixed<12,4,AP_TRN,AP_SAT>'
-    summary = 'GarNet distance type widened from hls4ml\'s fixed<12,4> (8 fractional bits)'
+    summary = "GarNet distance type widened from hls4ml's fixed<12,4> (8 fractional bits)"
 
     def run(self, ctx: FlowContext) -> list[Change]:
         changes = []
@@ -41,6 +41,10 @@ class GarnetDistanceType(Pass):
             else:
                 t = GARNET_DISTANCE
             node.set_attr('fpgaml_distance_t', t)
-            changes.append(Change(node.name, f'GarNet distance type {t.hls4ml_str()} ({2 ** t.width} table entries; '
-                                             f'hls4ml: fixed<12,4,TRN,SAT>)'))
+            changes.append(
+                Change(
+                    node.name,
+                    f'GarNet distance type {t.hls4ml_str()} ({2**t.width} table entries; hls4ml: fixed<12,4,TRN,SAT>)',
+                )
+            )
         return changes

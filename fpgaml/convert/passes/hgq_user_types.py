@@ -25,10 +25,14 @@ def hgq_bit_exact_graph(graph) -> bool:
 
 class HgqUserTypes(Pass):
     name = 'hgq_user_types'
-    precondition = ('hls4ml\'s BitExact pass (HGQ graphs) leaves each layer\'s types as "<key>_t" entries of '
-                    'layer.types, the result type being the output variable\'s')
-    summary = 'HGQ models: result/accumulator types set in the config are kept (hls4ml\'s bit-exact inference ' \
-              'replaces them), with a warning'
+    precondition = (
+        'hls4ml\'s BitExact pass (HGQ graphs) leaves each layer\'s types as "<key>_t" entries of '
+        "layer.types, the result type being the output variable's"
+    )
+    summary = (
+        "HGQ models: result/accumulator types set in the config are kept (hls4ml's bit-exact inference "
+        'replaces them), with a warning'
+    )
 
     def run(self, ctx: FlowContext) -> list[Change]:
         graph = ctx.graph
@@ -56,13 +60,23 @@ class HgqUserTypes(Pass):
                 line = ctx.settings.line(layer.name, layer.class_name, 'precision')
                 where = f'{ctx.cfg.source}{f":{line}" if line else ""}'  # the setting's file and line
                 if key not in APPLIED:
-                    changes.append(Change(layer.name, f'{key} type {wanted} ({where}) not applied: an HGQ '
-                                                      f'layer\'s {key} type is its quantizer\'s ({have})'))
+                    changes.append(
+                        Change(
+                            layer.name,
+                            f'{key} type {wanted} ({where}) not applied: an HGQ '
+                            f"layer's {key} type is its quantizer's ({have})",
+                        )
+                    )
                     continue
                 if key == 'result' and layer.get_output_variable().type is not t:
-                    raise self.broken(layer.name, 'its result_t is not its output variable\'s type')
+                    raise self.broken(layer.name, "its result_t is not its output variable's type")
                 t.precision = convert(wanted)
-                changes.append(Change(layer.name, f'{key} type {wanted} ({where}) kept, where hls4ml\'s '
-                                                  f'bit-exact inference of the HGQ model gives {have}: the firmware '
-                                                  f'will not match the model bit for bit there'))
+                changes.append(
+                    Change(
+                        layer.name,
+                        f"{key} type {wanted} ({where}) kept, where hls4ml's "
+                        f'bit-exact inference of the HGQ model gives {have}: the firmware '
+                        f'will not match the model bit for bit there',
+                    )
+                )
         return changes

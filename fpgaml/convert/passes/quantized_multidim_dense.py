@@ -22,10 +22,14 @@ CONV_CLASSES = ('Conv1D', 'Conv2D', 'PointwiseConv1D', 'PointwiseConv2D')
 
 class QuantizedMultidimDense(Pass):
     name = 'quantized_multidim_dense'
-    precondition = ('a QDense over an n-D input is a Conv1D/Conv2D (or PointwiseConv1D/2D) of the same name holding '
-                    '"weight" and "bias" weight variables')
-    summary = ('QKeras quantizers applied to a QDense over a 2-D/3-D input (hls4ml turns it into a convolution '
-               'and writes its weights unquantized)')
+    precondition = (
+        'a QDense over an n-D input is a Conv1D/Conv2D (or PointwiseConv1D/2D) of the same name holding '
+        '"weight" and "bias" weight variables'
+    )
+    summary = (
+        'QKeras quantizers applied to a QDense over a 2-D/3-D input (hls4ml turns it into a convolution '
+        'and writes its weights unquantized)'
+    )
 
     def run(self, ctx: FlowContext) -> list[Change]:
         changes = []
@@ -35,7 +39,8 @@ class QuantizedMultidimDense(Pass):
             layer = ctx.keras_layer(node.name)
             if layer is None or type(layer).__name__ != 'QDense':
                 continue
-            def q(quantizer, var_name):
+
+            def q(quantizer, var_name, node=node, layer=layer):
                 var = node.weights.get(var_name)
                 if quantizer is None:
                     return None
@@ -44,19 +49,31 @@ class QuantizedMultidimDense(Pass):
                 if getattr(var, 'quantizer', None) is not None:
                     return None  # hls4ml applied the quantizer itself (fixed upstream)
                 if not _elementwise(quantizer):
-                    raise FpgamlError(f'layer "{node.name}": a QDense over a {len(layer.input.shape) - 1}-D input with '
-                                      f'the {var_name} quantizer {quantizer} (alpha={quantizer.alpha!r}): hls4ml '
-                                      f'builds it as a convolution and drops its quantizers, and fpgaml re-applies '
-                                      f'only quantizers that map each value on its own; use alpha=1')
+                    raise FpgamlError(
+                        f'layer "{node.name}": a QDense over a {len(layer.input.shape) - 1}-D input with '
+                        f'the {var_name} quantizer {quantizer} (alpha={quantizer.alpha!r}): hls4ml '
+                        f'builds it as a convolution and drops its quantizers, and fpgaml re-applies '
+                        f'only quantizers that map each value on its own; use alpha=1'
+                    )
                 return quantize_weights(var, quantizer)
 
-            changed = {name: q(quantizer, name) for name, quantizer in (
-                ('weight', getattr(layer, 'kernel_quantizer_internal', None)),
-                ('bias', getattr(layer, 'bias_quantizer_internal', None) if layer.use_bias else None))}
+            changed = {
+                name: q(quantizer, name)
+                for name, quantizer in (
+                    ('weight', getattr(layer, 'kernel_quantizer_internal', None)),
+                    ('bias', getattr(layer, 'bias_quantizer_internal', None) if layer.use_bias else None),
+                )
+            }
             changed = {k: v for k, v in changed.items() if v is not None}
             if changed:
-                changes.append(Change(node.name, f'QDense over a {len(layer.input.shape) - 1}-D input, built by hls4ml '
-                                      f'as {node.class_name}: its QKeras quantizers applied to the weights (hls4ml '
-                                      'writes them unquantized; values its C++ cast would get wrong: '
-                                      + ', '.join(f'{k} {v}' for k, v in changed.items()) + ')'))
+                changes.append(
+                    Change(
+                        node.name,
+                        f'QDense over a {len(layer.input.shape) - 1}-D input, built by hls4ml '
+                        f'as {node.class_name}: its QKeras quantizers applied to the weights (hls4ml '
+                        'writes them unquantized; values its C++ cast would get wrong: '
+                        + ', '.join(f'{k} {v}' for k, v in changed.items())
+                        + ')',
+                    )
+                )
         return changes

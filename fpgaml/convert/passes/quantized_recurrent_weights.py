@@ -56,7 +56,9 @@ def quantize_weights(var, quantizer) -> int:
 
 class QuantizedRecurrentWeights(Pass):
     name = 'quantized_recurrent_weights'
-    precondition = 'hls4ml recurrent layers hold "weight", "recurrent_weight", "bias" (and GRU "recurrent_bias") weights'
+    precondition = (
+        'hls4ml recurrent layers hold "weight", "recurrent_weight", "bias" (and GRU "recurrent_bias") weights'
+    )
     summary = 'QKeras quantizers applied to QLSTM/QGRU/QSimpleRNN weights (hls4ml writes them unquantized)'
 
     def run(self, ctx: FlowContext) -> list[Change]:
@@ -65,33 +67,49 @@ class QuantizedRecurrentWeights(Pass):
             if node.class_name not in RECURRENT_CLASSES:
                 continue
             if node.class_name == 'GRU' and node.get_attr('apply_reset_gate') == 'before':
-                raise FpgamlError(f'layer "{node.name}": GRU with reset_after=False is not supported: hls4ml 1.3.0 '
-                                  f'computes only reset_after=True (the reset gate applied after the recurrent '
-                                  f'matrix product, with a separate recurrent bias); its firmware would silently '
-                                  f'differ from the model. Train the GRU with reset_after=True')
+                raise FpgamlError(
+                    f'layer "{node.name}": GRU with reset_after=False is not supported: hls4ml 1.3.0 '
+                    f'computes only reset_after=True (the reset gate applied after the recurrent '
+                    f'matrix product, with a separate recurrent bias); its firmware would silently '
+                    f'differ from the model. Train the GRU with reset_after=True'
+                )
             try:
                 cell = getattr(ctx.loaded.model.get_layer(node.name), 'cell', None)
             except ValueError:
                 continue
             if cell is None or not hasattr(cell, 'kernel_quantizer_internal'):
                 continue  # a float Keras layer: hls4ml's weights are the model's
-            def q(quantizer, var_name):
+
+            def q(quantizer, var_name, node=node):
                 var = node.weights.get(var_name)
                 if quantizer is None or var is None:
                     return None
                 if not _elementwise(quantizer):
-                    raise FpgamlError(f'layer "{node.name}": the {var_name} quantizer {quantizer} scales its values '
-                                      f'(alpha={quantizer.alpha!r}), which hls4ml cannot express in a recurrent '
-                                      f'layer: use alpha=1')
+                    raise FpgamlError(
+                        f'layer "{node.name}": the {var_name} quantizer {quantizer} scales its values '
+                        f'(alpha={quantizer.alpha!r}), which hls4ml cannot express in a recurrent '
+                        f'layer: use alpha=1'
+                    )
                 return quantize_weights(var, quantizer)
 
-            changed = {name: q(quantizer, name) for name, quantizer in (
-                ('weight', cell.kernel_quantizer_internal), ('recurrent_weight', cell.recurrent_quantizer_internal),
-                ('bias', cell.bias_quantizer_internal),
-                ('recurrent_bias', cell.bias_quantizer_internal if node.class_name == 'GRU' else None))}
+            changed = {
+                name: q(quantizer, name)
+                for name, quantizer in (
+                    ('weight', cell.kernel_quantizer_internal),
+                    ('recurrent_weight', cell.recurrent_quantizer_internal),
+                    ('bias', cell.bias_quantizer_internal),
+                    ('recurrent_bias', cell.bias_quantizer_internal if node.class_name == 'GRU' else None),
+                )
+            }
             changed = {k: v for k, v in changed.items() if v is not None}
             if changed:
-                changes.append(Change(node.name, 'QKeras quantizers applied to the recurrent layer\'s weights (hls4ml '
-                                      'writes them unquantized; values its C++ cast would get wrong: '
-                                      + ', '.join(f'{k} {v}' for k, v in changed.items()) + ')'))
+                changes.append(
+                    Change(
+                        node.name,
+                        "QKeras quantizers applied to the recurrent layer's weights (hls4ml "
+                        'writes them unquantized; values its C++ cast would get wrong: '
+                        + ', '.join(f'{k} {v}' for k, v in changed.items())
+                        + ')',
+                    )
+                )
         return changes

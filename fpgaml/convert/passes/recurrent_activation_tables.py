@@ -35,7 +35,7 @@ def qkeras_activation_type(quantizer) -> Fixed | None:
 class RecurrentActivationTables(Pass):
     name = 'recurrent_activation_tables'
     precondition = 'hls4ml LSTM/GRU layers have one "table_t" type for both activation tables'
-    summary = 'QLSTM/QGRU activation tables typed as their QKeras activations\' output grids'
+    summary = "QLSTM/QGRU activation tables typed as their QKeras activations' output grids"
 
     def run(self, ctx: FlowContext) -> list[Change]:
         changes = []
@@ -59,7 +59,12 @@ class RecurrentActivationTables(Pass):
             hls = grid_of(table_t.precision)
             node.set_attr('fpgaml_act_table_t', act or hls)
             node.set_attr('fpgaml_recr_table_t', recr or hls)
-            changes.append(Change(node.name, f'activation table {(act or hls).hls4ml_str()}, recurrent activation '
-                                             f'table {(recr or hls).hls4ml_str()} (hls4ml: one table type '
-                                             f'{hls.hls4ml_str()})'))
+            changes.append(
+                Change(
+                    node.name,
+                    f'activation table {(act or hls).hls4ml_str()}, recurrent activation '
+                    f'table {(recr or hls).hls4ml_str()} (hls4ml: one table type '
+                    f'{hls.hls4ml_str()})',
+                )
+            )
         return changes

@@ -14,8 +14,13 @@ from . import Change, FlowContext, Pass
 
 
 def _holds(outer, inner) -> bool:
-    return (outer is not None and inner is not None and outer.fractional >= inner.fractional
-            and outer.integer - outer.signed >= inner.integer - inner.signed and (outer.signed or not inner.signed))
+    return (
+        outer is not None
+        and inner is not None
+        and outer.fractional >= inner.fractional
+        and outer.integer - outer.signed >= inner.integer - inner.signed
+        and (outer.signed or not inner.signed)
+    )
 
 
 class RecurrentTemplateTypes(Pass):
@@ -39,9 +44,11 @@ class RecurrentTemplateTypes(Pass):
             if str(x) == a and str(y) == a:
                 continue
             node.set_attr('fpgaml_recurrent_cast', True)
-            what = (f'input {grid_of(x).hls4ml_str()} / result {grid_of(y).hls4ml_str()} differ from the '
-                    f'accumulator {grid_of(accum.precision).hls4ml_str()} that hls4ml\'s cell needs for all '
-                    'three: cast at the layer boundary')
+            what = (
+                f'input {grid_of(x).hls4ml_str()} / result {grid_of(y).hls4ml_str()} differ from the '
+                f"accumulator {grid_of(accum.precision).hls4ml_str()} that hls4ml's cell needs for all "
+                'three: cast at the layer boundary'
+            )
             if not _holds(grid_of(accum.precision), grid_of(x)):
                 what += ' (the accumulator type does not hold every input value: the input cast rounds/wraps)'
             changes.append(Change(node.name, what))

@@ -20,9 +20,11 @@ from . import Change, FlowContext, Pass
 
 class SoftmaxConfigName(Pass):
     name = 'softmax_config_name'
-    precondition = ('hls4ml renders a Softmax layer\'s call (function_cpp, passing <name>_config<index>) and its '
-                    'config (config_cpp, "struct {activation}_config<index>") when the graph is built')
-    summary = 'a Keras Softmax() layer\'s config struct is declared under the name its call uses'
+    precondition = (
+        "hls4ml renders a Softmax layer's call (function_cpp, passing <name>_config<index>) and its "
+        'config (config_cpp, "struct {activation}_config<index>") when the graph is built'
+    )
+    summary = "a Keras Softmax() layer's config struct is declared under the name its call uses"
 
     def run(self, ctx: FlowContext) -> list[Change]:
         changes = []
@@ -35,10 +37,18 @@ class SoftmaxConfigName(Pass):
             used = re.search(rf'\b(\w+)_config{node.index}\b', call)
             declared = re.search(rf'\bstruct\s+(\w+)_config{node.index}\b', config)
             if used is None or declared is None or declared.group(1) != act:
-                raise self.broken(node.name, f'call {call.strip()!r}, config declaring '
-                                             f'{declared.group(0) if declared else "no struct"!r}, activation {act!r}')
+                raise self.broken(
+                    node.name,
+                    f'call {call.strip()!r}, config declaring '
+                    f'{declared.group(0) if declared else "no struct"!r}, activation {act!r}',
+                )
             if used.group(1) != act:
                 node.set_attr('activation', used.group(1))
-                changes.append(Change(node.name, f'config struct {used.group(1)}_config{node.index}, the name its '
-                                                  f'call uses (hls4ml declares {act}_config{node.index})'))
+                changes.append(
+                    Change(
+                        node.name,
+                        f'config struct {used.group(1)}_config{node.index}, the name its '
+                        f'call uses (hls4ml declares {act}_config{node.index})',
+                    )
+                )
         return changes
