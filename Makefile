@@ -31,6 +31,8 @@ demo: $(STAMP)
 	$(VENV)/bin/fpgaml build models/reference_mlp/config.yml --force
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check fpgaml tests benchmarks
+	$(VENV)/bin/ruff format --check fpgaml tests benchmarks
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

@@ -32,8 +32,8 @@ def main() -> None:
 
     from fpgaml.config import load_config
     from fpgaml.convert.hlsconfig import build_hls_config
-    from fpgaml.csim.data import quantize
     from fpgaml.project import Project
+    from fpgaml.validation import quantize
 
     work = Path(tempfile.mkdtemp(prefix='fpgaml-bench-'))
     os.environ['FPGAML_CACHE_DIR'] = str(work / 'cache')

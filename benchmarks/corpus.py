@@ -202,7 +202,7 @@ def generated_config(e: Entry, work: Path) -> Path:
 
 def _fw_outputs(res, xs_raw: list[np.ndarray]) -> list[np.ndarray]:
     """The firmware outputs on the validation inputs (the compiled library is a cache hit now)."""
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
 
     xs = [vdata.quantize(x, t) for x, t in zip(xs_raw, res.conversion.input_types)]
     return res.predict(xs)
@@ -260,7 +260,7 @@ def build_one(
     if cs.argmax_agreement_decisive is not None and cs.argmax_agreement_decisive < 0.99:
         row.status = 'FAIL'
     try:
-        from fpgaml.csim import data as vdata
+        from fpgaml import validation as vdata
 
         if cfg.validation_data is not None:
             xs_raw, _ = vdata.load(cfg.validation_data, res.conversion.loaded.input_shapes, cfg.validation.samples)

@@ -40,8 +40,8 @@ def main() -> None:
     ap.add_argument('--no-regression', action='store_true', help='skip the whole-zoo regression timing')
     args = ap.parse_args()
 
+    from fpgaml import validation as vdata
     from fpgaml.config import load_config
-    from fpgaml.csim import data as vdata
     from fpgaml.csim.harness import CsimLibrary
     from fpgaml.project import Project
     from fpgaml.regress import regress, zoo

@@ -1,7 +1,7 @@
 """What the ``fpgaml`` commands print: their terminal tables and verdict lines (rich, no markup).
 
-:mod:`fpgaml.cli` parses the options and runs the flows; each command then hands its result to one function
-here. Everything goes to :data:`out` (stdout) but failures of single items, which go to :data:`err`.
+The commands (:mod:`fpgaml.cli_project`, :mod:`fpgaml.cli_batch`) parse the options and run the flows; each
+then hands its result to one function here. Everything goes to :data:`out` (stdout) but failures of single items, which go to :data:`err`.
 """
 
 from __future__ import annotations

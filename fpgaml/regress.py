@@ -20,11 +20,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from fpgaml import parallel
+from fpgaml import validation as vdata
 from fpgaml.atomic import write_bytes, write_json
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.convert import firmware_hash
-from fpgaml.csim import data as vdata
 from fpgaml.divergence import LayerValues, first_divergence, traced_layers
 from fpgaml.errors import FpgamlError, suggest
 from fpgaml.fixed import layer_type

@@ -59,7 +59,7 @@ def project(request, tmp_path_factory):
 
 
 def test_fast_and_reference_csim_agree_on_full_range_inputs(project, tmp_path):
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
     from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
 

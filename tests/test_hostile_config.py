@@ -13,7 +13,7 @@ import pytest
 from fpgaml_testutil import REPO, write
 
 from fpgaml.config import load_config
-from fpgaml.config.schema import HlsLayerConfig
+from fpgaml.config.hls4ml_format import HlsLayerConfig
 from fpgaml.errors import FpgamlError
 
 HLS = 'KerasH5: m.h5\nOutputDir: prj\n'

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fpgaml.config import load_config
-from fpgaml.config.schema import FpgamlFormat, Hls4mlFormat, HlsConfigSection, HlsLayerConfig, HlsModelConfig
+from fpgaml.config.hls4ml_format import Hls4mlFormat, HlsConfigSection, HlsLayerConfig, HlsModelConfig
+from fpgaml.config.schema import FpgamlFormat
 from fpgaml.errors import FpgamlError
 
 HLS4ML_EXAMPLE = """\

@@ -280,7 +280,7 @@ def test_zoo_models_pass_the_check():
     ],
 )
 def test_bad_validation_data(tmp_path, arrays, expect):
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
     from fpgaml.errors import FpgamlError
 
     path = tmp_path / 'val.npz'
@@ -291,7 +291,7 @@ def test_bad_validation_data(tmp_path, arrays, expect):
 
 
 def test_two_inputs_of_different_lengths(tmp_path):
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
     from fpgaml.errors import FpgamlError
 
     path = tmp_path / 'val.npz'

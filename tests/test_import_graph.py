@@ -20,8 +20,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1] / 'fpgaml'
 
 
@@ -205,10 +203,6 @@ def test_no_import_circles():
     assert not components(graph), 'import circles (module-level imports):\n' + _report(graph, components(graph))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='convert.profile -> csim.data (csim/__init__ imports fpgaml.convert): to be moved; drop this mark then',
-)
 def test_no_circles_through_lazy_imports():
     graph = import_graph(lazy=True)
     comps = components(graph)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from fpgaml_testutil import write
 
+from fpgaml import validation as vdata
 from fpgaml.config import load_config
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ModelSource
 from fpgaml.convert import convert, write_project
 from fpgaml.convert.writer import numpy2_compat
-from fpgaml.csim import data as vdata
 from fpgaml.frontend import load_model
 from fpgaml.frontend.legacy import custom_objects, fixed_quantize
 

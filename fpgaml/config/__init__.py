@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from fpgaml.config.hls4ml_format import Hls4mlFormat
 from fpgaml.config.schema import (
     FpgamlFormat,
-    Hls4mlFormat,
     LayerSettings,
     ModelSource,
     PrecisionPolicy,

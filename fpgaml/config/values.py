@@ -66,7 +66,7 @@ def _reuse(value: Any) -> int:
 
 def _conv_implementation(value: Any) -> str:
     """A ConvImplementation, spelled as hls4ml spells it; an old value (OLD_CONV_IMPLEMENTATIONS) is kept as written
-    here and translated where the hls4ml config is made (fpgaml.convert.hlsconfig), which says so."""
+    here and translated where the hls4ml config is made (fpgaml.convert.conv_implementation), which says so."""
     choices = CONV_IMPLEMENTATIONS + tuple(OLD_CONV_IMPLEMENTATIONS)
     if isinstance(value, str):
         for c in choices:

@@ -98,7 +98,8 @@ def _unknown_top_level_key(key: str, top_keys: list[str]) -> str | None:
     from pydantic import ValidationError
 
     from fpgaml.config import HLS4ML_MARKERS
-    from fpgaml.config.schema import FpgamlFormat, Hls4mlFormat
+    from fpgaml.config.hls4ml_format import Hls4mlFormat
+    from fpgaml.config.schema import FpgamlFormat
 
     formats = (
         (Hls4mlFormat, FpgamlFormat) if any(k in HLS4ML_MARKERS for k in top_keys) else (FpgamlFormat, Hls4mlFormat)

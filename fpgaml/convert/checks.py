@@ -191,7 +191,7 @@ def old_conv_implementations(cfg: ProjectConfig, graph, classes: dict[str, str])
             and n.get_attr('n_partitions') == 1
             and (n.get_attr('parallelization_factor') or 1) > 1
         ]
-        if batched:  # see fpgaml.convert.hlsconfig._old_pointwise_all_positions
+        if batched:  # see fpgaml.convert.conv_implementation.old_pointwise_all_positions
             why += (
                 f"; in io_parallel (Latency) every position at once, as that hls4ml's pointwise kernel computed "
                 f'it: ParallelizationFactor {batched[0].get_attr("parallelization_factor")} (the output width; '

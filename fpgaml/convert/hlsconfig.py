@@ -13,7 +13,8 @@ from typing import Any
 
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import LayerSettings, ProjectConfig
-from fpgaml.config.values import OLD_CONV_IMPLEMENTATIONS, SOFTMAX_STRATEGIES
+from fpgaml.config.values import SOFTMAX_STRATEGIES
+from fpgaml.convert.conv_implementation import old_pointwise_all_positions, translate_conv_implementation
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError
 from fpgaml.families import splits_activation
@@ -140,7 +141,7 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
     if s.trace is not None:
         out['Trace'] = s.trace
     out.update(s.extra)
-    _translate_conv_implementation(out)
+    translate_conv_implementation(out)
     strategy = out.get('Strategy')
     if strategy in SOFTMAX_STRATEGIES or (strategy and cls == 'Softmax' and strategy == 'Latency'):
         if cls != 'Softmax' and not name.endswith('softmax'):
@@ -155,55 +156,6 @@ def _settings_to_hls(cfg: ProjectConfig, s: LayerSettings, name: str, cls: str) 
         # Strategy chooses it only in configs without one (pre-0.6 hls4ml's spelling)
         out.setdefault('implementation', strategy.lower())
     return out
-
-
-def _translate_conv_implementation(entry: dict) -> None:
-    """An older hls4ml's ConvImplementation (``Pointwise``) as the hls4ml 1.3 value it is built as (the user is
-    told by checks.old_conv_implementations)."""
-    value = entry.get('ConvImplementation')
-    if value in OLD_CONV_IMPLEMENTATIONS:
-        entry['ConvImplementation'] = OLD_CONV_IMPLEMENTATIONS[value][0]
-
-
-def _pointwise_width(loaded: LoadedModel, name: str) -> int | None:
-    """The number of positions of a kernel-size-1 layer over a sequence (a Conv1D of kernel size 1, or a Dense over
-    a 2-D input, which hls4ml 1.3 turns into one), else None."""
-    try:
-        layer = loaded.model.get_layer(name)
-        shape = tuple(layer.output.shape)
-    except Exception:  # noqa: BLE001 - not a Keras layer of that name
-        return None
-    kind = type(layer).__name__
-    kernel = tuple(getattr(layer, 'kernel_size', ()) or ())
-    if len(shape) != 3 or not (kind in ('Dense', 'QDense') or (kind in ('Conv1D', 'QConv1D') and kernel == (1,))):
-        return None
-    return int(shape[1]) if shape[1] else None
-
-
-def _old_pointwise_all_positions(
-    cfg: ProjectConfig,
-    loaded: LoadedModel,
-    settings: LayerSettingResolver,
-    classes: dict[str, str],
-    layer_name: dict[str, dict],
-) -> None:
-    """``ConvImplementation: Pointwise`` (hls4ml before 1.3) on an io_parallel Latency layer of kernel size 1: that
-    hls4ml's pointwise kernel computed every position at once (the positions split into reuse-factor groups, one
-    kernel instance each: II = reuse factor) and did not read ``ParallelizationFactor``. hls4ml 1.3 builds the same
-    as its batched pointwise kernel (``BatchedDenseForConv1D``), which it selects for one partition:
-    ParallelizationFactor = the output width. Its line-buffer kernel would compute one position per reuse-factor
-    cycles instead (a published DeepSets tagger at reuse factor 2: II 16 where the published csynth has 2)."""
-    if cfg.io_type != 'io_parallel':
-        return
-    for n, cls in classes.items():
-        value, _ = settings.setting(n, cls, 'ConvImplementation')
-        if (value or cfg.model_settings.get('ConvImplementation')) != 'Pointwise':
-            continue
-        entry = layer_name.get(n)
-        width = _pointwise_width(loaded, n)
-        if entry is None or width is None or str(entry.get('Strategy', cfg.strategy)).lower() != 'latency':
-            continue
-        entry['ParallelizationFactor'] = width
 
 
 def _merge(dst: dict, src: dict) -> None:
@@ -337,7 +289,7 @@ def build_hls_config(
     if cfg.bram_factor is not None:
         model_cfg['BramFactor'] = cfg.bram_factor
     model_cfg.update(cfg.model_settings)
-    _translate_conv_implementation(model_cfg)
+    translate_conv_implementation(model_cfg)
 
     # Names hls4ml will create: the parsed layers, plus "<name>_<activation>" for the activations it splits off.
     classes: dict[str, str] = {}
@@ -377,7 +329,7 @@ def build_hls_config(
         if cls == 'Softmax':
             _softmax_user_tables(layer_name[n], user)
         _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), user)
-    _old_pointwise_all_positions(cfg, loaded, settings, classes, layer_name)
+    old_pointwise_all_positions(cfg, loaded, settings, classes, layer_name)
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
             entry.pop('Precision')

@@ -95,7 +95,7 @@ def _exact_integer_weight_sum(layer: dict | None, chosen: dict[str, str], observ
 
 def calibration_inputs(cfg: ProjectConfig, loaded, input_types: list) -> tuple[list[np.ndarray], str]:
     """The validation data, or the very samples fpgaml will generate for the C-simulation."""
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
 
     shapes = loaded.input_shapes
     n = min(cfg.precision_policy.samples, cfg.validation.samples)

@@ -10,8 +10,9 @@ criterion: what the hardware computes on) and against Keras on the raw data (``r
 user's model computes on), and a difference caused by the input conversion alone is named. On a mismatch
 every traced layer is compared with the Keras intermediate outputs and the first divergent one named.
 
-Size: over 400 lines because the verdict (which check applies to which output, bit-exact vs tolerance,
-input-grid vs raw-data agreement, the first divergent layer) is one decision and reads best in one place.
+:func:`run_csim` runs both sides and words the verdict; the checks and how they are measured are in
+:mod:`fpgaml.csim.checks`, what Keras gives to compare with (and the first divergent layer) in
+:mod:`fpgaml.csim.reference`.
 """
 
 from __future__ import annotations
@@ -24,31 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgaml import validation as vdata
 from fpgaml.convert import Conversion
-from fpgaml.csim import data as vdata
 from fpgaml.csim import rounding
+from fpgaml.csim.checks import (
+    EXPLAIN_SAMPLES,
+    SOFTMAX_DECISIVE,
+    Check,
+    choose_rules,
+    exact_samples,
+    is_softmax,
+    measure,
+    meets,
+    output_layers,
+)
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
-from fpgaml.divergence import Divergence, LayerValues, first_divergence, traced_layers
-from fpgaml.families import is_activation, keras_reference
-from fpgaml.fixed import layer_type, value_type
-
-# the criterion of hls4ml's own softmax tests (test_softmax.py: argmax agreement with Keras >= 0.98), judged on the
-# samples the firmware's rounding cannot flip (csim.rounding)
-DEFAULT_ARGMAX_AGREEMENT = 0.98
-
-
-@dataclass
-class Check:
-    """One pass criterion applied to one compared quantity, and why fpgaml chose it."""
-
-    output: str  # what is compared ('output 0', 'softmax input (layer "fc3")')
-    kind: str  # 'bit-exact', 'argmax_agreement', 'within_tolerance', 'max_abs_diff', 'mean_abs_diff'
-    criterion: str  # the rule, in words, with its numbers
-    why: str  # where the rule comes from (config, or fpgaml's default for this kind of output)
-    value: float | None = None  # measured (fraction of samples / values, or the |diff|)
-    raw_value: float | None = None  # the same measured against Keras on the raw (unconverted) data
-    passed: bool = True
+from fpgaml.csim.reference import decode, exact_point, first_divergent_layer, is_xnor, keras_outputs
 
 
 @dataclass
@@ -85,56 +78,6 @@ class CsimResult:
         return asdict(self)
 
 
-def _is_xnor(precision) -> bool:
-    from fpgaml.convert.passes.exact_binary_thresholds import is_xnor
-
-    return is_xnor(precision)
-
-
-def decode(values: np.ndarray, precision) -> np.ndarray:
-    """Firmware values as Keras computes them: XNOR-encoded binary outputs (0 -> -1, 1 -> +1)."""
-    return 2.0 * values - 1.0 if _is_xnor(precision) else values
-
-
-def _keras_ref(layer, kout: dict[str, np.ndarray], model=None) -> np.ndarray | None:
-    """The Keras output a traced layer is compared with: by its family's rule (an activation hls4ml split off a
-    layer: that layer's post-activation output; see :mod:`fpgaml.families`), by default the Keras layer of the
-    same name; None when there is none."""
-    return keras_reference(layer, kout, model)
-
-
-def _first_divergence(
-    conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], exact: bool, lsb_slack: float
-) -> Divergence | None:
-    traced = traced_layers(conv.graph)
-    if not traced:
-        return None
-    _, fw = lib.trace(xs, traced)
-    kout = conv.loaded.layer_outputs([x.astype(np.float32) for x in xs] if len(xs) > 1 else xs[0].astype(np.float32))
-    # A layer whose QKeras quantizer scales (alpha) is split by hls4ml into the unscaled layer and an ApplyAlpha
-    # node: the Keras layer's output is the ApplyAlpha node's, so the unscaled layer has no Keras reference.
-    # Likewise a layer whose scale and bias fpgaml's exact_binary_thresholds pass moved into the next threshold.
-    scaled = {lay.get_input_node().name for lay in conv.graph.get_layers() if lay.class_name == 'ApplyAlpha'}
-    scaled |= {lay.name for lay in conv.graph.get_layers() if lay.get_attr('fpgaml_unscaled_output', False)}
-
-    def compared():  # the traced layers with a Keras output of their size, in network order
-        for layer in conv.graph.get_layers():
-            if layer.name not in fw or layer.name in scaled:
-                continue
-            ref = _keras_ref(layer, kout, conv.loaded.model)
-            if ref is None:
-                continue
-            ref = np.asarray(ref, dtype=np.float64).reshape(xs[0].shape[0], -1)
-            got = decode(fw[layer.name], layer.get_output_variable().type.precision)
-            if ref.shape != got.shape:
-                continue
-            t = layer_type(layer, decoded_xnor=True)
-            lsb = 2.0**-t.fractional if t is not None else 0.0
-            yield LayerValues(layer.name, layer.class_name, ref, got, None if exact else max(lsb_slack, 4 * lsb))
-
-    return first_divergence(compared())
-
-
 _NUMBER = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')  # also inside {sign, exponent} pairs
 
 
@@ -169,225 +112,6 @@ def csim_threads(io_type: str = '') -> int:
     $FPGAML_CSIM_THREADS, else the number of cores."""
     env = os.environ.get('FPGAML_CSIM_THREADS')
     return max(1, int(env)) if env else (os.cpu_count() or 1)
-
-
-# ---- checks ------------------------------------------------------------------------------------------------
-# Default for outputs that are not class scores (regression values, feature maps, sigmoid / softplus outputs,
-# recurrent states): at least CLOSE_FRACTION of the values within atol + rtol * |Keras|, with atol the larger
-# of CLOSE_STEPS steps of the output type and CLOSE_PEAK of the largest |Keras| output.
-CLOSE_STEPS, CLOSE_PEAK, CLOSE_RTOL, CLOSE_FRACTION = 4, 0.01, 0.05, 0.99
-EXPLAIN_SAMPLES = 256  # samples whose Keras layer outputs give the ranges of csim.rounding's bound
-UNBOUNDED = (
-    '; the bound leaves fewer than 10% of the samples outside its margin, so every sample counts '
-    '(top probability rule only)'
-)
-MIN_DECISIVE = 0.1
-SOFTMAX_DECISIVE = 0.5  # argmax of a softmax judged where the model's top probability is at least this
-
-
-@dataclass
-class _Rule:
-    check: Check
-    softmax: bool = False
-    margin: float = 0.0  # argmax: judged where Keras's top two scores differ by more than this
-    classes: int = 0  # argmax over the last axis of this many classes (a softmax over feature maps)
-    atol: float = 0.0
-    rtol: float = 0.0
-    limit: float = 0.0
-
-
-def _output_layers(graph) -> list:
-    layers = {lay.name: lay for lay in graph.get_layers()}
-    outs = [layers[n] for n in getattr(graph, 'outputs', []) if n in layers]
-    return outs if len(outs) == len(graph.get_output_variables()) else [list(layers.values())[-1]]
-
-
-def _is_softmax(layer) -> bool:
-    return layer.class_name == 'Softmax' or str(layer.get_attr('activation', '')).lower() == 'softmax'
-
-
-def _describe_output(layer) -> str:
-    act = layer.get_attr('activation')
-    what = f'{layer.class_name}' + (f' {act}' if act and is_activation(layer.class_name) else '')
-    return f'{what} "{layer.name}", shape {list(layer.get_output_variable().shape)}'
-
-
-def _choose_rules(
-    conv: Conversion, y_k: list[np.ndarray], labels, softmax: list[bool], notes: list[str], explained: list[float]
-) -> list[_Rule]:
-    """The tolerance checks for each output: the configured tolerances, else a default chosen from what the
-    output is (class scores -> argmax agreement where the scores' top two differ by more than the firmware's
-    types can move them; anything else -> values within a tolerance from the output type's step and the error
-    the types explain, :mod:`fpgaml.csim.rounding`). Every output gets at least one check."""
-    tol = {k: v for k, v in conv.config.tolerance.model_dump().items() if v is not None}
-    rules = []
-    for i, (layer, k) in enumerate(zip(_output_layers(conv.graph), y_k)):
-        name = f'output {i}' if len(y_k) > 1 else 'output'
-        shape = list(layer.get_output_variable().shape)
-        classes = int(shape[-1]) if softmax[i] and len(shape) > 1 else 0
-        if 'argmax_agreement' in tol and k.shape[1] < 2:
-            notes.append(f'{name} has one value per sample: argmax_agreement does not apply to it')
-        for kind in ('max_abs_diff', 'mean_abs_diff', 'argmax_agreement'):
-            if kind not in tol or (kind == 'argmax_agreement' and k.shape[1] < 2):
-                continue
-            rel = '>=' if kind == 'argmax_agreement' else '<='
-            where = (
-                f' (samples with top probability >= {SOFTMAX_DECISIVE})'
-                if kind == 'argmax_agreement' and softmax[i]
-                else ''
-            )
-            rules.append(
-                _Rule(
-                    Check(name, kind, f'{kind} {rel} {tol[kind]}{where}', 'tolerance (config)'),
-                    softmax=softmax[i],
-                    limit=tol[kind],
-                    classes=classes,
-                )
-            )
-        if any(r.check.output == name for r in rules):
-            continue
-        e = explained[i] if i < len(explained) else 0.0
-        classifier = softmax[i] or (labels is not None and labels.ndim == 1 and len(y_k) == 1 and k.shape[1] > 1)
-        if classifier:
-            why = (
-                'default for a softmax (class-score) output'
-                if softmax[i]
-                else 'default for a classifier head (the validation data has class labels)'
-            )
-            where = [f'top probability >= {SOFTMAX_DECISIVE}'] if softmax[i] else []
-            if e > 0:
-                where.append(
-                    f"top two scores more than {2 * e:.3g} apart (twice the {e:.3g} the firmware's types "
-                    f'can move a score)'
-                )
-            where = f' (samples with {" and ".join(where)})' if where else ''
-            over = f' per position over the last axis ({classes} classes)' if classes else ''
-            rules.append(
-                _Rule(
-                    Check(
-                        name,
-                        'argmax_agreement',
-                        f'argmax agreement{over} >= {DEFAULT_ARGMAX_AGREEMENT}{where}',
-                        f'{why}: {_describe_output(layer)}',
-                    ),
-                    softmax=softmax[i],
-                    limit=DEFAULT_ARGMAX_AGREEMENT,
-                    margin=2 * e,
-                    classes=classes,
-                )
-            )
-            continue
-        t = layer_type(layer, decoded_xnor=True)
-        step = 2.0**-t.fractional if t is not None else 0.0
-        peak = float(np.max(np.abs(k))) if k.size else 0.0
-        if e >= peak:  # a bound as large as the outputs themselves explains nothing: a check must be able to fail
-            notes.append(
-                f"{name}: the error the firmware's types can explain ({e:.3g}) is not below the largest "
-                f'|Keras| output ({peak:.3g}); it is not used as a tolerance'
-            )
-            e = 0.0
-        atol = max(CLOSE_STEPS * step, CLOSE_PEAK * peak, e)
-        rules.append(
-            _Rule(
-                Check(
-                    name,
-                    'within_tolerance',
-                    f'>= {100 * CLOSE_FRACTION:g}% of values within {atol:.3g} + {CLOSE_RTOL:g} x '
-                    f'|Keras| (atol: max of {CLOSE_STEPS} output-type steps ({step:.3g}), '
-                    f'{100 * CLOSE_PEAK:g}% of the largest |Keras| output {peak:.3g} and the error the '
-                    f"firmware's types explain, {e:.3g})",
-                    f'default for an output that is not class scores: {_describe_output(layer)}',
-                ),
-                atol=atol,
-                rtol=CLOSE_RTOL,
-                limit=CLOSE_FRACTION,
-            )
-        )
-    return rules
-
-
-def _measure(rule: _Rule, f: np.ndarray, k: np.ndarray) -> tuple[float, np.ndarray]:
-    """(the check's value, whether each sample meets it on its own)."""
-    kind = rule.check.kind
-    d = np.abs(f - k)
-    if kind == 'argmax_agreement':
-        n = len(k)
-        fc, kc = (
-            (f.reshape(n, -1, rule.classes), k.reshape(n, -1, rule.classes))
-            if rule.classes
-            else (f[:, None, :], k[:, None, :])
-        )
-        agree = np.argmax(fc, axis=-1) == np.argmax(kc, axis=-1)  # (samples, positions)
-        top2 = np.sort(kc, axis=-1)[..., -2:]
-        decisive = top2[..., 1] >= SOFTMAX_DECISIVE if rule.softmax else np.ones(agree.shape, dtype=bool)
-        margin = decisive & (top2[..., 1] - top2[..., 0] > rule.margin)
-        if margin.sum() >= MIN_DECISIVE * margin.size:
-            decisive = margin
-        elif rule.margin > 0 and UNBOUNDED not in rule.check.criterion:
-            # the bound is too loose to leave a sample to judge (it grows through wide layers): a check that
-            # counts no sample must not pass; judge every sample instead, and say so
-            rule.check.criterion += UNBOUNDED
-        value = float(np.mean(agree[decisive])) if decisive.any() else 1.0
-        return value, np.all(agree | ~decisive, axis=1)
-    if kind == 'within_tolerance':
-        close = d <= rule.atol + rule.rtol * np.abs(k)
-        return float(np.mean(close)), np.all(close, axis=1)
-    if kind == 'max_abs_diff':
-        return float(d.max()), np.all(d <= rule.limit, axis=1)
-    return float(d.mean()), d.mean(axis=1) <= rule.limit  # mean_abs_diff
-
-
-def _meets(rule: _Rule, value: float) -> bool:
-    return value >= rule.limit if rule.check.kind in ('argmax_agreement', 'within_tolerance') else value <= rule.limit
-
-
-def _exact_samples(fw: list[np.ndarray], ref: list[np.ndarray], types: list, notes: list[str] | None) -> np.ndarray:
-    """Per sample: every compared value identical bit for bit (Keras values off the type's grid differ)."""
-    same = np.ones(fw[0].shape[0], dtype=bool)
-    for f, k, t in zip(fw, ref, types):
-        if t is None:
-            same &= np.all(f == k, axis=1)
-            continue
-        if notes is not None and not vdata.on_grid(k, t).all():
-            notes.append(
-                "some Keras reference values are not on the firmware type's grid (the model is not "
-                'quantized at that point); they count as differences'
-            )
-        same &= np.all(vdata.to_bits(f, t) * 1.0 == k * 2.0**t.fractional, axis=1)
-    return same
-
-
-def _keras(loaded, xs: list[np.ndarray], n: int) -> list[np.ndarray]:
-    kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
-    return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(kin)]
-
-
-def _exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
-    """What bit-exact mode compares: the outputs, or a final softmax's input (a lookup table follows)."""
-    out = _output_layers(conv.graph)
-    if len(out) == 1 and out[0].class_name == 'Softmax':
-        pre = out[0].get_input_node()
-        if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
-            return (
-                [xs[0].reshape(n, -1)],
-                [xs[0].reshape(n, -1)],
-                [layer_type(pre, decoded_xnor=True)],
-                'softmax input (the model input); softmax output by tolerance',
-            )
-        _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
-        kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
-        ref = _keras_ref(pre, conv.loaded.layer_outputs(kin), conv.loaded.model)
-        if ref is None:
-            raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
-        precision = pre.get_output_variable().type.precision
-        return (
-            [decode(tr[pre.name], precision)],
-            [np.asarray(ref, dtype=np.float64).reshape(n, -1)],
-            [value_type(precision, decoded_xnor=True)],
-            f'softmax input (layer "{pre.name}"); softmax output by tolerance',
-        )
-    types = [value_type(v.type.precision, decoded_xnor=True) for v in conv.graph.get_output_variables()]
-    return y_fw, y_k, types, 'model outputs'
 
 
 def _hgq_input_quantizer(graph) -> str | None:
@@ -461,9 +185,9 @@ def run_csim(
     run_s = time.perf_counter() - t0
     out_vars = conv.graph.get_output_variables()
     y_fw = [decode(y, v.type.precision) for y, v in zip(y_fw, out_vars)]
-    y_k = _keras(loaded, xs, n)
+    y_k = keras_outputs(loaded, xs, n)
     on_grid = all(np.array_equal(r, x) for r, x in zip(raw, xs))
-    y_raw = y_k if on_grid else _keras(loaded, raw, n)
+    y_raw = y_k if on_grid else keras_outputs(loaded, raw, n)
 
     failures: list[str] = check_weight_files(project_dir)
     notes: list[str] = list(compiled.notes)
@@ -472,7 +196,7 @@ def run_csim(
         notes.append(
             f'the C-simulation library wrote to stderr: "{native.splitlines()[0][:200]}" (all of it: {lib.log})'
         )
-    if any(_is_xnor(v.type.precision) for v in out_vars):
+    if any(is_xnor(v.type.precision) for v in out_vars):
         notes.append("binary (XNOR) firmware outputs decoded 0 -> -1 before comparing with Keras's +-1")
     checks: list[Check] = []
     ok_grid = np.ones(n, dtype=bool)
@@ -482,13 +206,13 @@ def run_csim(
     exact_fraction = raw_exact = None
     compared_at = 'model outputs'
     if conv.bit_exact:
-        fw_e, k_e, types, compared_at = _exact_point(conv, lib, xs, y_fw, y_k, n)
-        same = _exact_samples(fw_e, k_e, types, notes)
+        fw_e, k_e, types, compared_at = exact_point(conv, lib, xs, y_fw, y_k, n)
+        same = exact_samples(fw_e, k_e, types, notes)
         if on_grid:
             same_raw = same
         else:
-            k_raw_e = _exact_point(conv, lib, raw, y_fw, y_raw, n)[1] if compared_at != 'model outputs' else y_raw
-            same_raw = _exact_samples(fw_e, k_raw_e, types, None)
+            k_raw_e = exact_point(conv, lib, raw, y_fw, y_raw, n)[1] if compared_at != 'model outputs' else y_raw
+            same_raw = exact_samples(fw_e, k_raw_e, types, None)
         exact_fraction, raw_exact = float(same.mean()), float(same_raw.mean())
         ok_grid &= same
         ok_raw &= same_raw
@@ -508,7 +232,7 @@ def run_csim(
             failures.append(f'bit-exact: {int((~same).sum())} of {n} samples differ at the {where}')
 
     # ---- tolerance checks of the final outputs --------------------------------------------------------
-    softmax = [_is_softmax(lay) for lay in _output_layers(conv.graph)]
+    softmax = [is_softmax(lay) for lay in output_layers(conv.graph)]
     softmax = softmax if len(softmax) == len(y_k) else [False] * len(y_k)
     rules = []
     if not conv.bit_exact or any(softmax):
@@ -517,13 +241,13 @@ def run_csim(
             if conv.bit_exact and not any(softmax)
             else rounding.output_errors(conv.graph, loaded, [x[:EXPLAIN_SAMPLES] for x in xs])
         )
-        rules = _choose_rules(conv, y_k, labels, softmax, notes, explained)
+        rules = choose_rules(conv, y_k, labels, softmax, notes, explained)
     index = {('output' if len(y_k) == 1 else f'output {i}'): i for i in range(len(y_k))}
     for rule in rules:
         i = index[rule.check.output]
-        value, per_sample = _measure(rule, y_fw[i], y_k[i])
-        raw_value, per_sample_raw = _measure(rule, y_fw[i], y_raw[i])
-        rule.check.value, rule.check.raw_value, rule.check.passed = value, raw_value, _meets(rule, value)
+        value, per_sample = measure(rule, y_fw[i], y_k[i])
+        raw_value, per_sample_raw = measure(rule, y_fw[i], y_raw[i])
+        rule.check.value, rule.check.raw_value, rule.check.passed = value, raw_value, meets(rule, value)
         ok_grid &= per_sample
         ok_raw &= per_sample_raw
         checks.append(rule.check)
@@ -562,7 +286,7 @@ def run_csim(
         bad = np.where(~ok_grid)[0]
         idx = bad[:64] if bad.size else np.arange(min(n, 64))
         lsb_slack = next((r.limit for r in rules if r.check.kind == 'max_abs_diff'), 0.0)
-        div = _first_divergence(conv, lib, [x[idx] for x in xs], conv.bit_exact, lsb_slack)
+        div = first_divergent_layer(conv, lib, [x[idx] for x in xs], conv.bit_exact, lsb_slack)
         if div is not None:
             divergence = div.to_json()
             failures.append('first divergent layer: ' + div.describe())

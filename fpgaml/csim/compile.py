@@ -1,5 +1,6 @@
 """Compile a generated project's C-simulation library with g++ and the ap_types that hls4ml bundles.
 
+The sources are staged first (:mod:`fpgaml.csim.staging`: a copy, fpgaml's integer fast paths hooked in).
 Compiled libraries are cached by content (firmware sources + harness + compiler + flags), so an
 unchanged firmware never pays for g++ twice. Cache writes are atomic and locked; every entry carries
 its own checksum manifest over every file it uses; a corrupted entry is repaired, never loaded, and a
@@ -25,70 +26,15 @@ from filelock import FileLock
 from fpgaml._owner import host_tag, pid_alive, sha256_file
 from fpgaml.atomic import write_text
 from fpgaml.convert.writer import TEMPLATES
+from fpgaml.csim.staging import fast_csim_default, fast_path_key, stage_sources
 from fpgaml.errors import CompileError, FpgamlError
 from fpgaml.progress import Spinner
 
 CXX = os.environ.get('CXX', 'g++')
 CXXFLAGS = ['-O2', '-std=c++17', '-fPIC', '-fno-gnu-unique', '-w']
-FAST_HEADER = TEMPLATES / 'csim' / 'fpgaml_fast_csim.h'
-FAST_SHIFT_REG = TEMPLATES / 'csim' / 'ap_shift_reg.h'  # replaces ap_types/ap_shift_reg.h (same behaviour)
 WEIGHTS_HEADER = TEMPLATES / 'csim' / 'fpgaml_weights_dir.h'  # weights folder set at run time, not compiled in
 WEIGHTS_SOURCE = TEMPLATES / 'csim' / 'fpgaml_weights_dir.cpp'
 CACHE_FORMAT = b'fpgaml-csim-cache-2'  # entry layout: MANIFEST.sha256 over every file; relocatable library
-# (file in nnet_utils, the hls4ml function's signature up to its opening brace, the fpgaml_fast call)
-_FAST_HOOKS = (
-    (
-        'nnet_dense_latency.h',
-        r'void\s+dense_latency\s*\([^)]*\)\s*\{',
-        'fpgaml_fast::dense_latency<data_T, res_T, CONFIG_T>(data, res, weights, biases)',
-    ),
-    (
-        'nnet_activation.h',
-        r'void\s+relu\s*\(\s*data_T\s+data\[CONFIG_T::n_in\],\s*res_T\s+res\[CONFIG_T::n_in\]\s*\)\s*\{',
-        'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)',
-    ),
-    (
-        'nnet_activation_stream.h',
-        r'void\s+relu\s*\(\s*hls::stream<data_T>\s*&\s*data,\s*hls::stream<res_T>\s*&\s*res\s*\)\s*\{',
-        'fpgaml_fast::relu<data_T, res_T, CONFIG_T>(data, res)',
-    ),
-)
-
-
-def fast_csim_default() -> bool:
-    """The integer fast path is on unless ``FPGAML_CSIM_FAST=0`` asks for hls4ml's ap_fixed code throughout."""
-    return os.environ.get('FPGAML_CSIM_FAST', '1').strip().lower() not in ('0', 'false', 'no', 'off')
-
-
-def _stage_sources(project_dir: Path, project: str, dest: Path, fast: bool) -> bool:
-    """Copy the sources the C-simulation compiles into ``dest``; with ``fast``, hook the integer fast path
-    into the copy of nnet_dense_latency.h (the project itself is never modified). Returns whether the hook
-    went in (False if this hls4ml's dense_latency does not look as expected: hls4ml's own code then runs)."""
-    shutil.copytree(project_dir / 'firmware', dest / 'firmware', ignore=shutil.ignore_patterns('*.txt'))
-    for name in (f'{project}_bridge.cpp', 'fpgaml_harness.cpp'):
-        shutil.copy2(project_dir / name, dest / name)
-    if not fast:
-        return False
-    hooked = False
-    for name, signature, call in _FAST_HOOKS:
-        header = dest / 'firmware' / 'nnet_utils' / name
-        if not header.is_file():
-            continue
-        text = header.read_text()
-        hook = f'\n#if defined(FPGAML_FAST_CSIM) && !defined(__SYNTHESIS__)\n    if ({call})\n        return;\n#endif\n'
-        text, n = re.subn(f'({signature})', lambda m, hook=hook: m.group(1) + hook, text, count=1)
-        if n != 1 or '#include "nnet_common.h"' not in text:
-            continue  # this hls4ml's function does not look as expected: its own code runs
-        text = text.replace('#include "nnet_common.h"', '#include "nnet_common.h"\n#include "fpgaml_fast_csim.h"', 1)
-        header.write_text(text)
-        hooked = True
-    if hooked:
-        shutil.copy2(FAST_HEADER, dest / 'firmware' / 'nnet_utils' / FAST_HEADER.name)
-    shift_reg = dest / 'firmware' / 'ap_types' / FAST_SHIFT_REG.name
-    if shift_reg.is_file():
-        shutil.copy2(FAST_SHIFT_REG, shift_reg)
-        hooked = True
-    return hooked
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -115,7 +61,7 @@ def source_hash(project_dir: Path, project: str, fast: bool = True) -> str:
     h.update(' '.join(CXXFLAGS).encode())
     h.update(CACHE_FORMAT + WEIGHTS_HEADER.read_bytes() + WEIGHTS_SOURCE.read_bytes())
     if fast:
-        h.update(b'fast-csim\0' + repr(_FAST_HOOKS).encode() + FAST_HEADER.read_bytes() + FAST_SHIFT_REG.read_bytes())
+        h.update(fast_path_key())
     files = sorted(p for p in (project_dir / 'firmware').rglob('*') if p.is_file())
     files += [project_dir / f'{project}_bridge.cpp', project_dir / 'fpgaml_harness.cpp']
     for p in files:
@@ -277,7 +223,7 @@ def _compile_into(project_dir: Path, project: str, entry: Path, fast: bool, log_
     build = Path(tempfile.mkdtemp(prefix=_tmp_name('build'), dir=entry))
     try:
         src = build / 'src'
-        hooked = _stage_sources(project_dir, project, src, fast)
+        hooked = stage_sources(project_dir, project, src, fast)
         for f in (WEIGHTS_HEADER, WEIGHTS_SOURCE):
             shutil.copy2(f, src / f.name)
         inc = [

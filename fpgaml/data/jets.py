@@ -17,8 +17,11 @@ Reproducible: class ``k``, chunk ``j`` uses Pythia seed ``derive_seed(seed, k, j
 same for the same ``(n, seed)`` whatever ``workers`` is. The file records the Pythia settings, the
 selection, the efficiencies, the timing and the package versions (``meta``).
 
+The Pythia settings per class, the jet selection and the truth match are :mod:`fpgaml.data.jet_events`; this
+module generates the events, computes the stored representations and writes the file.
+
 Pythia 8 (``pythia8mc``) and FastJet (``fastjet``) are GPL: they form the optional ``physics`` extra and
-are imported only here, inside the functions that need them.
+are imported only here and in :mod:`fpgaml.data.jet_events`, inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -34,101 +37,13 @@ import numpy as np
 
 from fpgaml.atomic import open_atomic
 from fpgaml.data import CLASS_NAMES, CLASSES, HLF_NAMES, REPRESENTATIONS
+from fpgaml.data.jet_events import ETA_MAX, PT_RANGE, R_JET, delta_phi, derive_seed, select_batch, settings_for
 
 CHUNK = 500  # jets per (class, chunk) unit of work: the unit of seeding, of parallelism, of progress
 BATCH = 100  # events per pythia.nextBatch call
-R_JET = 0.8
-PT_RANGE = (800.0, 1200.0)
-ETA_MAX = 2.0
 IMAGE_PIXELS = 32
 SEQ_LEN = 32
 MAX_POINTS = 64
-
-COMMON_SETTINGS = [
-    'Beams:idA = 2212',
-    'Beams:idB = 2212',
-    'Beams:eCM = 13000.',
-    'PhaseSpace:pTHatMin = 700.',
-    'PhaseSpace:pTHatMax = 1400.',
-    'PartonLevel:MPI = on',
-    'PartonLevel:ISR = on',
-    'PartonLevel:FSR = on',
-    'HadronLevel:all = on',
-    'Print:quiet = on',
-    'Next:numberCount = 0',
-]
-HADRONIC_W = ['24:onMode = off', '24:onIfAny = 1 2 3 4 5']
-PROCESS_SETTINGS = {
-    'g': ['HardQCD:gg2gg = on', 'HardQCD:qqbar2gg = on'],
-    'q': ['HardQCD:qg2qg = on', 'HardQCD:qq2qq = on', 'HardQCD:qqbar2qqbarNew = on', 'HardQCD:nQuarkNew = 3'],
-    'w': ['WeakBosonAndParton:qqbar2Wg = on', 'WeakBosonAndParton:qg2Wq = on', *HADRONIC_W],
-    'z': [
-        'WeakBosonAndParton:qqbar2gmZg = on',
-        'WeakBosonAndParton:qg2gmZq = on',
-        'WeakZ0:gmZmode = 2',
-        '23:onMode = off',
-        '23:onIfAny = 1 2 3 4 5',
-    ],
-    't': ['Top:gg2ttbar = on', 'Top:qqbar2ttbar = on', *HADRONIC_W],
-}
-_RESONANCE = {'w': 24, 'z': 23, 't': 6}
-
-
-def derive_seed(seed: int, class_index: int, chunk: int) -> int:
-    """Pythia's seed for one (class, chunk): distinct, deterministic, inside Pythia's 1..900000000."""
-    return 1 + (int(seed) * 1_000_003 + class_index * 100_019 + chunk * 7_919) % 899_999_999
-
-
-def settings_for(cls: str, pythia_seed: int) -> list[str]:
-    return [*COMMON_SETTINGS, *PROCESS_SETTINGS[cls], 'Random:setSeed = on', f'Random:seed = {pythia_seed}']
-
-
-# ---------------------------------------------------------------------------------------------- kinematics
-def _pt_eta_phi(px, py, pz):
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pz), where=pt > 0))
-    return pt, eta, np.arctan2(py, px)
-
-
-def _dphi(a, b):
-    return (a - b + np.pi) % (2 * np.pi) - np.pi
-
-
-# ---------------------------------------------------------------------------------------------- truth match
-def _root_resonance(i, ids, mother1, pid):
-    """The earliest ancestor of particle ``i`` (global index) with |id| == pid, or -1."""
-    root, j, steps = -1, mother1[i], 0
-    while j > 0 and steps < 200:
-        if abs(ids[j]) == pid:
-            root = j
-        j, steps = mother1[j], steps + 1
-    return root
-
-
-def _truth_matched(cls, ev, jet_eta, jet_phi) -> bool:
-    """``ev``: (ids, status, mother1, px, py, pz) numpy arrays of one event (global indices)."""
-    ids, status, mother1, px, py, pz = ev
-    hard = np.flatnonzero(status == -23)
-    if hard.size == 0:
-        return False
-    _, eta, phi = _pt_eta_phi(px[hard], py[hard], pz[hard])
-    dr = np.hypot(eta - jet_eta, _dphi(phi, jet_phi))
-    if cls in ('g', 'q'):
-        k = int(np.argmin(dr))
-        if dr[k] >= R_JET:
-            return False
-        pid = abs(ids[hard[k]])
-        return pid == 21 if cls == 'g' else 1 <= pid <= 3
-    pid = _RESONANCE[cls]
-    groups: dict[int, list[float]] = {}
-    for k, i in enumerate(hard):
-        if abs(ids[i]) > 5:
-            continue
-        root = _root_resonance(i, ids, mother1, pid)
-        if root >= 0:
-            groups.setdefault(root, []).append(dr[k])
-    need = 3 if cls == 't' else 2
-    return any(len(d) >= need and max(d) < R_JET for d in groups.values())
 
 
 # ---------------------------------------------------------------------------------------------- features
@@ -152,7 +67,7 @@ def _representations(consts, jet):
     jpt, jeta, jphi = jet['pt'], jet['eta'], jet['phi']
     z = pt / jpt[:, None]
     deta = eta - jeta[:, None]
-    dphi = _dphi(phi, jphi[:, None])
+    dphi = delta_phi(phi, jphi[:, None])
     efrac = c.E / jet['E'][:, None]
     seq = np.stack([_padded(z, SEQ_LEN), _padded(deta, SEQ_LEN), _padded(dphi, SEQ_LEN)], axis=-1)
     pts = np.stack(
@@ -222,43 +137,6 @@ def _hlf(consts, zlogz, mult):
     return np.stack([cols[k] for k in HLF_NAMES], axis=1).astype(np.float32), n_single
 
 
-# ---------------------------------------------------------------------------------------------- one chunk
-def _select_batch(cls, batch, jetdef):
-    """Leading jets passing the selection and the truth match: (constituents, jet kinematics dict)."""
-    import awkward as ak
-    import fastjet
-
-    prt = batch.prt
-    aid = abs(prt.id)
-    fs = prt[(prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16)]
-    mom = ak.zip({'px': fs.p.px, 'py': fs.p.py, 'pz': fs.p.pz, 'E': fs.p.e}, with_name='Momentum4D')
-    cs = fastjet.ClusterSequence(mom, jetdef)
-    jets = cs.inclusive_jets(min_pt=100.0)
-    consts = cs.constituents(min_pt=100.0)
-    jpt = np.hypot(jets.px, jets.py)
-    has = ak.num(jpt) > 0
-    lead = ak.argmax(jpt, axis=1, keepdims=True)
-    lj = ak.firsts(jets[lead])
-    lc = ak.firsts(consts[lead])
-    px, py, pz, e = (ak.to_numpy(ak.fill_none(lj[k], 0.0)) for k in ('px', 'py', 'pz', 'E'))
-    pt, eta, phi = _pt_eta_phi(px, py, pz)
-    sel = ak.to_numpy(has) & (pt > PT_RANGE[0]) & (pt < PT_RANGE[1]) & (np.abs(eta) < ETA_MAX)
-    # truth match on the (few) selected events, on flat numpy arrays
-    counts = ak.to_numpy(ak.num(prt.id))
-    offs = np.concatenate([[0], np.cumsum(counts)])
-    flat = [ak.to_numpy(ak.flatten(a)) for a in (prt.id, prt.status, prt.mother1, prt.p.px, prt.p.py, prt.p.pz)]
-    keep = np.zeros(len(sel), bool)
-    for i in np.flatnonzero(sel):
-        ev = [a[offs[i] : offs[i + 1]] for a in flat]
-        keep[i] = _truth_matched(cls, ev, eta[i], phi[i])
-    idx = np.flatnonzero(keep)
-    m2 = np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0)
-    jet = {'pt': pt[idx], 'eta': eta[idx], 'phi': phi[idx], 'E': e[idx], 'mass': np.sqrt(m2[idx])}
-    c = lc[idx]
-    c = ak.zip({k: c[k] for k in ('px', 'py', 'pz', 'E')}, with_name='Momentum4D')
-    return c, jet, int(sel.sum()), len(sel)
-
-
 def generate_chunk(cls: str, n_jets: int, seed: int, class_index: int, chunk: int, progress_queue=None) -> dict:
     """Generate ``n_jets`` selected, truth-matched jets of one class with one Pythia seed."""
     import awkward as ak
@@ -278,7 +156,7 @@ def generate_chunk(cls: str, n_jets: int, seed: int, class_index: int, chunk: in
     parts, kin, n_events, n_kin = [], [], 0, 0
     got, t0 = 0, time.perf_counter()
     while got < n_jets:
-        c, jet, n_sel, n_ev = _select_batch(cls, pythia.nextBatch(BATCH), jetdef)
+        c, jet, n_sel, n_ev = select_batch(cls, pythia.nextBatch(BATCH), jetdef)
         n_events += n_ev
         n_kin += n_sel
         if len(jet['pt']):

@@ -2,7 +2,7 @@
 
 Entry point: :func:`estimate`.  Per-layer physics lives in the families' cost models (:mod:`fpgaml.families`),
 built from :mod:`fpgaml.estimate.primitives` and :mod:`fpgaml.estimate.arith`; this module walks the graph,
-combines the layers according to the IO type and reports typed results.
+combines the layers according to the IO type and reports typed results (:mod:`fpgaml.estimate.result`).
 
 Whole-design composition:
 
@@ -30,133 +30,23 @@ counts.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 
 from fpgaml.families import family_for_layer
 from fpgaml.fixed import Fixed
 from fpgaml.resources import RESOURCES
-from fpgaml.target.devices import Device, lookup_device
+from fpgaml.target.devices import lookup_device
 
 from . import arith, costs, primitives
 from . import kinds as _kinds
+from .result import Estimate, LayerEstimate, TotalEstimate
 
-__all__ = ['LayerEstimate', 'TotalEstimate', 'Estimate', 'estimate', 'RESOURCES']
+__all__ = ['estimate']
 
 STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-up cycle to the latency
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
 VITIS_CLOCK_UNCERTAINTY = 0.27  # hls4ml's default for the Vitis backend (Vivado: arith.CLOCK_UNCERTAINTY)
 IO_CTRL_FF = 2  # io_parallel: ap_ctrl registers beside the registered inputs (csynth: input bits + 2)
-
-
-@dataclass
-class LayerEstimate:
-    name: str
-    layer_class: str
-    latency_cycles: int
-    ii_cycles: int
-    dsp: int
-    lut: int
-    ff: int
-    bram_18k: int
-    uram: int
-    flags: list[str] = field(default_factory=list)
-    family: str = ''
-    band: dict[str, list[int]] = field(default_factory=dict)  # synth figures' band, from the family's CV error
-
-    def to_json_dict(self) -> dict:
-        d = asdict(self)
-        d['class'] = d.pop('layer_class')
-        return d
-
-
-@dataclass
-class TotalEstimate:
-    latency_cycles: int
-    latency_ns: float
-    ii_cycles: int
-    dsp: int
-    lut: int
-    ff: int
-    bram_18k: int
-    uram: int
-
-    def to_json_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Estimate:
-    part: str
-    clock_period_ns: float
-    io_type: str
-    total: TotalEstimate
-    layers: list[LayerEstimate]
-    utilization: dict[str, float]  # percent of the device, per resource
-    device: Device
-    flags: list[str] = field(default_factory=list)
-    # per figure kind ("synth", "csynth"): totals and "band" {metric: [low, high]}
-    kinds: dict[str, dict] = field(default_factory=dict)
-    uncalibrated: list[str] = field(default_factory=list)  # layer families without calibration data
-    stream_io: dict[str, list[float]] = field(default_factory=dict, repr=False)  # layer -> FIFO [lut, ff]
-
-    def to_json_dict(self) -> dict:
-        d = {
-            'total': self.total.to_json_dict(),
-            'layers': [l.to_json_dict() for l in self.layers],
-            'part': self.part,
-            'utilization': dict(self.utilization),
-        }
-        for k, v in self.kinds.items():
-            d[k] = {m: (list(x) if isinstance(x, tuple) else x) for m, x in v.items()}
-        d['default_kind'] = _kinds.DEFAULT_KIND
-        d['uncalibrated'] = list(self.uncalibrated)
-        return d
-
-    def resource(self, name: str) -> float:
-        return float(getattr(self.total, name))
-
-    def figure(self, name: str, kind: str = _kinds.DEFAULT_KIND, edge: str | None = None) -> float:
-        """The ``kind`` figure of a metric; ``edge="high"`` gives the upper edge of its band."""
-        k = self.kinds.get(kind)
-        if k is None:
-            if kind != _kinds.DEFAULT_KIND:
-                raise KeyError(f'no {kind} figures in this estimate')
-            v = float(getattr(self.total, name))
-        else:
-            v = float(k[name])
-        if edge == 'high':
-            band = (k or {}).get('band', {}).get(name)
-            if band is None:
-                raise KeyError(f'no band for {name} ({kind}) in this estimate')
-            v = float(band[1])
-        return v
-
-    @classmethod
-    def from_json_dict(cls, d: dict, clock_period_ns: float, io_type: str) -> Estimate:
-        """Rebuild an estimate stored in fpgaml-report.json (``to_json_dict`` output)."""
-        layers = []
-        for l in d['layers']:
-            l = dict(l)
-            l['layer_class'] = l.pop('class')
-            layers.append(LayerEstimate(**l))
-        return cls(
-            part=d['part'],
-            clock_period_ns=clock_period_ns,
-            io_type=io_type,
-            total=TotalEstimate(**d['total']),
-            layers=layers,
-            utilization=dict(d['utilization']),
-            device=lookup_device(d['part']),
-            kinds={k: d[k] for k in _kinds.KINDS if k in d},
-            uncalibrated=list(d.get('uncalibrated', [])),
-        )
-
-    def layer(self, name: str) -> LayerEstimate:
-        for l in self.layers:
-            if l.name == name:
-                return l
-        raise KeyError(name)
 
 
 def _round(x: float) -> int:

@@ -34,6 +34,7 @@ from .base import (
     rtl_supported,
     splits_activation,
     unregister_family,
+    without_keras_reference,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     'rtl_supported',
     'splits_activation',
     'unregister_family',
+    'without_keras_reference',
 ]

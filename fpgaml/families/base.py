@@ -44,7 +44,9 @@ class Family:
     * ``profile`` — what the ``profile`` precision policy chooses for a layer: ``'skip'`` (nothing: the result is
       the input's type, or the internals have their own types), ``'result'``, or ``'result+accum'``;
     * ``keras_reference`` — which Keras output a traced layer is compared with (by default the Keras layer of the
-      same name, :func:`own_output`);
+      same name, :func:`own_output`); ``takes_input_reference`` — the classes hls4ml splits off the layer before
+      them (ApplyAlpha: a QKeras quantizer's scale), whose Keras reference is that layer's: the layer before has
+      none of its own (:func:`without_keras_reference`);
     * ``activation`` — what hls4ml does with the ``activation=`` argument of the family's Keras layers: ``'split'``
       (a layer of its own, ``<layer>_<activation>``), ``'is'`` (the layer is an activation) or ``'inside'`` (the
       layer computes it itself: recurrent cells);
@@ -62,6 +64,7 @@ class Family:
     profile_by_class: Mapping[str, str] = field(default_factory=dict)  # exceptions to ``profile``
     keras_reference: KerasReference = own_output
     keras_reference_by_class: Mapping[str, KerasReference] = field(default_factory=dict)
+    takes_input_reference: tuple[str, ...] = ()
     activation: str = 'split'
     keras_passthrough: tuple[str, ...] = ()
     keras_passed_over: Callable[[Any], bool] | None = None
@@ -180,6 +183,25 @@ def keras_reference(layer, kout: dict, model=None):
     """The Keras output a traced graph layer is compared with, by its family's rule (None: none to compare)."""
     f = family_for_layer(layer)
     return (f.reference if f is not None else own_output)(layer, kout, model)
+
+
+# A pass that moves part of a layer's computation into a later layer marks the layer with this attribute: its Keras
+# twin computes more than it does (exact_binary_thresholds moves a binary layer's scale and bias into a threshold).
+UNSCALED_OUTPUT = 'fpgaml_unscaled_output'
+
+
+def without_keras_reference(graph) -> set[str]:
+    """The graph layers whose Keras twin's output is not theirs, so that nothing is compared with them: the layer
+    before one whose family takes its reference over (``takes_input_reference``), and a layer a pass marked
+    :data:`UNSCALED_OUTPUT`."""
+    names = set()
+    for layer in graph.get_layers():
+        f = family_of(layer.class_name)
+        if f is not None and layer.class_name in f.takes_input_reference:
+            names.add(layer.get_input_node().name)
+        if layer.get_attr(UNSCALED_OUTPUT, False):
+            names.add(layer.name)
+    return names
 
 
 def is_activation(hls_class: str) -> bool:

@@ -76,6 +76,7 @@ FAMILY = Family(
     keras_classes=('BatchNormalization', 'QBatchNormalization'),
     cost={'BatchNormalization': batchnorm, 'ApplyAlpha': batchnorm},
     keras_reference_by_class={'ApplyAlpha': scaled_layer_output},
+    takes_input_reference=('ApplyAlpha',),  # the layer before ApplyAlpha computes the unscaled output
     lower={'BatchNormalization': lower},
     rtl_supported=('BatchNormalization (folded or standalone)',),
 )

@@ -11,7 +11,7 @@ from fpgaml.rtl.ops import RtlInput, weights
 
 from .base import Family, own_output
 from .batchnorm import batchnorm
-from .dense import dense
+from .dense_costs import dense
 
 
 def binary_activation_output(layer, kout: dict, model=None):

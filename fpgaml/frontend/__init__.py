@@ -21,6 +21,7 @@ from fpgaml._env import require_legacy_keras
 from fpgaml.config.schema import ModelSource
 from fpgaml.errors import FpgamlError
 from fpgaml.families import keras_quantization, splits_activation
+from fpgaml.frontend.keras2_arch import keras2_parser_arch
 
 Flavor = Literal['tf_keras', 'keras3']
 
@@ -196,8 +197,8 @@ class LoadedModel:
         ``ternary_tanh``, ``relu1`` from :mod:`fpgaml.frontend.legacy`) as a dict; hls4ml expects the name
         (the form older Keras wrote, and the one the published JSON files hold). QLSTM / QGRU hard
         quantized activations, which hls4ml's parser rejects, are shown to it as the real ones
-        (:func:`_recurrent_hard_activations`)."""
-        return _recurrent_hard_activations(_activation_names(json.loads(self.model.to_json())))
+        (:mod:`fpgaml.frontend.keras2_arch`)."""
+        return keras2_parser_arch(json.loads(self.model.to_json()))
 
     def parse_layers(self) -> list[dict]:
         """hls4ml's layer list for this model, through the parser that matches the model object."""
@@ -226,59 +227,6 @@ class LoadedModel:
         from hls4ml.converters.keras_v3_to_hls import keras_v3_to_hls
 
         return keras_v3_to_hls(hls_config, True, True)
-
-
-def hard_activation(quantizer) -> bool:
-    """A QKeras quantized_sigmoid / quantized_tanh with the hard (piecewise-linear) function."""
-    name = type(quantizer).__name__
-    return (name == 'quantized_sigmoid' and not getattr(quantizer, 'use_real_sigmoid', False)) or (
-        name == 'quantized_tanh' and not getattr(quantizer, 'use_real_tanh', False)
-    )
-
-
-def _recurrent_hard_activations(arch: dict) -> dict:
-    """hls4ml 1.3.0 rejects QLSTM / QGRU with hard quantized activations ("Hard activation not supported").
-    fpgaml computes them in its exact cell from the Keras layer's own quantizers (the
-    exact_recurrent_cells pass, which refuses the layers it cannot compute that way), so hls4ml's parser is
-    shown the real variants, only to build the layer."""
-    from qkeras.quantizers import get_quantizer
-
-    for layer in (arch.get('config') or {}).get('layers', []):
-        if layer.get('class_name') not in ('QLSTM', 'QGRU'):
-            continue
-        cfg = layer.get('config', {})
-        for key in ('activation', 'recurrent_activation'):
-            if not isinstance(cfg.get(key), dict):
-                continue  # a plain activation name
-            try:
-                q = get_quantizer(cfg[key])
-            except Exception:  # noqa: BLE001 - left to hls4ml's parser, which says what it rejects
-                continue
-            if hard_activation(q):
-                real = 'use_real_sigmoid' if type(q).__name__ == 'quantized_sigmoid' else 'use_real_tanh'
-                cfg[key] = {'class_name': type(q).__name__, 'config': {**q.get_config(), real: True}}
-    return arch
-
-
-def _activation_names(node):
-    """Replace serialized plain-function activations ({'class_name': 'function', 'config': 'relu1', ...}) by
-    their names, everywhere in a Keras JSON architecture."""
-    if isinstance(node, list):
-        return [_activation_names(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for k, v in node.items():
-        if (
-            k == 'activation'
-            and isinstance(v, dict)
-            and v.get('class_name') == 'function'
-            and isinstance(v.get('config'), str)
-        ):
-            out[k] = v['config']
-        else:
-            out[k] = _activation_names(v)
-    return out
 
 
 def _strip_pruning(model, flavor: Flavor) -> tuple[Any, list[str]]:

@@ -112,7 +112,7 @@ class RtlResult:
 
 def _input_samples(project, n_min: int, seed: int) -> tuple[np.ndarray, int, int]:
     """Validation inputs (on the input type's grid) plus generated samples spanning the whole input range."""
-    from fpgaml.csim import data as vdata
+    from fpgaml import validation as vdata
 
     conv = project.convert()
     cfg, loaded = project.cfg, conv.loaded

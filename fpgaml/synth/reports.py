@@ -5,6 +5,7 @@
 * ``vivado_synth.rpt`` -- Vivado ``report_utilization`` after logic synthesis.
 * ``*_cosim.rpt`` -- C/RTL co-simulation latency and interval.
 
+The numbers and ASCII tables of the text reports are read with :mod:`fpgaml.synth.report_text`.
 :func:`find_reports` looks in the usual hls4ml project locations and returns a :class:`SynthesisResult`
 (:mod:`fpgaml.synth.results`); :func:`fpgaml.synth.comparison.compare` puts an estimate next to it.
 """
@@ -15,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from fpgaml.synth.report_text import cells, integer, number, section, tables, to_ns
 from fpgaml.synth.results import (
     CosimReport,
     CsynthReport,
@@ -27,74 +29,6 @@ from fpgaml.synth.results import (
 __all__ = ['parse_csynth_xml', 'parse_csynth_rpt', 'parse_vivado_synth_rpt', 'parse_cosim_rpt', 'find_reports']
 
 _DSP_KEYS = ('DSP48E', 'DSP', 'DSP48E1', 'DSP48E2', 'DSP58')
-
-
-# ---------------------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------------------
-def _num(text: str | None):
-    """Parse '1,234' / '4.049' / '-' / '?' / 'NA' into int, float or None."""
-    if text is None:
-        return None
-    t = text.strip().replace(',', '')
-    if t in ('', '-', '?', 'NA', 'N/A', 'undef'):
-        return None
-    m = re.match(r'^[~<>]?\s*(-?\d+(?:\.\d+)?)', t)
-    if not m:
-        return None
-    v = m.group(1)
-    return float(v) if '.' in v else int(v)
-
-
-def _int(text):
-    v = _num(text)
-    return None if v is None else int(round(v))
-
-
-def _ns(text: str | None) -> float | None:
-    """'50.000 ns' / '5.220 us' / '1.2 ms' -> ns."""
-    if text is None:
-        return None
-    m = re.match(r'\s*(-?\d+(?:\.\d+)?)\s*(ns|us|ms|s)?', text.strip())
-    if not m:
-        return None
-    return float(m.group(1)) * {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9, None: 1.0}[m.group(2)]
-
-
-def _cells(line: str) -> list[str]:
-    s = line.strip()
-    if not s.startswith('|'):
-        return []
-    return [c.strip() for c in s.strip('|').split('|')]
-
-
-def _tables(lines: list[str], start: int, stop: int | None = None):
-    """Yield (header_rows, data_rows, end_index) for each ASCII table in lines[start:stop]."""
-    i, n = start, len(lines) if stop is None else stop
-    while i < n:
-        if lines[i].strip().startswith('+-'):
-            j = i
-            rows: list[list[str]] = []
-            seps: list[int] = []
-            while j < n and lines[j].strip() and lines[j].strip()[0] in '+|':
-                if lines[j].strip().startswith('|'):
-                    rows.append(_cells(lines[j]))
-                else:
-                    seps.append(len(rows))
-                j += 1
-            # header = rows before the second separator, data = the rest
-            h = seps[1] if len(seps) > 1 else 0
-            yield rows[:h], rows[h:], j
-            i = j
-        else:
-            i += 1
-
-
-def _section(lines: list[str], title: str) -> int | None:
-    for i, l in enumerate(lines):
-        if title in l:
-            return i
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -115,32 +49,32 @@ def parse_csynth_xml(path) -> CsynthReport:
     r.tool_version = text('./ReportVersion/Version')
     r.part = text('./UserAssignments/Part')
     r.top = text('./UserAssignments/TopModelName')
-    r.target_clock_ns = _num(text('./UserAssignments/TargetClockPeriod'))
-    r.clock_uncertainty_ns = _num(text('./UserAssignments/ClockUncertainty'))
+    r.target_clock_ns = number(text('./UserAssignments/TargetClockPeriod'))
+    r.clock_uncertainty_ns = number(text('./UserAssignments/ClockUncertainty'))
     pe = './PerformanceEstimates'
-    r.estimated_clock_ns = _num(text(f'{pe}/SummaryOfTimingAnalysis/EstimatedClockPeriod'))
+    r.estimated_clock_ns = number(text(f'{pe}/SummaryOfTimingAnalysis/EstimatedClockPeriod'))
     r.pipeline_type = text(f'{pe}/PipelineType')
     lat = f'{pe}/SummaryOfOverallLatency'
-    r.latency_min = _int(text(f'{lat}/Best-caseLatency'))
-    r.latency_max = _int(text(f'{lat}/Worst-caseLatency'))
-    r.ii_min = _int(text(f'{lat}/Interval-min'))
-    r.ii_max = _int(text(f'{lat}/Interval-max'))
+    r.latency_min = integer(text(f'{lat}/Best-caseLatency'))
+    r.latency_max = integer(text(f'{lat}/Worst-caseLatency'))
+    r.ii_min = integer(text(f'{lat}/Interval-min'))
+    r.ii_max = integer(text(f'{lat}/Interval-max'))
     if r.target_clock_ns is None and r.latency_max is None and root.find('./AreaEstimates') is None:
         raise ReportParseError(f'{path}: no UserAssignments/PerformanceEstimates/AreaEstimates: not a csynth report')
     res = './AreaEstimates/Resources'
-    r.bram_18k = _int(text(f'{res}/BRAM_18K'))
+    r.bram_18k = integer(text(f'{res}/BRAM_18K'))
     for k in _DSP_KEYS:
         if root.find(f'{res}/{k}') is not None:
-            r.dsp = _int(text(f'{res}/{k}'))
+            r.dsp = integer(text(f'{res}/{k}'))
             break
-    r.ff = _int(text(f'{res}/FF'))
-    r.lut = _int(text(f'{res}/LUT'))
-    r.uram = _int(text(f'{res}/URAM'))
+    r.ff = integer(text(f'{res}/FF'))
+    r.lut = integer(text(f'{res}/LUT'))
+    r.uram = integer(text(f'{res}/URAM'))
     av = root.find('./AreaEstimates/AvailableResources')
     if av is not None:
         for el in av:
             key = 'dsp' if el.tag in _DSP_KEYS else el.tag.lower()
-            v = _int(el.text)
+            v = integer(el.text)
             if v is not None:
                 r.available[key] = v
     return r
@@ -160,56 +94,56 @@ def parse_csynth_rpt(path) -> CsynthReport:
         m = re.match(r"==\s*(?:Vivado|Vitis) HLS Report for '([^']+)'", l.strip())
         if m:
             r.top = m.group(1)
-    i_perf = _section(lines, '== Performance Estimates')
-    i_util = _section(lines, '== Utilization Estimates')
-    i_intf = _section(lines, '== Interface')
+    i_perf = section(lines, '== Performance Estimates')
+    i_util = section(lines, '== Utilization Estimates')
+    i_intf = section(lines, '== Interface')
     if i_perf is None or i_util is None:
         raise ReportParseError(
             f"{path}: missing 'Performance Estimates' / 'Utilization Estimates': not a csynth report"
         )
     # timing
-    for hdr, rows, _ in _tables(lines, i_perf, i_util):
+    for hdr, rows, _ in tables(lines, i_perf, i_util):
         if hdr and 'Clock' in ' '.join(hdr[0]) and rows:
             c = rows[0]
             if len(c) >= 4:
-                r.target_clock_ns, r.estimated_clock_ns, r.clock_uncertainty_ns = _ns(c[1]), _ns(c[2]), _ns(c[3])
+                r.target_clock_ns, r.estimated_clock_ns, r.clock_uncertainty_ns = to_ns(c[1]), to_ns(c[2]), to_ns(c[3])
             break
     # latency summary and instance detail
-    i_lat = _section(lines[i_perf:i_util], '+ Latency:')
+    i_lat = section(lines[i_perf:i_util], '+ Latency:')
     i_lat = i_perf + (i_lat or 0)
-    i_inst = _section(lines[i_lat:i_util], '* Instance:')
+    i_inst = section(lines[i_lat:i_util], '* Instance:')
     i_inst = None if i_inst is None else i_lat + i_inst
-    for _, rows, _ in _tables(lines, i_lat, i_inst or i_util):
+    for _, rows, _ in tables(lines, i_lat, i_inst or i_util):
         for c in rows:
             nums = [x for x in c]
             if len(nums) >= 7:
-                r.latency_min, r.latency_max = _int(nums[0]), _int(nums[1])
-                r.ii_min, r.ii_max = _int(nums[4]), _int(nums[5])
+                r.latency_min, r.latency_max = integer(nums[0]), integer(nums[1])
+                r.ii_min, r.ii_max = integer(nums[4]), integer(nums[5])
                 r.pipeline_type = nums[6] or None
                 break
         break
     inst_by_name: dict[str, InstanceReport] = {}
     if i_inst is not None:
-        i_loop = _section(lines[i_inst:i_util], '* Loop:')
+        i_loop = section(lines[i_inst:i_util], '* Loop:')
         stop = i_inst + i_loop if i_loop is not None else i_util
-        for _, rows, _ in _tables(lines, i_inst, stop):
+        for _, rows, _ in tables(lines, i_inst, stop):
             for c in rows:
                 if len(c) >= 9 and c[0]:
                     inst = InstanceReport(
                         name=c[0],
                         module=c[1],
-                        latency_min=_int(c[2]),
-                        latency_max=_int(c[3]),
-                        ii_min=_int(c[6]),
-                        ii_max=_int(c[7]),
+                        latency_min=integer(c[2]),
+                        latency_max=integer(c[3]),
+                        ii_min=integer(c[6]),
+                        ii_max=integer(c[7]),
                         pipeline_type=c[8] or None,
                     )
                     inst_by_name[inst.name] = inst
             break
     # utilization summary
-    i_detail = _section(lines[i_util:], '+ Detail:')
+    i_detail = section(lines[i_util:], '+ Detail:')
     i_detail = i_util + i_detail if i_detail is not None else (i_intf or len(lines))
-    for hdr, rows, _ in _tables(lines, i_util, i_detail):
+    for hdr, rows, _ in tables(lines, i_util, i_detail):
         head = hdr[0] if hdr else (rows[0] if rows else [])
         cols = [h.strip().upper() for h in head]
         if 'NAME' not in cols:
@@ -219,7 +153,7 @@ def parse_csynth_rpt(path) -> CsynthReport:
             for k in [key] if key != 'DSP' else list(_DSP_KEYS):
                 if k.upper() in cols:
                     idx = cols.index(k.upper())
-                    return _int(row[idx]) if idx < len(row) else None
+                    return integer(row[idx]) if idx < len(row) else None
             return None
 
         for c in rows:
@@ -245,10 +179,10 @@ def parse_csynth_rpt(path) -> CsynthReport:
                         r.available[name] = v
         break
     # per-instance utilization
-    i_uinst = _section(lines[i_detail:], '* Instance:') if i_detail < len(lines) else None
+    i_uinst = section(lines[i_detail:], '* Instance:') if i_detail < len(lines) else None
     if i_uinst is not None:
         start = i_detail + i_uinst
-        for hdr, rows, _ in _tables(lines, start, i_intf):
+        for hdr, rows, _ in tables(lines, start, i_intf):
             cols = [h.strip().upper() for h in (hdr[0] if hdr else [])]
             for c in rows:
                 if not c or not c[0] or c[0].strip().lower() == 'total':
@@ -260,7 +194,7 @@ def parse_csynth_rpt(path) -> CsynthReport:
                     for k in keys:
                         if k in cols:
                             idx = cols.index(k)
-                            return _int(row[idx]) if idx < len(row) else None
+                            return integer(row[idx]) if idx < len(row) else None
                     return None
 
                 inst.bram_18k, inst.dsp, inst.ff, inst.lut, inst.uram = (
@@ -291,7 +225,7 @@ def parse_vivado_synth_rpt(path) -> VivadoSynthReport:
         m = re.match(r'\|\s*Device\s*:\s*(\S+)', l)
         if m:
             r.device = m.group(1)
-        c = _cells(l)
+        c = cells(l)
         if len(c) < 2:
             continue
         if c[0] == 'Site Type':
@@ -300,8 +234,8 @@ def parse_vivado_synth_rpt(path) -> VivadoSynthReport:
             i_avail = heads.index('available') if 'available' in heads else 3
             continue
         label = c[0].rstrip('*').strip()
-        used = _num(c[i_used]) if i_used < len(c) else None
-        avail = _int(c[i_avail]) if i_avail < len(c) else None
+        used = number(c[i_used]) if i_used < len(c) else None
+        avail = integer(c[i_avail]) if i_avail < len(c) else None
         if used is None:
             continue
         key = {
@@ -337,19 +271,19 @@ def parse_cosim_rpt(path) -> CosimReport:
     lines = path.read_text(errors='replace').splitlines()
     best: CosimReport | None = None
     for l in lines:
-        c = _cells(l)
+        c = cells(l)
         if len(c) >= 9 and c[0].lower() in ('verilog', 'vhdl', 'systemc'):
             rep = CosimReport(
                 path=str(path),
                 rtl=c[0],
                 status=c[1],
-                latency_min=_int(c[2]),
-                latency_avg=_num(c[3]),
-                latency_max=_int(c[4]),
-                ii_min=_int(c[5]),
-                ii_avg=_num(c[6]),
-                ii_max=_int(c[7]),
-                total_execution_cycles=_int(c[8]),
+                latency_min=integer(c[2]),
+                latency_avg=number(c[3]),
+                latency_max=integer(c[4]),
+                ii_min=integer(c[5]),
+                ii_avg=number(c[6]),
+                ii_max=integer(c[7]),
+                total_execution_cycles=integer(c[8]),
             )
             if best is None or (rep.status or '').lower() == 'pass':
                 best = rep

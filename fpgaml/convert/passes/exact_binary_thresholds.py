@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaml.errors import FpgamlError
+from fpgaml.families.base import UNSCALED_OUTPUT
 from fpgaml.fixed import Fixed
 
 from . import Change, FlowContext, Pass
@@ -224,7 +225,7 @@ class ExactBinaryThresholds(Pass):
             zero_is_plus = binary_zero_is_plus_one(ctx.loaded.model, bn_name)
             exact = _smallest_plus_one(bn, act, t_hls, step, alpha, bk, bh, zero_is_plus)
             if affine is not None:
-                src.set_attr('fpgaml_unscaled_output', True)
+                src.set_attr(UNSCALED_OUTPUT, True)
             # A threshold outside the input's range would wrap around in its fixed-point type and flip a
             # constant neuron. Clamp it: to [-n_in, n_in + 1] for an integer sum of n_in +-1 terms (exact), else
             # to the input type's range (exact below; above, the neuron fires only at the type's maximum).

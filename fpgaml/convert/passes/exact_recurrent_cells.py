@@ -14,7 +14,7 @@ import numpy as np
 
 from fpgaml.convert.exact_activation import binned_table, cpp_table, step_function
 from fpgaml.errors import FpgamlError
-from fpgaml.frontend import hard_activation
+from fpgaml.frontend.keras2_arch import hard_activation
 
 from . import Change, FlowContext, Pass
 from .exact_recurrent_types import cell_types, exact_cell_candidate

@@ -1,4 +1,9 @@
-"""Validation inputs: load them or generate them, and put them on the input type's grid."""
+"""Validation inputs: load them or generate them, and put them on the input type's grid.
+
+The C-simulation verdict, the ``profile`` precision policy's calibration (:mod:`fpgaml.convert.profile`), the RTL
+check and regress all read the same samples, so they live here, outside the :mod:`fpgaml.csim` package: conversion
+reads them without importing the C-simulation (which imports conversion).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,188 @@
+"""The ``fpgaml`` commands on one model's project: convert, csim, build, rtl, estimate, report.
+
+Each parses its options, runs the flow (:func:`fpgaml.project.run_flow`) and hands the result to
+:mod:`fpgaml.cli_render`; :mod:`fpgaml.cli` registers them on the command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fpgaml import cli_render as show
+from fpgaml.cli_common import (
+    CacheOpt,
+    ConfigArg,
+    ForceOpt,
+    NoCacheOpt,
+    OutputOpt,
+    TrustOpt,
+    finish,
+    load,
+)
+from fpgaml.cli_render import out
+from fpgaml.cli_signals import interruptible
+from fpgaml.errors import BudgetExceeded, FpgamlError
+from fpgaml.outdir import check_target, user_inputs
+
+
+@interruptible
+def convert(
+    config: Path = ConfigArg, output: Path | None = OutputOpt, force: bool = ForceOpt, trust_model: bool = TrustOpt
+):
+    """Write the HLS firmware project (no compile)."""
+    from fpgaml.project import Project, run_flow
+
+    res = run_flow(Project(load(config, output, trust_model, force)), 'convert', force=force)
+    show.print_model(res)
+    out.print(
+        f'wrote {res.conversion.config.name}: {len(res.conversion.layers)} layers, '
+        f'bit-exact mode {"on" if res.conversion.bit_exact else "off"} ({res.conversion.bit_exact_reason})'
+    )
+    finish(res, False)
+
+
+@interruptible
+def csim(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    cache_dir: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    trust_model: bool = TrustOpt,
+):
+    """Compile and C-simulate an already written project against the model."""
+    from fpgaml.project import Project, run_flow
+
+    res = run_flow(Project(load(config, output, trust_model)), 'csim', cache=cache_dir, use_cache=not no_cache)
+    show.print_model(res)
+    show.print_csim(res)
+    finish(res, True)
+
+
+@interruptible
+def build_cmd(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    force: bool = ForceOpt,
+    cache_dir: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    synth: bool = typer.Option(
+        False, '--synth', help='Also run HLS synthesis when vivado_hls / vitis_hls / vitis-run is on PATH.'
+    ),
+    cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
+    vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
+    trust_model: bool = TrustOpt,
+):
+    """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
+    from fpgaml.project import Project, run_flow
+
+    res = run_flow(
+        Project(load(config, output, trust_model, force)),
+        'build',
+        force=force,
+        cache=cache_dir,
+        use_cache=not no_cache,
+    )
+    show.print_model(res)
+    show.print_layers(res)
+    show.print_csim(res)
+    comparison = None
+    if synth:
+        res.synthesize(cosim=cosim, vsynth=vsynth)
+        out.print(res.synthesis.message)
+        if res.synthesis.result is not None:
+            from fpgaml.synth import compare
+
+            comparison = compare(res.estimate_result, res.synthesis.result)
+    show.print_estimate(res.estimate_result, res.budgets, comparison)
+    finish(res, True)
+
+
+@interruptible
+def rtl(
+    config: Path = ConfigArg,
+    output: Path | None = OutputOpt,
+    force: bool = ForceOpt,
+    pipeline_cutoff: float | None = typer.Option(
+        None,
+        '--pipeline-cutoff',
+        min=0,
+        help='Delay per pipeline stage in da4ml units (about one adder); 0 for a combinational design. Default 5.',
+    ),
+    no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
+    samples: int | None = typer.Option(
+        None, '--samples', min=1, help='At least this many samples in the RTL simulation (default 10000).'
+    ),
+    cache_dir: Path | None = CacheOpt,
+    trust_model: bool = TrustOpt,
+):
+    """Build, C-simulate, then the same arithmetic as Verilog (da4ml): Verilator against the C-simulation
+    (0 mismatching bits, latency and II in cycles) and Yosys resources, beside the estimate."""
+    from fpgaml.project import Project, run_flow
+    from fpgaml.rtl import RtlOptions, check_tools, use_rtl_output
+
+    cfg = load(config, output, trust_model, None)
+    if output is None:
+        use_rtl_output(cfg)
+    check_target(cfg.output_dir, force, user_inputs(cfg))
+    opts = RtlOptions.from_config(
+        cfg, pipeline_cutoff=pipeline_cutoff, samples=samples, synth=False if no_synth else None
+    )
+    check_tools(opts.synth)
+    res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)
+    show.print_csim(res)
+    show.print_rtl(res)
+    finish(res, True)
+
+
+@interruptible
+def estimate(
+    config: Path = ConfigArg,
+    json_out: bool = typer.Option(False, '--json', help='Print machine-readable JSON only.'),
+    trust_model: bool = TrustOpt,
+):
+    """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
+    import json
+
+    from fpgaml.project import Project, run_flow
+
+    project = run_flow(Project(load(config, None, trust_model)), 'estimate')
+    est, budgets = project.estimate_result, project.budgets
+    if json_out:
+        doc = est.to_json_dict()
+        if budgets:
+            doc['budgets'] = [b.model_dump() for b in budgets]
+        print(json.dumps(doc, indent=2))
+    else:
+        show.print_estimate(est, budgets)
+    if any(not b.passed for b in budgets):
+        raise BudgetExceeded('; '.join(b.message for b in budgets if not b.passed))
+
+
+@interruptible
+def report(
+    project: Path = typer.Argument(..., help='A project folder written by fpgaml.', show_default=False),
+    reports: Path | None = typer.Option(
+        None,
+        '--reports',
+        help='A folder holding vendor reports for this '
+        'design (*_csynth.xml / *_csynth.rpt, vivado_synth.rpt, *_cosim.rpt, '
+        'or an hls4ml project with them), e.g. published ones; default: '
+        'the project folder.',
+    ),
+):
+    """Show a project's estimate, and its vendor synthesis reports beside it when present."""
+    from fpgaml.report.record import read_record
+    from fpgaml.synth import find_reports
+
+    rep, est, budgets = read_record(project)
+    if reports is not None and not reports.is_dir():
+        raise FpgamlError(f'--reports {reports}: not a folder')
+    synthesis = find_reports(reports if reports is not None else project)
+    if synthesis is None and reports is not None:
+        raise FpgamlError(
+            f'--reports {reports}: no vendor report there (*_csynth.xml, *_csynth.rpt, '
+            f"vivado_synth.rpt, *_cosim.rpt, or an hls4ml project's <name>_prj/solution*/ reports)"
+        )
+    show.print_report(rep, est, budgets, synthesis)
