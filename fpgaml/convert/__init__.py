@@ -35,9 +35,11 @@ from fpgaml.convert.hlsconfig import (
     use_profile,
 )
 from fpgaml.convert.passes import FlowContext, PassRecord, run_passes
+from fpgaml.convert.quantizer_types import keras_outputs_moved
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.convert.writer import firmware_hash, write_project
 from fpgaml.errors import FpgamlError
+from fpgaml.families.base import KERAS_OUTPUT
 from fpgaml.fixed import Fixed, grid_of
 from fpgaml.frontend import LoadedModel
 
@@ -196,6 +198,11 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(checks.unsupported_message(e, loaded)) from None
     graph = ctx.graph
+    moved = keras_outputs_moved(layer_list, ctx.hls_config['HLSConfig'].get('LayerName', {}))
+    moved = {n: q for n, q in moved.items() if n in graph.graph}  # not those hls4ml removed
+    for layer in graph.get_layers():
+        if layer.name in moved:  # its Keras reference is the quantizer hls4ml removed (quantizer_types)
+            layer.set_attr(KERAS_OUTPUT, moved[layer.name])
     warnings = checks.overrides_matched(cfg, matched, graph, classes)
     warnings += checks.old_conv_implementations(cfg, graph, classes)
     bit_exact, reason, wide_warning = confirm_bit_exact(cfg, graph, bit_exact, reason)
@@ -222,6 +229,12 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         notes=notes,
         flow=flow,
     )
+    for name, qname in moved.items():
+        conv.notes.append(
+            f'layer "{name}" typed {parse_precision(ctx.hls_config["HLSConfig"]["LayerName"][name]["Precision"]["result"]).hls4ml_str()}: the type of '
+            f'the quantizer "{qname}" that alone reads it (hls4ml removes that quantizer, with its rounding and '
+            f'saturation, after a layer of inferred type)'
+        )
     for inp, (ptype, qname) in folded_input_types(cfg, layer_list).items():
         conv.notes.append(
             f'input "{inp}" typed {parse_precision(ptype).hls4ml_str()}: the type of the quantizer '

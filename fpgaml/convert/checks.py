@@ -13,7 +13,7 @@ import numpy as np
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.config.values import OLD_CONV_IMPLEMENTATIONS
-from fpgaml.convert.hlsconfig import _quantizer_precisions
+from fpgaml.convert.quantizer_types import quantizer_precisions
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError, suggest
 from fpgaml.frontend import LoadedModel
@@ -25,7 +25,7 @@ def quantizer_conflicts(cfg: ProjectConfig, layer_list: list[dict]) -> list[str]
     settings = LayerSettingResolver(cfg)
     out = []
     for layer in layer_list:
-        implied = _quantizer_precisions(layer)
+        implied = quantizer_precisions(layer)
         for key, want in implied.items():
             given = settings.precision(layer['name'], layer['class_name'], key)
             if given is None:

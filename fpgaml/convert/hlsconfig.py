@@ -15,6 +15,7 @@ from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import LayerSettings, ProjectConfig
 from fpgaml.config.values import SOFTMAX_STRATEGIES
 from fpgaml.convert.conv_implementation import old_pointwise_all_positions, translate_conv_implementation
+from fpgaml.convert.quantizer_types import folded_input_types, folded_result_types, quantizer_precisions
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.errors import FpgamlError
 from fpgaml.families import splits_activation
@@ -25,25 +26,6 @@ from fpgaml.frontend import LoadedModel
 # rest of the bits index the table. hls4ml otherwise derives it from the (possibly very wide) input type and
 # indexes its table with the top bits of that type, which turns the softmax into a constant.
 SOFTMAX_INP_NORM = 'ufixed<16,5,RND,SAT>'
-
-
-def _quantizer_precisions(layer: dict) -> dict[str, str]:
-    """Precisions implied by a layer's QKeras quantizers (as hls4ml's config_from_keras_model does)."""
-    from hls4ml.utils.config import _get_precision_from_quantizer
-
-    out = {}
-    for qname, q in layer.items():
-        if 'quantizer' not in qname or q is None:
-            continue
-        pname = qname.lower().split('_quantizer')[0]
-        if pname == 'activation':
-            pname = 'result'
-        try:
-            prec = _get_precision_from_quantizer(q) if isinstance(q, (dict, str)) else q.hls_type
-        except Exception as e:  # noqa: BLE001
-            raise FpgamlError(f'layer "{layer["name"]}": unsupported quantizer {qname}: {e}') from None
-        out[pname] = str(prec)
-    return out
 
 
 def _auto_types(layer_cls: str, backend: str) -> list[str]:
@@ -193,44 +175,19 @@ def _taken_types(settings: LayerSettingResolver, name: str, cls: str, entry: dic
     return taken | settings.precision_keys(name, cls)
 
 
-def folded_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> dict[str, tuple[str, str]]:
-    """Input layer -> (type, quantizer layer) for inputs read only by a leading QKeras ``quantized_bits``
-    quantizer (``QActivation(quantized_bits(..., alpha=1))`` as the first layer), when the config does not
-    set the input precision. Such an input is given the quantizer's own type (round half to even, saturate),
-    as hls4ml's bit-exact flow does: the firmware then converts raw inputs exactly as Keras quantizes them.
-    Otherwise the firmware would first cut the raw value to the model's default type (truncating) and round
-    it to the quantizer's grid afterwards, which differs from Keras on values next to a rounding tie.
+def _result(entry: dict):
+    p = entry.get('Precision')
+    return p.get('result') if isinstance(p, dict) else p
 
-    Not when that quantizer is itself a model output (a model that is one quantizer on its input, as in hls4ml's
-    ``test_quantizer``): with its input already of its type, hls4ml eliminates it as a linear activation and
-    writes the input as the output too, which does not compile (``redefinition of ... quantizer_input``)."""
-    if cfg.input_precision:
-        return {}
-    out = {}
-    for i, layer in enumerate(layer_list):
-        if layer['class_name'] != 'InputLayer' or i + 1 >= len(layer_list):
-            continue
-        name = layer['name']
-        readers = [lay for lay in layer_list if name in (lay.get('inputs') or [])]
-        nxt = readers[0] if readers else layer_list[i + 1]
-        if len(readers) > 1 or nxt['class_name'] != 'Activation' or nxt.get('inputs', [name]) != [name]:
-            continue
-        later = layer_list[layer_list.index(nxt) + 1 :]
-        if not any(nxt['name'] in (lay.get('inputs') or []) or 'inputs' not in lay for lay in later):
-            continue  # the quantizer is a model output (see above; a Sequential model's layers name no inputs)
-        q = nxt.get('activation_quantizer')
-        cfg_q = q.get('config', {}) if isinstance(q, dict) else {}
-        if (
-            not isinstance(q, dict)
-            or q.get('class_name') not in ('linear', 'quantized_bits')
-            or cfg_q.get('alpha', 1) not in (1, None)
-            or cfg_q.get('use_stochastic_rounding')
-        ):
-            continue
-        result = _quantizer_precisions(nxt).get('result')
-        if result:
-            out[name] = (result, nxt['name'])
-    return out
+
+def _fold_linear_quantizers(layer_list: list[dict], layer_name: dict[str, dict]) -> None:
+    """A layer left ``auto`` that feeds only a linear quantizer gets the quantizer's final type (after the user's
+    settings), which hls4ml would otherwise drop with the quantizer (:mod:`fpgaml.convert.quantizer_types`)."""
+    auto = {n for n, e in layer_name.items() if _result(e) == 'auto'}
+    for name, (_, qname) in folded_result_types(layer_list, auto).items():
+        qtype = _result(layer_name.get(qname, {}))
+        if isinstance(qtype, str) and qtype != 'auto':
+            layer_name[name]['Precision']['result'] = qtype
 
 
 def _planned_input_types(cfg: ProjectConfig, layer_list: list[dict]) -> list[Fixed | None]:
@@ -306,7 +263,7 @@ def build_hls_config(
         if bit_exact:
             for t in _auto_types(layer['class_name'], cfg.backend):
                 entry['Precision'][t] = 'auto'
-        entry['Precision'].update(_quantizer_precisions(layer))
+        entry['Precision'].update(quantizer_precisions(layer))
         if layer['class_name'] in ('GarNet', 'GarNetStack'):
             entry['Precision'].update(_garnet_types(layer, settings.reuse_factor(layer['name'], layer['class_name'])))
         if layer['class_name'] == 'InputLayer' and cfg.input_precision:
@@ -330,6 +287,8 @@ def build_hls_config(
             _softmax_user_tables(layer_name[n], user)
         _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), user)
     old_pointwise_all_positions(cfg, loaded, settings, classes, layer_name)
+    if bit_exact:
+        _fold_linear_quantizers(layer_list, layer_name)
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:
             entry.pop('Precision')

@@ -180,9 +180,18 @@ def profile_rule(hls_class: str) -> str:
 
 
 def keras_reference(layer, kout: dict, model=None):
-    """The Keras output a traced graph layer is compared with, by its family's rule (None: none to compare)."""
+    """The Keras output a traced graph layer is compared with, by its family's rule (None: none to compare); for a
+    layer marked :data:`KERAS_OUTPUT`, that Keras layer's output."""
+    moved = layer.get_attr(KERAS_OUTPUT, None)
+    if moved is not None:
+        return kout.get(moved)
     f = family_for_layer(layer)
     return (f.reference if f is not None else own_output)(layer, kout, model)
+
+
+# A layer that computes another Keras layer's output is marked with this attribute, naming that layer (a linear
+# quantizer hls4ml removed after it: fpgaml.convert.quantizer_types).
+KERAS_OUTPUT = 'fpgaml_keras_output'
 
 
 # A pass that moves part of a layer's computation into a later layer marks the layer with this attribute: its Keras

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpgaml.convert.passes.exact_binary_weight_accumulators import ExactBinaryWeightAccumulators
 from fpgaml.convert.passes.exact_po2_accumulators import ExactPo2Accumulators
 from fpgaml.convert.passes.exact_po2_bias import ExactPo2Bias
 from fpgaml.convert.passes.exact_po2_products import ExactPo2Products
@@ -146,7 +147,13 @@ FAMILY = Family(
         'QSeparableConv1D',
         'QSeparableConv2D',
     ),
-    passes=(QuantizedMultidimDense, ExactPo2Accumulators, ExactPo2Products, ExactPo2Bias),
+    passes=(
+        QuantizedMultidimDense,
+        ExactPo2Accumulators,
+        ExactPo2Products,
+        ExactPo2Bias,
+        ExactBinaryWeightAccumulators,
+    ),
     cost={
         'Dense': dense,
         'QDense': dense,

@@ -1,0 +1,113 @@
+"""Types right by construction (issue 20): patterns whose firmware fpgaml's own types got wrong, rebuilt with the same
+layers, pass with fpgaml's own types (no hand-written precision).
+
+A linear QKeras quantizer after a layer of inferred type is never dropped:
+
+``QActivation(quantized_bits(8, 3, alpha=1))`` after a QDense: in bit-exact mode the Dense result is ``auto`` and
+hls4ml's ``MergeLinearActivation`` removed the quantizer with its rounding and saturation (the output stayed the
+17-bit sum: 0.2% of samples bit-exact, max |diff| 3.8; in the middle of a network 50%). fpgaml hands the quantizer's
+type to the layer that alone feeds it, and that layer is compared with the quantizer's Keras output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fpgaml_testutil import REPO, write
+
+pytestmark = pytest.mark.slow
+
+
+def _model(path, middle: bool):
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits
+
+    def qdense(n, name):
+        q = quantized_bits(6, 0, alpha=1)
+        return QDense(n, kernel_quantizer=q, bias_quantizer=q, name=name)
+
+    inp = K.Input((16,), name='x')
+    h = qdense(8, 'd1')(inp)
+    h = QActivation(quantized_bits(8, 3, alpha=1) if middle else 'quantized_relu(6,2)', name='q1')(h)
+    h = qdense(4, 'd2')(h)
+    out = QActivation('quantized_relu(6,2)' if middle else quantized_bits(8, 3, alpha=1), name='out')(h)
+    K.Model(inp, out).save(path)
+
+
+def _build(tmp_path, middle: bool, extra: str = ''):
+    _model(tmp_path / 'm.h5', middle)
+    x = np.round(np.random.default_rng(0).normal(0, 4, (500, 16)) * 8) / 8
+    np.save(tmp_path / 'x.npy', x)
+    cfg = write(
+        tmp_path / 'c.yml',
+        f'model: m.h5\nname: q\nprecision:\n  input: fixed<12,6>\nvalidation:\n  data: x.npy\n{extra}',
+    )
+    env = dict(os.environ, NO_COLOR='1', COLUMNS='200')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
+    return proc, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('middle', [False, True], ids=['trailing', 'middle'])
+def test_linear_quantizer_after_a_dense_is_kept_and_bit_exact(tmp_path, middle):
+    proc, out = _build(tmp_path, middle)
+    assert proc.returncode == 0, out[-3000:]
+    assert 'C-simulation PASSED: bit-exact' in out
+    assert 'bit-exact samples (input grid): 100.00%' in out
+    report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
+    producer, quantizer = ('d1', 'q1') if middle else ('d2', 'out')
+    layers = {lay['name']: lay for lay in report['layers']}
+    assert layers[producer]['precisions']['result'] == 'fixed<8,4,RND_CONV,SAT,0>'  # quantized_bits(8, 3): 3 + sign
+    assert any(
+        f'layer "{producer}" typed fixed<8,4,RND_CONV,SAT>' in n and f'"{quantizer}"' in n for n in report['notes']
+    )
+
+
+def test_the_layer_is_compared_with_the_quantizer_output(tmp_path):
+    """A failing build names the layer that really diverges: the Dense that took the quantizer's type agrees with
+    the quantizer's Keras output, so a too-narrow type set on the last layer is found there, not at ``d1``."""
+    proc, out = _build(tmp_path, True, 'layers:\n  out:\n    precision: {result: "ufixed<3,1>"}\n')
+    assert proc.returncode != 0, out[-3000:]
+    assert 'first divergent layer: out' in out, out[-3000:]
+
+
+def test_binary_weight_dense_on_8_bit_inputs_is_exact(tmp_path):
+    """A binary-weight QDense fed by 8-bit inputs, then quantized_relu(4, 2): hls4ml cannot infer a type for xnor
+    weights and gave the sum fixed<16,6>, which wrapped (74.6% of samples bit-exact, first divergent layer the
+    Dense, max |diff| 64); the accumulator is now sized from the weights."""
+    import tf_keras as K
+    from qkeras import QActivation, QDense, binary, quantized_bits
+
+    inp = K.Input((16,))
+    h = QActivation(quantized_bits(8, 3, alpha=1), name='qin')(inp)
+    h = QDense(8, kernel_quantizer=binary(alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1), name='d1')(h)
+    K.Model(inp, QActivation('quantized_relu(4,2)', name='out')(h)).save(tmp_path / 'm.h5')
+    np.save(tmp_path / 'x.npy', np.round(np.random.default_rng(0).normal(0, 4, (500, 16)) * 8) / 8)
+    cfg = write(tmp_path / 'c.yml', 'model: m.h5\nname: b\nvalidation:\n  data: x.npy\n')
+    env = dict(os.environ, NO_COLOR='1', COLUMNS='200')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'bit-exact samples (input grid): 100.00%' in out
+    report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
+    flow = {f['pass']: f for f in report['flow']}
+    assert [c['layer'] for c in flow['exact_binary_weight_accumulators']['changes']] == ['d1']
