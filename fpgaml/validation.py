@@ -26,7 +26,7 @@ def generate(
 ) -> list[np.ndarray]:
     """``n`` seeded samples spanning each input type's whole range, saturation included: uniform over the
     representable range, with 5% of the values set exactly to the minimum or maximum. An input of indices
-    (``index_limits[i]`` rows, an Embedding's input) gets uniform integers in ``[0, rows)``."""
+    (``index_limits[i]``: an Embedding's rows, a GarNet's vertices + 1) gets uniform integers in ``[0, limit)``."""
     rng = np.random.default_rng(seed)
     out = []
     for i, (shape, t) in enumerate(zip(shapes, types)):
@@ -46,8 +46,8 @@ def _check_indices(path: Path, key: str, x: np.ndarray, limit: int) -> None:
     bad = (x < 0) | (x >= limit) | (x != np.round(x))
     if bad.any():
         raise FpgamlError(
-            f'{path}: {int(bad.sum())} values in {key} are not row indices of the Embedding it feeds '
-            f'(integers 0 to {limit - 1}), e.g. {x[bad].flat[0]:g}'
+            f'{path}: {int(bad.sum())} values in {key} are outside what the layer it feeds accepts (integers 0 to '
+            f"{limit - 1}: an Embedding's row indices, a GarNet vertex count), e.g. {x[bad].flat[0]:g}"
         )
 
 

@@ -60,3 +60,29 @@ def test_distance_type_from_the_config(tmp_path):
     _, params = _written_distance(tmp_path, '    precision: {distance: "fixed<14,4>"}\n')
     assert re.findall(r'distance_width = (\d+);', params) == ['14']
     assert 'typedef ap_fixed<14,4,AP_TRN,AP_SAT> distance_t;' in params
+
+
+def test_generated_vertex_counts_stay_within_the_vertices(tmp_path):
+    """Without validation data, GarNet's vertex-count input gets integers 0 to n_vertices (here 64), not the whole
+    range of its type (counts up to 255 for a 128-vertex model made the verdict fail on inputs no detector sends);
+    a loaded count above n_vertices is refused naming the input."""
+    import numpy as np
+    import pytest
+
+    from fpgaml import validation
+    from fpgaml.config import load_config
+    from fpgaml.errors import FpgamlError
+    from fpgaml.frontend import load_model
+
+    loaded = load_model(load_config(REPO / 'models' / 'jet_garnet' / 'config.yml').model)
+    assert loaded.index_limits == [None, 65]
+    xs = validation.generate(loaded.input_shapes, [parse_precision('fixed<24,8>'), None], 2000, 0, loaded.index_limits)
+    counts = xs[1]
+    assert counts.min() >= 0 and counts.max() == 64 and np.all(counts == np.round(counts))
+    assert xs[0].max() > 64  # the vertex features still span their type's range
+    with np.load(REPO / 'models' / 'jet_garnet' / 'val.npz') as d:
+        x0, x1 = d['x0'][:10], d['x1'][:10].copy()
+    x1[3] = 65  # one count above the 64 vertices
+    np.savez(tmp_path / 'v.npz', x0=x0, x1=x1)
+    with pytest.raises(FpgamlError, match=r'1 values in x1 are outside what the layer it feeds accepts'):
+        validation.load(tmp_path / 'v.npz', loaded.input_shapes, 10, loaded.index_limits)

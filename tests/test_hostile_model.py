@@ -392,8 +392,8 @@ def test_embedding_indices_out_of_range(tmp_path, embedding_model):
     )
     with pytest.raises(
         FpgamlError,
-        match=r'val.npz: 40 values in x are not row indices of the Embedding it feeds '
-        r'\(integers 0 to 99\)',
+        match=r'val.npz: 40 values in x are outside what the layer it feeds accepts \(integers 0 to 99: an '
+        r"Embedding's row indices",
     ):
         run_flow(Project(cfg), 'estimate')
 

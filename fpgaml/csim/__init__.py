@@ -174,7 +174,10 @@ def run_csim(
     else:
         raw = vdata.generate(shapes, in_types, cfg.validation.samples, cfg.validation.seed, loaded.index_limits)
         labels = None
-        source = f'{cfg.validation.samples} generated samples (seed {cfg.validation.seed}) spanning the input range'
+        source = (
+            f'{cfg.validation.samples} generated samples (seed {cfg.validation.seed}) spanning the input range: '
+            f'no validation data, so the verdict rests on generated inputs, not on data of yours'
+        )
     xs = [vdata.quantize(x, t) for x, t in zip(raw, in_types)]  # the firmware's inputs, for Keras
     n = xs[0].shape[0]
 

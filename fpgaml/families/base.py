@@ -52,6 +52,9 @@ class Family:
       layer computes it itself: recurrent cells);
     * ``keras_passthrough`` / ``keras_passed_over`` — the Keras layers that do not count when fpgaml decides whether
       every layer of a model is quantized (:func:`keras_quantization`).
+    * ``keras_input_limits`` — the inputs of a Keras layer that take integers ``0 .. limit - 1`` rather than numbers
+      (an Embedding's row indices, a GarNet vertex count), by input position: generated validation inputs stay in
+      that domain and loaded ones are checked against it (:func:`keras_input_limits`).
     """
 
     name: str
@@ -68,6 +71,7 @@ class Family:
     activation: str = 'split'
     keras_passthrough: tuple[str, ...] = ()
     keras_passed_over: Callable[[Any], bool] | None = None
+    keras_input_limits: Callable[[Any], dict[int, int]] | None = None  # Keras layer -> {input position: limit}
     lower: Mapping[str, Lowering] = field(default_factory=dict)
     rtl_check: Callable[[Any], None] | None = None  # raises RtlUnsupported for what ``lower`` would refuse
     rtl_supported: tuple[str, ...] = ()
@@ -245,6 +249,12 @@ def keras_quantization(keras_layer) -> str | None:
     if f.keras_passed_over is not None and f.keras_passed_over(keras_layer):
         return 'passed_over'
     return None
+
+
+def keras_input_limits(keras_layer) -> dict[int, int]:
+    """{input position: limit} for the inputs of a Keras layer whose values are integers ``0 .. limit - 1``."""
+    f = _BY_KERAS.get(type(keras_layer).__name__)
+    return f.keras_input_limits(keras_layer) if f is not None and f.keras_input_limits is not None else {}
 
 
 def pass_classes() -> list[type]:

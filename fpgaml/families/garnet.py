@@ -67,6 +67,17 @@ def garnet(ctx: Context, layer) -> LayerCost:
     return c.add(stream_fifos(ctx, layer))
 
 
+def vertex_count(keras_layer) -> dict[int, int]:
+    """A GarNet layer's vertex-count input (``input_format`` 'xn': the second, 'xen': the third) holds how many of
+    the ``V`` vertex rows are real: integers 0 to ``V``. Generated counts above ``V`` (e.g. up to 255 for 128
+    vertices) made the firmware read past its vertex array and the verdict fail on inputs no detector sends."""
+    position = {'xn': 1, 'xen': 2}.get(getattr(keras_layer, '_input_format', None))
+    if position is None:
+        return {}
+    shapes = keras_layer.input_shape
+    return {position: int(shapes[0][1]) + 1}
+
+
 FAMILY = Family(
     name='garnet',
     hls_classes=('GarNet', 'GarNetStack'),
@@ -74,4 +85,5 @@ FAMILY = Family(
     passes=(GarnetDistanceType,),
     cost={'GarNet': garnet, 'GarNetStack': garnet},
     profile='skip',
+    keras_input_limits=vertex_count,
 )

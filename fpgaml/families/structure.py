@@ -46,6 +46,12 @@ _WIRES = (
     'Quant',
 )
 
+
+def embedding_rows(keras_layer) -> dict[int, int]:
+    """An Embedding's input holds row indices: integers 0 to ``input_dim - 1``."""
+    return {0: int(keras_layer.input_dim)} if type(keras_layer).__name__ == 'Embedding' else {}
+
+
 FAMILY = Family(
     name='structure',
     hls_classes=(
@@ -88,4 +94,5 @@ FAMILY = Family(
     profile_by_class=dict.fromkeys(_SKIP, 'skip'),  # the result is the input's type: nothing to choose
     lower=dict.fromkeys(('Input', 'InputLayer', 'Reshape', 'Flatten'), same_values),
     rtl_supported=('Flatten/Reshape',),
+    keras_input_limits=embedding_rows,
 )

@@ -20,7 +20,7 @@ import numpy as np
 from fpgaml._env import require_legacy_keras
 from fpgaml.config.schema import ModelSource
 from fpgaml.errors import FpgamlError
-from fpgaml.families import keras_quantization, splits_activation
+from fpgaml.families import keras_input_limits, keras_quantization, splits_activation
 from fpgaml.frontend.keras2_arch import keras2_parser_arch
 
 Flavor = Literal['tf_keras', 'keras3']
@@ -102,16 +102,16 @@ class LoadedModel:
 
     @property
     def index_limits(self) -> list[int | None]:
-        """Per model input: the row count of the ``Embedding`` it feeds (its values are indices in
-        ``[0, rows)``), or None for an input of numbers."""
+        """Per model input: ``limit`` when the layer it feeds takes integers ``0 .. limit - 1`` there (an Embedding's
+        row indices, a GarNet vertex count: :func:`fpgaml.families.keras_input_limits`), or None for numbers."""
         inputs = self.model.inputs if isinstance(self.model.inputs, (list, tuple)) else [self.model.inputs]
         limits: list[int | None] = [None] * len(inputs)
         for layer in self.model.layers:
-            if type(layer).__name__ != 'Embedding':
-                continue
-            for i, t in enumerate(inputs):
-                if layer.input is t:
-                    limits[i] = int(layer.input_dim)
+            fed = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+            for position, limit in keras_input_limits(layer).items():
+                for i, t in enumerate(inputs):
+                    if position < len(fed) and fed[position] is t:
+                        limits[i] = limit
         return limits
 
     def is_fully_quantized(self) -> tuple[bool, list[str]]:
