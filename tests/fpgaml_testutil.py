@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,20 @@ EXAMPLES = CORPUS / 'example-models'
 
 def requires_corpus():
     return pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f'external corpus not found at {CORPUS}')
+
+
+def run_cli(*args, cwd: Path = REPO) -> tuple[int, str]:
+    """``fpgaml ARGS`` as a user runs it (a fresh process, no colours, wide lines): (exit code, stdout + stderr)."""
+    p = subprocess.run(
+        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, NO_COLOR='1', COLUMNS='200'),
+        stdin=subprocess.DEVNULL,
+    )
+    return p.returncode, p.stdout + p.stderr
 
 
 def write(path: Path, text: str) -> Path:

@@ -10,14 +10,11 @@ with the layer's name, its class and what the backend supports (the family has n
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fpgaml_testutil import write
+from fpgaml_testutil import run_cli, write
 
 FAMILY_SRC = '''"""Everything fpgaml knows about hls4ml's LayerNormalization: what it costs."""
 
@@ -73,20 +70,8 @@ def project(tmp_path_factory) -> Path:
     return d
 
 
-def _cli(*args, cwd: Path):
-    p = subprocess.run(
-        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ),
-    )
-    return p.returncode, p.stdout + p.stderr
-
-
 def test_a_family_file_is_converted_csimulated_and_estimated(project):
-    rc, out = _cli('build', 'config.yml', '-o', 'prj', cwd=project)
+    rc, out = run_cli('build', 'config.yml', '-o', 'prj', cwd=project)
     assert 'Traceback' not in out
     assert rc == 0, out
     assert 'C-simulation PASSED' in out, out

@@ -23,15 +23,12 @@ that no "tf_keras" is left after it):
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fpgaml_testutil import write
+from fpgaml_testutil import run_cli, write
 
 
 def _rewrite(src: Path, dst: Path, config=None, metadata=None) -> None:
@@ -93,18 +90,6 @@ def archives(tmp_path_factory) -> Path:
     return d
 
 
-def _cli(*args, cwd: Path):
-    p = subprocess.run(
-        [sys.executable, '-m', 'fpgaml.cli', *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ),
-    )
-    return p.returncode, p.stdout + p.stderr
-
-
 def test_keras3_cannot_rebuild_it(archives):
     """The failure the issue reports, reproduced with the rewritten archive: Keras 3 cannot import the module."""
     import keras
@@ -119,7 +104,7 @@ def test_cli_builds_it_bit_exact(archives, tmp_path):
         f'model: tagger_k215.keras\nname: l1_jet_tagger\n'
         f'output_dir: {tmp_path / "proj"}\nvalidation: {{data: val.npy}}\n',
     )
-    rc, out = _cli('build', cfg, cwd=archives)
+    rc, out = run_cli('build', cfg, cwd=archives)
     assert 'Traceback' not in out
     assert rc == 0, out
     assert 'model: Keras 2 .keras archive (keras 2.15.0), loaded with tf_keras 2.21.0 + QKeras 0.9.0' in out, out
@@ -175,7 +160,7 @@ def test_forged_archive_is_refused(archives, tmp_path, forge, expect):
     forged = tmp_path / 'forged.keras'
     _rewrite(archives / 'tagger_k215.keras', forged, edit)
     cfg = write(tmp_path / 'c.yml', f'model: {forged}\nname: forged\noutput_dir: {tmp_path / "p"}\n')
-    rc, out = _cli('convert', cfg, cwd=tmp_path)
+    rc, out = run_cli('convert', cfg, cwd=tmp_path)
     assert rc == 2 and 'Traceback' not in out, out
     assert f'{forged}: {expect}' in out and 'refuses to load untrusted model code' in out, out
     assert 'loaded with' not in out and not (tmp_path / 'p').exists()

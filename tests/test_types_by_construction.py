@@ -11,13 +11,10 @@ type to the layer that alone feeds it, and that layer is compared with the quant
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from fpgaml_testutil import REPO, write
+from fpgaml_testutil import run_cli, write
 
 pytestmark = pytest.mark.slow
 
@@ -46,23 +43,13 @@ def _build(tmp_path, middle: bool, extra: str = ''):
         tmp_path / 'c.yml',
         f'model: m.h5\nname: q\nprecision:\n  input: fixed<12,6>\nvalidation:\n  data: x.npy\n{extra}',
     )
-    env = dict(os.environ, NO_COLOR='1', COLUMNS='200')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
-    return proc, proc.stdout + proc.stderr
+    return run_cli('build', cfg, '--output', tmp_path / 'prj')
 
 
 @pytest.mark.parametrize('middle', [False, True], ids=['trailing', 'middle'])
 def test_linear_quantizer_after_a_dense_is_kept_and_bit_exact(tmp_path, middle):
-    proc, out = _build(tmp_path, middle)
-    assert proc.returncode == 0, out[-3000:]
+    rc, out = _build(tmp_path, middle)
+    assert rc == 0, out[-3000:]
     assert 'C-simulation PASSED: bit-exact' in out
     assert 'bit-exact samples (input grid): 100.00%' in out
     report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
@@ -77,8 +64,8 @@ def test_linear_quantizer_after_a_dense_is_kept_and_bit_exact(tmp_path, middle):
 def test_the_layer_is_compared_with_the_quantizer_output(tmp_path):
     """A failing build names the layer that really diverges: the Dense that took the quantizer's type agrees with
     the quantizer's Keras output, so a too-narrow type set on the last layer is found there, not at ``d1``."""
-    proc, out = _build(tmp_path, True, 'layers:\n  out:\n    precision: {result: "ufixed<3,1>"}\n')
-    assert proc.returncode != 0, out[-3000:]
+    rc, out = _build(tmp_path, True, 'layers:\n  out:\n    precision: {result: "ufixed<3,1>"}\n')
+    assert rc != 0, out[-3000:]
     assert 'first divergent layer: out' in out, out[-3000:]
 
 
@@ -95,18 +82,8 @@ def test_binary_weight_dense_on_8_bit_inputs_is_exact(tmp_path):
     K.Model(inp, QActivation('quantized_relu(4,2)', name='out')(h)).save(tmp_path / 'm.h5')
     np.save(tmp_path / 'x.npy', np.round(np.random.default_rng(0).normal(0, 4, (500, 16)) * 8) / 8)
     cfg = write(tmp_path / 'c.yml', 'model: m.h5\nname: b\nvalidation:\n  data: x.npy\n')
-    env = dict(os.environ, NO_COLOR='1', COLUMNS='200')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'fpgaml.cli', 'build', str(cfg), '--output', str(tmp_path / 'prj')],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    rc, out = run_cli('build', cfg, '--output', tmp_path / 'prj')
+    assert rc == 0, out[-3000:]
     assert 'bit-exact samples (input grid): 100.00%' in out
     report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
     flow = {f['pass']: f for f in report['flow']}
