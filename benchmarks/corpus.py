@@ -213,7 +213,7 @@ def build_one(
 ) -> Row:
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     old = Path.cwd()
     if cwd is not None:

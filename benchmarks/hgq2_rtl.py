@@ -38,7 +38,8 @@ CUTOFF = 5.0
 
 def fpgaml_rtl(acc: str, samples: int, work: Path) -> dict:
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
 
     d = work / f'fpgaml-{acc}'

@@ -72,7 +72,7 @@ def _estimate(cfg_path: Path, tmp: Path) -> dict:
 
 def _csim(cfg_path: Path, tmp: Path, samples: int | None) -> dict:
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     cfg = load_config(cfg_path, output_dir=tmp / 'csim')
     if samples:

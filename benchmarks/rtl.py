@@ -39,7 +39,8 @@ def _config(name: str, work: Path) -> Path:
 
 def run(name: str, samples: int, work: Path) -> dict:
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
 
     path = _config(name, work)

@@ -19,9 +19,14 @@ from fpgaml.outdir import check_target, user_inputs
 state = {'debug': False}
 
 
-def import_ml_stack() -> None:
+def quiet_warnings() -> None:
+    """The ML stack's deprecation chatter is shown with --debug only."""
     if not state['debug']:
         warnings.filterwarnings('ignore')
+
+
+def import_ml_stack() -> None:
+    quiet_warnings()
     import hls4ml  # noqa: F401
     import qkeras  # noqa: F401
     import tensorflow  # noqa: F401
@@ -34,7 +39,12 @@ ForceOpt = typer.Option(False, '--force', help='Replace an existing project.')
 CacheOpt = typer.Option(
     None, '--cache-dir', help='Compile cache folder (default: $FPGAML_CACHE_DIR or ~/.cache/fpgaml/csim).'
 )
-NoCacheOpt = typer.Option(False, '--no-cache', help='Recompile even if a cached library exists.')
+NoCacheOpt = typer.Option(
+    False,
+    '--no-cache',
+    help='Recompute everything: neither the result cache nor the compile cache is read (both are refreshed).',
+)
+TimingsOpt = typer.Option(False, '--timings', help='Print the wall time of each step.')
 TrustOpt = typer.Option(
     False,
     '--trust-model',
@@ -48,15 +58,15 @@ SchedulerOpt = typer.Option(
 
 
 def load(config: Path, output: Path | None, trust_model: bool = False, force: bool | None = None):
-    """Read the config; for commands that write a project (``force`` given), check the output folder before
-    the seconds-long import of the ML stack."""
+    """Read the config; for commands that write a project (``force`` given), check the output folder. The ML
+    stack is imported only when the model is loaded (a result-cache hit never imports it)."""
     from fpgaml.config import load_config
 
     cfg = load_config(config, output_dir=output)
     cfg.model.trust = cfg.model.trust or trust_model
     if force is not None:
         check_target(cfg.output_dir, force, user_inputs(cfg))
-    import_ml_stack()
+    quiet_warnings()
     return cfg
 
 

@@ -17,6 +17,7 @@ from fpgaml.cli_common import (
     ForceOpt,
     NoCacheOpt,
     OutputOpt,
+    TimingsOpt,
     TrustOpt,
     finish,
     load,
@@ -32,7 +33,8 @@ def convert(
     config: Path = ConfigArg, output: Path | None = OutputOpt, force: bool = ForceOpt, trust_model: bool = TrustOpt
 ):
     """Write the HLS firmware project (no compile)."""
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     res = run_flow(Project(load(config, output, trust_model, force)), 'convert', force=force)
     show.print_model(res)
@@ -50,13 +52,17 @@ def csim(
     cache_dir: Path | None = CacheOpt,
     no_cache: bool = NoCacheOpt,
     trust_model: bool = TrustOpt,
+    timings: bool = TimingsOpt,
 ):
     """Compile and C-simulate an already written project against the model."""
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     res = run_flow(Project(load(config, output, trust_model)), 'csim', cache=cache_dir, use_cache=not no_cache)
     show.print_model(res)
     show.print_csim(res)
+    if timings:
+        show.print_timings(res)
     finish(res, True)
 
 
@@ -73,9 +79,11 @@ def build_cmd(
     cosim: bool = typer.Option(False, '--cosim', help='With --synth: RTL co-simulation too.'),
     vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
     trust_model: bool = TrustOpt,
+    timings: bool = TimingsOpt,
 ):
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     res = run_flow(
         Project(load(config, output, trust_model, force)),
@@ -96,6 +104,8 @@ def build_cmd(
 
             comparison = compare(res.estimate_result, res.synthesis.result)
     show.print_estimate(res.estimate_result, res.budgets, comparison)
+    if timings:
+        show.print_timings(res)
     finish(res, True)
 
 
@@ -119,7 +129,8 @@ def rtl(
 ):
     """Build, C-simulate, then the same arithmetic as Verilog (da4ml): Verilator against the C-simulation
     (0 mismatching bits, latency and II in cycles) and Yosys resources, beside the estimate."""
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions, check_tools, use_rtl_output
 
     cfg = load(config, output, trust_model, None)
@@ -145,7 +156,8 @@ def estimate(
     """Estimate latency, II and resources per layer and in total (no vendor tools, nothing written)."""
     import json
 
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     project = run_flow(Project(load(config, None, trust_model)), 'estimate')
     est, budgets = project.estimate_result, project.budgets

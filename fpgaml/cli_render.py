@@ -26,19 +26,39 @@ def short_precision(precision: str) -> str:
 
 
 def print_model(res) -> None:
-    """One line: the model's format and the library that loaded it; the extension modules used."""
-    loaded = res.loaded
-    if loaded is not None and loaded.loader:
-        out.print(f'model: {loaded.loader}')
-    if loaded is not None and loaded.source.extensions:
-        out.print(f'extensions: {", ".join(loaded.source.extensions)}')
+    """One line: the model's format and the library that loaded it; the extension modules used; whether the
+    result was replayed from the result cache."""
+    if res.loaded is None and res.report is None:
+        return
+    loader, extensions = res.model_loader
+    if loader:
+        out.print(f'model: {loader}')
+    if extensions:
+        out.print(f'extensions: {", ".join(extensions)}')
+    if res.replayed is not None:
+        out.print(
+            f'result cache: replayed the build of {res.replayed.record.get("created", "?")} (model, config, data '
+            f'and tools unchanged; --no-cache recomputes)'
+        )
+
+
+def print_timings(res) -> None:
+    """Wall time per step of the flow (``--timings``)."""
+    t = Table(title='time per step', title_justify='left')
+    t.add_column('step')
+    t.add_column('seconds', justify='right')
+    for step, s in res.timings.items():
+        t.add_row(step, f'{s:.3f}')
+    t.add_row('total', f'{sum(res.timings.values()):.3f}')
+    out.print(t)
 
 
 def print_layers(res) -> None:
-    t = Table(title=f'{res.conversion.config.name}: {len(res.conversion.layers)} layers', title_justify='left')
+    rows = res.layer_records
+    t = Table(title=f'{res.cfg.name}: {len(rows)} layers', title_justify='left')
     for col in ('layer', 'class', 'output', 'result type', 'weight type', 'RF', 'weights', 'zeros'):
         t.add_column(col)
-    for r in res.conversion.layers:
+    for r in rows:
         t.add_row(
             r.name,
             r.cls,

@@ -16,14 +16,14 @@ hls4ml graph, the written project, the compiled C-simulation library, the figure
                synthesized by Yosys (``fpgaml.rtl``)
 =============  ===========================================================================================
 
-Every command is an ordered list of named steps over a Project (:data:`FLOWS`); ``build`` is the whole
-flow and the other commands are slices of it. A written project lands atomically: it is staged in a
-temporary folder beside the target and installed (``fpgaml.outdir``) only when every step has succeeded.
+Every command is an ordered list of named steps over a Project (:mod:`fpgaml.flow`); ``build`` is the whole
+flow and the other commands are slices of it. A project made before from the same model, config and data is
+replayed from the result cache (:mod:`fpgaml.results`): then ``loaded`` and ``conversion`` stay None and the
+figures come from the cached record.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,21 +32,7 @@ import numpy as np
 
 from fpgaml.atomic import write_json
 from fpgaml.config import ProjectConfig
-from fpgaml.errors import FpgamlError
-from fpgaml.outdir import (
-    REPORT,
-    check_target,
-    folder_lock,
-    install,
-    is_user_os_error,
-    project_files,
-    remove_stale,
-    temp_project_dir,
-    update_manifest,
-    user_inputs,
-    user_os_error,
-    write_manifest,
-)
+from fpgaml.outdir import REPORT, project_files, update_manifest
 
 
 class Project:
@@ -62,6 +48,8 @@ class Project:
         self.synthesis = None  # fpgaml.synth.run.SynthRun
         self.rtl_result = None  # fpgaml.rtl.RtlResult
         self.report: dict | None = None
+        self.replayed = None  # fpgaml.results.Entry: the cached build this project was restored from
+        self.timings: dict[str, float] = {}  # seconds per step of the flow that ran
         self._lib = None
         self._scratch: Path | None = None
 
@@ -174,6 +162,22 @@ class Project:
 
     # ---- results -------------------------------------------------------------------------------------------
     @property
+    def layer_records(self) -> list:
+        """The layer table (:class:`fpgaml.convert.LayerRecord`), from the conversion or the replayed record."""
+        if self.conversion is not None:
+            return self.conversion.layers
+        from fpgaml.convert import LayerRecord
+
+        return [LayerRecord(**r) for r in self.report['layers']]
+
+    @property
+    def model_loader(self) -> tuple[str, list[str]]:
+        """The library that loaded the model, and the extension modules used."""
+        if self.loaded is not None:
+            return self.loaded.loader, list(self.loaded.source.extensions)
+        return self.report['model'].get('loader') or '', list(self.cfg.model.extensions)
+
+    @property
     def budgets_failed(self) -> list:
         return [b for b in self.budgets if not b.passed]
 
@@ -192,12 +196,13 @@ class Project:
         """fpgaml-report.json, report.html and the project README from what this project holds."""
         from fpgaml.convert.writer import render_readme
         from fpgaml.report.html import write_html_report
-        from fpgaml.report.record import project_record
+        from fpgaml.report.record import project_record, refresh_record
 
         if self.report is None:
             self.report = project_record(self)
-        else:
+        else:  # a replayed or csim-updated record: this run's config, budgets and verdict
             self.report['csim'] = self.csim.to_json() if self.csim else self.report.get('csim')
+            refresh_record(self.report, self)
         if self.rtl_result is not None:
             self.report['rtl'] = self.rtl_result.to_json()
         write_json(self.project_dir / REPORT, self.report, indent=2, default=str)
@@ -209,170 +214,9 @@ class Project:
             title=f'{self.cfg.name}: fpgaml report',
             csim=self.csim,
             verification=True,
-            flow=self.conversion.flow_table(),
+            flow=self.report['flow'],
             rtl=(self.report or {}).get('rtl'),
         )
-        render_readme(self.conversion, self.project_dir, final_dir or self.project_dir, self.csim)
-
-
-# ---- the steps of the commands ---------------------------------------------------------------------------------
-class Run:
-    """One command's run of steps over a Project, with the options the steps read."""
-
-    def __init__(
-        self,
-        project: Project,
-        *,
-        force: bool = False,
-        cache: str | Path | None = None,
-        use_cache: bool = True,
-        rtl_options=None,
-    ):
-        self.project, self.force, self.cache, self.use_cache = project, force, cache, use_cache
-        self.target = project.cfg.output_dir
-        self.staging: Path | None = None
-        self.rtl_options = rtl_options
-
-
-def _check_output(run: Run) -> None:
-    check_target(run.target, run.force, user_inputs(run.project.cfg))
-
-
-def _stage(run: Run) -> None:
-    """Create the output's parent, clear what killed runs left beside the target, make the staging folder."""
-    try:
-        run.target.parent.mkdir(parents=True, exist_ok=True)
-        with folder_lock(run.target.parent):
-            remove_stale(run.target)
-        run.staging = temp_project_dir(run.target)
-    except OSError as e:
-        raise user_os_error(e, run.target, 'cannot write the project') from None
-    run.project.project_dir = run.staging
-
-
-def _check_up_to_date(run: Run) -> None:
-    """``csim`` on a written project: the project must be what the config and the model produce now."""
-    from fpgaml.convert import firmware_hash
-
-    if not (run.target / REPORT).is_file():
-        raise FpgamlError(
-            f'{run.target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or "fpgaml build" first'
+        render_readme(
+            self.cfg, self.report['model']['sha256'], self.project_dir, final_dir or self.project_dir, self.csim
         )
-    p = run.project
-    fresh = firmware_hash(p.write(p._scratch_dir() / 'check'))
-    if fresh != firmware_hash(run.target):
-        raise FpgamlError(
-            f'{run.target} is out of date: its firmware differs from what {p.cfg.source.name} and the '
-            f'model produce now; run "fpgaml convert --force" (or "fpgaml build --force")'
-        )
-    p.project_dir = run.target
-    p.conversion.graph.config.config['OutputDir'] = str(run.target)
-    p.report = json.loads((run.target / REPORT).read_text())
-
-
-def _record(run: Run) -> None:
-    run.project._write_record(final_dir=run.target)
-    write_manifest(run.project.project_dir)
-
-
-def _update_record(run: Run) -> None:
-    from fpgaml.convert.writer import render_readme
-
-    p = run.project
-    p.report['csim'] = p.csim.to_json()
-    write_json(p.project_dir / REPORT, p.report, indent=2, default=str)
-    render_readme(p.conversion, p.project_dir, p.project_dir, p.csim)
-    update_manifest(p.project_dir, [REPORT, 'README.md'])
-
-
-def _install(run: Run) -> None:
-    install(run.staging, run.target, force=run.force, protected=user_inputs(run.project.cfg))
-    run.staging = None
-    run.project.project_dir = run.target
-    run.project.conversion.graph.config.config['OutputDir'] = str(run.target)
-
-
-def _synthesize_point(run: Run) -> None:
-    """Vendor HLS synthesis of the written (scratch) project, when a tool is on the PATH; otherwise the run
-    records that no tool was found (never a made-up figure)."""
-    from fpgaml.synth.run import run_synthesis
-
-    run.project.synthesis = run_synthesis(run.project.project_dir, run.project.cfg.backend)
-
-
-STEPS = {
-    'check_output': _check_output,
-    'load': lambda run: run.project.load(),
-    'stage': _stage,
-    'convert': lambda run: run.project.convert(),
-    'write': lambda run: run.project.write(),
-    'estimate': lambda run: run.project.estimate(),
-    'check_up_to_date': _check_up_to_date,
-    'verify': lambda run: run.project.verify(cache=run.cache, use_cache=run.use_cache),
-    'rtl': lambda run: run.project.rtl(run.rtl_options, cache=run.cache),
-    'rtl_check': lambda run: __import__('fpgaml.rtl.model', fromlist=['check_supported']).check_supported(
-        run.project.convert().graph, run.project.cfg.io_type
-    ),
-    'record': _record,
-    'update_record': _update_record,
-    'install': _install,
-    'synthesize_point': _synthesize_point,
-}
-
-# The whole flow, and each command as the slice of it that it runs.
-BUILD = ('check_output', 'load', 'stage', 'convert', 'write', 'estimate', 'verify', 'record', 'install')
-FLOWS = {
-    'build': BUILD,
-    'convert': tuple(s for s in BUILD if s != 'verify'),
-    'csim': ('load', 'convert', 'check_up_to_date', 'verify', 'update_record'),
-    'estimate': ('load', 'convert', 'estimate'),
-    # one point of ``fpgaml sweep`` on a worker: figures only, nothing installed (fpgaml.sweep.task)
-    'sweep': ('load', 'convert', 'write', 'estimate', 'verify'),
-    'sweep_synth': ('load', 'convert', 'write', 'estimate', 'verify', 'synthesize_point'),
-    'sweep_rtl': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl'),
-    'sweep_rtl_synth': ('load', 'convert', 'rtl_check', 'write', 'estimate', 'verify', 'rtl', 'synthesize_point'),
-    # the build, then the RTL backend on the verified graph (fpgaml.rtl); installed only when it all succeeds
-    'rtl': (
-        'check_output',
-        'load',
-        'stage',
-        'convert',
-        'rtl_check',
-        'write',
-        'estimate',
-        'verify',
-        'rtl',
-        'record',
-        'install',
-    ),
-}
-
-
-def run_flow(project: Project, command: str, **options) -> Project:
-    """Run ``command``'s steps over ``project``. Any failure (or Ctrl-C / SIGTERM) removes the staging folder:
-    an existing project is left as it was."""
-    run = Run(project, **options)
-    try:
-        for step in FLOWS[command]:
-            STEPS[step](run)
-    except BaseException as e:
-        if run.staging is not None:
-            shutil.rmtree(run.staging, ignore_errors=True)
-        if run.staging is not None and is_user_os_error(e):
-            raise user_os_error(e, run.target, 'cannot write the project') from None
-        raise
-    finally:
-        project.close()
-    return project
-
-
-def build(
-    cfg: ProjectConfig,
-    *,
-    csim: bool = True,
-    force: bool = False,
-    cache: str | Path | None = None,
-    use_cache: bool = True,
-) -> Project:
-    """``fpgaml build`` (or, without ``csim``, ``fpgaml convert``) as a library call."""
-    return run_flow(Project(cfg), 'build' if csim else 'convert', force=force, cache=cache, use_cache=use_cache)

@@ -51,7 +51,8 @@ def build_task(name: str, files: dict[str, bytes]) -> tuple[dict, bytes]:
 
     require_legacy_keras()
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.report.summary import project_summary
 
     root = Path(tempfile.mkdtemp(prefix=f'fpgaml-build-task-{name}-'))

@@ -17,6 +17,9 @@ def pytest_configure(config):
     # C-simulation libraries compiled by the tests go to a cache inside the checkout, so tests never
     # depend on (or pollute) a developer's own cache.
     os.environ.setdefault('FPGAML_CACHE_DIR', str(REPO / '.pytest_cache' / 'fpgaml-csim'))
+    # No replayed results: a test may change fpgaml's behaviour in-process (monkeypatch) where no cache key can
+    # see it. The result cache's own tests (tests/test_result_cache.py) turn it on.
+    os.environ['FPGAML_RESULT_CACHE'] = '0'
 
 
 @pytest.fixture(scope='session')

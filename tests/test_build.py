@@ -10,7 +10,8 @@ from fpgaml_testutil import write
 
 from fpgaml.config import load_config
 from fpgaml.errors import FpgamlError
-from fpgaml.project import Project, build, run_flow
+from fpgaml.flow import build, run_flow
+from fpgaml.project import Project
 
 pytestmark = pytest.mark.slow
 

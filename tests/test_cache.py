@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     out = tmp_path_factory.mktemp('cache') / 'ref'
     cfg = load_config(REPO / 'models/reference_mlp/config.yml', output_dir=out)

@@ -101,8 +101,8 @@ def test_exact_activation_tables_in_cpp_are_qkeras(tmp_path):
 
 def _build(tmp_path, model, x, extra=''):
     from fpgaml.config import load_config
+    from fpgaml.flow import build
     from fpgaml.frontend import tf221_compat
-    from fpgaml.project import build
 
     model.save(tmp_path / 'm.h5')
     np.savez(tmp_path / 'v.npz', x=x.astype(np.float32))

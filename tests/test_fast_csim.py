@@ -46,7 +46,7 @@ def test_fast_paths_match_hls4ml_code_exhaustively(tmp_path):
 
 def _build(name, tmp_path_factory):
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     out = tmp_path_factory.mktemp(name) / name
     cfg = load_config(REPO / 'models' / name / 'config.yml', output_dir=out)

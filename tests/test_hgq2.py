@@ -197,7 +197,8 @@ def test_build_latency_cli_bit_exact(small):
 def test_build_distributed_arithmetic_bit_exact(small):
     """Strategy distributed_arithmetic (hls4ml's DA, da4ml 0.6.0): bit-exact too."""
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     cfg = load_config(_cfg(small, 'da', 'strategy: distributed_arithmetic\n'), output_dir=small / 'prj_da')
     p = run_flow(Project(cfg), 'build', force=True)
@@ -213,7 +214,8 @@ def test_user_type_kept_warned_and_caught(small):
     """A result type the config sets is kept (hls4ml's bit-exact inference for HGQ would replace it without a
     word), warned about with its file and line, and the comparison catches it: C-simulation fails naming fc1."""
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     cfg = load_config(
         _cfg(small, 'narrow', 'layers:\n  fc1:\n    precision: {result: "fixed<6,2>"}\n'),
@@ -275,7 +277,8 @@ def test_rtl_small_model(small, tmp_path):
     from da4ml.trace import comb_trace
 
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
     from fpgaml.rtl.model import build_rtl_graph
 
@@ -307,7 +310,8 @@ def test_published_hgq2_models_bit_exact(acc, tmp_path):
     from da4ml.trace import comb_trace
 
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl.model import build_rtl_graph
 
     model = SHARED / SHARED_MODELS[acc]

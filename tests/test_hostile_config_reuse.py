@@ -98,7 +98,7 @@ def test_bidirectional_rnn_reuse_factor_is_checked_per_direction(tmp_path, rf, o
 @pytest.mark.slow
 def test_unusual_latency_reuse_factor_builds_and_matches(tmp_path):
     """The kept value really builds: g++ C-simulation of the PointwiseConv1D with RF 14 agrees with Keras."""
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     _save(tmp_path, 'pointwise')
     np.save(tmp_path / 'x.npy', np.random.default_rng(0).uniform(-1, 1, (50, 10, 4)).astype(np.float32))

@@ -36,7 +36,7 @@ def tiny(tmp_path_factory):
     from fpgaml.config import load_config
     from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     d = tmp_path_factory.mktemp('tiny')
     K.utils.set_random_seed(7)
@@ -342,7 +342,7 @@ def test_wide_exponent_po2_weights_are_sized_from_the_weights_present(tmp_path):
     from qkeras import QActivation, QDense, quantized_bits, quantized_po2
 
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     K.utils.set_random_seed(1)
     inp = K.layers.Input((8,), name='x')

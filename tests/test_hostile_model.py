@@ -372,7 +372,7 @@ def embedding_model(tmp_path_factory):
 @pytest.mark.slow
 def test_embedding_model_builds_and_verifies(tmp_path, embedding_model):
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     cfg = load_config(write(tmp_path / 'c.yml', f'model: {embedding_model / "emb.h5"}\nname: emb\n'), tmp_path / 'p')
     res = build(cfg, csim=True, force=False)
@@ -384,7 +384,8 @@ def test_embedding_model_builds_and_verifies(tmp_path, embedding_model):
 def test_embedding_indices_out_of_range(tmp_path, embedding_model):
     from fpgaml.config import load_config
     from fpgaml.errors import FpgamlError
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     np.savez(tmp_path / 'val.npz', x=np.tile(np.array([0, 5, 99, 100, 3, 2.5]), (20, 1)))
     cfg = load_config(
@@ -435,7 +436,7 @@ def softmax_model(tmp_path_factory):
 )
 def test_softmax_only_model_builds_and_verifies(tmp_path, softmax_model, io_type, layer, extra):
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     lines = ''.join(f'      {k}: {v}\n' for k, v in layer.items())
     text = (

@@ -6,7 +6,7 @@ import pytest
 from fpgaml_testutil import write
 
 from fpgaml.config import load_config
-from fpgaml.project import build
+from fpgaml.flow import build
 
 pytestmark = pytest.mark.slow
 

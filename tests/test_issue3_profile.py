@@ -105,7 +105,7 @@ def test_hls4ml_format_precision_policy_key(wide_float_mlp, tmp_path):
 
 def test_profiled_float_model_agrees_with_keras(wide_float_mlp):
     """g++ C-simulation: profile reaches >= 99% argmax agreement where fixed<16,6> overflows."""
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     res = build(_cfg(wide_float_mlp), csim=True, force=True)
     c = res.csim

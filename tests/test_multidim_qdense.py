@@ -11,7 +11,8 @@ import pytest
 from fpgaml_testutil import write
 
 from fpgaml.config import load_config
-from fpgaml.project import Project, build
+from fpgaml.flow import build
+from fpgaml.project import Project
 
 CONFIG = """\
 model: {model}

@@ -71,7 +71,7 @@ def test_threaded_batch_equals_serial(tmp_path):
     from fpgaml.config import load_config
     from fpgaml.csim.compile import compile_library
     from fpgaml.csim.harness import CsimLibrary
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     for name in ('reference_mlp', 'reference_cnn'):
         cfg = load_config(MODELS_DIR / name / 'config.yml', output_dir=tmp_path / name)

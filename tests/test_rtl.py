@@ -47,7 +47,8 @@ def _cfg(d, extra='', io='io_parallel'):
 @pytest.fixture(scope='module')
 def built(tiny):
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
 
     cfg = load_config(_cfg(tiny, 'rtl:\n  samples: 2000\n  pipeline_cutoff: 5\n'), output_dir=tiny / 'prj')
@@ -201,7 +202,7 @@ def test_rtl_options_in_both_config_formats(tiny):
 def test_distributed_arithmetic_strategy_is_accepted_and_csim_verified(tiny):
     """hls4ml's own Strategy: distributed_arithmetic (HLS C++ from da4ml), in both YAML formats, C-simulated."""
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
     from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph
 
     h = write(
@@ -318,7 +319,8 @@ def test_pooling_model_runs_in_verilator(tmp_path):
     """The whole `fpgaml rtl` path on the 1D pooling model: da4ml's Verilog of average, padded and global
     pooling, simulated in Verilator against the C-simulation, 0 mismatching bits."""
     from fpgaml.config import load_config
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
 
     fn, shape = POOL_MODELS['pool1d']

@@ -13,7 +13,7 @@ import pytest
 from fpgaml_testutil import skip_without_hgq
 
 from fpgaml.config import load_config
-from fpgaml.project import build
+from fpgaml.flow import build
 
 pytestmark = pytest.mark.slow
 

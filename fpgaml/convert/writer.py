@@ -100,9 +100,8 @@ def render_harness(project_dir: Path, graph) -> Path:
     return path
 
 
-def render_readme(conv, project_dir: Path, final_dir: Path, csim) -> None:
+def render_readme(cfg, model_sha256: str, project_dir: Path, final_dir: Path, csim) -> None:
     """The project's README.md (what it is, how it was made, its C-simulation verdict)."""
-    cfg = conv.config
     if csim is None:
         summary = 'not run (`fpgaml csim` or `fpgaml build`)'
     else:
@@ -115,7 +114,7 @@ def render_readme(conv, project_dir: Path, final_dir: Path, csim) -> None:
         hls4ml_version=metadata.version('hls4ml'),
         date=_dt.date.today().isoformat(),
         model=cfg.model.describe(),
-        model_sha256=conv.loaded.sha256,
+        model_sha256=model_sha256,
         config=cfg.source,
         backend=cfg.backend,
         part=cfg.part,

@@ -68,7 +68,7 @@ def count_params(model) -> int:
 def csim(config: Path, samples: int | None = None) -> dict:
     """Build ``config`` into a scratch folder and C-simulate it; the report's figures for metrics.json."""
     from fpgaml.config import load_config
-    from fpgaml.project import build
+    from fpgaml.flow import build
 
     scratch = Path(tempfile.mkdtemp(prefix='fpgaml-zoo-'))
     try:

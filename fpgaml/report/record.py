@@ -58,6 +58,19 @@ def project_record(project) -> dict:
     }
 
 
+def refresh_record(record: dict, project) -> None:
+    """A record made by an earlier run (a replayed build, a project being C-simulated again), brought up to this
+    run: its config (output folder, budgets), the budgets' verdicts, the date, the tools, the model's paths."""
+    cfg = project.cfg
+    record.update(
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds'),
+        config=cfg.summary(),
+        budgets=[b.model_dump() for b in project.budgets],
+        tool_versions=tool_versions(),
+    )
+    record['model']['files'] = [str(p) for p in cfg.model.paths()]
+
+
 def read_record(project: Path) -> tuple[dict, object, list]:
     """A written project's record, with its estimate (:class:`~fpgaml.estimate.Estimate`) and budgets
     (:class:`~fpgaml.target.budgets.BudgetResult`) read back; FpgamlError for a folder that has none."""

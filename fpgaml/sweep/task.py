@@ -115,7 +115,8 @@ def _run(config: dict, files: dict, options: dict, work: Path) -> dict:
 
     warnings.filterwarnings('ignore')
     from fpgaml.config.schema import ProjectConfig
-    from fpgaml.project import Project, run_flow
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
 
     paths = {}
     for role, (name, data) in files.items():
