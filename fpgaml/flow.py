@@ -189,7 +189,7 @@ def _synthesize_point(run: Run) -> None:
 
 STEPS = {
     'check_output': _check_output,
-    'load': lambda run: run.project.load(),
+    'load': lambda run: run.project.load(cache=run.cache, use_cache=run.use_cache),
     'stage': _stage,
     'convert': lambda run: run.project.convert(),
     'write': lambda run: run.project.write(),

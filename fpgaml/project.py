@@ -54,11 +54,15 @@ class Project:
         self._scratch: Path | None = None
 
     # ---- verbs -----------------------------------------------------------------------------------------------
-    def load(self):
+    def load(self, cache: str | Path | None = None, use_cache: bool = True):
+        """The model, loaded; its Keras outputs are remembered in the cache folder (``use_cache=False``:
+        recomputed, and the cache refreshed)."""
+        from fpgaml import results
         from fpgaml.frontend import load_model
 
         if self.loaded is None:
             self.loaded = load_model(self.cfg.model)
+            self.loaded.references = results.references(self.loaded, self.cfg, cache, read=use_cache)
         return self.loaded
 
     def convert(self):

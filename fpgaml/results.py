@@ -81,6 +81,25 @@ def _extension_files(cfg) -> list[Path]:
     return out
 
 
+def _library_versions() -> str:
+    return ''.join(f'{pkg}={_version(pkg)};' for pkg in VERSIONED)
+
+
+def references(loaded, cfg, cache: str | Path | None = None, read: bool = True):
+    """The store of ``loaded``'s Keras outputs (:mod:`fpgaml.frontend.references`), on disk in the cache folder
+    unless the result cache is off; keyed by the model's bytes, the samples, its extension code, the library
+    versions and fpgaml's code."""
+    from fpgaml.csim.compile import cache_dir
+    from fpgaml.frontend.references import ReferenceStore
+
+    if not enabled():
+        return ReferenceStore(loaded.sha256)
+    h = hashlib.sha256(code_digest().encode() + _library_versions().encode())
+    for p in _extension_files(cfg):
+        h.update(str(p).encode() + b'\0' + sha256_file(p).encode())
+    return ReferenceStore(loaded.sha256, h.hexdigest(), cache_dir(cache) / 'keras', read)
+
+
 def result_key(cfg) -> str:
     """The content key of what ``cfg`` builds: model files, extension code, validation data, the config (all
     but the output folder and the budgets), fpgaml's code, the versions of the libraries and the compiler."""
@@ -88,8 +107,7 @@ def result_key(cfg) -> str:
     from fpgaml.csim.staging import fast_csim_default
 
     h = hashlib.sha256(FORMAT + code_digest().encode())
-    for pkg in VERSIONED:
-        h.update(f'{pkg}={_version(pkg)};'.encode())
+    h.update(_library_versions().encode())
     h.update(_compiler_id().encode() + f';fast={fast_csim_default()}'.encode())
     settings = cfg.summary()
     for k in ('output_dir', 'budgets', 'sweep'):

@@ -136,3 +136,17 @@ def test_csim_and_estimate_replay_and_a_changed_project_is_refused(work):
     f.write_text(f.read_text() + '\n// edited\n')
     code, text, _ = fpgaml('csim', work / 'model' / 'config.yml', '-o', work / 'cold', cache=work / 'cache')
     assert code != 0 and 'out of date' in text, text
+
+
+def test_changed_reuse_factor_reconverts_but_reuses_the_keras_outputs(work, edited):
+    cfg = edited('reuse_factor: 1', 'reuse_factor: 2')
+    code, text, imported = fpgaml('build', cfg, '-o', work / 'rf2', cache=work / 'cache')
+    # (reuse 2 doubles the latency: past the config's budget, so the command fails on that after building)
+    assert 'result cache: replayed' not in text and 'C-simulation PASSED' in text, text
+    assert 'II 2 cycles exceeds budget' in text
+    rep = json.loads((work / 'rf2' / 'fpgaml-report.json').read_text())
+    assert rep['config']['reuse_factor'] == 2 and rep['result_cache']['hit'] is False
+    # the model outputs and the layer outputs (softmax input, error bounds) were read, not recomputed
+    assert rep['result_cache']['keras_outputs_cached'] >= 2
+    cold = json.loads((work / 'cold' / 'fpgaml-report.json').read_text())
+    assert cold['result_cache']['keras_outputs_cached'] == 0

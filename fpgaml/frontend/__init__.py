@@ -22,6 +22,7 @@ from fpgaml.config.schema import ModelSource
 from fpgaml.errors import FpgamlError
 from fpgaml.families import keras_input_limits, keras_quantization, splits_activation
 from fpgaml.frontend.keras2_arch import keras2_parser_arch
+from fpgaml.frontend.references import ReferenceStore
 
 Flavor = Literal['tf_keras', 'keras3']
 
@@ -89,6 +90,12 @@ class LoadedModel:
     source: ModelSource
     pruning_stripped: list[str] = field(default_factory=list)
     loader: str = ''  # the model's format and the library that loaded it (fpgaml.frontend.archives.loader_line)
+    # where its Keras outputs are remembered (in memory; on disk once a Project gives it a cache folder)
+    references: ReferenceStore | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.references is None:
+            self.references = ReferenceStore(self.sha256)
 
     # ---- description ---------------------------------------------------------------------------
     @property
@@ -142,13 +149,21 @@ class LoadedModel:
 
     # ---- evaluation ----------------------------------------------------------------------------
     def predict(self, x: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
+        """The model's outputs on ``x`` (computed once per samples: :mod:`fpgaml.frontend.references`)."""
+        return self.references.remembered('predict', x, self._predict)
+
+    def _predict(self, x) -> list[np.ndarray]:
         with contextlib.redirect_stdout(io.StringIO()), tf221_compat():
             y = self.model.predict(x, verbose=0, batch_size=1024)
         return [np.asarray(a) for a in (y if isinstance(y, (list, tuple)) else [y])]
 
     def layer_outputs(self, x) -> dict[str, np.ndarray]:
         """Each layer's output on ``x``; for layers with a fused activation, also the output before the
-        activation under ``<name>`` and after it under ``<name>:post`` (matching how hls4ml splits them)."""
+        activation under ``<name>`` and after it under ``<name>:post`` (matching how hls4ml splits them).
+        Computed once per samples (:mod:`fpgaml.frontend.references`)."""
+        return self.references.remembered('layers', x, self._all_layer_outputs)
+
+    def _all_layer_outputs(self, x) -> dict[str, np.ndarray]:
         with tf221_compat():
             return self._layer_outputs(x)
 

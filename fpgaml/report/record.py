@@ -55,6 +55,8 @@ def project_record(project) -> dict:
         'notes': conv.notes,
         'csim': project.csim.to_json() if project.csim else None,
         'rtl': project.rtl_result.to_json() if getattr(project, 'rtl_result', None) is not None else None,
+        # computed, not replayed; how many of the Keras model's outputs came from the cache (fpgaml.results)
+        'result_cache': {'hit': False, 'keras_outputs_cached': conv.loaded.references.hits},
     }
 
 
