@@ -10,7 +10,15 @@ from pathlib import Path
 import typer
 
 from fpgaml import cli_render as show
-from fpgaml.cli_common import CacheOpt, ConfigArg, ForceOpt, SchedulerOpt, TrustOpt, import_ml_stack
+from fpgaml.cli_common import (
+    CacheOpt,
+    ConfigArg,
+    ForceOpt,
+    NoCacheOpt,
+    SchedulerOpt,
+    TrustOpt,
+    quiet_warnings,
+)
 from fpgaml.cli_project import build_cmd
 from fpgaml.cli_render import out
 from fpgaml.cli_signals import interruptible
@@ -29,6 +37,7 @@ def regress(
         help="Folder of reference models (default: ./models if it exists, else the checkout's models/).",
     ),
     cache_dir: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
     scheduler: str | None = typer.Option(
         None,
         '--scheduler',
@@ -42,9 +51,10 @@ def regress(
     from fpgaml.zoo import default_models_dir, models_folder
 
     folder = models_folder(models_dir) if models_dir is not None else default_models_dir()
-    if scheduler is None:
-        import_ml_stack()
-    results = run_regress(models, update=update, models_dir=folder, cache=cache_dir, scheduler=scheduler)
+    quiet_warnings()  # (the ML stack is imported only for the models that are rebuilt, not replayed)
+    results = run_regress(
+        models, update=update, models_dir=folder, cache=cache_dir, scheduler=scheduler, use_cache=not no_cache
+    )
     show.print_regress(results)
     failed = [r.model for r in results if not r.passed]
     if failed:

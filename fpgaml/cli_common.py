@@ -25,14 +25,6 @@ def quiet_warnings() -> None:
         warnings.filterwarnings('ignore')
 
 
-def import_ml_stack() -> None:
-    quiet_warnings()
-    import hls4ml  # noqa: F401
-    import qkeras  # noqa: F401
-    import tensorflow  # noqa: F401
-    import tf_keras  # noqa: F401
-
-
 ConfigArg = typer.Argument(..., help='YAML config (fpgaml format or hls4ml format).', show_default=False)
 OutputOpt = typer.Option(None, '--output', '-o', help='Output folder (overrides the config).')
 ForceOpt = typer.Option(False, '--force', help='Replace an existing project.')

@@ -221,9 +221,15 @@ def print_regress(results) -> None:
             str(r.outputs_compared),
             str(r.outputs_differing),
             'changed' if r.firmware_changed else 'same',
-            f'{r.seconds:.1f}' + (' (cached)' if r.compile_cached else ''),
+            f'{r.seconds:.1f}' + (' (replayed)' if r.replayed else ' (cached)' if r.compile_cached else ''),
         )
     out.print(t)
+    replayed = sum(r.replayed for r in results)
+    if replayed:
+        out.print(
+            f'result cache: {replayed} of {len(results)} passes replayed (model, config, golden record and tools '
+            f'unchanged; --no-cache rebuilds)'
+        )
     for r in results:
         if r.first_difference:
             out.print(f'{r.model}: first difference at {r.first_difference}')

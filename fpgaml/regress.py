@@ -13,13 +13,13 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from fpgaml import parallel
+from fpgaml import parallel, results
 from fpgaml import validation as vdata
 from fpgaml.atomic import write_bytes, write_json
 from fpgaml.config import load_config
@@ -121,6 +121,7 @@ class RegressResult:
     seconds: float = 0.0
     compile_cached: bool = False
     changes: list[str] = field(default_factory=list)
+    replayed: bool = False  # the pass of an earlier run with the same model, config, golden record and tools
 
     @property
     def passed(self) -> bool:
@@ -202,7 +203,12 @@ def _first_divergent_layer(conv, golden: dict, traces: dict) -> str | None:
     )
 
 
-def regress_one(name: str, config: Path, update: bool = False, cache: str | None = None) -> RegressResult:
+def regress_one(
+    name: str, config: Path, update: bool = False, cache: str | None = None, use_cache: bool = True
+) -> RegressResult:
+    """Rebuild ``name``, C-simulate it on its golden inputs and compare. A pass is kept in the result cache
+    (:mod:`fpgaml.results`): while the model, config, golden record, tools and fpgaml are unchanged it is
+    replayed without rebuilding (``use_cache=False`` rebuilds); a failure is always recomputed."""
     t0 = time.perf_counter()
     golden_path = config.parent / GOLDEN
     try:
@@ -213,20 +219,25 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
         golden = None  # --update records a damaged record anew
     work = Path(tempfile.mkdtemp(prefix=f'fpgaml-regress-{name}-'))
     try:
-        project = Project(load_config(config, output_dir=work / name))
-        cfg = project.cfg
+        cfg = load_config(config, output_dir=work / name)
+        key = results.verdict_key('regress', cfg, golden_path) if results.enabled() and golden is not None else None
+        held = results.recall_verdict(key, cache) if key is not None and use_cache and not update else None
+        if held is not None:
+            return replace(RegressResult(**held), replayed=True, seconds=round(time.perf_counter() - t0, 2))
+        project = Project(cfg)
+        project.load(cache=cache, use_cache=use_cache)
         project.write(work / name)
         conv = project.conversion
         # A golden record is always written by hls4ml's own ap_fixed code (fpgaml's C-simulation fast paths
         # off); checking against it uses the fast paths, so every regression run also proves them exact.
         recording = update or golden is None
-        compiled = project.compile(cache=cache, fast=False if recording else None)
+        compiled = project.compile(cache=cache, use_cache=use_cache, fast=False if recording else None)
         xs = _inputs_from_golden(golden) if golden and not update else _fresh_inputs(cfg, conv, project.loaded)
         ys = project.predict(xs, label=f'C-simulation of {name}')
         _, traces = project.trace([x[:TRACE_SAMPLES] for x in xs], traced_layers(conv.graph))
         record = _record(name, cfg, conv, work / name, xs, ys, traces)
         fast_mismatch = None
-        if recording and project.compile(cache=cache).fast:
+        if recording and project.compile(cache=cache, use_cache=use_cache).fast:
             ys_fast = project.predict(xs, label=f'C-simulation of {name} (fast paths)')
             bad = sum(int(np.sum(a != b)) for a, b in zip(ys, ys_fast))
             if bad:
@@ -282,6 +293,8 @@ def regress_one(name: str, config: Path, update: bool = False, cache: str | None
                     f'new golden record: {record["samples"]} samples, firmware {record["firmware_sha256"][:12]}'
                 ]
     res.seconds = round(time.perf_counter() - t0, 2)
+    if key is not None and res.status == 'pass':
+        results.keep_verdict(key, asdict(res), cache)
     return res
 
 
@@ -303,6 +316,7 @@ def regress(
     models_dir: Path = MODELS_DIR,
     cache: str | None = None,
     scheduler: str | None = None,
+    use_cache: bool = True,
 ) -> list[RegressResult]:
     """Regress the models here, one after another, or (``scheduler``: ``"local"`` or ``tcp://host:port``) as
     one Dask task each (:func:`regress_distributed`)."""
@@ -317,7 +331,9 @@ def regress(
             load_golden(models[n].parent / GOLDEN)
     if scheduler is not None:
         return regress_distributed(names or list(models), models, update, None if scheduler == 'local' else scheduler)
-    return [regress_one(n, models[n], update=update, cache=cache) for n in (names or list(models))]
+    return [
+        regress_one(n, models[n], update=update, cache=cache, use_cache=use_cache) for n in (names or list(models))
+    ]
 
 
 def regress_task(name: str, files: dict[str, bytes], update: bool) -> tuple[dict, bytes | None]:

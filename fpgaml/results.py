@@ -29,7 +29,7 @@ from pathlib import Path
 
 import fpgaml
 from fpgaml._owner import sha256_file
-from fpgaml.atomic import write_text
+from fpgaml.atomic import write_json, write_text
 
 FORMAT = b'fpgaml-results-1'
 RECORD = 'record.json'
@@ -220,3 +220,38 @@ def _write_entry(tmp: Path, project_dir: Path, record: dict) -> None:
     sums[RECORD] = sha256_file(tmp / RECORD)
     write_text(tmp / MANIFEST, ''.join(f'{d}  {n}\n' for n, d in sorted(sums.items())))
     os.chmod(tmp, 0o755)  # (mkdtemp makes 0700: a shared cache is read by others)
+
+
+# ---- verdicts: small JSON results (a regression's pass) -------------------------------------------------------
+def verdict_key(kind: str, cfg, *files: Path) -> str:
+    """The key of a verdict about what ``cfg`` builds, checked against ``files`` (e.g. a golden record)."""
+    h = hashlib.sha256(kind.encode() + b'\0' + result_key(cfg).encode())
+    for p in files:
+        h.update(str(p).encode() + b'\0' + sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def _verdict_path(key: str, cache: str | Path | None) -> Path:
+    return root(cache) / 'verdicts' / key[:2] / f'{key}.json'
+
+
+def recall_verdict(key: str, cache: str | Path | None = None) -> dict | None:
+    """The verdict stored under ``key``, or None (never stored, or damaged: recomputed)."""
+    try:
+        held = json.loads(_verdict_path(key, cache).read_text())
+        value = held['verdict']
+        digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if held.get('sha256') == digest else None
+
+
+def keep_verdict(key: str, verdict: dict, cache: str | Path | None = None) -> None:
+    """Store ``verdict`` under ``key`` (a cache that cannot be written only costs recomputation)."""
+    digest = hashlib.sha256(json.dumps(verdict, sort_keys=True).encode()).hexdigest()
+    path = _verdict_path(key, cache)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, {'sha256': digest, 'verdict': verdict})
+    except OSError:
+        pass

@@ -150,3 +150,27 @@ def test_changed_reuse_factor_reconverts_but_reuses_the_keras_outputs(work, edit
     assert rep['result_cache']['keras_outputs_cached'] >= 2
     cold = json.loads((work / 'cold' / 'fpgaml-report.json').read_text())
     assert cold['result_cache']['keras_outputs_cached'] == 0
+
+
+def test_warm_regress_replays_a_pass_and_recomputes_when_the_golden_record_changes(tmp_path):
+    models = tmp_path / 'models'
+    shutil.copytree(REPO / 'models' / 'reference_mlp', models / 'reference_mlp')
+    args = ('regress', '--models-dir', models)
+    code, text, imported = fpgaml(*args, cache=tmp_path / 'cache')
+    assert code == 0 and '(replayed)' not in text and 'hls4ml' in imported, text
+    code, text, imported = fpgaml(*args, cache=tmp_path / 'cache')
+    assert code == 0 and '1 of 1 passes replayed' in text and imported == [], text
+
+    golden = models / 'reference_mlp' / 'golden.json'
+    record = json.loads(golden.read_text())
+    record['outputs'][0]['bits'][0][0] += 1  # a changed expectation is checked again, and fails
+    golden.write_text(json.dumps(record))
+    code, text, _ = fpgaml(*args, cache=tmp_path / 'cache')
+    assert code != 0 and 'replayed' not in text and 'sample 0, output 0[0]' in text, text
+
+
+def test_help_and_report_never_import_the_ml_stack(work):
+    code, text, imported = fpgaml('--help', cache=work / 'cache')
+    assert code == 0 and 'build' in text and imported == [], text
+    code, text, imported = fpgaml('report', work / 'cold', cache=work / 'cache')
+    assert code == 0 and 'LUT' in text and imported == [], (text, imported)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,15 @@ from fpgaml.csim.checks import (
 )
 from fpgaml.csim.compile import compile_library
 from fpgaml.csim.harness import CsimLibrary
-from fpgaml.csim.reference import decode, exact_point, first_divergent_layer, is_xnor, keras_outputs
+from fpgaml.csim.reference import (
+    before_final_softmax,
+    decode,
+    exact_point,
+    first_divergent_layer,
+    is_xnor,
+    keras_input,
+    keras_outputs,
+)
 
 
 @dataclass
@@ -181,16 +190,23 @@ def run_csim(
     xs = [vdata.quantize(x, t) for x, t in zip(raw, in_types)]  # the firmware's inputs, for Keras
     n = xs[0].shape[0]
 
-    compiled = compile_library(project_dir, cfg.name, cache=cache, use_cache=use_cache)
+    on_grid = all(np.array_equal(r, x) for r, x in zip(raw, xs))
+    with ThreadPoolExecutor(1, thread_name_prefix='fpgaml-keras') as keras:
+        # Keras computes its side while g++ compiles the firmware (the compile only waits on processes)
+        k_grid = keras.submit(keras_outputs, loaded, xs, n)
+        k_raw = None if on_grid else keras.submit(keras_outputs, loaded, raw, n)
+        pre = before_final_softmax(conv) if conv.bit_exact else None
+        if pre is not None and pre.class_name != 'Input':  # the layer outputs exact_point compares with
+            keras.submit(loaded.layer_outputs, keras_input(xs))
+        compiled = compile_library(project_dir, cfg.name, cache=cache, use_cache=use_cache)
+        y_k = k_grid.result()
+        y_raw = y_k if on_grid else k_raw.result()
     lib = CsimLibrary(compiled.path, threads=csim_threads(cfg.io_type))
     t0 = time.perf_counter()
     y_fw = lib.predict(raw)  # the firmware converts the raw data itself (its input type)
     run_s = time.perf_counter() - t0
     out_vars = conv.graph.get_output_variables()
     y_fw = [decode(y, v.type.precision) for y, v in zip(y_fw, out_vars)]
-    y_k = keras_outputs(loaded, xs, n)
-    on_grid = all(np.array_equal(r, x) for r, x in zip(raw, xs))
-    y_raw = y_k if on_grid else keras_outputs(loaded, raw, n)
 
     failures: list[str] = check_weight_files(project_dir)
     notes: list[str] = list(compiled.notes)

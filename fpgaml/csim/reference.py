@@ -33,8 +33,7 @@ def decode(values: np.ndarray, precision) -> np.ndarray:
 
 def keras_outputs(loaded, xs: list[np.ndarray], n: int) -> list[np.ndarray]:
     """The Keras model's outputs on the samples ``xs`` (float32, as Keras computes), ``(n, values)`` each."""
-    kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
-    return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(kin)]
+    return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(keras_input(xs))]
 
 
 def first_divergent_layer(
@@ -46,7 +45,7 @@ def first_divergent_layer(
     if not traced:
         return None
     _, fw = lib.trace(xs, traced)
-    kout = conv.loaded.layer_outputs([x.astype(np.float32) for x in xs] if len(xs) > 1 else xs[0].astype(np.float32))
+    kout = conv.loaded.layer_outputs(keras_input(xs))
     unscaled = without_keras_reference(conv.graph)  # e.g. a layer whose scale hls4ml split off (ApplyAlpha)
 
     def compared():  # the traced layers with a Keras output of their size, in network order
@@ -67,12 +66,23 @@ def first_divergent_layer(
     return first_divergence(compared())
 
 
+def keras_input(xs: list[np.ndarray]):
+    """The samples as Keras takes them (float32; one array for a one-input model)."""
+    return xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
+
+
+def before_final_softmax(conv: Conversion):
+    """The layer feeding a model's only output when that is a softmax (bit-exact mode compares its output);
+    None otherwise."""
+    out = output_layers(conv.graph)
+    return out[0].get_input_node() if len(out) == 1 and out[0].class_name == 'Softmax' else None
+
+
 def exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
     """What bit-exact mode compares: the outputs, or a final softmax's input (a lookup table follows). Returns
     (firmware values, Keras values, their types, what is compared, in words)."""
-    out = output_layers(conv.graph)
-    if len(out) == 1 and out[0].class_name == 'Softmax':
-        pre = out[0].get_input_node()
+    pre = before_final_softmax(conv)
+    if pre is not None:
         if pre.class_name == 'Input':  # a softmax-only model: its input is the data both sides were given
             return (
                 [xs[0].reshape(n, -1)],
@@ -81,8 +91,7 @@ def exact_point(conv: Conversion, lib: CsimLibrary, xs, y_fw, y_k, n):
                 'softmax input (the model input); softmax output by tolerance',
             )
         _, tr = lib.trace(xs, {pre.name: pre.get_output_variable().size()})
-        kin = xs[0].astype(np.float32) if len(xs) == 1 else [x.astype(np.float32) for x in xs]
-        ref = keras_reference(pre, conv.loaded.layer_outputs(kin), conv.loaded.model)
+        ref = keras_reference(pre, conv.loaded.layer_outputs(keras_input(xs)), conv.loaded.model)
         if ref is None:
             raise RuntimeError(f'no Keras output to compare with layer {pre.name}')
         precision = pre.get_output_variable().type.precision
