@@ -331,9 +331,7 @@ def regress(
             load_golden(models[n].parent / GOLDEN)
     if scheduler is not None:
         return regress_distributed(names or list(models), models, update, None if scheduler == 'local' else scheduler)
-    return [
-        regress_one(n, models[n], update=update, cache=cache, use_cache=use_cache) for n in (names or list(models))
-    ]
+    return [regress_one(n, models[n], update=update, cache=cache, use_cache=use_cache) for n in (names or list(models))]
 
 
 def regress_task(name: str, files: dict[str, bytes], update: bool) -> tuple[dict, bytes | None]:
