@@ -100,15 +100,20 @@ def references(loaded, cfg, cache: str | Path | None = None, read: bool = True):
     return ReferenceStore(loaded.sha256, h.hexdigest(), cache_dir(cache) / 'keras', read)
 
 
-def result_key(cfg) -> str:
-    """The content key of what ``cfg`` builds: model files, extension code, validation data, the config (all
-    but the output folder and the budgets), fpgaml's code, the versions of the libraries and the compiler."""
+def environment() -> str:
+    """Digest of everything beside the inputs that shapes a result: fpgaml's code, the versions of hls4ml and the
+    ML stack, the compiler and the C-simulation's fast paths (a sweep point's cache key holds it too)."""
     from fpgaml.csim.compile import _compiler_id
     from fpgaml.csim.staging import fast_csim_default
 
-    h = hashlib.sha256(FORMAT + code_digest().encode())
-    h.update(_library_versions().encode())
-    h.update(_compiler_id().encode() + f';fast={fast_csim_default()}'.encode())
+    text = f'{code_digest()};{_library_versions()};{_compiler_id()};fast={fast_csim_default()}'
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def result_key(cfg) -> str:
+    """The content key of what ``cfg`` builds: model files, extension code, validation data, the config (all
+    but the output folder and the budgets), fpgaml's code, the versions of the libraries and the compiler."""
+    h = hashlib.sha256(FORMAT + environment().encode())
     settings = cfg.summary()
     for k in ('output_dir', 'budgets', 'sweep'):
         settings.pop(k, None)

@@ -53,13 +53,15 @@ def portable_config(cfg) -> dict:
 
 
 def point_key(config: dict, files: dict, options: dict) -> str:
-    """sha256 of the resolved config, the model and data bytes, the options and the tool versions."""
-    import fpgaml
+    """sha256 of the resolved config, the model and data bytes, the options, fpgaml's code and the tool versions
+    (:func:`fpgaml.results.environment`)."""
+    from fpgaml import results
 
     h = hashlib.sha256()
     h.update(
         json.dumps(
-            {'format': CACHE_FORMAT, 'fpgaml': fpgaml.__version__, 'config': config, 'options': options}, sort_keys=True
+            {'format': CACHE_FORMAT, 'fpgaml': results.environment(), 'config': config, 'options': options},
+            sort_keys=True,
         ).encode()
     )
     for role in sorted(files):
