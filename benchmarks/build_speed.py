@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/build_speed.py [--config models/reference_mlp/config.yml] [--pairs 3]
 
-hls4ml alone: import the ML stack, load the Keras model, ``config_from_keras_model``, convert (the config's
-part, clock, io type, strategy and reuse factor), ``compile()`` (g++), ``predict`` on the validation samples.
+hls4ml alone: import the ML stack, load the Keras model, a model-level hls4ml config, convert (the config's
+part, clock, io type, strategy and reuse factor; what ``convert_from_keras_model`` does, with hls4ml's Keras-2
+converter), ``compile()`` (g++), ``predict`` on the validation samples.
 fpgaml cold: ``fpgaml build --no-cache`` with an empty cache folder (every step computed, g++ included).
 fpgaml warm: ``fpgaml build`` again with that cache filled (a result-cache hit: nothing recomputed).
 
@@ -40,12 +41,21 @@ import tf_keras
 co = {}
 _add_supported_quantized_objects(co)
 model = tf_keras.models.load_model(config.parent / c['model'], custom_objects=co, compile=False)
-hc = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=c.get('backend', 'Vivado'))
-hc['Model']['Strategy'] = c.get('strategy', 'Latency')
-hc['Model']['ReuseFactor'] = c.get('reuse_factor', 1)
-hm = hls4ml.converters.convert_from_keras_model(
-    model, hls_config=hc, output_dir=out, backend=c.get('backend', 'Vivado'), part=c['part'],
-    clock_period=c['clock_period'], io_type=c.get('io_type', 'io_parallel'))
+# (config_from_keras_model, too, takes hls4ml's Keras-3 route here: the model-level config by hand; QKeras
+# quantizers set the layers' types in the parser)
+hc = {'Model': {'Precision': 'fixed<16,6>', 'ReuseFactor': c.get('reuse_factor', 1),
+                'Strategy': c.get('strategy', 'Latency')}}
+# hls4ml.converters.convert_from_keras_model, with its Keras-2 converter (with Keras 3 installed hls4ml 1.3.0
+# picks its Keras-3 parser, which cannot read a tf_keras model)
+from hls4ml.converters import _check_hls_config, _check_model_config, create_config
+from hls4ml.converters.keras_v2_to_hls import keras_v2_to_hls
+full = create_config(output_dir=out, project_name='myproject', backend=c.get('backend', 'Vivado'), part=c['part'],
+                     clock_period=c['clock_period'], io_type=c.get('io_type', 'io_parallel'))
+full['KerasModel'] = model
+full['HLSConfig'] = {'Model': _check_model_config(hc['Model'])}
+full['HLSConfig']['Model']['BitExact'] = None
+_check_hls_config(full, hc)
+hm = keras_v2_to_hls(full)
 hm.compile()
 x = np.load(config.parent / c['validation']['data'])['x'][:1000]
 y = hm.predict(np.ascontiguousarray(x, dtype=np.float64))

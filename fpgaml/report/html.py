@@ -1,5 +1,4 @@
-"""Self-contained offline HTML report: tables plus matplotlib charts (:mod:`fpgaml.report.charts`) embedded as
-base64 PNG."""
+"""Self-contained offline HTML report: tables plus charts (:mod:`fpgaml.report.charts`) embedded as inline SVG."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f0f0f0} td.l,th.l{text-align:left}
 tr.total td{font-weight:bold;background:#fafafa}
 .pass{color:#1a7f37;font-weight:bold} .fail{color:#cf222e;font-weight:bold}
-.note{color:#9a6700} img{max-width:100%;display:block;margin:0.5em 0 1.5em}
+.note{color:#9a6700} svg{max-width:100%;height:auto;display:block;margin:0.5em 0 1.5em}
 """
 
 
@@ -298,8 +297,8 @@ def render_html_report(
             )
         parts.append('</table>')
     parts.append('<h2>Charts</h2>')
-    for caption, b64 in report_charts(estimate, synthesis):
-        parts.append(f"<h3>{e(caption)}</h3><img alt='{e(caption)}' src='data:image/png;base64,{b64}'>")
+    for caption, svg in report_charts(estimate, synthesis):
+        parts.append(f'<h3>{e(caption)}</h3>{svg}')
     parts.append(
         "<h2>Per-layer estimate</h2><table><tr><th class='l'>layer</th><th class='l'>class</th>"
         '<th>latency</th><th>II</th><th>DSP</th><th>LUT</th><th>FF</th><th>BRAM_18K</th><th>URAM</th></tr>'
