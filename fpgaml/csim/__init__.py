@@ -197,7 +197,8 @@ def run_csim(
         k_raw = None if on_grid else keras.submit(keras_outputs, loaded, raw, n)
         pre = before_final_softmax(conv) if conv.bit_exact else None
         if pre is not None and pre.class_name != 'Input':  # the layer outputs exact_point compares with
-            keras.submit(loaded.layer_outputs, keras_input(xs))
+            for samples in (xs,) if on_grid else (xs, raw):
+                keras.submit(loaded.layer_outputs, keras_input(samples))
         compiled = compile_library(project_dir, cfg.name, cache=cache, use_cache=use_cache)
         y_k = k_grid.result()
         y_raw = y_k if on_grid else k_raw.result()

@@ -92,6 +92,7 @@ class LoadedModel:
     loader: str = ''  # the model's format and the library that loaded it (fpgaml.frontend.archives.loader_line)
     # where its Keras outputs are remembered (in memory; on disk once a Project gives it a cache folder)
     references: ReferenceStore | None = field(default=None, repr=False)
+    _readers: dict = field(default_factory=dict, init=False, repr=False)  # Keras models reading layer outputs
 
     def __post_init__(self):
         if self.references is None:
@@ -163,6 +164,13 @@ class LoadedModel:
         Computed once per samples (:mod:`fpgaml.frontend.references`)."""
         return self.references.remembered('layers', x, self._all_layer_outputs)
 
+    def _reader(self, name: str, build):
+        """A Keras model reading layer outputs (all of them: ``''``; one layer before its activation: its name),
+        built once: a second call on other samples (the raw data, a subset) skips building and tracing it."""
+        if name not in self._readers:
+            self._readers[name] = build()
+        return self._readers[name]
+
     def _all_layer_outputs(self, x) -> dict[str, np.ndarray]:
         with tf221_compat():
             return self._layer_outputs(x)
@@ -182,7 +190,7 @@ class LoadedModel:
             if splits_activation(type(lay).__name__, getattr(lay, 'activation', None))
             and getattr(lay.activation, '__name__', '') != 'linear'
         ]
-        post = K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers])
+        post = self._reader('', lambda: K.Model(inputs=self.model.inputs, outputs=[lay.output for lay in layers]))
         with contextlib.redirect_stdout(io.StringIO()):
             ys = post.predict(x, verbose=0, batch_size=1024)
         if len(layers) == 1:
@@ -193,7 +201,7 @@ class LoadedModel:
             saved = lay.activation
             try:
                 lay.activation = linear
-                pre = K.Model(inputs=self.model.inputs, outputs=[lay.output])
+                pre = self._reader(lay.name, lambda lay=lay: K.Model(inputs=self.model.inputs, outputs=[lay.output]))
                 with contextlib.redirect_stdout(io.StringIO()):
                     y = pre.predict(x, verbose=0, batch_size=1024)
             except Exception:

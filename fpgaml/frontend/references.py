@@ -24,6 +24,7 @@ from fpgaml.atomic import write_bytes
 
 FORMAT = b'fpgaml-keras-references-1'
 MAX_BYTES = 256 << 20
+MEMORY = 4  # values held in memory: a C-simulation's model and layer outputs, on its samples and the raw data
 
 
 def _digest_inputs(x) -> str:
@@ -69,13 +70,13 @@ def _copy(value):
 
 
 class ReferenceStore:
-    """Where a loaded model's Keras outputs are remembered: the last one of each kind in memory, and, with a
+    """Where a loaded model's Keras outputs are remembered: the last few in memory, and, with a
     ``root``, on disk under a key that adds ``salt`` (extension code, library versions, fpgaml's code) to the
     model's digest. ``read=False`` (``--no-cache``) recomputes but still refreshes the disk entry."""
 
     def __init__(self, model_sha256: str, salt: str = '', root: Path | None = None, read: bool = True):
         self.model_sha256, self.salt, self.root, self.read = model_sha256, salt, root, read
-        self.memory: dict[str, tuple[str, object]] = {}
+        self.memory: dict[tuple[str, str], object] = {}  # (kind, samples' digest) -> value, the last MEMORY ones
         self.hits = 0  # values served from the disk cache (tests and --timings read it)
 
     def _path(self, kind: str, digest: str) -> Path | None:
@@ -87,9 +88,8 @@ class ReferenceStore:
     def remembered(self, kind: str, x, compute: Callable):
         """``compute(x)``, or what it returned before for the same model, kind and samples."""
         digest = _digest_inputs(x)
-        held = self.memory.get(kind)
-        if held is not None and held[0] == digest:
-            return _copy(held[1])
+        if (kind, digest) in self.memory:
+            return _copy(self.memory[kind, digest])
         path = self._path(kind, digest)
         value = self._read(path) if path is not None and self.read else None
         if value is None:
@@ -98,7 +98,9 @@ class ReferenceStore:
                 self._write(path, value)
         else:
             self.hits += 1
-        self.memory[kind] = (digest, value)
+        self.memory[kind, digest] = value
+        while len(self.memory) > MEMORY:
+            del self.memory[next(iter(self.memory))]  # (the oldest)
         return _copy(value)
 
     @staticmethod

@@ -146,12 +146,28 @@ def _sources(d: Design) -> list[Path]:
     ) + [d.rtl_dir / 'sim' / TB_NAME, d.rtl_dir / 'sim' / 'ioutil.hh']
 
 
-VERILATOR_CFLAGS = '-std=c++17 -fPIC -O1'
+# -O0 for the model, the Verilator runtime and the testbench: the generated C++ is megabytes of straight-line code
+# that g++ spends minutes optimising at -O1 (-Os, Verilator's default, is slower still), for a simulation of some
+# 10^4 samples that takes seconds either way (benchmarks/verilator_build.py: jet_mlp 108 s -> 18 s, same bits).
+VERILATOR_CFLAGS = '-std=c++17 -fPIC -O0'
+
+
+def build_jobs() -> int:
+    """The cores this process may use (its affinity: a container's or taskset's share, not the machine's count).
+
+    Verilator and make run that many jobs: the model's C++ is split into translation units that compile in parallel.
+    """
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def build_key(d: Design) -> str:
+    """Everything the library depends on: the sources, the Verilator version and the compiler and its flags."""
     h = hashlib.sha256(CACHE_FORMAT)
+    env = _verilator_env()
     h.update(verilator_version().encode() + VERILATOR_CFLAGS.encode())
+    h.update(b'\0'.join(env.get(k, '').encode() for k in ('CXX', 'CXXFLAGS')))
     for p in _sources(d):
         h.update(str(p.relative_to(d.rtl_dir)).encode() + b'\0' + p.read_bytes())
     return h.hexdigest()[:32]
@@ -164,8 +180,11 @@ class SimLibrary:
     build_s: float
 
 
-def build_sim(d: Design, cache: Path, jobs: int = 1, log=None) -> SimLibrary:
-    """Verilate and compile the testbench into a shared library, cached by the content of every source."""
+def build_sim(d: Design, cache: Path, jobs: int | None = None, log=None) -> SimLibrary:
+    """Verilate and compile the testbench into a shared library, cached by the content of every source.
+
+    ``jobs``: Verilator and make jobs (None: every core this process may use).
+    """
     import time
 
     from filelock import FileLock
@@ -187,7 +206,7 @@ def build_sim(d: Design, cache: Path, jobs: int = 1, log=None) -> SimLibrary:
                 str(verilator_root() / 'bin' / 'verilator'),
                 '--cc',
                 '-j',
-                str(jobs),
+                str(jobs or build_jobs()),
                 '--build',
                 str(src / f'{d.top}.v'),
                 '--top-module',
@@ -216,9 +235,7 @@ def build_sim(d: Design, cache: Path, jobs: int = 1, log=None) -> SimLibrary:
             cxx = os.environ.get('CXX', 'g++')
             link = [
                 cxx,
-                '-std=c++17',
-                '-fPIC',
-                '-O1',
+                *VERILATOR_CFLAGS.split(),
                 '-shared',
                 '-o',
                 str(work / 'libfpgaml_tb.so'),
