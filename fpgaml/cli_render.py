@@ -56,7 +56,7 @@ def print_timings(res) -> None:
 def print_layers(res) -> None:
     rows = res.layer_records
     t = Table(title=f'{res.cfg.name}: {len(rows)} layers', title_justify='left')
-    for col in ('layer', 'class', 'output', 'result type', 'weight type', 'RF', 'weights', 'zeros'):
+    for col in ('layer', 'class', 'output', 'result type', 'type from', 'weight type', 'RF', 'weights', 'zeros'):
         t.add_column(col)
     for r in rows:
         t.add_row(
@@ -64,6 +64,7 @@ def print_layers(res) -> None:
             r.cls,
             'x'.join(map(str, r.output_shape)),
             short_precision(r.precisions.get('result', '')),
+            Text(r.type_from, style='yellow') if r.type_from == 'default' else r.type_from,
             short_precision(r.precisions.get('weight', '')),
             str(r.reuse_factor or ''),
             str(r.n_weights or ''),
@@ -114,7 +115,7 @@ def print_csim(res) -> None:
         f'C-sim {c.us_per_sample:.1f} us/sample'
     )
     for n in c.notes:
-        out.print(f'  note: {n}')
+        out.print(Text(f'  {n}', style='yellow') if n.startswith('warning: ') else f'  note: {n}')
     for f in c.failures:
         out.print(Text(f'  {f}', style='red'))
 

@@ -220,6 +220,7 @@ class Project:
             verification=True,
             flow=self.report['flow'],
             rtl=(self.report or {}).get('rtl'),
+            layers=self.report.get('layers'),
         )
         render_readme(
             self.cfg, self.report['model']['sha256'], self.project_dir, final_dir or self.project_dir, self.csim

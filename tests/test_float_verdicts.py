@@ -65,6 +65,9 @@ def test_float_model_at_default_precision_passes_with_the_error_its_types_explai
     assert 0 < bound < 0.5, check['criterion']
     assert c.max_abs_diff <= bound, f'the first-order bound {bound} does not cover the firmware ({c.max_abs_diff})'
     assert c.passed, c.failures
+    # every tensor has the default type (nothing chose it), and it holds what each layer computes: no warning
+    assert {r.type_from for r in res.layer_records if r.cls != 'Input'} == {'default'}
+    assert not [n for n in c.notes if n.startswith('warning: ')], c.notes
 
 
 def test_overflow_is_not_explained_by_the_types_and_still_fails(tmp_path):
@@ -86,3 +89,8 @@ def test_overflow_is_not_explained_by_the_types_and_still_fails(tmp_path):
     c = res.csim
     assert not c.passed
     assert c.first_divergent_layer and c.first_divergent_layer['layer'] == 'conv'
+    # the default type that overflows is named, with the values it cannot hold
+    warnings = [n for n in c.notes if n.startswith('warning: ')]
+    assert [w.split('"')[1] for w in warnings] == ['conv', 'conv2'], warnings
+    assert 'precision: default" type fixed<8,3> (range -4 .. 3.96875)' in warnings[0]
+    assert 'it overflows' in warnings[0] and 'policy: profile' in warnings[0]

@@ -59,6 +59,7 @@ def test_linear_quantizer_after_a_dense_is_kept_and_bit_exact(tmp_path, middle):
     assert any(
         f'layer "{producer}" typed fixed<8,4,RND_CONV,SAT>' in n and f'"{quantizer}"' in n for n in report['notes']
     )
+    assert layers[producer]['type_from'] == 'quantizer'  # the layer table says where the type came from
 
 
 def test_the_layer_is_compared_with_the_quantizer_output(tmp_path):
@@ -88,3 +89,5 @@ def test_binary_weight_dense_on_8_bit_inputs_is_exact(tmp_path):
     report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
     flow = {f['pass']: f for f in report['flow']}
     assert [c['layer'] for c in flow['exact_binary_weight_accumulators']['changes']] == ['d1']
+    types = {lay['name']: lay['type_from'] for lay in report['layers']}
+    assert types['d1'] == 'exact (exact_binary_weight_accumulators)' and types['out'] == 'quantizer', types

@@ -35,6 +35,7 @@ from fpgaml.convert.hlsconfig import (
     use_profile,
 )
 from fpgaml.convert.passes import FlowContext, PassRecord, run_passes
+from fpgaml.convert.provenance import output_type_sources
 from fpgaml.convert.quantizer_types import keras_outputs_moved
 from fpgaml.convert.settings import LayerSettingResolver
 from fpgaml.convert.writer import firmware_hash, write_project
@@ -55,6 +56,7 @@ class LayerRecord:
     n_weights: int
     n_zero_weights: int
     table_size: int | None = None
+    type_from: str = ''  # where the output type came from (fpgaml.convert.provenance)
 
 
 @dataclass
@@ -97,8 +99,8 @@ FPGAML_TYPE_ATTRS = {
 }
 
 
-def layer_records(graph) -> list[LayerRecord]:
-    """The report's layer table, read from the graph."""
+def layer_records(graph, sources: dict[str, str] | None = None) -> list[LayerRecord]:
+    """The report's layer table, read from the graph; ``sources``: where each output type came from."""
     records = []
     for layer in graph.get_layers():
         precisions = {}
@@ -129,6 +131,7 @@ def layer_records(graph) -> list[LayerRecord]:
                 n_weights=n_w,
                 n_zero_weights=n_zero,
                 table_size=int(table_size) if table_size is not None else None,
+                type_from=(sources or {}).get(layer.name, ''),
             )
         )
     return records
@@ -174,6 +177,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
     hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir)
     profiling, policy_reason = use_profile(cfg, bit_exact)
     notes: list[str] = [policy_reason]
+    profiled: dict = {}
     if profiling:
         profiled, note = _profiled_types(cfg, loaded, layer_list, classes, hls_config)
         hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir, profiled)
@@ -224,7 +228,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         loaded=loaded,
         bit_exact=bit_exact,
         bit_exact_reason=reason,
-        layers=layer_records(graph),
+        layers=layer_records(graph, output_type_sources(cfg, layer_list, ctx.hls_config, profiled, flow, graph)),
         hls4ml_log=log.getvalue(),
         notes=notes,
         flow=flow,

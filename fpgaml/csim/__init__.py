@@ -28,9 +28,11 @@ import numpy as np
 
 from fpgaml import validation as vdata
 from fpgaml.convert import Conversion
+from fpgaml.convert.provenance import BOUNDED, DEFAULT, default_overflows
 from fpgaml.csim import rounding
 from fpgaml.csim.checks import (
     EXPLAIN_SAMPLES,
+    OVERFLOW_SAMPLES,
     SOFTMAX_DECISIVE,
     Check,
     choose_rules,
@@ -167,6 +169,16 @@ def _input_cause(conv: Conversion, n_input_only: int, n: int) -> str:
     )
 
 
+def _default_type_overflows(conv: Conversion, xs: list[np.ndarray]) -> list[str]:
+    """Layers typed by the model-wide default (nothing chose their type) whose Keras outputs on the samples
+    leave that type (:func:`fpgaml.convert.provenance.default_overflows`)."""
+    sources = {r.name: r.type_from for r in conv.layers}
+    if not any(sources.get(lay.name) == DEFAULT and lay.class_name not in BOUNDED for lay in conv.graph.get_layers()):
+        return []
+    kout = conv.loaded.layer_outputs(keras_input([x[:OVERFLOW_SAMPLES] for x in xs]))
+    return default_overflows(conv, kout, sources)
+
+
 def run_csim(
     conv: Conversion, project_dir: Path, cache: str | Path | None = None, use_cache: bool = True
 ) -> CsimResult:
@@ -299,6 +311,8 @@ def run_csim(
             'keras_on_input_grid': float(np.mean(np.argmax(y_k[0], 1) == labels)),
             'firmware': float(np.mean(np.argmax(y_fw[0], 1) == labels)),
         }
+
+    notes += [f'warning: {w}' for w in _default_type_overflows(conv, xs)]
 
     # ---- first divergent layer --------------------------------------------------------------------------
     divergence = None

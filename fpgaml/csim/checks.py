@@ -41,6 +41,7 @@ class Check:
 # of CLOSE_STEPS steps of the output type and CLOSE_PEAK of the largest |Keras| output.
 CLOSE_STEPS, CLOSE_PEAK, CLOSE_RTOL, CLOSE_FRACTION = 4, 0.01, 0.05, 0.99
 EXPLAIN_SAMPLES = 256  # samples whose Keras layer outputs give the ranges of csim.rounding's bound
+OVERFLOW_SAMPLES = 1000  # samples whose Keras layer outputs are checked against default-typed layers' ranges
 UNBOUNDED = (
     '; the bound leaves fewer than 10% of the samples outside its margin, so every sample counts '
     '(top probability rule only)'

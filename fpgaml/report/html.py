@@ -18,7 +18,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f0f0f0} td.l,th.l{text-align:left}
 tr.total td{font-weight:bold;background:#fafafa}
-.pass{color:#1a7f37;font-weight:bold} .fail{color:#cf222e;font-weight:bold}
+.pass{color:#1a7f37;font-weight:bold} .fail{color:#cf222e;font-weight:bold} .warn{color:#9a6700;font-weight:bold}
 .note{color:#9a6700} svg{max-width:100%;height:auto;display:block;margin:0.5em 0 1.5em}
 """
 
@@ -83,6 +83,29 @@ def _verification(csim) -> list[str]:
     items += [f"<li class='note'>{e(n)}</li>" for n in c.get('notes') or []]
     if items:
         parts.append('<ul>' + ''.join(items) + '</ul>')
+    return parts
+
+
+def _layer_types(layers: list[dict]) -> list[str]:
+    """Each layer's output type and where it came from (fpgaml.convert.provenance)."""
+    e = html.escape
+    parts = [
+        "<h2 id='types'>Layer types</h2><table><tr><th class='l'>layer</th><th class='l'>class</th>"
+        "<th class='l'>output type</th><th class='l'>type from</th><th class='l'>weight type</th></tr>"
+    ]
+    for r in layers:
+        source = r.get('type_from', '')
+        shown = f"<span class='warn'>{e(source)}</span>" if source == 'default' else e(source)
+        parts.append(
+            f"<tr><td class='l'>{e(r['name'])}</td><td class='l'>{e(r['cls'])}</td>"
+            f"<td class='l'>{e(r['precisions'].get('result', ''))}</td><td class='l'>{shown}</td>"
+            f"<td class='l'>{e(r['precisions'].get('weight', ''))}</td></tr>"
+        )
+    parts.append(
+        "</table><p class='note'>type from: quantizer (the model's own), config, exact (hls4ml's inference or "
+        'an fpgaml pass), data range (precision policy profile), default (the model-wide precision: nothing chose '
+        'it; a C-simulation warns when it overflows on the validation data).</p>'
+    )
     return parts
 
 
@@ -208,6 +231,7 @@ def render_html_report(
     verification: bool = False,
     flow: list[dict] | None = None,
     rtl: dict | None = None,
+    layers: list[dict] | None = None,
 ) -> str:
     """Return the HTML document as a string (see :func:`write_html_report`). With ``verification`` (or a
     ``csim`` result) the page leads with the C-simulation verdict."""
@@ -327,6 +351,8 @@ def render_html_report(
                 + '</tr>'
             )
         parts.append('</table>')
+    if layers:
+        parts += _layer_types(layers)
     if flow:
         parts += _flow(flow)
     if estimate.flags:
@@ -345,6 +371,7 @@ def write_html_report(
     verification: bool = False,
     flow: list[dict] | None = None,
     rtl: dict | None = None,
+    layers: list[dict] | None = None,
 ) -> Path:
     """Write a self-contained HTML report (no external resources) to ``path``; written atomically."""
     path = Path(path)
@@ -357,6 +384,7 @@ def write_html_report(
         verification=verification,
         flow=flow,
         rtl=rtl,
+        layers=layers,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_text(path, doc, encoding='utf-8', mode=0o644)
