@@ -148,7 +148,7 @@ def _sources(d: Design) -> list[Path]:
 
 # -O0 for the model, the Verilator runtime and the testbench: the generated C++ is megabytes of straight-line code
 # that g++ spends minutes optimising at -O1 (-Os, Verilator's default, is slower still), for a simulation of some
-# 10^4 samples that takes seconds either way (benchmarks/verilator_build.py: jet_mlp 108 s -> 18 s, same bits).
+# 10^4 samples that takes seconds either way (benchmarks/verilator_build.py: jet_mlp 79 s -> 23 s, same bits).
 VERILATOR_CFLAGS = '-std=c++17 -fPIC -O0'
 
 
