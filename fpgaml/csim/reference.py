@@ -36,6 +36,16 @@ def keras_outputs(loaded, xs: list[np.ndarray], n: int) -> list[np.ndarray]:
     return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in loaded.predict(keras_input(xs))]
 
 
+def keras_outputs_of_layers(loaded, xs: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """:func:`keras_outputs`, read from the Keras layer outputs on ``xs`` (computed, or remembered, for a
+    layer-by-layer comparison anyway); the model is run on its own where an output is no layer's output."""
+    kout = loaded.layer_outputs(keras_input(xs))
+    ys = loaded.model_outputs_of(kout)
+    if ys is None:
+        return keras_outputs(loaded, xs, n)
+    return [np.asarray(y, dtype=np.float64).reshape(n, -1) for y in ys]
+
+
 def first_divergent_layer(
     conv: Conversion, lib: CsimLibrary, xs: list[np.ndarray], exact: bool, lsb_slack: float
 ) -> Divergence | None:

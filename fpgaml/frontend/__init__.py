@@ -164,6 +164,18 @@ class LoadedModel:
         Computed once per samples (:mod:`fpgaml.frontend.references`)."""
         return self.references.remembered('layers', x, self._all_layer_outputs)
 
+    def model_outputs_of(self, kout: dict[str, np.ndarray]) -> list[np.ndarray] | None:
+        """The model's outputs picked from :meth:`layer_outputs`'s result (the output after a fused activation);
+        None where a model output is not the output of one of its layers."""
+        outputs = self.model.outputs if isinstance(self.model.outputs, (list, tuple)) else [self.model.outputs]
+        ys = []
+        for t in outputs:
+            lay = next((lay for lay in self.model.layers if lay.output is t), None)
+            if lay is None or lay.name not in kout:
+                return None
+            ys.append(kout.get(lay.name + ':post', kout[lay.name]))
+        return ys
+
     def _reader(self, name: str, build):
         """A Keras model reading layer outputs (all of them: ``''``; one layer before its activation: its name),
         built once: a second call on other samples (the raw data, a subset) skips building and tracing it."""
