@@ -121,6 +121,9 @@ def rtl(
         help='Delay per pipeline stage in da4ml units (about one adder); 0 for a combinational design. Default 5.',
     ),
     no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
+    vivado: bool = typer.Option(
+        False, '--vivado', help='Also run rtl/vivado_ooc.tcl (out-of-context Vivado synthesis) when vivado is on PATH.'
+    ),
     samples: int | None = typer.Option(
         None, '--samples', min=1, help='At least this many samples in the RTL simulation (default 10000).'
     ),
@@ -138,7 +141,7 @@ def rtl(
         use_rtl_output(cfg)
     check_target(cfg.output_dir, force, user_inputs(cfg))
     opts = RtlOptions.from_config(
-        cfg, pipeline_cutoff=pipeline_cutoff, samples=samples, synth=False if no_synth else None
+        cfg, pipeline_cutoff=pipeline_cutoff, samples=samples, synth=False if no_synth else None, vivado=vivado or None
     )
     check_tools(opts.synth)
     res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)

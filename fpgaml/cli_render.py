@@ -190,6 +190,25 @@ def print_rtl(res) -> None:
         for name, v in list(s['modules'].items()) + [('total', s['total'])]:
             m.add_row(name, *(f'{v[k]:,}' for k in YOSYS_CELLS))
         out.print(m)
+    if r.vivado:
+        out.print(_vivado_line(r.vivado), soft_wrap=True)
+
+
+def _vivado_line(v: dict) -> str:
+    """``fpgaml rtl --vivado``: Vivado's out-of-context figures, one line (the reports are in rtl/)."""
+
+    def f(x):
+        return '-' if x is None else f'{x:,}'
+
+    timing = (
+        f'; WNS {v["wns_ns"]:.3f} ns at {v["clock_period_ns"]:g} ns'
+        if v.get('wns_ns') is not None and v.get('clock_period_ns')
+        else ''
+    )
+    return (
+        f'Vivado out-of-context synthesis ({v.get("tool_version") or "vivado"}): LUT {f(v["LUT"])}, FF {f(v["FF"])}, '
+        f'DSP {f(v["DSP"])}, BRAM {f(v["BRAM"])} (18 kb){timing} (rtl/vivado_utilization.rpt, rtl/vivado_timing.rpt)'
+    )
 
 
 def print_report(rep: dict, est, budgets: list, synthesis) -> None:

@@ -91,3 +91,33 @@ def test_binary_weight_dense_on_8_bit_inputs_is_exact(tmp_path):
     assert [c['layer'] for c in flow['exact_binary_weight_accumulators']['changes']] == ['d1']
     types = {lay['name']: lay['type_from'] for lay in report['layers']}
     assert types['d1'] == 'exact (exact_binary_weight_accumulators)' and types['out'] == 'quantizer', types
+
+
+def test_autoencoder_squared_distance_is_exact(tmp_path):
+    """An anomaly-detection autoencoder (QDense encoder/decoder with quantized activations, then ``Subtract`` and
+    ``Dot`` = the squared distance): the merges compute exactly on quantized inputs, so the model is bit-exact
+    with hls4ml's inferred merge types and a Dot accumulator of its result type (before: tolerance mode, 67% of
+    outputs within tolerance, first divergent layer ``dist``; with the merges in bit-exact mode and hls4ml's
+    default accumulator, 1% bit-exact, max |diff| 448)."""
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    K.utils.set_random_seed(1)
+    inp = K.Input((16,), name='inp')
+    x = QActivation(quantized_bits(8, 3, alpha=1), name='qin')(inp)
+    q6 = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    h = QActivation(quantized_relu(6, 2), name='enc_relu')(QDense(8, name='enc', **q6)(x))
+    r = QActivation(quantized_bits(8, 3, alpha=1), name='dec_q')(QDense(16, name='dec', **q6)(h))
+    d = K.layers.Subtract(name='diff')([x, r])
+    K.Model(inp, K.layers.Dot(axes=1, name='dist')([d, d])).save(tmp_path / 'ae.h5')
+    np.save(tmp_path / 'x.npy', np.random.default_rng(0).normal(0, 2, (500, 16)))
+    cfg = write(tmp_path / 'c.yml', 'model: ae.h5\nname: ae\nvalidation:\n  data: x.npy\n')
+    rc, out = run_cli('build', cfg, '--output', tmp_path / 'prj')
+    assert rc == 0, out[-3000:]
+    assert 'mode: bit-exact' in out and 'bit-exact samples (input grid): 100.00%' in out, out[-3000:]
+    report = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())
+    layers = {lay['name']: lay for lay in report['layers']}
+    assert layers['diff']['precisions']['result'].startswith('fixed<9,5,')  # an 8-bit difference: one more bit
+    dist = layers['dist']['precisions']
+    assert dist['result'].startswith('fixed<22,14,') and dist['accum'] == dist['result']
+    assert layers['diff']['type_from'] == 'exact (hls4ml)'

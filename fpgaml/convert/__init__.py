@@ -228,7 +228,12 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
         loaded=loaded,
         bit_exact=bit_exact,
         bit_exact_reason=reason,
-        layers=layer_records(graph, output_type_sources(cfg, layer_list, ctx.hls_config, profiled, flow, graph)),
+        layers=layer_records(
+            graph,
+            output_type_sources(
+                cfg, layer_list, ctx.hls_config, profiled, flow, graph, {*moved, *folded_input_types(cfg, layer_list)}
+            ),
+        ),
         hls4ml_log=log.getvalue(),
         notes=notes,
         flow=flow,

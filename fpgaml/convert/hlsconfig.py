@@ -28,6 +28,9 @@ from fpgaml.frontend import LoadedModel
 SOFTMAX_INP_NORM = 'ufixed<16,5,RND,SAT>'
 
 
+MERGES = ('Merge', 'Concatenate', 'Dot')
+
+
 def _auto_types(layer_cls: str, backend: str) -> list[str]:
     """Type attributes that hls4ml can infer exactly ('auto') for this layer class."""
     import hls4ml
@@ -35,12 +38,16 @@ def _auto_types(layer_cls: str, backend: str) -> list[str]:
     cls = hls4ml.model.layers.layer_map.get(layer_cls)
     if cls is None:
         return []
+    merge = cls.__name__ in MERGES
     cls = hls4ml.backends.get_backend(backend).create_layer_class(cls)
     out = []
     for attr in cls.expected_attributes:
         if not isinstance(attr, hls4ml.model.attributes.TypeAttribute) or not attr.configurable:
             continue
-        # result/accum: exact widths inferred from the inputs and weights (no silent truncation)
+        # result/accum: exact widths inferred from the inputs and weights (no silent truncation); hls4ml infers
+        # only the result of a merge (its accumulator type is not inferred and must not be left 'auto')
+        if attr.name == 'accum_t' and merge:
+            continue
         if attr.default is None or (attr.name == 'accum_t' and layer_cls not in ('Softmax', 'Activation')):
             out.append(attr.name[:-2] if attr.name.endswith('_t') else attr.name)
     return out

@@ -32,13 +32,16 @@ def _user_sets_result(settings: LayerSettingResolver, name: str, cls: str | None
     return False
 
 
-def _result_entry(hls_config: dict, name: str):
+def _result_entry(hls_config: dict, name: str) -> str | None:
     p = hls_config['HLSConfig'].get('LayerName', {}).get(name, {}).get('Precision')
     return p.get('result') if isinstance(p, dict) else p
 
 
-def output_type_sources(cfg, layer_list: list[dict], hls_config: dict, profiled: dict, flow, graph) -> dict[str, str]:
-    """Layer name -> where its output type came from (module docstring), for every layer of ``graph``."""
+def output_type_sources(
+    cfg, layer_list: list[dict], hls_config: dict, profiled: dict, flow, graph, folded: set[str]
+) -> dict[str, str]:
+    """Layer name -> where its output type came from (module docstring), for every layer of ``graph``.
+    ``folded``: the layers typed by a linear quantizer that alone reads them, and the inputs typed by theirs."""
     settings = LayerSettingResolver(cfg)
     by_pass: dict[str, str] = {}
     for record in flow:
@@ -58,7 +61,7 @@ def output_type_sources(cfg, layer_list: list[dict], hls_config: dict, profiled:
             out[name] = 'config'
         elif name in parsed and 'result' in quantizer_precisions(parsed[name]):
             out[name] = 'quantizer'
-        elif _result_entry(hls_config, name) not in (None, 'auto') and name in parsed:
+        elif name in folded:
             out[name] = 'quantizer'  # a linear quantizer folded into the layer that alone feeds it, an input's
         elif _result_entry(hls_config, name) == 'auto' and not is_default:  # (else hls4ml fell back to it)
             out[name] = 'exact (hls4ml)'

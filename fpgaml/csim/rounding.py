@@ -135,7 +135,9 @@ def explained_errors(graph, keras_out: dict[str, np.ndarray], inputs: dict[str, 
             e = sum(err[i] for i in ins) / (len(ins) if cls == 'Average' else 1) + s_out
         elif cls in ('Multiply', 'Dot'):
             n = int(np.prod(layer.get_input_variable(ins[0]).shape[-1:])) if cls == 'Dot' and ins else 1
-            e = n * sum(err[i] * max(amax.get(j, 0.0) for j in ins if j != i) for i in ins) if len(ins) > 1 else e_in
+            # each factor's error times the other factors' range (by position: Dot(d, d) squares one tensor)
+            others = [max(amax.get(b, 0.0) for q, b in enumerate(ins) if q != p) for p in range(len(ins))]
+            e = n * sum(err[a] * o for a, o in zip(ins, others)) if len(ins) > 1 else e_in
             e += _type_step(layer, 'accum_t') + s_out
         elif cls in MERGE_MAX:
             e = e_in

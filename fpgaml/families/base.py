@@ -50,8 +50,8 @@ class Family:
     * ``activation`` — what hls4ml does with the ``activation=`` argument of the family's Keras layers: ``'split'``
       (a layer of its own, ``<layer>_<activation>``), ``'is'`` (the layer is an activation) or ``'inside'`` (the
       layer computes it itself: recurrent cells);
-    * ``keras_passthrough`` / ``keras_passed_over`` — the Keras layers that do not count when fpgaml decides whether
-      every layer of a model is quantized (:func:`keras_quantization`).
+    * ``keras_passthrough`` / ``keras_exact`` / ``keras_passed_over`` — the Keras layers that do not count when fpgaml
+      decides whether every layer of a model is quantized (:func:`keras_quantization`).
     * ``keras_input_limits`` — the inputs of a Keras layer that take integers ``0 .. limit - 1`` rather than numbers
       (an Embedding's row indices, a GarNet vertex count), by input position: generated validation inputs stay in
       that domain and loaded ones are checked against it (:func:`keras_input_limits`).
@@ -70,6 +70,7 @@ class Family:
     takes_input_reference: tuple[str, ...] = ()
     activation: str = 'split'
     keras_passthrough: tuple[str, ...] = ()
+    keras_exact: tuple[str, ...] = ()
     keras_passed_over: Callable[[Any], bool] | None = None
     keras_input_limits: Callable[[Any], dict[int, int]] | None = None  # Keras layer -> {input position: limit}
     lower: Mapping[str, Lowering] = field(default_factory=dict)
@@ -238,14 +239,18 @@ def splits_activation(class_name: str, activation) -> bool:
 
 def keras_quantization(keras_layer) -> str | None:
     """How a Keras layer counts when fpgaml decides whether every layer of a model is quantized: ``'passthrough'``
-    (it computes nothing: its output is on its input's grid), ``'passed_over'`` (it computes, but keeps a
-    quantized input's grid or is compared by tolerance anyway), or None (its own quantizers decide)."""
+    (it computes nothing: its output is on its input's grid), ``'exact'`` (sums, differences, products, maxima,
+    concatenations of its inputs: on quantized inputs every result is exact, and bit-exact mode gives it a type
+    that holds them all), ``'passed_over'`` (it computes, but keeps a quantized input's grid or is compared by
+    tolerance anyway), or None (its own quantizers decide)."""
     cls = type(keras_layer).__name__
     f = _BY_KERAS.get(cls)
     if f is None:
         return None
     if cls in f.keras_passthrough:
         return 'passthrough'
+    if cls in f.keras_exact:
+        return 'exact'
     if f.keras_passed_over is not None and f.keras_passed_over(keras_layer):
         return 'passed_over'
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from fpgaml.convert.passes.exact_dot_accumulator import ExactDotAccumulator
 from fpgaml.estimate import arith
 from fpgaml.estimate.primitives import (
     Context,
@@ -60,5 +61,8 @@ FAMILY = Family(
     name='merge',
     hls_classes=('Merge', 'Concatenate', 'Dot'),
     keras_classes=('Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'Dot'),
+    # exact on quantized inputs (hls4ml infers their result types in bit-exact mode); an average divides
+    keras_exact=('Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Concatenate', 'Dot'),
     cost=dict.fromkeys(('Merge', 'Concatenate', 'Dot'), merge),
+    passes=(ExactDotAccumulator,),
 )

@@ -134,7 +134,7 @@ class LoadedModel:
         for layer in self.model.layers:
             cls = type(layer).__name__
             rule = keras_quantization(layer)  # its family's: computes nothing, or passed over (fpgaml.families)
-            if rule == 'passthrough':
+            if rule in ('passthrough', 'exact'):
                 continue
             if rule == 'passed_over':
                 passed_over.append(layer.name)

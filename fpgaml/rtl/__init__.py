@@ -64,6 +64,7 @@ class RtlOptions:
     samples: int = DEFAULT_SAMPLES  # validation samples + generated full-range samples, at least this many
     dsp: bool = False  # let Yosys map multiplies to DSPs
     seed: int = 0
+    vivado: bool = False  # run rtl/vivado_ooc.tcl when vivado is on PATH (fpgaml rtl --vivado)
 
     @classmethod
     def from_config(cls, cfg, **overrides) -> RtlOptions:
@@ -102,6 +103,7 @@ class RtlResult:
     throughput: dict = field(default_factory=dict)
     verilator_cached: bool = False
     synthesis: dict | None = None
+    vivado: dict | None = None  # out-of-context Vivado synthesis (--vivado): fpgaml.rtl.vivado
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -164,6 +166,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     from fpgaml.csim.compile import cache_dir
     from fpgaml.rtl.sim import Simulator, build_sim, write_design
     from fpgaml.rtl.synth import run_yosys
+    from fpgaml.rtl.vivado import write_vivado_script
 
     cfg = project.cfg
     conv = project.convert()
@@ -181,6 +184,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     rtl_dir = project.project_dir / 'rtl'
     t0 = time.perf_counter()
     d = write_design(comb, rtl_dir, f'{cfg.name}_rtl', options.pipeline_cutoff, cfg.part, cfg.clock_period)
+    write_vivado_script(rtl_dir, d.top, cfg.part, cfg.clock_period, clocked=d.stages > 0)
     times['verilog_write'] = time.perf_counter() - t0
     if d.out_bw > 32 or d.in_bw > 32:
         raise RtlUnsupported(
@@ -273,4 +277,19 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
         s = run_yosys(rtl_dir, d.top, cfg.part, dsp=options.dsp)
         times['yosys'] = s.wall_s
         result.synthesis = s.to_json()
+    if options.vivado:
+        _vivado(result, rtl_dir, cfg)
     return result
+
+
+def _vivado(result: RtlResult, rtl_dir: Path, cfg) -> None:
+    """``--vivado``: the out-of-context synthesis when vivado is on PATH, else a note that the script is there."""
+    import shutil
+
+    from fpgaml.rtl.vivado import not_found_note, run_vivado
+
+    if shutil.which('vivado') is None:
+        result.notes.append(not_found_note(cfg.output_dir / 'rtl'))
+        return
+    result.vivado = run_vivado(rtl_dir, cfg.clock_period if result.pipeline_stages else None)
+    result.times_s['vivado'] = result.vivado['wall_s']

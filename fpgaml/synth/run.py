@@ -30,6 +30,19 @@ def find_tool(backend: str) -> str | None:
     return None
 
 
+def run_logged(cmd: list[str], cwd: Path, log: Path, what: str, timeout_s: int | None = None) -> int:
+    """Run a vendor tool in ``cwd`` under a spinner, its output in ``log``; return its exit code.
+
+    The vendor tools (``fpgaml build --synth``, ``fpgaml rtl --vivado``) print thousands of lines: the user gets
+    one line and the log's path. Outliving ``timeout_s`` is an error naming the log.
+    """
+    with Spinner(what), open(log, 'w') as f:
+        try:
+            return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout_s).returncode
+        except subprocess.TimeoutExpired:
+            raise FpgamlError(f'{cmd[0]} did not finish within {timeout_s} s (log: {log})') from None
+
+
 def run_synthesis(
     project_dir: Path, backend: str, cosim: bool = False, vsynth: bool = False, timeout_s: int | None = None
 ) -> SynthRun:
@@ -43,11 +56,7 @@ def run_synthesis(
     else:
         cmd = [tool, '-f', 'build_prj.tcl', args]
     log = project_dir / 'fpgaml-synth.log'
-    with Spinner(f'HLS synthesis with {tool} (this takes minutes to hours)'), open(log, 'w') as f:
-        try:
-            rc = subprocess.run(cmd, cwd=project_dir, stdout=f, stderr=subprocess.STDOUT, timeout=timeout_s).returncode
-        except subprocess.TimeoutExpired:
-            raise FpgamlError(f'{tool} did not finish within {timeout_s} s (log: {log})') from None
+    rc = run_logged(cmd, project_dir, log, f'HLS synthesis with {tool} (this takes minutes to hours)', timeout_s)
     if rc != 0:
         raise FpgamlError(f'{tool} failed with exit code {rc} (log: {log})')
     result = find_reports(project_dir)
