@@ -23,6 +23,7 @@ from fpgaml.errors import FpgamlError
 from fpgaml.families import keras_input_limits, keras_quantization, splits_activation
 from fpgaml.frontend.keras2_arch import keras2_parser_arch
 from fpgaml.frontend.references import ReferenceStore
+from fpgaml.frontend.tf_compat import tf221_compat
 
 Flavor = Literal['tf_keras', 'keras3']
 
@@ -34,28 +35,6 @@ def _sha256(paths: list[Path]) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b''):
                 h.update(chunk)
     return h.hexdigest()
-
-
-@contextlib.contextmanager
-def tf221_compat():
-    """QKeras 0.9.0's QGRU calls ``tf.nest.is_sequence``, which TensorFlow 2.21 no longer has (it is
-    ``is_nested`` now), and, with ``reset_after=True`` (the only GRU form hls4ml computes),
-    ``array_ops.unstack``, which moved to ``array_ops_stack``. Both aliases exist only while fpgaml loads or
-    runs a Keras model, and only where TensorFlow lacks them; they are removed afterwards, so importing or
-    using fpgaml leaves TensorFlow as it was. Upstream fix: QKeras qrecurrent.py."""
-    from tensorflow.python.ops import array_ops, array_ops_stack
-    from tensorflow.python.util import nest
-
-    added = []
-    for module, name, value in ((nest, 'is_sequence', nest.is_nested), (array_ops, 'unstack', array_ops_stack.unstack)):
-        if not hasattr(module, name):
-            setattr(module, name, value)
-            added.append((module, name))
-    try:
-        yield
-    finally:
-        for module, name in added:
-            delattr(module, name)
 
 
 def _tf_keras_custom_objects() -> dict:
