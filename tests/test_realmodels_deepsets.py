@@ -118,15 +118,15 @@ def test_published_config_builds(variant, workdir):
 
 @pytest.mark.parametrize('variant', VARIANTS)
 def test_csim_verdict_and_accuracy(variant, workdir):
-    """Not quantized throughout (the average pooling and the final Dense are float, then a Softmax): a tolerance
-    verdict. The published types truncate (fixed<16,6> results and accumulators), so the 8-bit firmware differs from
+    """Not quantized throughout (the final Dense is float, then a Softmax; the average over 8 particles is exact on
+    its quantized inputs): a tolerance verdict. The published types truncate (fixed<16,6> results and accumulators), so the 8-bit firmware differs from
     Keras on 3% of the jets, nearly all of them undecided ones (top probability < 0.5). fpgaml's own check counts no
     sample here (its error bound reaches the softmax's whole range, see README): the assertions are on the figures."""
     _, p, rep = built(variant, workdir)
     assert p.returncode == 0, p.stderr[-3000:]
     c = rep['csim']
     assert c['passed'] and c['mode'] == 'tolerance' and c['samples'] == 3000, c
-    assert 'not fully quantized (global_average_pooling1d, dense, softmax)' in c['mode_reason']
+    assert 'not fully quantized (dense, softmax)' in c['mode_reason']
     acc = c['accuracy']
     assert acc['keras'] > 0.60  # 0.617 / 0.642: the standardisation is the authors' (raw jets: 0.20)
     assert abs(acc['firmware'] - acc['keras']) <= 0.01, acc

@@ -121,3 +121,30 @@ def test_autoencoder_squared_distance_is_exact(tmp_path):
     dist = layers['dist']['precisions']
     assert dist['result'].startswith('fixed<22,14,') and dist['accum'] == dist['result']
     assert layers['diff']['type_from'] == 'exact (hls4ml)'
+
+
+def test_deepsets_average_over_the_particles_is_exact(tmp_path):
+    """DeepSets as jet taggers build it: a per-particle QDense with quantized_relu(8, 0), GlobalAveragePooling1D over
+    8 particles, then QDense. An average over a power-of-two count is exact with 3 more fractional bits: the model
+    is bit-exact (before: "not fully quantized", tolerance mode; hls4ml gives the average its input's type, and its
+    default fixed<16,6> would cut the 11 fractional bits the average needs)."""
+    import tf_keras as K
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    K.utils.set_random_seed(2)
+    inp = K.Input((8, 3), name='inp')
+    x = QActivation(quantized_bits(10, 4, alpha=1), name='qin')(inp)
+    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    h = QActivation(quantized_relu(8, 0), name='phi_relu')(QDense(16, name='phi', **q)(x))
+    g = K.layers.GlobalAveragePooling1D(name='gap')(h)
+    K.Model(inp, QActivation(quantized_bits(10, 4, alpha=1), name='out')(QDense(5, name='rho', **q)(g))).save(
+        tmp_path / 'ds.h5'
+    )
+    np.save(tmp_path / 'x.npy', np.random.default_rng(0).normal(0, 2, (500, 8, 3)))
+    cfg = write(tmp_path / 'c.yml', 'model: ds.h5\nname: ds\nvalidation:\n  data: x.npy\n')
+    rc, out = run_cli('build', cfg, '--output', tmp_path / 'prj')
+    assert rc == 0, out[-3000:]
+    assert 'mode: bit-exact' in out and 'bit-exact samples (input grid): 100.00%' in out, out[-3000:]
+    layers = {lay['name']: lay for lay in json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())['layers']}
+    assert layers['gap']['precisions']['result'].startswith('ufixed<11,0')  # 8 fractional bits + log2(8)
+    assert layers['gap']['type_from'] == 'exact (exact_average_pooling)'

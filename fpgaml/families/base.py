@@ -71,6 +71,7 @@ class Family:
     activation: str = 'split'
     keras_passthrough: tuple[str, ...] = ()
     keras_exact: tuple[str, ...] = ()
+    keras_exact_if: Callable[[Any], bool] | None = None  # Keras layer -> exact on quantized inputs (see keras_exact)
     keras_passed_over: Callable[[Any], bool] | None = None
     keras_input_limits: Callable[[Any], dict[int, int]] | None = None  # Keras layer -> {input position: limit}
     lower: Mapping[str, Lowering] = field(default_factory=dict)
@@ -249,7 +250,7 @@ def keras_quantization(keras_layer) -> str | None:
         return None
     if cls in f.keras_passthrough:
         return 'passthrough'
-    if cls in f.keras_exact:
+    if cls in f.keras_exact or (f.keras_exact_if is not None and f.keras_exact_if(keras_layer)):
         return 'exact'
     if f.keras_passed_over is not None and f.keras_passed_over(keras_layer):
         return 'passed_over'

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from fpgaml.convert.passes.exact_average_pooling import ExactAveragePooling, power_of_two
 from fpgaml.estimate import arith
 from fpgaml.estimate.primitives import (
     Context,
@@ -172,6 +173,22 @@ def lower(layer, inp: RtlInput) -> np.ndarray:
     return _pool(x3, layer, dims, inp.type, acc_t, inp.result)
 
 
+def keras_exact_average(keras_layer) -> bool:
+    """A Keras average pooling that averages a power-of-two count everywhere (no padding): exact on quantized
+    inputs, in float32 and with the type :class:`ExactAveragePooling` gives it."""
+    cls = type(keras_layer).__name__
+    if 'Average' not in cls or getattr(keras_layer, 'data_format', 'channels_last') != 'channels_last':
+        return False
+    shape = keras_layer.input_shape
+    if cls.startswith('Global'):
+        n = int(np.prod(shape[1:-1])) if all(d is not None for d in shape[1:-1]) else None
+    elif str(getattr(keras_layer, 'padding', 'valid')).lower() != 'valid':
+        return False
+    else:
+        n = int(np.prod(keras_layer.pool_size))
+    return power_of_two(n)
+
+
 FAMILY = Family(
     name='pooling',
     hls_classes=_CLASSES,
@@ -186,6 +203,8 @@ FAMILY = Family(
         'GlobalAveragePooling2D',
     ),
     keras_passthrough=('MaxPooling1D', 'MaxPooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D'),  # keep the grid
+    keras_exact_if=keras_exact_average,
+    passes=(ExactAveragePooling,),
     cost=dict.fromkeys(_CLASSES, pooling),
     subfamily=average,
     lower=dict.fromkeys(_CLASSES, lower),
