@@ -72,14 +72,18 @@ def _stage(run: Run) -> None:
     run.project.project_dir = run.staging
 
 
+def _require_project(target: Path) -> None:
+    if not (target / REPORT).is_file():
+        raise FpgamlError(
+            f'{target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or "fpgaml build" first'
+        )
+
+
 def _check_up_to_date(run: Run) -> None:
     """``csim`` on a written project: the project must be what the config and the model produce now."""
     from fpgaml.convert import firmware_hash
 
-    if not (run.target / REPORT).is_file():
-        raise FpgamlError(
-            f'{run.target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or "fpgaml build" first'
-        )
+    _require_project(run.target)
     p = run.project
     fresh = firmware_hash(p.write(p._scratch_dir() / 'check'))
     if fresh != firmware_hash(run.target):
@@ -129,10 +133,7 @@ def _replay_estimate(run: Run) -> None:
 
 def _check_replayed_up_to_date(run: Run) -> None:
     """``csim`` replayed: the written project must hold the firmware of the cached build."""
-    if not (run.target / REPORT).is_file():
-        raise FpgamlError(
-            f'{run.target} is not an fpgaml project (no {REPORT}); run "fpgaml convert" or "fpgaml build" first'
-        )
+    _require_project(run.target)
     from fpgaml.convert import firmware_hash
 
     p = run.project
