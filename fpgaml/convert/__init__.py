@@ -26,7 +26,7 @@ import numpy as np
 from fpgaml.config.precision import parse_precision
 from fpgaml.config.schema import ProjectConfig
 from fpgaml.convert import checks
-from fpgaml.convert.bitexact import confirm_bit_exact, decide_bit_exact
+from fpgaml.convert.bitexact import confirm_bit_exact, decide_bit_exact, exact_parts
 from fpgaml.convert.hlsconfig import (
     _planned_input_types,
     _taken_types,
@@ -174,14 +174,21 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
             layer_list = loaded.parse_layers()
     except Exception as e:  # noqa: BLE001
         raise FpgamlError(checks.unsupported_message(e, loaded)) from None
-    hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir)
     profiling, policy_reason = use_profile(cfg, bit_exact)
     notes: list[str] = [policy_reason]
+    exact = set() if bit_exact or not profiling else exact_parts(loaded)
+    hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir, exact_parts=exact)
     profiled: dict = {}
     if profiling:
         profiled, note = _profiled_types(cfg, loaded, layer_list, classes, hls_config)
-        hls_config, matched, classes = build_hls_config(cfg, loaded, layer_list, bit_exact, output_dir, profiled)
+        hls_config, matched, classes = build_hls_config(
+            cfg, loaded, layer_list, bit_exact, output_dir, profiled, exact_parts=exact
+        )
         notes.append(note)
+    if exact:
+        notes.append(
+            f'quantized parts typed exactly from the types of their inputs (as in bit-exact mode): {", ".join(sorted(exact))}'
+        )
 
     def rebuild(config: dict):
         with contextlib.redirect_stdout(log):
@@ -195,6 +202,7 @@ def convert(cfg: ProjectConfig, loaded: LoadedModel, output_dir: Path) -> Conver
             graph=rebuild(hls_config),
             bit_exact=bit_exact,
             rebuild=rebuild,
+            exact_parts=bool(exact),
         )
         flow = run_passes(ctx)
     except FpgamlError:

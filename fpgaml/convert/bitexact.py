@@ -156,3 +156,25 @@ def confirm_bit_exact(cfg: ProjectConfig, graph, bit_exact: bool, reason: str) -
     if cfg.bit_exact == 'on':
         return True, reason, f'bit_exact: on, but {why}: differences in the last bits are expected'
     return False, f'auto: {why}; comparing with tolerances', None
+
+
+def exact_parts(loaded: LoadedModel) -> set[str]:
+    """The parts of a partly quantized model whose types follow exactly from their inputs: its quantized layers and
+    the layers that compute exactly on their inputs (merges, power-of-two average pooling). With its float parts
+    typed from data (``precision: profile``), these take hls4ml's exact inference from those types, as in bit-exact
+    mode, instead of types guessed from the data: the rounding of the float parts is then the only error left.
+    Empty for a float model; recurrent layers keep their own types."""
+    from fpgaml.families import keras_quantization
+
+    layers = loaded.model.layers
+    if not any(type(lay).__name__.startswith('Q') for lay in layers):
+        return set()
+    unquantized = set(loaded.is_fully_quantized()[1])
+    parts = set()
+    for layer in layers:
+        cls, rule = type(layer).__name__, keras_quantization(layer)
+        if layer.name in unquantized or rule == 'passed_over' or cls in (*RECURRENT_CLASSES, 'InputLayer'):
+            continue
+        if cls.startswith('Q') or rule in ('passthrough', 'exact'):
+            parts.add(layer.name)
+    return parts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -226,10 +227,12 @@ def build_hls_config(
     bit_exact: bool,
     output_dir: Path,
     profiled: dict[str, dict[str, str]] | None = None,
+    exact_parts: Collection[str] = (),
 ) -> tuple[dict, dict[str, list[str]], dict[str, str]]:
     """The full hls4ml config dict. Returns (config, pattern -> matched names, layer name -> class).
 
-    ``profiled``: per-layer types from the ``profile`` policy; they fill only keys nothing else set."""
+    ``profiled``: per-layer types from the ``profile`` policy; they fill only keys nothing else set.
+    ``exact_parts``: layers typed by exact inference as in bit-exact mode (:func:`~fpgaml.convert.bitexact.exact_parts`)."""
     from hls4ml.utils.config import create_config
 
     settings = LayerSettingResolver(cfg)
@@ -267,7 +270,7 @@ def build_hls_config(
     folded = folded_input_types(cfg, layer_list)
     for layer in layer_list:
         entry: dict[str, Any] = {'Trace': True, 'Precision': {}}
-        if bit_exact:
+        if bit_exact or layer['name'] in exact_parts:
             for t in _auto_types(layer['class_name'], cfg.backend):
                 entry['Precision'][t] = 'auto'
         entry['Precision'].update(quantizer_precisions(layer))
@@ -294,7 +297,7 @@ def build_hls_config(
             _softmax_user_tables(layer_name[n], user)
         _merge(layer_name.setdefault(n, {'Trace': True, 'Precision': {}}), user)
     old_pointwise_all_positions(cfg, loaded, settings, classes, layer_name)
-    if bit_exact:
+    if bit_exact or exact_parts:
         _fold_linear_quantizers(layer_list, layer_name)
     for entry in layer_name.values():
         if isinstance(entry.get('Precision'), dict) and not entry['Precision']:

@@ -53,6 +53,7 @@ class FlowContext:
     bit_exact: bool
     rebuild: Callable[[dict], Any]  # hls4ml config -> new graph
     settings: LayerSettingResolver = None
+    exact_parts: bool = False  # a partly quantized model whose quantized parts are typed as in bit-exact mode
 
     def __post_init__(self):
         if self.settings is None:
@@ -134,7 +135,7 @@ def run_passes(ctx: FlowContext, flow: list[Pass] | None = None) -> list[PassRec
     flow = _flow() if flow is None else flow
     records = []
     for p in flow:
-        ran = ctx.bit_exact or not p.bit_exact_only
+        ran = ctx.bit_exact or ctx.exact_parts or not p.bit_exact_only
         records.append(PassRecord(p.name, p.kind, p.summary, ran, '' if ran else 'bit-exact mode is off'))
     active = [(p, r) for p, r in zip(flow, records) if r.ran]
     _settle_config_passes(ctx, [(p, r) for p, r in active if p.kind == 'config'])
