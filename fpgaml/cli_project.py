@@ -17,6 +17,7 @@ from fpgaml.cli_common import (
     ForceOpt,
     NoCacheOpt,
     OutputOpt,
+    SchedulerOpt,
     TimingsOpt,
     TrustOpt,
     finish,
@@ -80,18 +81,34 @@ def build_cmd(
     vsynth: bool = typer.Option(False, '--vsynth', help='With --synth: Vivado logic synthesis too.'),
     trust_model: bool = TrustOpt,
     timings: bool = TimingsOpt,
+    minimize_types: bool = typer.Option(
+        False,
+        '--minimize-types',
+        help='First search, on Dask, the narrowest types fpgaml chose that keep the C-simulation verdict on the '
+        'validation data (quantizer and user types stay); build with them; write minimized_types.yml.',
+    ),
+    scheduler: str | None = SchedulerOpt,
+    workers: int | None = typer.Option(
+        None, '--workers', min=1, help='With --minimize-types: local worker processes (default: one per core).'
+    ),
 ):
     """Convert, compile and C-simulate, estimate latency/resources; print a summary."""
     from fpgaml.flow import run_flow
     from fpgaml.project import Project
 
-    res = run_flow(
-        Project(load(config, output, trust_model, force)),
-        'build',
-        force=force,
-        cache=cache_dir,
-        use_cache=not no_cache,
-    )
+    cfg = load(config, output, trust_model, force)
+    found = None
+    if minimize_types:
+        cfg, found = _minimized(cfg, scheduler, workers, cache_dir, not no_cache)
+    res = run_flow(Project(cfg), 'build', force=force, cache=cache_dir, use_cache=not no_cache)
+    if found is not None:
+        from fpgaml.atomic import write_text
+
+        from fpgaml.outdir import update_manifest
+
+        write_text(res.project_dir / 'minimized_types.yml', found.yaml())
+        update_manifest(res.project_dir, ['minimized_types.yml'])
+        show.print_minimized(found, res.project_dir / 'minimized_types.yml')
     show.print_model(res)
     show.print_layers(res)
     show.print_csim(res)
@@ -107,6 +124,19 @@ def build_cmd(
     if timings:
         show.print_timings(res)
     finish(res, True)
+
+
+def _minimized(cfg, scheduler, workers, cache_dir, use_cache):
+    """The config with the cheapest types that keep the verdict (:mod:`fpgaml.sweep.minimize`), and the search."""
+    from fpgaml.sweep import SweepOptions
+    from fpgaml.sweep import grid as grids
+    from fpgaml.sweep.minimize import minimize
+
+    options = SweepOptions(scheduler=scheduler, workers=workers, use_cache=use_cache)
+    if cache_dir is not None:
+        options.cache_dir = Path(cache_dir) / 'sweep-points'
+    found = minimize(cfg, options, echo=out.print)
+    return grids.apply(cfg, found.settings), found
 
 
 @interruptible

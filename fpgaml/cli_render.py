@@ -288,6 +288,17 @@ def print_sweep(res, cfg) -> None:
     out.print(f'results: {res.files["csv"]}, {res.files["json"].name}, {res.files["html"].name}')
 
 
+def print_minimized(found, path) -> None:
+    """The type search's outcome (``build --minimize-types``): what was cut, and what it saved."""
+    b, c = found.base, found.chosen
+    cuts = ', '.join(f'{n} -{k}' for n, k in found.cuts.items()) or 'none kept the verdict'
+    out.print(
+        f'type search ({found.evaluated} points): fractional bits cut: {cuts}; estimated LUT {b["lut"]:,} -> '
+        f'{c["lut"]:,}, FF {b["ff"]:,} -> {c["ff"]:,}, DSP {b["dsp"]} -> {c["dsp"]}; verdict kept ({c["csim_mode"]}); '
+        f'types: {path}'
+    )
+
+
 def print_zoo(models: dict) -> None:
     """``fpgaml zoo list``: each reference model with the metrics recorded beside it."""
 

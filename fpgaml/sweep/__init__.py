@@ -23,7 +23,7 @@ from fpgaml.errors import FpgamlError, Interrupted
 from fpgaml.sweep import grid as grids
 from fpgaml.sweep.task import model_files, point_key, portable_config, run_point
 
-__all__ = ['SweepOptions', 'SweepResult', 'run_sweep', 'default_cache', 'default_output']
+__all__ = ['SweepOptions', 'SweepResult', 'Evaluation', 'evaluate', 'run_sweep', 'default_cache', 'default_output']
 
 
 def default_cache() -> Path:
@@ -84,70 +84,15 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
     t0 = time.perf_counter()
     grid, pts = plan(cfg, options)
     output = (options.output or default_output(cfg)).resolve()
-    samples = options.samples or (cfg.sweep.samples if cfg.sweep else None)
-    task_options = {'synth': options.synth, 'samples': samples}
-    if options.rtl:  # (only then: the cache keys of sweeps without --rtl stay as they were)
-        task_options['rtl'] = True
-    files = model_files(cfg)
-    cache = (options.cache_dir or default_cache()).expanduser()
-    rows, todo = [], []
-    for i, p in enumerate(pts):
-        pcfg = grids.apply(cfg, p)
-        config = portable_config(pcfg)
-        key = point_key(config, files, task_options)
-        row = {'point': i, 'label': grids.label(p), 'settings': p, 'key': key, 'config': config}
-        hit = _read_cache(cache, key) if options.use_cache else None
-        if hit is not None:
-            row.update(hit, cached=True)
-        else:
-            todo.append(i)
-        rows.append(row)
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise FpgamlError(f'--output {output}: cannot create the sweep folder ({e.strerror or e})') from None
-    n_cached = len(pts) - len(todo)
-    echo(
-        f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())}); '
-        f'{n_cached} cached, {len(todo)} to run'
-    )
-    where, interrupted, signum = 'cache', False, None
-    if todo:
-        progress = None
-        try:
-            with parallel.engine(
-                options.scheduler, options.cluster, options.workers, options.jobs, tasks=len(todo)
-            ) as eng:
-                where = eng.where
-                echo(
-                    f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
-                    f'({eng.workers} worker{"s" if eng.workers != 1 else ""})'
-                )
-                progress = parallel.ProgressLine(f'sweep {cfg.name}', len(pts), n_cached)
-                task_options_run = dict(task_options)
-
-                def done(o):
-                    row = rows[todo[o.index]]
-                    res = o.result if o.error is None else {'status': 'failed', 'error': o.error}
-                    row.update(res, cached=False, scheduler=where)
-                    if res.get('status') == 'ok':  # (--no-cache recomputes, and refreshes the entry)
-                        _write_cache(cache, row['key'], res)
-                    progress.advance(_describe(row))
-
-                parallel.map_tasks(
-                    eng,
-                    run_point,
-                    [(rows[i]['config'], task_options_run) for i in todo],
-                    [f'sweep-{cfg.name}-{i}' for i in todo],
-                    shared={'files': files},
-                    on_done=done,
-                )
-        except KeyboardInterrupt as e:
-            interrupted = True
-            signum = getattr(e, 'signum', None)  # SIGTERM / SIGHUP (the CLI raises them like Ctrl-C)
-        finally:
-            if progress is not None:
-                progress.close()
+    header = f'sweep of {cfg.name}: {len(pts)} points ({", ".join(f"{k} x{len(v)}" for k, v in grid.items())})'
+    ev = evaluate(cfg, pts, options, echo, f'sweep {cfg.name}', header)
+    cache = (options.cache_dir or default_cache()).expanduser()
+    rows, where, interrupted, signum = ev.rows, ev.where, ev.interrupted, ev.signum
+    n_cached = ev.cached
     for r in rows:
         r.setdefault('status', 'not run (interrupted)')
     res = SweepResult(
@@ -172,6 +117,78 @@ def run_sweep(cfg, options: SweepOptions, echo=print) -> SweepResult:
             err.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, as every other command
         raise err
     return res
+
+
+@dataclass
+class Evaluation:
+    """Points of one config run (or read from the point cache): one row per point, in order."""
+
+    rows: list[dict]
+    where: str
+    cached: int
+    interrupted: bool = False
+    signum: int | None = None
+
+
+def evaluate(
+    cfg, pts: list[dict], options: SweepOptions, echo=print, title: str = 'points', header: str = ''
+) -> Evaluation:
+    """Run every point (a dict of sweep keys over ``cfg``) on Dask, through the point cache; Ctrl-C stops the
+    rest and is reported in the result. Used by ``fpgaml sweep`` and by the type search (:mod:`.minimize`)."""
+    samples = options.samples or (cfg.sweep.samples if cfg.sweep else None)
+    task_options = {'synth': options.synth, 'samples': samples}
+    if options.rtl:  # (only then: the cache keys of sweeps without --rtl stay as they were)
+        task_options['rtl'] = True
+    files = model_files(cfg)
+    cache = (options.cache_dir or default_cache()).expanduser()
+    rows, todo = [], []
+    for i, p in enumerate(pts):
+        config = portable_config(grids.apply(cfg, p))
+        key = point_key(config, files, task_options)
+        row = {'point': i, 'label': grids.label(p), 'settings': p, 'key': key, 'config': config}
+        hit = _read_cache(cache, key) if options.use_cache else None
+        if hit is not None:
+            row.update(hit, cached=True)
+        else:
+            todo.append(i)
+        rows.append(row)
+    ev = Evaluation(rows, 'cache', len(pts) - len(todo))
+    echo(f'{header or f"{title}: {len(pts)} points"}; {ev.cached} cached, {len(todo)} to run')
+    if not todo:
+        return ev
+    progress = None
+    try:
+        with parallel.engine(options.scheduler, options.cluster, options.workers, options.jobs, tasks=len(todo)) as eng:
+            ev.where = eng.where
+            echo(
+                f'running on {"a local Dask cluster" if eng.kind == "local" else eng.where} '
+                f'({eng.workers} worker{"s" if eng.workers != 1 else ""})'
+            )
+            progress = parallel.ProgressLine(title, len(pts), ev.cached)
+
+            def done(o):
+                row = rows[todo[o.index]]
+                res = o.result if o.error is None else {'status': 'failed', 'error': o.error}
+                row.update(res, cached=False, scheduler=ev.where)
+                if res.get('status') == 'ok':  # (--no-cache recomputes, and refreshes the entry)
+                    _write_cache(cache, row['key'], res)
+                progress.advance(_describe(row))
+
+            parallel.map_tasks(
+                eng,
+                run_point,
+                [(rows[i]['config'], dict(task_options)) for i in todo],
+                [f'{title.replace(" ", "-")}-{i}' for i in todo],
+                shared={'files': files},
+                on_done=done,
+            )
+    except KeyboardInterrupt as e:
+        ev.interrupted = True
+        ev.signum = getattr(e, 'signum', None)  # SIGTERM / SIGHUP (the CLI raises them like Ctrl-C)
+    finally:
+        if progress is not None:
+            progress.close()
+    return ev
 
 
 def _describe(row: dict) -> str:
