@@ -11,6 +11,7 @@ type to the layer that alone feeds it, and that layer is compared with the quant
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -183,3 +184,31 @@ def test_batchnorm_on_raw_inputs_then_pointwise_convolutions_passes(tmp_path):
     assert layers['conv1']['type_from'] == layers['d1']['type_from'] == 'exact (hls4ml)'
     assert layers['gap']['type_from'] == 'exact (exact_average_pooling)'
     assert report['csim']['argmax_agreement'] > 0.95 and report['csim']['max_abs_diff'] < 0.05
+
+
+def test_minimize_types_cuts_what_the_verdict_does_not_need(tmp_path):
+    """``build --minimize-types``: the Dense result fpgaml typed exactly (fixed<23,12>: 11 fractional bits) keeps only
+    the bits the trailing quantizer's rounding needs; the firmware stays bit-exact and its estimate is smaller. The
+    quantizer's type is not touched, and the types found are written for the user's config."""
+    import yaml
+
+    _model(tmp_path / 'm.h5', False)
+    np.save(tmp_path / 'x.npy', np.round(np.random.default_rng(0).normal(0, 4, (500, 16)) * 8) / 8)
+    cfg = write(
+        tmp_path / 'c.yml', 'model: m.h5\nname: q\nprecision:\n  input: fixed<12,6>\nvalidation:\n  data: x.npy\n'
+    )
+    rc, out = run_cli(
+        'build', cfg, '--output', tmp_path / 'prj', '--minimize-types', '--workers', '2', '--cache-dir', tmp_path / 'c'
+    )
+    assert rc == 0 and 'C-simulation PASSED: bit-exact' in out, out[-3000:]
+    flat = ' '.join(out.split())  # (the console wraps long lines)
+    assert 'type search (' in flat and 'verdict kept (bit-exact)' in flat, out[-3000:]
+    found = yaml.safe_load((tmp_path / 'prj' / 'minimized_types.yml').read_text())['layers']
+    assert set(found) == {'d1'}  # d2's type is its quantizer's
+    layers = {lay['name']: lay for lay in json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())['layers']}
+    d1 = layers['d1']['precisions']['result']
+    assert d1.startswith(found['d1']['precision']['result'][:-1]) and layers['d1']['type_from'].startswith('config')
+    width = int(d1.split('<')[1].split(',')[0])
+    assert 12 < width < 23
+    lut = [int(v.replace(',', '')) for v in re.search(r'estimated LUT ([\d,]+) -> ([\d,]+)', flat).groups()]
+    assert lut[1] < lut[0]
