@@ -212,3 +212,28 @@ def test_minimize_types_cuts_what_the_verdict_does_not_need(tmp_path):
     assert 12 < width < 23
     lut = [int(v.replace(',', '')) for v in re.search(r'estimated LUT ([\d,]+) -> ([\d,]+)', flat).groups()]
     assert lut[1] < lut[0]
+
+
+def test_quantizer_after_a_qlstm_and_qdense_is_kept_and_bit_exact(tmp_path):
+    """QLSTM -> QDense -> QActivation(quantized_bits(12, 4)): the output was the 26-bit Dense sum, half a step off,
+    and passed only in tolerance mode. Now the Dense takes the quantizer's type and the model is bit-exact."""
+    import tf_keras as K
+    from qkeras import QLSTM, QActivation, QDense, quantized_bits
+
+    K.utils.set_random_seed(1)
+    q = quantized_bits(8, 0, alpha=1)
+    inp = K.Input((8, 4), name='x')
+    h = QLSTM(8, kernel_quantizer=q, recurrent_quantizer=q, bias_quantizer=q, name='lstm',
+              state_quantizer=quantized_bits(10, 2, alpha=1), activation='quantized_tanh(8)',
+              recurrent_activation='quantized_sigmoid(8)')(inp)  # fmt: skip
+    out = QActivation(quantized_bits(12, 4, alpha=1), name='out')(QDense(4, kernel_quantizer=q, bias_quantizer=q)(h))
+    K.Model(inp, out).save(tmp_path / 'm.h5')
+    np.save(tmp_path / 'x.npy', np.round(np.random.default_rng(0).normal(0, 1, (500, 8, 4)) * 32) / 32)
+    cfg = write(
+        tmp_path / 'c.yml', 'model: m.h5\nname: l\nprecision:\n  input: fixed<10,4>\nvalidation:\n  data: x.npy\n'
+    )
+    rc, out = run_cli('build', cfg, '--output', tmp_path / 'prj')
+    assert rc == 0 and 'C-simulation PASSED: bit-exact' in out, out[-3000:]
+    assert 'bit-exact samples (input grid): 100.00%' in out
+    layers = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())['layers']
+    assert layers[-1]['precisions']['result'].startswith('fixed<12,5,RND_CONV,SAT')
