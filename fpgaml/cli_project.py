@@ -103,7 +103,6 @@ def build_cmd(
     res = run_flow(Project(cfg), 'build', force=force, cache=cache_dir, use_cache=not no_cache)
     if found is not None:
         from fpgaml.atomic import write_text
-
         from fpgaml.outdir import update_manifest
 
         write_text(res.project_dir / 'minimized_types.yml', found.yaml())

@@ -237,3 +237,32 @@ def test_quantizer_after_a_qlstm_and_qdense_is_kept_and_bit_exact(tmp_path):
     assert 'bit-exact samples (input grid): 100.00%' in out
     layers = json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())['layers']
     assert layers[-1]['precisions']['result'].startswith('fixed<12,5,RND_CONV,SAT')
+
+
+def test_quantized_batchnorm_is_a_float_part(tmp_path):
+    """QBatchNormalization quantizes its statistics but still divides by sqrt(variance + epsilon): its output is not
+    on any fixed-point grid. It was counted as quantized (bit-exact mode: 80.8% of samples bit-exact, FAILED); it is
+    now a float part, typed from the data, and the Dense before it stays exact."""
+    import tf_keras as K
+    from qkeras import QActivation, QBatchNormalization, QDense, quantized_bits, quantized_relu
+
+    K.utils.set_random_seed(1)
+    q = quantized_bits(8, 0, alpha=1)
+    inp = K.Input((16,), name='x')
+    bn = QBatchNormalization(**{f'{k}_quantizer': quantized_bits(8, 2, alpha=1) for k in ('gamma', 'beta', 'mean')},
+                             variance_quantizer=quantized_bits(8, 4, alpha=1), name='bn')  # fmt: skip
+    h = QActivation(quantized_relu(8, 3), name='r')(
+        bn(QDense(16, kernel_quantizer=q, bias_quantizer=q, name='d1')(inp))
+    )
+    out = QActivation(quantized_bits(10, 4, alpha=1), name='out')(QDense(4, kernel_quantizer=q, bias_quantizer=q)(h))
+    model = K.Model(inp, out)
+    bn.set_weights([np.full(16, 1.5), np.full(16, 0.25), np.full(16, 0.5), np.full(16, 4.0)])
+    model.save(tmp_path / 'm.h5')
+    np.save(tmp_path / 'x.npy', np.round(np.random.default_rng(0).normal(0, 1, (500, 16)) * 32) / 32)
+    cfg = write(
+        tmp_path / 'c.yml', 'model: m.h5\nname: qbn\nprecision:\n  input: fixed<10,4>\nvalidation:\n  data: x.npy\n'
+    )
+    rc, out = run_cli('build', cfg, '--output', tmp_path / 'prj')
+    assert rc == 0 and 'C-simulation PASSED: tolerance' in out and 'not fully quantized (bn)' in out, out[-3000:]
+    layers = {lay['name']: lay for lay in json.loads((tmp_path / 'prj' / 'fpgaml-report.json').read_text())['layers']}
+    assert layers['bn']['type_from'] == 'data range' and layers['d1']['type_from'] == 'exact (hls4ml)'

@@ -118,6 +118,9 @@ class LoadedModel:
             if rule == 'passed_over':
                 passed_over.append(layer.name)
                 continue
+            if cls == 'QBatchNormalization':  # its quantized statistics still divide by a square root: float
+                unquantized.append(layer.name)
+                continue
             if cls.startswith('Q') or cls in ('FixedPointQuantizer', 'HQuantize') or cls.startswith('H'):
                 quantized_any = True
                 continue

@@ -3,7 +3,8 @@
 fpgaml's own types are safe by construction: exact where the model is quantized, from the data's range (with a
 margin) where it is not. Many of them carry fractional bits the outputs never need. The search cuts them, tensor by
 tensor, and keeps a cut only where the C-simulation on the validation data still gives the same verdict: still
-bit-exact for a bit-exact model, still within tolerance otherwise. Types a quantizer or the user fixed are never
+bit-exact for a bit-exact model; otherwise still within tolerance, with at most 0.5 percentage points less argmax
+agreement and at most twice the max |diff| of the types fpgaml chose (:func:`keeps_verdict`). Types a quantizer or the user fixed are never
 touched. Every candidate is one point of the sweep engine (:func:`fpgaml.sweep.evaluate`: on Dask, through the
 point cache), so a repeated search costs nothing.
 
@@ -81,12 +82,20 @@ def searchable(conv) -> list[Tensor]:
     return out
 
 
+# In tolerance mode the verdict's own bound grows with coarser types, so it alone would let the search trade the
+# outputs away: a cut must also keep the outputs as close to Keras as the types fpgaml chose kept them.
+ARGMAX_LOSS = 0.005  # at most half a percentage point less argmax agreement
+DIFF_GROWTH = 2.0  # at most twice the max |diff|
+
+
 def keeps_verdict(row: dict, base: dict) -> bool:
     if row.get('status') != 'ok' or not row.get('csim_passed'):
         return False
     if base.get('csim_mode') == 'bit-exact':
         return row.get('csim_mode') == 'bit-exact' and row.get('bit_exact_fraction') == 1.0
-    return True
+    if base.get('argmax_agreement') is not None and row['argmax_agreement'] < base['argmax_agreement'] - ARGMAX_LOSS:
+        return False
+    return row['max_abs_diff'] <= DIFF_GROWTH * base['max_abs_diff']
 
 
 def minimize(cfg, options, echo=print) -> Minimized:
