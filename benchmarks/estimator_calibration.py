@@ -229,6 +229,31 @@ def build_pool(point: dict, rng: np.random.Generator):
     return model, hls, 'no weights'
 
 
+def build_published(point: dict):
+    """A published model with the hls4ml config it was synthesized with, read in place (``model.path``, relative to
+    the repository root, e.g. ../shared/realmodels/...), converted by fpgaml as ``fpgaml build`` converts it (an old
+    ``ConvImplementation: Pointwise`` built as hls4ml 1.3 builds that kernel).  Returns the converted graph, or None
+    with the reason when the files are absent."""
+    import re
+
+    from fpgaml.config import load_config
+    from fpgaml.project import Project
+
+    folder = (REPO / point['model']['path']).resolve()
+    cfg_file, h5 = folder / 'hls4ml_config.yml', folder / 'keras_model.h5'
+    if not (cfg_file.is_file() and h5.is_file()):
+        return None, f'{cfg_file.parent} absent (needs ../shared/realmodels)'
+    with tempfile.TemporaryDirectory() as tmp:
+        text = re.sub(r'(?m)^KerasModel: .*$', f'KerasModel: {h5}', cfg_file.read_text())
+        text = re.sub(r'(?m)^OutputDir: .*$', f'OutputDir: {Path(tmp) / "prj"}', text)
+        (Path(tmp) / 'config.yml').write_text(text)
+        graph = Project(load_config(Path(tmp) / 'config.yml')).convert().graph
+    return graph, f'published weights and config ({point["model"]["path"]})'
+
+
+GRAPH_BUILDERS = {'published_hls4ml_config': build_published}  # recipes that give the converted graph themselves
+
+
 BUILDERS = {
     'dense64_act': build_dense64_act,
     'pool': build_pool,
@@ -276,20 +301,27 @@ def pct(est: float, ref: float) -> float | None:
 def collect(per_layer: bool = False) -> list[dict]:
     """Rebuild every point; the structural (uncalibrated) estimate split by layer family."""
     from fpgaml.estimate import estimate
-    from fpgaml.estimate.estimator import split_family
+    from fpgaml.estimate.estimator import LUT_PRODUCTS, split_family
     from fpgaml.estimate.kinds import Calibration
 
     points = yaml.safe_load(CALIBRATION.read_text())['points']
     rows = []
     for p in points:
         rng = np.random.default_rng(7)
-        model, hls, origin = BUILDERS[p['model']['architecture']](p, rng)
-        graph = convert(model, hls, p['part'], p['clock_period_ns'], p['model']['io_type'], backend_of(p))
+        arch = p['model']['architecture']
+        if arch in GRAPH_BUILDERS:
+            graph, origin = GRAPH_BUILDERS[arch](p)
+            if graph is None:
+                print(f'skipping {p["id"]}: {origin}')
+                continue
+        else:
+            model, hls, origin = BUILDERS[arch](p, rng)
+            graph = convert(model, hls, p['part'], p['clock_period_ns'], p['model']['io_type'], backend_of(p))
         est = estimate(graph, p['part'], p['clock_period_ns'], calibration=Calibration({}))
         by_fam: dict[str, dict[str, float]] = {}
         for l in est.layers:
             for m in ('dsp', 'lut', 'ff'):
-                for f, v in split_family(l, m, est.stream_io):
+                for f, v in split_family(l, m, est.stream_io, est.lut_products):
                     by_fam.setdefault(m, {}).setdefault(f, 0.0)
                     by_fam[m][f] += v
         if p['model']['io_type'] == 'io_stream':
@@ -300,7 +332,9 @@ def collect(per_layer: bool = False) -> list[dict]:
                 lat[l.family] = lat.get(l.family, 0) + l.latency_cycles
             lat_fam = max(lat, key=lat.get)
         fams = sorted(
-            {l.family for l in est.layers} - {'structure', 'other'} | ({'stream'} if est.stream_io else set())
+            {l.family for l in est.layers} - {'structure', 'other'}
+            | ({'stream'} if est.stream_io else set())
+            | ({LUT_PRODUCTS} if est.lut_products else set())
         )
         rows.append(
             {

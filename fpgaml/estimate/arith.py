@@ -39,6 +39,8 @@ from fpgaml.fixed import Fixed
 DSP_WIDTH_MID = 6.0  # bits: significant width at which half of the constant products go to DSPs
 DSP_WIDTH_SPREAD = 0.5  # bits: width of the DSP/LUT transition
 MIN_DSP_WIDTH = 3  # products with an operand of <= 3 significant bits are never put in a DSP
+DSP_SUM_MID = 16.0  # bits: constant products narrower than this (constant's odd part + data) stay in LUTs
+DSP_SUM_SPREAD = 1.0  # bits: width of that transition
 DSP_WIDTH_METRIC = 'odd'  # "odd": width of the constant's odd part; "bitlen": its full magnitude width
 CSD_ADD_LUT_FACTOR = 0.5  # LUTs per bit per extra CSD digit of a LUT-mapped constant multiplication
 VAR_MULT_LUT_PER_BIT2 = 0.55  # LUTs per (a*b) bit^2 of a LUT-mapped variable multiplier
@@ -138,6 +140,7 @@ class MacCost:
     out_terms: np.ndarray
     out_p_dsp: np.ndarray
     out_lut_delay_ns: np.ndarray
+    lut_products: float = 0.0  # the part of ``lut`` that is LUT-mapped (shift-add) constant products
 
 
 def constant_mac(
@@ -166,7 +169,8 @@ def constant_mac(
         k = np.ones(q.shape, dtype=np.int64)
     else:
         d = np.minimum(e if DSP_WIDTH_METRIC == 'odd' else msb, a_mag)
-        p = p_dsp(d)
+        # both operands wide enough, and a product wide enough: 8-bit data x 8-bit weights stay in LUTs (DeepSets)
+        p = p_dsp(d) / (1.0 + np.exp(-(e + a_mag - DSP_SUM_MID) / DSP_SUM_SPREAD))
         p = np.where(k <= 1, 0.0, p)  # powers of two are shifts
         # bits a product occupies in the accumulator: msb at a_int + w_int, lsb at the accumulator's lsb
         w_int = msb - w_fmt.fractional  # integer bits of |w| (can be negative for small weights)
@@ -199,6 +203,7 @@ def constant_mac(
         out_terms=terms,
         out_p_dsp=p_out,
         out_lut_delay_ns=np.where(shift_add, T_LUTMULT_NS, 0.0),
+        lut_products=float(lut_mult.sum()),
     )
 
 

@@ -46,6 +46,7 @@ STREAM_STAGE_START_CYCLES = 1  # dataflow: each further process adds one start-u
 STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
 VITIS_CLOCK_UNCERTAINTY = 0.27  # hls4ml's default for the Vitis backend (Vivado: arith.CLOCK_UNCERTAINTY)
+LUT_PRODUCTS = 'dense/conv/lut_products'  # calibration family of the LUT-mapped constant products
 IO_CTRL_FF = 2  # io_parallel: ap_ctrl registers beside the registered inputs (csynth: input bits + 2)
 
 
@@ -80,13 +81,21 @@ def _extension_class(layer) -> bool:
     )
 
 
-def split_family(le: LayerEstimate, metric: str, io_part: dict) -> list[tuple[str, float]]:
-    """A layer's structural figure split into its family's share and its stream FIFOs' (family "stream")."""
+def split_family(
+    le: LayerEstimate, metric: str, io_part: dict, products: dict | None = None
+) -> list[tuple[str, float]]:
+    """A layer's structural figure split into its family's share, its stream FIFOs' (family "stream") and its
+    LUT-mapped constant products' (family ``LUT_PRODUCTS``, LUT only)."""
     v = float(getattr(le, metric))
+    out = []
+    if metric == 'lut' and products and products.get(le.name):
+        p = min(v, products[le.name])
+        v -= p
+        out.append((LUT_PRODUCTS, p))
     if metric in ('lut', 'ff') and le.name in io_part:
         io = min(v, io_part[le.name][0 if metric == 'lut' else 1])
-        return [(le.family, v - io), ('stream', io)]
-    return [(le.family, v)]
+        return [(le.family, v - io), ('stream', io)] + out
+    return [(le.family, v)] + out
 
 
 def _io_bits(var) -> int:
@@ -128,6 +137,7 @@ def estimate(
     processes: list[LayerEstimate] = []
     flags: list[str] = []
     io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
+    products: dict[str, float] = {}  # layer -> LUT of its LUT-mapped constant products (family LUT_PRODUCTS)
     out_names = set(getattr(graph, 'outputs', []) or [])
     for layer in graph.get_layers():
         c = costs.layer_cost(ctx, layer)
@@ -144,6 +154,8 @@ def estimate(
             flags=list(dict.fromkeys(c.flags)),
             family=family_name(layer),
         )
+        if c.product_lut:
+            products[le.name] = float(c.product_lut)
         if c.io_lut or c.io_ff:
             if io_type == 'io_stream' and set(getattr(layer, 'outputs', []) or []) & out_names:
                 # the model's output stream is the top function's port, not an internal FIFO
@@ -172,7 +184,7 @@ def estimate(
     raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
     for le in layers:  # the per-layer figures are of the default kind (post-synthesis), each with its band
         for m in _kinds.BANDED:
-            parts = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part)]
+            parts = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part, products)]
             if m in _kinds.SCALED:
                 setattr(le, m, _round(sum(v for _, v in parts)))
             bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
@@ -204,9 +216,11 @@ def estimate(
         r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
         for r in RESOURCES
     }
-    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part) for k in _kinds.KINDS}
+    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part, products) for k in _kinds.KINDS}
     present = sorted(
-        {l.family for l in layers if l.family not in ('structure', 'other')} | ({'stream'} if io_part else set())
+        {l.family for l in layers if l.family not in ('structure', 'other')}
+        | ({'stream'} if io_part else set())
+        | ({LUT_PRODUCTS} if products else set())
     )
     uncal = [f for f in present if not cal.calibrated(_kinds.DEFAULT_KIND, f)]
     for f in uncal:
@@ -226,6 +240,7 @@ def estimate(
         kinds=figs,
         uncalibrated=uncal,
         stream_io=io_part,
+        lut_products=products,
     )
 
 
@@ -275,6 +290,7 @@ def _kind_figures(
     io_type: str,
     processes: list[LayerEstimate],
     io_part: dict,
+    products: dict,
 ) -> dict:
     """Totals of one figure kind and their bands (ratio real / estimate per family, summed over layers)."""
     out: dict = {'latency_cycles': total.latency_cycles, 'ii_cycles': total.ii_cycles}
@@ -282,7 +298,7 @@ def _kind_figures(
     for m in RESOURCES:
         vals = []
         for l in raw_layers:
-            parts = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part)]
+            parts = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part, products)]
             out.setdefault(m, 0)
             out[m] += _round(sum(v for _, v in parts))
             vals += parts

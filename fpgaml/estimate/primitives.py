@@ -69,6 +69,9 @@ class LayerCost:
     # the part of lut / ff that is io_stream FIFOs and their handshakes (calibrated as family "stream")
     io_lut: float = 0.0
     io_ff: float = 0.0
+    # the part of lut that is LUT-mapped constant products (calibrated as family "dense/conv/lut_products": the HLS
+    # tool's own estimate counts them as generic multipliers, synthesis as the shift-adds they are)
+    product_lut: float = 0.0
 
     def add(self, other: LayerCost) -> LayerCost:
         self.dsp += other.dsp
@@ -76,6 +79,7 @@ class LayerCost:
         self.ff += other.ff
         self.io_lut += other.io_lut
         self.io_ff += other.io_ff
+        self.product_lut += other.product_lut
         self.bram_18k += other.bram_18k
         self.uram += other.uram
         self.flags += other.flags
@@ -260,24 +264,28 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         if has_bias.size < n_out:
             has_bias = np.resize(has_bias, n_out)
     resource = s.strategy.startswith('resource')
-    # reuse factor 1: the Resource kernels' reuse loop has one iteration, so every weight index is a constant
-    # and HLS folds the one-word weight ROM into constant products, as in the Latency kernel
-    shared = shares_multipliers(s.rf)
-    if not shared:
+    if not shares_multipliers(s.strategy):
+        # Latency kernels: the weights are a fully partitioned constant array (function_instantiate), so every
+        # product has a constant operand at any reuse factor; PIPELINE II=RF lets HLS share each DSP-bound product's
+        # multiplier over RF cycles (ALLOCATION mul limit), while LUT-mapped shift-adds stay one per constant
         m = arith.constant_mac(q, s.w_fmt, s.a_fmt, s.acc_fmt, has_bias, ctx.device.dsp_width)
         depth = ctx.cycles(s.input_delay_ns + m.mult_delay_ns + m.levels * arith.T_ADD_NS) if m.n_products else 1
-        ff = _partial_sum_registers(ctx, m, depth, s.input_delay_ns)
+        # RF > 1: the products and partial sums are also held over the RF cycles they are scheduled in
+        ff = _partial_sum_registers(ctx, m, depth + (s.rf if s.rf > 1 else 0), s.input_delay_ns)
         if not (writes_into_srl(ctx) and s.n_iter == 1):
             ff += n_out * s.o_fmt.width  # output register
-        c.dsp = m.dsp * s.n_inst
+        c.dsp = m.dsp / s.rf * s.n_inst
         c.lut = m.lut * s.n_inst
+        c.product_lut = m.lut_products * s.n_inst
         c.ff = ff * s.n_inst
-        ii = 1
-        c.latency_cycles = (s.n_iter - 1) * ii + depth + s.extra_latency
-        c.ii_cycles = s.n_iter * ii
+        # RF > 1: the shared products are scheduled over the RF cycles of an iteration before the adder tree
+        c.latency_cycles = (s.n_iter - 1) * s.rf + depth + (s.rf if s.rf > 1 else 0) + s.extra_latency
+        c.ii_cycles = s.n_iter * s.rf
         return c
-    # shared multipliers: weights are no longer constants at the multiplier input
-    n_all = n_terms * n_out if resource else int((q != 0).sum())
+    # Resource kernels: the weights are read from a reshaped array (a ROM, one word at reuse factor 1) inside the
+    # pipelined reuse loop, so the multipliers see variable weights: zero and power-of-two weights cost as much
+    # as any other (nnet_dense_resource.h, nnet_conv2d_resource.h)
+    n_all = n_terms * n_out
     n_mult = max(1, math.ceil(n_all / s.rf))
     dsp1, lut1, t_mult = arith.variable_mult(s.a_fmt, s.w_fmt, ctx.device.dsp_width)
     lut = n_mult * lut1
@@ -288,8 +296,8 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     wbits = n_mult * s.w_fmt.width  # one weight per multiplier per cycle, RF words deep
     if resource and s.rf > 1 and s.rf * s.w_fmt.width * n_mult >= BRAM_MIN_BITS * 8 and s.rf >= 32:
         bram = math.ceil(wbits / 36) * math.ceil(s.rf / 512)
-    else:
-        lut += wbits * math.ceil(s.rf / 64)  # LUT ROM
+    elif s.rf > 1:
+        lut += wbits * math.ceil(s.rf / 64)  # LUT ROM (one word at reuse factor 1: constants, no ROM)
     levels = int(math.ceil(math.log2(max(2, n_mult / max(1, n_out) + 1))))
     depth = ctx.cycles(t_mult + levels * arith.T_ADD_NS) + 1
     c.dsp = n_mult * dsp1 * s.n_inst
@@ -301,10 +309,11 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     return c
 
 
-def shares_multipliers(rf: int) -> bool:
-    """Whether a MAC array shares its multipliers between weights (variable operands): reuse factor > 1, in
-    either strategy.  At reuse factor 1 the weights are constants (Resource's one-word ROM folds away)."""
-    return rf > 1
+def shares_multipliers(strategy: str) -> bool:
+    """Whether a MAC array multiplies by variable weights: the Resource strategy at any reuse factor (its weights
+    come from a ROM read in the reuse loop).  The Latency kernels multiply by constants at any reuse factor (only
+    their DSPs are shared, see :func:`mac`)."""
+    return str(strategy).lower().startswith('resource')
 
 
 def _partial_sum_registers(ctx: Context, m: arith.MacCost, depth: int, input_delay_ns: float = 0.0) -> float:

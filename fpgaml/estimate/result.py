@@ -63,6 +63,7 @@ class Estimate:
     kinds: dict[str, dict] = field(default_factory=dict)
     uncalibrated: list[str] = field(default_factory=list)  # layer families without calibration data
     stream_io: dict[str, list[float]] = field(default_factory=dict, repr=False)  # layer -> FIFO [lut, ff]
+    lut_products: dict[str, float] = field(default_factory=dict, repr=False)  # layer -> LUT-mapped products' LUT
 
     def to_json_dict(self) -> dict:
         d = {

@@ -26,6 +26,7 @@ from fpgaml.estimate.primitives import (
     size_of,
     stream_fifos,
     type_fmt,
+    weight,
     writes_into_srl,
 )
 from fpgaml.fixed import Fixed
@@ -103,7 +104,9 @@ def activation(ctx: Context, layer) -> LayerCost:
         # a compare-and-select chains into the producer's last cycle (csynth shows 0-cycle ReLUs)
         lat, ii, par = elementwise_timing(ctx, layer, n, 0)
         per = 0.5 * o.width  # compare (sign) + select
-        if 'leaky' in act or act in ('prelu', 'elu') or layer.class_name == 'PReLU':
+        if 'leaky' in act or act == 'prelu' or layer.class_name == 'PReLU':
+            per = slope_lut(layer, o, n)  # the select and the product by a constant slope
+        elif act == 'elu':
             per += 1.0 * o.width  # multiplication by a constant slope
         if act.startswith('hard'):
             per += 1.5 * o.width
@@ -124,6 +127,20 @@ def activation(ctx: Context, layer) -> LayerCost:
     c.ff += par * (o.width + math.ceil(math.log2(table_size)))
     c.latency_cycles, c.ii_cycles = lat, ii
     return c.add(stream_fifos(ctx, layer))
+
+
+def slope_lut(layer, o: Fixed, n: int) -> float:
+    """LUTs per element of a parametric ReLU (``nnet::leaky_relu``: ``x > 0 ? x : alpha * x`` with the literal
+    ``activ_param``; ``nnet::prelu``: one ``alpha`` per element from its ``param`` weights).  Each slope is a constant
+    of ``param_t``: a shift-add per extra CSD digit beside the select; none for 0 (a ReLU) or a power of two (a
+    shift), and for a slope of exactly 1 both branches are ``x``, so nothing is built."""
+    w, wf = weight(layer, 'param')
+    if w is None:
+        w, wf = np.array([float(attr(layer, 'activ_param', 1.0))]), type_fmt(layer, 'param_t', o)
+    alpha = np.resize(np.asarray(w, dtype=np.float64).ravel(), max(1, n))
+    k = arith.csd_digits(arith.quantize_to_lsb(alpha, wf))
+    per = 0.5 * o.width + arith.CSD_ADD_LUT_FACTOR * np.maximum(k - 1, 0) * o.width
+    return float(np.where(alpha == 1.0, 0.0, per).mean())
 
 
 def passed_over(keras_layer) -> bool:

@@ -158,6 +158,16 @@ def _window_read_delay(ctx: Context) -> float:
     return arith.T_SRL_READ_NS if ctx.stream else 0.0
 
 
+def im2col_mux(ctx: Context, n_elements: int, width: int, n_part: int) -> LayerCost:
+    """io_parallel convolutions over several partitions: hls4ml's generated ``fill_buffer`` copies each window element
+    of the partition the pipelined PartitionLoop is at from one of ``n_part`` input positions (a branch per
+    partition), a multiplexer of ``n_part`` inputs per bit; a LUT6 is a 4:1 mux, so (n_part - 1) / 3 LUTs per bit."""
+    c = LayerCost()
+    if not ctx.stream and n_part > 1:
+        c.lut = n_elements * width * (n_part - 1) / 3.0
+    return c
+
+
 def conv(ctx: Context, layer) -> LayerCost:
     w, wf = weight(layer, 'weight')
     if w is None:
@@ -190,6 +200,7 @@ def conv(ctx: Context, layer) -> LayerCost:
         input_delay_ns=_window_read_delay(ctx),
     )
     c = mac(ctx, spec)
+    c.add(im2col_mux(ctx, n_inst * fh * fw * n_chan, a.width, n_iter))
     c.add(line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
     return c.add(stream_fifos(ctx, layer))
 
@@ -246,6 +257,8 @@ def separable(ctx: Context, layer) -> LayerCost:
     c.add(c1).add(c2)
     if ctx.stream:
         c.latency_cycles = max(c1.latency_cycles, c2.latency_cycles) + 3
+    c.add(im2col_mux(ctx, n_inst * fh * fw * n_chan, a.width, n_iter))  # the depthwise kernel's window
+    c.add(im2col_mux(ctx, n_inst * n_chan, mid.width, n_iter))  # the pointwise kernel's (one position)
     c.add(line_buffer(ctx, layer, fh, fw, iw, n_chan, a))
     return c.add(stream_fifos(ctx, layer))
 
@@ -254,6 +267,9 @@ def structure(layer) -> str | None:
     """Calibration: structures the calibration set has no figure of are families of their own (uncalibrated)."""
     if 'Depthwise' in layer.class_name or 'Separable' in layer.class_name:
         return 'dense/conv/depthwise'
-    if shares_multipliers(reuse_factor(layer)):
-        return 'dense/conv/shared'  # reuse factor > 1: shared multipliers
+    if shares_multipliers(strategy(layer)):
+        return 'dense/conv/shared'  # Resource strategy: variable weights from a ROM, shared multipliers
+    if reuse_factor(layer) > 1:
+        # Latency kernel pipelined at II = reuse factor: constant products, DSPs and their input multiplexers shared
+        return 'dense/conv/reuse'
     return None

@@ -147,7 +147,7 @@ def test_every_structural_constant_has_its_provenance():
 
 
 def test_structures_without_data_are_uncalibrated(keras, convert):
-    """Reuse factor > 1 (shared multipliers) and depthwise convolutions have no calibration figure yet."""
+    """The Resource strategy (shared multipliers) and depthwise convolutions have no calibration figure yet."""
     L = keras.layers
     m = keras.Sequential([L.Dense(32, input_shape=(16,), name='fc')])
     shared = estimate(
