@@ -6,7 +6,9 @@ model-wide ``fixed<16,6>`` give: quantizer types where the model has quantizers,
 
 Both variants are converted by fpgaml (same flow, same estimator); the hls4ml-default variant is the model's
 config with ``bit_exact: off`` and ``precision: {policy: default}``. ``--csim`` also C-simulates both and shows the
-verdict (bit-exact fraction, or agreement), which is what the extra LUTs buy.
+verdict (bit-exact fraction, or agreement), which is what the extra LUTs buy. ``--minimize`` also runs the type
+search of ``fpgaml build --minimize-types`` (local Dask, ``--workers``) and shows the minimized exact types' LUT:
+the cost of exactness once the bits the verdict does not need are cut.
 """
 
 from __future__ import annotations
@@ -47,10 +49,26 @@ def figures(cfg, csim: bool) -> tuple[dict, str]:
     return est.total.to_json_dict(), verdict
 
 
+def minimized(cfg, default: dict, cache: Path, workers: int | None) -> None:
+    from fpgaml.sweep import SweepOptions
+    from fpgaml.sweep.minimize import minimize
+
+    found = minimize(cfg, SweepOptions(workers=workers, cache_dir=cache), echo=lambda *a: None)
+    lut = found.chosen['lut']
+    cut = ', '.join(f'{n} -{k}' for n, k in found.cuts.items()) or 'nothing'
+    print(
+        f'{cfg.name}: minimized exact types: LUT {lut:,.0f} ({100 * (lut - default["lut"]) / default["lut"]:+.1f}% vs '
+        f'hls4ml defaults), verdict {found.chosen["csim_mode"]}, {found.evaluated} points; cut: {cut}',
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('models', nargs='*')
     ap.add_argument('--csim', action='store_true')
+    ap.add_argument('--minimize', action='store_true')
+    ap.add_argument('--workers', type=int, default=None)
     args = ap.parse_args()
     from fpgaml.config import load_config
     from fpgaml.zoo import zoo
@@ -65,6 +83,8 @@ def main() -> None:
             default, v_default = figures(hls4ml_defaults(cfg), args.csim)
             rows.append((name, exact, default, v_exact, v_default))
             print(f'{name}: LUT {exact["lut"]:,.0f} vs {default["lut"]:,.0f}', flush=True)
+            if args.minimize:
+                minimized(cfg, default, Path(tmp) / 'points', args.workers)
     print(f'\n{"model":15} {"exact LUT / FF / DSP":>26} {"hls4ml defaults":>26} {"LUT":>8}', end='')
     print(f'  {"verdict exact":>20} {"verdict defaults":>28}' if args.csim else '')
     for name, e, d, ve, vd in rows:
