@@ -178,6 +178,10 @@ def print_rtl(res) -> None:
     for n in r.notes:
         out.print(f'  note: {n}')
     print_side_by_side(res.cfg.name, res.estimate_result, r.to_json(), res.synthesis.result if res.synthesis else None)
+    if r.da_estimate:
+        from fpgaml.estimate.da import summary_line
+
+        out.print(f'  {summary_line(r.da_estimate)}', soft_wrap=True)
     if r.synthesis:
         s = r.synthesis
         m = Table(

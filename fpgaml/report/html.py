@@ -193,6 +193,10 @@ def _rtl_section(estimate, rtl: dict, synthesis=None) -> list[str]:
             "<tr><td class='l'>" + e(row[0]) + '</td>' + ''.join(f'<td>{e(c)}</td>' for c in row[1:]) + '</tr>'
         )
     parts.append('</table>')
+    if rtl.get('da_estimate'):
+        from fpgaml.estimate.da import summary_line
+
+        parts.append(f'<p>{e(summary_line(rtl["da_estimate"]))}</p>')
     syn = rtl.get('synthesis')
     if syn and syn.get('modules'):
         parts.append(

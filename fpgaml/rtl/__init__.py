@@ -104,6 +104,7 @@ class RtlResult:
     verilator_cached: bool = False
     synthesis: dict | None = None
     vivado: dict | None = None  # out-of-context Vivado synthesis (--vivado): fpgaml.rtl.vivado
+    da_estimate: dict | None = None  # the DA cost model's figures of this pipeline: fpgaml.estimate.da
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -164,6 +165,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     from da4ml.trace import comb_trace
 
     from fpgaml.csim.compile import cache_dir
+    from fpgaml.estimate.da import estimate_written
     from fpgaml.rtl.sim import Simulator, build_sim, write_design
     from fpgaml.rtl.synth import run_yosys
     from fpgaml.rtl.vivado import write_vivado_script
@@ -273,6 +275,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
         )
     if latency == 0:
         result.notes.append('combinational design (pipeline_cutoff 0): the output settles within the cycle')
+    result.da_estimate = estimate_written(rtl_dir, comb, pipelined=d.stages > 0).to_json()
     if options.synth:
         s = run_yosys(rtl_dir, d.top, cfg.part, dsp=options.dsp)
         times['yosys'] = s.wall_s
