@@ -51,8 +51,8 @@ def _rtl(d, synth: bool):
 def test_da_estimate_has_no_dsp_and_verilators_cycles(tiny):
     """The estimate ``fpgaml rtl`` records: 0 DSP, and exactly the latency Verilator measured; the graph-level
     entry point (no Verilog written) gives the same figures as the written pipeline."""
-    from fpgaml.estimate.da import estimate_da
     from fpgaml.rtl import DEFAULT_CUTOFF
+    from fpgaml.rtl.model import estimate_da
 
     p = _rtl(tiny, synth=False)
     r = p.rtl_result

@@ -3,7 +3,7 @@
 The HLS estimator (:mod:`fpgaml.estimate.estimator`) describes hls4ml's Latency firmware: multipliers, DSPs for
 the wider products, HLS pipeline depth. A DA design (``fpgaml rtl``, da4ml) has none of that: it is a graph of
 shift-and-add operations cut into register stages. This module counts that graph as fpgaml builds it
-(:func:`fpgaml.rtl.model.build_rtl_graph`, the same code path as ``fpgaml rtl``) and turns the counts into
+(:func:`fpgaml.rtl.model.estimate_da`: the same code path as ``fpgaml rtl``) and turns the counts into
 figures:
 
 * DSP = 0 (no multiplier is left in a constant-matrix adder graph);
@@ -134,24 +134,6 @@ def figures(counts: DaCounts, factors: dict | None = None) -> DaEstimate:
     lut = f['lut_adder'] * counts.adder_bits + f['lut_logic'] * counts.logic_bits
     ff = f['ff'] * counts.reg_bits
     return DaEstimate(int(round(lut)), int(round(ff)), 0, counts.stages, counts)
-
-
-def pipeline_of(graph, io_type: str, pipeline_cutoff: float):
-    """da4ml's pipeline of a converted graph, exactly as ``fpgaml rtl`` builds it (its Verilog is this pipeline);
-    the combinational logic when ``pipeline_cutoff`` is 0."""
-    from da4ml.trace import comb_trace
-    from da4ml.trace.pipeline import to_pipeline
-
-    from fpgaml.rtl.model import build_rtl_graph
-
-    rg = build_rtl_graph(graph, io_type)
-    comb = comb_trace(rg.inputs, rg.outputs)
-    return to_pipeline(comb, pipeline_cutoff, verbose=False) if pipeline_cutoff > 0 else comb
-
-
-def estimate_da(graph, io_type: str, pipeline_cutoff: float) -> DaEstimate:
-    """LUT/FF/DSP/cycles of the DA form of a converted graph (what ``fpgaml rtl`` would build and Yosys count)."""
-    return figures(count(pipeline_of(graph, io_type, pipeline_cutoff)))
 
 
 def estimate_written(rtl_dir, comb, pipelined: bool) -> DaEstimate:

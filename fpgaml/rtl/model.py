@@ -133,3 +133,22 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
         last = name
     out = FixedVariableArray(vals[last], solver_options)
     return RtlGraph(inp, types[first.name], out, last, types[last], vals, types, left_out)
+
+
+def pipeline_of(graph, io_type: str, pipeline_cutoff: float):
+    """da4ml's pipeline of a converted graph, exactly as ``fpgaml rtl`` builds it (its Verilog is this pipeline);
+    the combinational logic when ``pipeline_cutoff`` is 0."""
+    from da4ml.trace import comb_trace
+    from da4ml.trace.pipeline import to_pipeline
+
+    rg = build_rtl_graph(graph, io_type)
+    comb = comb_trace(rg.inputs, rg.outputs)
+    return to_pipeline(comb, pipeline_cutoff, verbose=False) if pipeline_cutoff > 0 else comb
+
+
+def estimate_da(graph, io_type: str, pipeline_cutoff: float):
+    """LUT/FF/DSP/cycles of the DA form of a converted graph (what ``fpgaml rtl`` would build and Yosys count):
+    :mod:`fpgaml.estimate.da` applied to :func:`pipeline_of`."""
+    from fpgaml.estimate.da import count, figures
+
+    return figures(count(pipeline_of(graph, io_type, pipeline_cutoff)))
