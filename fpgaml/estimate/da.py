@@ -28,6 +28,10 @@ LUT_PER_ADDER_BIT = 0.871
 LUT_PER_LOGIC_BIT = 0.499
 FF_PER_REG_BIT = 1.0
 
+# da4ml's delay units (about one adder each) per pipeline stage: ``fpgaml rtl``'s default, and the stage the HLS
+# distributed-arithmetic estimate cuts hls4ml's adder graphs at (fpgaml.estimate.da_hls)
+DEFAULT_CUTOFF = 5.0
+
 ADD_OPS = (0, 1, 4)  # a + b<<s, a - b<<s, a + constant
 NEG_OPS = (-3,)  # quantize(-x): a negation, one carry chain
 LOGIC_OPS = (2, -2, 6, -6, 9, -9, 10)  # ReLU, MSB multiplexer, bit operations: one LUT level per output bit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpgaml.convert.passes.da_kernels import DaKernels
 from fpgaml.convert.passes.exact_binary_weight_accumulators import ExactBinaryWeightAccumulators
 from fpgaml.convert.passes.exact_po2_accumulators import ExactPo2Accumulators
 from fpgaml.convert.passes.exact_po2_bias import ExactPo2Bias
@@ -153,6 +154,7 @@ FAMILY = Family(
         ExactPo2Products,
         ExactPo2Bias,
         ExactBinaryWeightAccumulators,
+        DaKernels,
     ),
     cost={
         'Dense': dense,

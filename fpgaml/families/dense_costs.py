@@ -41,7 +41,40 @@ def _stream_reads(ctx: Context, layer) -> int:
     return 0 if reads == 1 else reads + 1  # reads + write
 
 
+DA_STRATEGY = 'distributed_arithmetic'
+
+
+def distributed_arithmetic(ctx: Context, layer) -> LayerCost:
+    """``Strategy: distributed_arithmetic``: hls4ml's adder graphs of the kernels (:mod:`fpgaml.estimate.da_hls`), no
+    DSP; once per row (Dense, EinsumDense) or output pixel (Conv) in io_parallel, one instance over the pixels in
+    io_stream."""
+    from fpgaml.estimate.da_hls import kernel
+
+    k = kernel(layer)
+    if k is None:
+        c = generic(ctx, layer)
+        c.flags.append('distributed arithmetic without the kernel hls4ml solved: generic estimate')
+        return c
+    n_out = sum(int(np.shape(one['weight'])[-1]) for one in layer.get_attr('fpgaml_da_weights'))
+    rows = max(1, size_of(layer.get_output_variable()) // max(1, n_out))  # Dense rows, Conv pixels, Einsum free
+    inst = 1 if ctx.stream else rows
+    c = LayerCost(
+        latency_cycles=k.estimate.cycles + (rows - 1 if ctx.stream else 0),
+        ii_cycles=rows if ctx.stream else 1,
+        lut=inst * k.estimate.lut,
+        ff=inst * k.estimate.ff,
+    )
+    if not k.matches_firmware:
+        c.flags.append(
+            f'the adder graph solved for the estimate costs {k.cost:.0f} where hls4ml recorded '
+            f'{k.recorded_cost:.0f}: the estimate may not describe the written kernel'
+        )
+    return c.add(stream_fifos(ctx, layer))
+
+
 def dense(ctx: Context, layer) -> LayerCost:
+    if strategy(layer) == DA_STRATEGY:
+        return distributed_arithmetic(ctx, layer)
     w, wf = weight(layer, 'weight')
     if w is None:
         return generic(ctx, layer)
@@ -96,8 +129,9 @@ def heterogeneous_input_flag(layer) -> list[str]:
 def einsum_dense(ctx: Context, layer) -> LayerCost:
     """hls4ml's EinsumDense (HGQ2's QEinsumDense / QEinsumDenseBatchnorm; io_parallel): ``nnet::einsum_dense``
     runs the Latency dense kernel (n_contract inputs x n_free_kernel outputs) once per (inplace, free data) row,
-    all unrolled, with kernel ``i`` for inplace index ``i``; the transposes around it are wiring. With
-    ``distributed_arithmetic`` hls4ml keeps no weights in the graph: generic estimate."""
+    all unrolled, with kernel ``i`` for inplace index ``i``; the transposes around it are wiring."""
+    if strategy(layer) == DA_STRATEGY:
+        return distributed_arithmetic(ctx, layer)
     w, wf = weight(layer, 'weight')
     n_i, n_l0 = int(attr(layer, 'n_inplace', 1) or 1), int(attr(layer, 'n_free_data', 1) or 1)
     n_c, n_l1 = attr(layer, 'n_contract'), attr(layer, 'n_free_kernel')
@@ -169,6 +203,8 @@ def im2col_mux(ctx: Context, n_elements: int, width: int, n_part: int) -> LayerC
 
 
 def conv(ctx: Context, layer) -> LayerCost:
+    if strategy(layer) == DA_STRATEGY:
+        return distributed_arithmetic(ctx, layer)
     w, wf = weight(layer, 'weight')
     if w is None:
         return generic(ctx, layer)
@@ -267,6 +303,8 @@ def structure(layer) -> str | None:
     """Calibration: structures the calibration set has no figure of are families of their own (uncalibrated)."""
     if 'Depthwise' in layer.class_name or 'Separable' in layer.class_name:
         return 'dense/conv/depthwise'
+    if strategy(layer) == DA_STRATEGY:
+        return 'dense/conv/da'  # hls4ml's adder graphs: the DA cost model (fitted to Yosys), no vendor figure
     if shares_multipliers(strategy(layer)):
         return 'dense/conv/shared'  # Resource strategy: variable weights from a ROM, shared multipliers
     if reuse_factor(layer) > 1:

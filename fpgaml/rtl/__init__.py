@@ -15,10 +15,10 @@ import numpy as np
 
 from fpgaml.divergence import Divergence, LayerValues, first_divergence, traced_layers
 from fpgaml.errors import FpgamlError
+from fpgaml.estimate.da import DEFAULT_CUTOFF
 from fpgaml.rtl.model import RtlUnsupported, build_rtl_graph, supported_text  # noqa: F401
 
 DEFAULT_SAMPLES = 10000
-DEFAULT_CUTOFF = 5.0
 
 
 class RtlMismatch(FpgamlError):
