@@ -93,6 +93,16 @@ def test_vivado_figures_land_in_the_rtl_section(vivado_ok):
     assert 'synth_design completed successfully' in (out / 'rtl' / 'vivado.log').read_text()
     assert 'Vivado out-of-context synthesis (Vivado v.2023.2' in said and 'LUT 187, FF 96, DSP 0' in said
     assert 'WNS 2.912 ns at 5 ns' in said
+    html = (out / 'report.html').read_text()  # beside the estimates and the Yosys column, labelled
+    html = html[html.index('<h2>RTL backend') :]
+    assert 'RTL in Vivado (out-of-context synthesis' in html
+
+    def cells(metric):
+        return re.findall(r'<td>(.*?)</td>', re.search(rf"<tr><td class='l'>{metric}</td>(.*?)</tr>", html).group(1))
+
+    est = json.loads((out / 'fpgaml-report.json').read_text())['rtl']['da_estimate']
+    assert cells('LUT')[1:4] == [f'{est["lut"]:,}', '-', '187'] and cells('DSP')[1:4] == ['0', '-', '0']
+    assert cells(re.escape('timing slack WNS (ns)'))[3] == '2.912'
 
 
 @pytest.mark.slow

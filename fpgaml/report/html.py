@@ -131,11 +131,14 @@ def _flow(flow: list[dict]) -> list[str]:
     return parts
 
 
-def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[str, str, str, str]]:
-    """(metric, estimate, RTL measurement, vendor) rows: the three sources of figures, each labelled."""
+def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[str, ...]]:
+    """(metric, one figure per :data:`RTL_LABELS` source) rows: each source's figures side by side, '-' where a
+    source has none (no Vivado on PATH, no vendor report of the HLS project)."""
     t = estimate.total
-    syn = (rtl or {}).get('synthesis') or {}
-    tot = syn.get('total') or {}
+    rtl = rtl or {}
+    tot = (rtl.get('synthesis') or {}).get('total') or {}
+    da = rtl.get('da_estimate') or {}
+    viv = rtl.get('vivado') or {}
     vend = {}
     if synthesis is not None:
         from fpgaml.synth.comparison import compare
@@ -151,29 +154,49 @@ def side_by_side_rows(estimate, rtl: dict | None, synthesis=None) -> list[tuple[
     def fmt(v):
         return '-' if v is None else f'{v:,.0f}' if isinstance(v, (int, float)) else str(v)
 
-    rows = [
+    cycles = rtl.get('latency_cycles')
+    wns = viv.get('wns_ns')
+    return [
         (
             'latency (cycles)',
             fmt(t.latency_cycles),
-            fmt((rtl or {}).get('latency_cycles')),
+            fmt(da.get('cycles')),
+            fmt(cycles),
+            '-',
             vend.get('latency_cycles', '-'),
         ),
-        ('latency (ns)', f'{t.latency_ns:g}', fmt((rtl or {}).get('latency_ns')), '-'),
-        ('II (cycles)', fmt(t.ii_cycles), fmt((rtl or {}).get('ii_cycles')), vend.get('ii_cycles', '-')),
-        ('LUT', fmt(t.lut), fmt(tot.get('LUT')), vend.get('lut', '-')),
-        ('FF', fmt(t.ff), fmt(tot.get('FF')), vend.get('ff', '-')),
-        ('DSP', fmt(t.dsp), fmt(tot.get('DSP')), vend.get('dsp', '-')),
-        ('BRAM (18 kb)', fmt(t.bram_18k), fmt(tot.get('BRAM')), vend.get('bram_18k', '-')),
-        ('CARRY', '-', fmt(tot.get('CARRY')), '-'),
-        ('SRL', '-', fmt(tot.get('SRL')), '-'),
+        ('latency (ns)', f'{t.latency_ns:g}', '-', fmt(rtl.get('latency_ns')), '-', '-'),
+        (
+            'II (cycles)',
+            fmt(t.ii_cycles),
+            fmt(1 if da else None),
+            fmt(rtl.get('ii_cycles')),
+            '-',
+            vend.get('ii_cycles', '-'),
+        ),
+        ('LUT', fmt(t.lut), fmt(da.get('lut')), fmt(tot.get('LUT')), fmt(viv.get('LUT')), vend.get('lut', '-')),
+        ('FF', fmt(t.ff), fmt(da.get('ff')), fmt(tot.get('FF')), fmt(viv.get('FF')), vend.get('ff', '-')),
+        ('DSP', fmt(t.dsp), fmt(da.get('dsp')), fmt(tot.get('DSP')), fmt(viv.get('DSP')), vend.get('dsp', '-')),
+        (
+            'BRAM (18 kb)',
+            fmt(t.bram_18k),
+            fmt(0 if da else None),
+            fmt(tot.get('BRAM')),
+            fmt(viv.get('BRAM')),
+            vend.get('bram_18k', '-'),
+        ),
+        ('CARRY', '-', '-', fmt(tot.get('CARRY')), '-', '-'),
+        ('SRL', '-', '-', fmt(tot.get('SRL')), '-', '-'),
+        ('timing slack WNS (ns)', '-', '-', '-', '-' if wns is None else f'{wns:g}', '-'),
     ]
-    return rows
 
 
 RTL_LABELS = (
     'estimate (fpgaml model of the HLS firmware)',
+    'estimate of this RTL (DA cost model)',
     'RTL measured (da4ml Verilog: Verilator cycles, Yosys synth_xilinx cells)',
-    'vendor report (HLS/Vivado)',
+    'RTL in Vivado (out-of-context synthesis, --vivado)',
+    'vendor report of the HLS project (HLS/Vivado)',
 )
 
 
