@@ -330,3 +330,30 @@ def test_published_hgq2_models_bit_exact(acc, tmp_path):
     ref = _da4ml_reference(model)
     assert abs(mine.cost - ref.cost) <= 0.05 * ref.cost, (mine.cost, ref.cost)
     assert _pipeline(mine, tmp_path / 'mine') == _pipeline(ref, tmp_path / 'ref')
+
+
+@needs_hgq
+@needs_shared
+@pytest.mark.parametrize('acc', sorted(SHARED_MODELS))
+def test_published_hgq2_models_distributed_arithmetic_estimate(acc, tmp_path):
+    """With hls4ml's distributed_arithmetic strategy the estimate counts the adder graph of every kernel hls4ml
+    wrote (the EinsumDense kernels one per inplace index, the HGQ input quantizer's widths fused in): each with the
+    cost hls4ml recorded, 0 DSP, and a LUT total near the Yosys count of the same products built as RTL
+    (benchmarks/hls_da_estimate.py: +17% / -17%; the HLS design adds its own ReLU/quantizer logic)."""
+    from fpgaml.config import load_config
+    from fpgaml.estimate.da_hls import kernel
+    from fpgaml.project import Project
+
+    model = SHARED / SHARED_MODELS[acc]
+    yml = f'model: {model}\nname: jsc\nstrategy: distributed_arithmetic\nvalidation:\n  samples: 200\n'
+    p = Project(load_config(write(tmp_path / 'c.yml', yml), output_dir=tmp_path / 'prj'))
+    est = p.estimate()
+    da = [n for n in p.convert().graph.get_layers() if n.get_attr('strategy') == 'distributed_arithmetic']
+    assert {n.class_name for n in da} == {'EinsumDense', 'Dense'}
+    assert all(kernel(n).matches_firmware for n in da)
+    assert est.total.dsp == 0 and all(
+        le.family == 'dense/conv/da' for le in est.layers if le.name in {n.name for n in da}
+    )
+    name = {'0.750': 'hgq2_jsc_0750', '0.771': 'hgq2_jsc_0771'}[acc]
+    yosys = json.loads((REPO / 'benchmarks' / 'results' / 'da_yosys.json').read_text())[name]['yosys']['LUT']
+    assert abs(est.total.lut - yosys) <= 0.25 * yosys, (est.total.lut, yosys)
