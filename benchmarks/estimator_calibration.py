@@ -284,11 +284,17 @@ NOTES = {  # reasons known from the reports themselves, shown for the worst desi
     '2,428 FF (the stages go into the DSPs). One 7-series design: not modelled',
     'dense64_relu-io_stream': 'Vivado HLS 2020.1 reports 326 FF, Vitis 2064 for the same design: the depth-1 '
     'stream FIFOs are registers in Vitis and SRLs (not FF) in Vivado HLS',
-    'dense64_sigmoid-io_stream': "the lookup's registers differ by tool: 968 FF in Vivado HLS 2020.1, 3,026-3,858 "
-    'in Vitis (ELU: 1,415 vs 3,154); the model has one table structure for both',
-    'dense64_elu-io_stream': "the ELU lookup is cheaper than sigmoid's (one-sided clamp) in Vitis 2023-2024 "
-    '(5.7k vs 8.5-11.4k LUT); the model has one structure for every table lookup',
-    'dense64_sigmoid-io_parallel': "the table lookup's registers: 1047 FF in Vivado HLS, 1689 in Vitis",
+    'dense64_sigmoid-io_stream': "the lookup's registers differ by tool: Vivado HLS 2020.1 registers the 10-bit "
+    'address (968 FF = 326 of the ReLU design + 64 x 10), Vitis 3,026-3,858 FF',
+    'dense64_elu-io_stream': "the tool versions differ: 5.7k LUT in Vitis, 8.2k in Vivado HLS; ELU's registers "
+    'are the held x and branch flag (17 FF per element) in every version',
+    'dense64_elu-io_parallel': 'Vitis HLS 2024.1 builds twice the LUTs (10,082 vs 4,641-4,821) and registers '
+    '3,865 FF (vs 2,135) of the other versions',
+    'dense64_sigmoid-io_parallel': 'Vivado HLS 2020.1 does not register the 10-bit table address (1,047 FF = the '
+    "inputs and the Dense's outputs), Vitis does (1,689 = + 64 x 10; the model's count is 1,682)",
+    'svhn_cnn_pruned_16b': "csynth FF: the pipelines' partial sums (family dense/conv) have csynth figures from two "
+    'designs, this CNN and the Dense 16x5 on a 7-series part (x4-6 the model there); held out, the factor comes '
+    'from the Dense 16x5 alone',
 }
 
 
@@ -301,7 +307,7 @@ def pct(est: float, ref: float) -> float | None:
 def collect(per_layer: bool = False) -> list[dict]:
     """Rebuild every point; the structural (uncalibrated) estimate split by layer family."""
     from fpgaml.estimate import estimate
-    from fpgaml.estimate.estimator import LUT_PRODUCTS, split_family
+    from fpgaml.estimate.estimator import split_family
     from fpgaml.estimate.kinds import Calibration
 
     points = yaml.safe_load(CALIBRATION.read_text())['points']
@@ -321,7 +327,7 @@ def collect(per_layer: bool = False) -> list[dict]:
         by_fam: dict[str, dict[str, float]] = {}
         for l in est.layers:
             for m in ('dsp', 'lut', 'ff'):
-                for f, v in split_family(l, m, est.stream_io, est.lut_products):
+                for f, v in split_family(l, m, est.stream_io, est.parts):
                     by_fam.setdefault(m, {}).setdefault(f, 0.0)
                     by_fam[m][f] += v
         if p['model']['io_type'] == 'io_stream':
@@ -334,7 +340,7 @@ def collect(per_layer: bool = False) -> list[dict]:
         fams = sorted(
             {l.family for l in est.layers} - {'structure', 'other'}
             | ({'stream'} if est.stream_io else set())
-            | ({LUT_PRODUCTS} if est.lut_products else set())
+            | {f for sub in est.parts.values() for f, x in sub.values() if x > 0}
         )
         rows.append(
             {

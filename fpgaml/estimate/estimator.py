@@ -47,6 +47,7 @@ STREAM_IO_CYCLES = 2  # dataflow: input/output registering
 STREAM_II_HANDSHAKE = 1  # dataflow: one cycle of ap_start/ap_done handshake per iteration
 VITIS_CLOCK_UNCERTAINTY = 0.27  # hls4ml's default for the Vitis backend (Vivado: arith.CLOCK_UNCERTAINTY)
 LUT_PRODUCTS = 'dense/conv/lut_products'  # calibration family of the LUT-mapped constant products
+REGISTERS = 'registers'  # calibration family of the layers' output registers (FF)
 IO_CTRL_FF = 2  # io_parallel: ap_ctrl registers beside the registered inputs (csynth: input bits + 2)
 
 
@@ -81,17 +82,17 @@ def _extension_class(layer) -> bool:
     )
 
 
-def split_family(
-    le: LayerEstimate, metric: str, io_part: dict, products: dict | None = None
-) -> list[tuple[str, float]]:
-    """A layer's structural figure split into its family's share, its stream FIFOs' (family "stream") and its
-    LUT-mapped constant products' (family ``LUT_PRODUCTS``, LUT only)."""
+def split_family(le: LayerEstimate, metric: str, io_part: dict, parts: dict | None = None) -> list[tuple[str, float]]:
+    """A layer's structural figure split into its family's share, its stream FIFOs' (family "stream") and the
+    parts calibrated as families of their own (``parts``: layer -> metric -> (family, value): the LUT-mapped
+    constant products, ``LUT_PRODUCTS``; the output registers, ``REGISTERS``)."""
     v = float(getattr(le, metric))
     out = []
-    if metric == 'lut' and products and products.get(le.name):
-        p = min(v, products[le.name])
+    sub = (parts or {}).get(le.name, {}).get(metric)
+    if sub and sub[1] > 0:
+        p = min(v, sub[1])
         v -= p
-        out.append((LUT_PRODUCTS, p))
+        out.append((sub[0], p))
     if metric in ('lut', 'ff') and le.name in io_part:
         io = min(v, io_part[le.name][0 if metric == 'lut' else 1])
         return [(le.family, v - io), ('stream', io)] + out
@@ -137,7 +138,8 @@ def estimate(
     processes: list[LayerEstimate] = []
     flags: list[str] = []
     io_part: dict[str, list[float]] = {}  # layer -> [lut, ff] of its stream FIFOs (family "stream")
-    products: dict[str, float] = {}  # layer -> LUT of its LUT-mapped constant products (family LUT_PRODUCTS)
+    parts: dict[str, dict] = {}  # layer -> metric -> (family, value) calibrated as a family of its own
+    from_memory: set[str] = set()  # layers whose result is a memory's registered output
     out_names = set(getattr(graph, 'outputs', []) or [])
     for layer in graph.get_layers():
         c = costs.layer_cost(ctx, layer)
@@ -154,8 +156,11 @@ def estimate(
             flags=list(dict.fromkeys(c.flags)),
             family=family_name(layer),
         )
-        if c.product_lut:
-            products[le.name] = float(c.product_lut)
+        sub = {m: (f, float(x)) for m, f, x in (('lut', LUT_PRODUCTS, c.product_lut), ('ff', REGISTERS, c.reg_ff)) if x}
+        if sub:
+            parts[le.name] = sub
+        if c.output_from_memory:
+            from_memory.add(le.name)
         if c.io_lut or c.io_ff:
             if io_type == 'io_stream' and set(getattr(layer, 'outputs', []) or []) & out_names:
                 # the model's output stream is the top function's port, not an internal FIFO
@@ -178,16 +183,22 @@ def estimate(
             in_bits = out_bits = 0
         layers[0].ff += in_bits + IO_CTRL_FF
         for le in reversed(layers):
+            if le.name in from_memory:  # the last stage is a table read: its register is the memory's own
+                break
             if le.ff > 0 and le.family != 'structure':
-                le.ff -= min(le.ff, out_bits)
+                dropped = min(le.ff, out_bits)
+                le.ff -= dropped
+                if 'ff' in parts.get(le.name, {}):
+                    f, x = parts[le.name]['ff']
+                    parts[le.name]['ff'] = (f, max(0.0, x - dropped))
                 break
     raw_layers = [LayerEstimate(**{k: getattr(l, k) for k in l.__dataclass_fields__}) for l in layers]
     for le in layers:  # the per-layer figures are of the default kind (post-synthesis), each with its band
         for m in _kinds.BANDED:
-            parts = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part, products)]
+            scaled = [(f, v * cal.factor(_kinds.DEFAULT_KIND, m, f)) for f, v in split_family(le, m, io_part, parts)]
             if m in _kinds.SCALED:
-                setattr(le, m, _round(sum(v for _, v in parts)))
-            bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in parts]
+                setattr(le, m, _round(sum(v for _, v in scaled)))
+            bands = [(cal.band(_kinds.DEFAULT_KIND, m, f) or cal.default_band, v) for f, v in scaled]
             le.band[m] = [int(math.floor(sum(b[0] * v for b, v in bands))), _round(sum(b[1] * v for b, v in bands))]
     if io_type == 'io_stream':
         if processes and _one_element_streams(graph):
@@ -216,11 +227,11 @@ def estimate(
         r: (round(100.0 * totals[r] / avail[r], 2) if avail[r] else (0.0 if totals[r] == 0 else math.inf))
         for r in RESOURCES
     }
-    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part, products) for k in _kinds.KINDS}
+    figs = {k: _kind_figures(cal, k, raw_layers, total, io_type, processes, io_part, parts) for k in _kinds.KINDS}
     present = sorted(
         {l.family for l in layers if l.family not in ('structure', 'other')}
         | ({'stream'} if io_part else set())
-        | ({LUT_PRODUCTS} if products else set())
+        | {f for sub in parts.values() for f, x in sub.values() if x > 0}
     )
     uncal = [f for f in present if not cal.calibrated(_kinds.DEFAULT_KIND, f)]
     for f in uncal:
@@ -240,7 +251,7 @@ def estimate(
         kinds=figs,
         uncalibrated=uncal,
         stream_io=io_part,
-        lut_products=products,
+        parts=parts,
     )
 
 
@@ -290,7 +301,7 @@ def _kind_figures(
     io_type: str,
     processes: list[LayerEstimate],
     io_part: dict,
-    products: dict,
+    parts: dict,
 ) -> dict:
     """Totals of one figure kind and their bands (ratio real / estimate per family, summed over layers)."""
     out: dict = {'latency_cycles': total.latency_cycles, 'ii_cycles': total.ii_cycles}
@@ -298,10 +309,10 @@ def _kind_figures(
     for m in RESOURCES:
         vals = []
         for l in raw_layers:
-            parts = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part, products)]
+            scaled = [(f, v * cal.factor(kind, m, f)) for f, v in split_family(l, m, io_part, parts)]
             out.setdefault(m, 0)
-            out[m] += _round(sum(v for _, v in parts))
-            vals += parts
+            out[m] += _round(sum(v for _, v in scaled))
+            vals += scaled
         out[m] = int(out[m])
         if m in _kinds.BANDED:
             lo = hi = 0.0

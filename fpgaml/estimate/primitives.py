@@ -72,6 +72,11 @@ class LayerCost:
     # the part of lut that is LUT-mapped constant products (calibrated as family "dense/conv/lut_products": the HLS
     # tool's own estimate counts them as generic multipliers, synthesis as the shift-adds they are)
     product_lut: float = 0.0
+    # the part of ff that is the layer's output register (calibrated as family "registers": an exact count of bits,
+    # not a pipeline's live partial sums)
+    reg_ff: float = 0.0
+    # the result comes from a memory's own output register (a table read): no output register in the fabric
+    output_from_memory: bool = False
 
     def add(self, other: LayerCost) -> LayerCost:
         self.dsp += other.dsp
@@ -80,6 +85,7 @@ class LayerCost:
         self.io_lut += other.io_lut
         self.io_ff += other.io_ff
         self.product_lut += other.product_lut
+        self.reg_ff += other.reg_ff
         self.bram_18k += other.bram_18k
         self.uram += other.uram
         self.flags += other.flags
@@ -273,11 +279,11 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
         # RF > 1: the products and partial sums are also held over the RF cycles they are scheduled in
         ff = _partial_sum_registers(ctx, m, depth + (s.rf if s.rf > 1 else 0), s.input_delay_ns)
         if not (writes_into_srl(ctx) and s.n_iter == 1):
-            ff += n_out * s.o_fmt.width  # output register
+            c.reg_ff = n_out * s.o_fmt.width * s.n_inst  # output register
         c.dsp = m.dsp / s.rf * s.n_inst
         c.lut = m.lut * s.n_inst
         c.product_lut = m.lut_products * s.n_inst
-        c.ff = ff * s.n_inst
+        c.ff = ff * s.n_inst + c.reg_ff
         # RF > 1: the shared products are scheduled over the RF cycles of an iteration before the adder tree
         c.latency_cycles = (s.n_iter - 1) * s.rf + depth + (s.rf if s.rf > 1 else 0) + s.extra_latency
         c.ii_cycles = s.n_iter * s.rf
@@ -291,7 +297,8 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     lut = n_mult * lut1
     lut += n_mult * s.a_fmt.width * (s.rf - 1) / 4.0  # input selection multiplexers
     lut += n_mult * s.acc_fmt.width  # accumulation adders
-    ff = n_mult * (s.a_fmt.width + s.w_fmt.width) + n_out * s.acc_fmt.width + n_out * s.o_fmt.width
+    ff = n_mult * (s.a_fmt.width + s.w_fmt.width) + n_out * s.acc_fmt.width
+    c.reg_ff = n_out * s.o_fmt.width * s.n_inst  # output register
     bram = 0.0
     wbits = n_mult * s.w_fmt.width  # one weight per multiplier per cycle, RF words deep
     if resource and s.rf > 1 and s.rf * s.w_fmt.width * n_mult >= BRAM_MIN_BITS * 8 and s.rf >= 32:
@@ -302,7 +309,7 @@ def mac(ctx: Context, s: MacSpec) -> LayerCost:
     depth = ctx.cycles(t_mult + levels * arith.T_ADD_NS) + 1
     c.dsp = n_mult * dsp1 * s.n_inst
     c.lut = lut * s.n_inst
-    c.ff = ff * s.n_inst
+    c.ff = ff * s.n_inst + c.reg_ff
     c.bram_18k = bram * s.n_inst
     c.latency_cycles = s.n_iter * s.rf + depth + s.extra_latency
     c.ii_cycles = s.n_iter * s.rf

@@ -63,7 +63,8 @@ class Estimate:
     kinds: dict[str, dict] = field(default_factory=dict)
     uncalibrated: list[str] = field(default_factory=list)  # layer families without calibration data
     stream_io: dict[str, list[float]] = field(default_factory=dict, repr=False)  # layer -> FIFO [lut, ff]
-    lut_products: dict[str, float] = field(default_factory=dict, repr=False)  # layer -> LUT-mapped products' LUT
+    # layer -> metric -> (family, value): parts calibrated as families of their own (LUT products, output registers)
+    parts: dict[str, dict] = field(default_factory=dict, repr=False)
 
     def to_json_dict(self) -> dict:
         d = {

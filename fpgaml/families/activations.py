@@ -118,15 +118,75 @@ def activation(ctx: Context, layer) -> LayerCost:
         c.ff = par * o.width if ctx.stream and ii > 1 and not writes_into_srl(ctx) else 0.0
         c.latency_cycles, c.ii_cycles = lat, ii
         return c.add(stream_fifos(ctx, layer))
-    # table-based: sigmoid, tanh, elu, selu, softplus, softsign, exp ...
+    # table-based: sigmoid, tanh, elu, selu, softplus, softsign ...
     table_size = int(attr(layer, 'table_size', 1024) or 1024)
     tf = type_fmt(layer, 'table_t', Fixed(18, 8))
     lat, ii, par = elementwise_timing(ctx, layer, n, 2 + ctx.cycles(arith.T_BRAM_NS))
-    c.add(rom(table_size * tf.width, max(1, math.ceil(par / 2))))
-    c.lut += par * (a.width + 4)  # index computation (scale, clamp)
-    c.ff += par * (o.width + math.ceil(math.log2(table_size)))
+    lut, ff = table_lookup(layer, act, a, o, tf, table_size)
+    if lut is not None:  # (an ELU / SELU of unsigned data is its linear branch: wires)
+        c.add(rom(table_size * tf.width, max(1, math.ceil(par / 2))))
+        c.lut += par * lut
+        c.ff += par * ff
+        c.output_from_memory = True
     c.latency_cycles, c.ii_cycles = lat, ii
     return c.add(stream_fifos(ctx, layer))
+
+
+# hls4ml 1.3's table activations (nnet_activation.h, nnet_activation_stream.h): index = int(x * N / R) + offset
+_SYMMETRIC = {'sigmoid': 16, 'softplus': 16, 'softsign': 16, 'tanh': 8}  # R; the table spans [-R/2, R/2), offset N/2
+_NEGATIVE_HALF = {'elu', 'selu'}  # x >= 0 ? linear : table[int(x * N / -8)]: the table spans [-8, 0)
+_SELU_LAMBDA = 1.0507009873554805
+
+
+def table_lookup(layer, act: str, a: Fixed, o: Fixed, tf: Fixed, table_size: int) -> tuple[float | None, float]:
+    """(LUTs, FFs) per element of a table activation besides its ROM, from what the template computes.
+
+    *Symmetric tables* (sigmoid, tanh, softplus, softsign): ``index = int(x * N / R) + N / 2``, clamped to
+    [0, N - 1] on both sides.  ``x * N / R`` is a shift; the ``int`` conversion rounds towards zero (ap_fixed's C
+    semantics: +1 for a negative value with a non-zero dropped fraction: an OR of those bits, an incrementer and
+    two selects over the index width); the offset is an adder, the lower clamp a select on the sign, the upper one
+    a compare and a select on the address bits.  The index width is the integer bits of ``x * N / R`` plus a sign
+    (13 for ap_fixed<16,6>, N = 1024, as HLS's RTL of hls4ml's sigmoid shows).  The address is registered
+    before the ROM read.
+    *Negative half* (elu, selu): only ``x < 0`` reads the table, at ``int(x * N / -8)``: a negation (positive, so
+    no rounding correction), one clamp (compare + select on the address bits), then a select between the linear
+    branch and the table value (alpha * table for ELU, lambda * x for SELU: constant products, shift-adds per
+    extra CSD digit); the linear branch's value and the branch flag are held over the table read.  For
+    unsigned data only the linear branch exists (LUTs None: no table).
+    ``unary_lut`` (UnaryLUT) slices the top bits of ``x``: no index logic."""
+    addr = max(1, math.ceil(math.log2(table_size)))
+    if act in _NEGATIVE_HALF:
+        if not a.signed:
+            return None, 0.0
+        w = a.integer + max(0, addr - 3) + 1
+        lut = w + _compare_lut(w - addr) + addr + o.width
+        if act == 'elu':
+            alpha = float(attr(layer, 'activ_param', 1.0) or 1.0)
+            lut += _constant_product_lut(alpha, type_fmt(layer, 'param_t', o), tf.width)
+        else:  # nnet_activation.h: lambda is an ap_ufixed<16,1> constant
+            lut += _constant_product_lut(_SELU_LAMBDA, Fixed(16, 1, False), a.width)
+        return float(lut), float(a.width + 1)
+    if layer.class_name == 'UnaryLUT':
+        return 0.0, float(addr)
+    scale = max(0, addr - int(math.log2(_SYMMETRIC.get(act, 16))))
+    w = max(a.integer + scale, addr) + 1
+    lut = w + _compare_lut(w - 1 - addr) + addr  # offset adder, upper clamp
+    if a.signed:
+        dropped = max(0, a.fractional - scale)
+        lut += (w - 1) + (math.ceil(dropped / 6) + 3 * w if dropped else 0)  # lower clamp, rounding to zero
+    return float(lut), float(addr)
+
+
+def _compare_lut(bits: int) -> int:
+    """A compare against a constant over ``bits`` bits: one LUT6 per 6 bits (none where there are none)."""
+    return math.ceil(max(0, bits) / 6)
+
+
+def _constant_product_lut(const: float, fmt: Fixed, width: int) -> float:
+    """A product by a constant of type ``fmt`` (``nnet::elu``'s alpha, SELU's lambda) on ``width`` bits: a
+    shift-add per extra CSD digit; nothing for 0, 1 or a power of two."""
+    k = int(arith.csd_digits(arith.quantize_to_lsb(np.array([const]), fmt))[0])
+    return arith.CSD_ADD_LUT_FACTOR * max(0, k - 1) * width
 
 
 def slope_lut(layer, o: Fixed, n: int) -> float:

@@ -1,6 +1,7 @@
 """Structures of the layer families the calibration set had no figure of (issue 23): parametric ReLUs cost by their
 constant slope, io_parallel convolutions over several partitions pay for the window multiplexer, Latency kernels at
-reuse factor > 1 keep constant products, and the published DeepSets points load from ../shared (skipped without)."""
+reuse factor > 1 keep constant products, table activations cost the index logic their template builds, and the
+published DeepSets points load from ../shared (skipped without)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,38 @@ def test_latency_reuse_factor_shares_only_dsps(keras, convert):
     e2 = e2.layer('fc')
     assert e1.dsp == e2.dsp == 0
     assert e2.lut == e1.lut and e2.ii_cycles == 2
+
+
+def _dense64(keras, last):
+    L = keras.layers
+    return keras.Sequential([L.Dense(64, input_shape=(1,), name='fc'), last])
+
+
+def test_table_activations_cost_what_their_template_indexes(keras, convert):
+    """nnet_activation.h: sigmoid indexes a symmetric table (offset, clamps on both sides, rounding towards zero of
+    a negative index), ELU reads its table only for x < 0 (a negation, one clamp) and selects between the branches.
+    Per lookup the ROM is the same; the index logic and the registers differ (csynth of Dense(1->64): sigmoid
+    costs 2-3x ELU's LUTs; ELU holds x and the branch flag over the read, 17 FF per element; sigmoid registers
+    its 10-bit address)."""
+    L = keras.layers
+    raw = Calibration({})
+    sig = estimate(convert(_dense64(keras, L.Activation('sigmoid', name='act'))), PART, 5.0, raw)
+    elu = estimate(convert(_dense64(keras, L.ELU(1.0, name='act'))), PART, 5.0, raw)
+    s, e = sig.layer('act'), elu.layer('act')
+    assert s.bram_18k == e.bram_18k == 32  # 1024 x 18 bits, dual-ported: a copy per two lookups
+    assert s.lut > 1.5 * e.lut > 0
+    assert (s.ff, e.ff) == (64 * 10, 64 * (16 + 1))
+    # the table read is the last stage: its register is the ROM's own, so no output register is dropped from it
+    assert sig.total.ff == 16 + 2 + 64 * 16 + 64 * 10
+
+
+def test_elu_of_unsigned_data_is_its_linear_branch(keras, convert):
+    """``datareg >= 0`` always holds for unsigned data: HLS keeps no table and no index logic."""
+    L = keras.layers
+    m = keras.Sequential([L.ELU(1.0, input_shape=(8,), name='act')])
+    hls = {'Model': {'Precision': 'ufixed<8,0>', 'ReuseFactor': 1, 'Strategy': 'Latency'}}
+    act = estimate(convert(m, hls), PART, 5.0, Calibration({})).layer('act')
+    assert act.bram_18k == act.lut == 0
 
 
 def _benchmark():
