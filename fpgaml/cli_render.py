@@ -138,7 +138,7 @@ def print_budgets_failed(res) -> None:
 
 
 def print_side_by_side(name: str, estimate, rtl: dict, synthesis) -> None:
-    from fpgaml.report.html import RTL_LABELS, side_by_side_rows
+    from fpgaml.report.rtl_section import RTL_LABELS, side_by_side_rows
 
     t = Table(title=f'{name}: estimate vs RTL measurement vs vendor report', title_justify='left')
     t.add_column('metric')
