@@ -106,6 +106,7 @@ def measure(name: str, samples: int, work: Path) -> dict | None:
     from fpgaml.flow import run_flow
     from fpgaml.project import Project
     from fpgaml.rtl import RtlOptions
+    from fpgaml.rtl.backend import api
 
     path = _config(name, work)
     if path is None:
@@ -113,7 +114,9 @@ def measure(name: str, samples: int, work: Path) -> dict | None:
     try:
         cfg = load_config(path, output_dir=work / f'{name}-prj')
         t0 = time.perf_counter()
-        p = run_flow(Project(cfg), 'rtl', force=True, rtl_options=RtlOptions.from_config(cfg, samples=samples))
+        p = run_flow(
+            Project(cfg), 'rtl', force=True, rtl_options=RtlOptions.from_config(cfg, samples=samples, backend='da4ml')
+        )
     finally:
         if path.name.startswith('.rtl-bench-'):
             path.unlink(missing_ok=True)
@@ -127,7 +130,7 @@ def measure(name: str, samples: int, work: Path) -> dict | None:
         'register_bits': r.register_bits,
         'rtl_samples': r.samples,
         'mismatching_bits': r.mismatching_bits,
-        'counts': da.count(pipe).to_json(),
+        'counts': da.count(pipe, api('da4ml')).to_json(),
         'versions': _versions(),
         'times_s': {k: round(v, 1) for k, v in r.times_s.items()} | {'total': round(time.perf_counter() - t0, 1)},
     }
@@ -208,12 +211,13 @@ def recount(store: dict, works: list[Path]) -> None:
     from da4ml.types import Pipeline
 
     from fpgaml.estimate import da
+    from fpgaml.rtl.backend import api
 
     for name, row in store.items():
         for w in works:
             saved = w / f'{name}-prj' / 'rtl' / 'model' / 'pipeline.json'
             if saved.is_file():
-                row['counts'] = da.count(Pipeline.load(str(saved))).to_json()
+                row['counts'] = da.count(Pipeline.load(str(saved)), api('da4ml')).to_json()
     RESULTS.write_text(json.dumps(store, indent=1) + '\n')
 
 

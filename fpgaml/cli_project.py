@@ -149,6 +149,12 @@ def rtl(
         min=0,
         help='Delay per pipeline stage in da4ml units (about one adder); 0 for a combinational design. Default 5.',
     ),
+    backend: str | None = typer.Option(
+        None,
+        '--backend',
+        help='The library that traces the arithmetic and writes the Verilog: da4ml or alkaid (default: rtl.backend '
+        'in the config, else da4ml).',
+    ),
     no_synth: bool = typer.Option(False, '--no-synth', help='Skip the Yosys synthesis.'),
     vivado: bool = typer.Option(
         False, '--vivado', help='Also run rtl/vivado_ooc.tcl (out-of-context Vivado synthesis) when vivado is on PATH.'
@@ -170,9 +176,14 @@ def rtl(
         use_rtl_output(cfg)
     check_target(cfg.output_dir, force, user_inputs(cfg))
     opts = RtlOptions.from_config(
-        cfg, pipeline_cutoff=pipeline_cutoff, samples=samples, synth=False if no_synth else None, vivado=vivado or None
+        cfg,
+        pipeline_cutoff=pipeline_cutoff,
+        samples=samples,
+        synth=False if no_synth else None,
+        vivado=vivado or None,
+        backend=backend,
     )
-    check_tools(opts.synth)
+    check_tools(opts.synth, opts.backend)
     res = run_flow(Project(cfg), 'rtl', force=force, cache=cache_dir, rtl_options=opts)
     show.print_csim(res)
     show.print_rtl(res)

@@ -164,6 +164,7 @@ def print_rtl(res) -> None:
     out.print(
         f'  latency {r.latency_cycles} cycles = {r.latency_ns:g} ns at {r.clock_period_ns:g} ns, II {r.ii_cycles} '
         f'(measured in Verilator); {r.pipeline_stages} pipeline stages, cutoff {r.pipeline_cutoff:g}'
+        + (f'; traced by {r.backend["name"]} {r.backend["version"]}' if r.backend else '')
     )
     ts = r.times_s
     out.print(

@@ -37,7 +37,7 @@ FILES = 'project'
 MANIFEST = 'MANIFEST.sha256'
 # written from the record on every build (the record's time, paths and budgets are this run's): not cached
 RECORD_FILES = frozenset({'fpgaml-report.json', 'report.html', 'README.md', '.fpgaml-manifest.json'})
-VERSIONED = ('hls4ml', 'tensorflow', 'tf_keras', 'keras', 'qkeras', 'hgq2', 'numpy', 'da4ml')
+VERSIONED = ('hls4ml', 'tensorflow', 'tf_keras', 'keras', 'qkeras', 'hgq2', 'numpy', 'da4ml', 'alkaid')
 
 
 def enabled() -> bool:

@@ -85,7 +85,8 @@ def test_verilator_build_is_cached_by_content(built, tiny):
 
     r = built.rtl_result
     rtl = tiny / 'prj' / 'rtl'
-    d = Design(rtl, r.top, 'tiny_rtl', 8, 4, 0, 0, (0, 0, 0), 0, r.pipeline_stages, 0.0, 0)
+    lib = f'{r.backend["name"]}=={r.backend["version"]}'
+    d = Design(rtl, r.top, 'tiny_rtl', 8, 4, 0, 0, (0, 0, 0), 0, r.pipeline_stages, 0.0, 0, backend=lib)
     again = build_sim(d, cache_dir(None))
     assert again.cached
     key = build_key(d)
@@ -96,6 +97,32 @@ def test_verilator_build_is_cached_by_content(built, tiny):
         assert build_key(d) != key
     finally:
         v.write_text(text)
+
+
+@pytest.mark.slow
+def test_alkaid_backend_is_bit_exact_in_verilator(tiny):
+    """``rtl.backend: alkaid``: the arithmetic traced by alkaid (da4ml's successor, adders fused into ternary
+    adders), its FSM Verilog checked in Verilator on the real ``fpgaml rtl`` path: 0 mismatching bits, latency
+    measured, the backend and its version recorded, its logic counted by the DA cost model."""
+    pytest.importorskip('alkaid', reason='the rtl extra (pip install fpgaml[rtl]) is not installed')
+    from fpgaml.config import load_config
+    from fpgaml.flow import run_flow
+    from fpgaml.project import Project
+    from fpgaml.rtl import RtlOptions
+
+    cfg = load_config(
+        _cfg(tiny, 'rtl:\n  samples: 1000\n  synth: false\n  backend: alkaid\n'), output_dir=tiny / 'alkaid'
+    )
+    r = run_flow(Project(cfg), 'rtl', force=True, rtl_options=RtlOptions.from_config(cfg)).rtl_result
+    assert r.backend['name'] == 'alkaid' and r.backend['version'].startswith('0.8')
+    assert r.mismatching_bits == 0 and r.samples >= 1000 and r.synthesis is None
+    assert r.latency_cycles == r.pipeline_stages > 0
+    assert (tiny / 'alkaid' / 'rtl' / 'src' / 'tiny_rtl_wrapper.v').is_file()
+    assert not (tiny / 'alkaid' / 'rtl' / 'sim' / 'fsm_binder.cc').exists()
+    est = r.da_estimate
+    assert est['cycles'] == r.latency_cycles and est['counts']['adder_bits'] > 0
+    rec = json.loads((tiny / 'alkaid' / 'fpgaml-report.json').read_text())['rtl']
+    assert rec['backend']['name'] == 'alkaid'
 
 
 def test_casts_follow_ap_fixed_rounding():
@@ -196,6 +223,27 @@ def test_rtl_options_in_both_config_formats(tiny):
     assert (o.pipeline_cutoff, o.synth) == (2, False)
     with pytest.raises(FpgamlError, match='pipline_cutoff'):
         load_config(_cfg(tiny, 'rtl:\n  pipline_cutoff: 2\n'))
+
+
+def test_rtl_backend_option_selects_the_library(tiny):
+    """``rtl.backend`` (and ``fpgaml rtl --backend``, an override) picks the tracing library; anything else is
+    refused; inside ``use`` the lowerings' FixedVariable is that library's class."""
+    from fpgaml.config import load_config
+    from fpgaml.errors import FpgamlError
+    from fpgaml.rtl import RtlOptions
+    from fpgaml.rtl.backend import DEFAULT, api, use
+
+    cfg = load_config(_cfg(tiny, 'rtl:\n  backend: alkaid\n'))
+    assert RtlOptions.from_config(cfg).backend == 'alkaid'
+    assert RtlOptions.from_config(cfg, backend='da4ml').backend == 'da4ml'
+    with pytest.raises(FpgamlError, match='backend'):
+        load_config(_cfg(tiny, 'rtl:\n  backend: da5ml\n'))
+    with pytest.raises(FpgamlError, match='da5ml'), use('da5ml'):
+        pass
+    for name in ('da4ml', 'alkaid'):
+        with use(name) as lib:
+            assert api() is lib and lib.FixedVariable.__module__.startswith(name)
+    assert api().name == DEFAULT
 
 
 @pytest.mark.slow

@@ -173,6 +173,11 @@ class RtlSettings(Strict):
         '(validation data, then generated full-range samples; default 10000)',
     )
     dsp: StrictBool | None = Field(None, description='let Yosys put multiplies in DSPs (default false)')
+    backend: Literal['da4ml', 'alkaid'] | None = Field(
+        None,
+        description='the library that traces the arithmetic and writes the Verilog: da4ml (0.6.0) or alkaid '
+        '(0.8, da4ml renamed; fuses adders into ternary adders); default: fpgaml.rtl.backend.DEFAULT',
+    )
     output: str | None = Field(None, description='project folder for the RTL run (default: output_dir)')
 
 

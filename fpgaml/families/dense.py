@@ -71,7 +71,9 @@ def _conv_rows(x3: np.ndarray, layer, dims: int) -> tuple[np.ndarray, tuple]:
     pl, pr = layer.get_attr('pad_left', 0), layer.get_attr('pad_right', 0)
     H, W, C = x3.shape
     if pt or pb or pl or pr:
-        from da4ml.trace import FixedVariable
+        from fpgaml.rtl.backend import api
+
+        FixedVariable = api().FixedVariable
 
         zero = FixedVariable(0.0, 0.0, 1.0, hwconf=x3.flat[0].hwconf)
         p = np.empty((H + pt + pb, W + pl + pr, C), dtype=object)

@@ -129,7 +129,9 @@ def _pool(x3: np.ndarray, layer, dims: int, in_t: Fixed, acc_t: Fixed, res_t: Fi
     ``pad_val``; Max keeps the largest value; Average sums in ``accum_t`` (a cast after every addition, in the
     template's order), divides by the window's count of image cells (or the full window with ``count_pad``),
     then the result is cast to ``result_t``."""
-    from da4ml.trace import FixedVariable
+    from fpgaml.rtl.backend import api
+
+    FixedVariable = api().FixedVariable
 
     op = str(layer.get_attr('pool_op', 'Max'))
     if dims == 1:

