@@ -67,6 +67,11 @@ class DaCounts:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def beside(self, other: DaCounts) -> DaCounts:
+        """The counts of two graphs side by side (run in parallel): every count added, the stages the deeper's."""
+        both = {k: v + getattr(other, k) for k, v in asdict(self).items()}
+        return DaCounts(**{**both, 'stages': max(self.stages, other.stages)})
+
 
 @dataclass
 class DaEstimate:

@@ -23,9 +23,10 @@ from fpgaml.estimate.da import DEFAULT_CUTOFF, DaCounts, DaEstimate, count, figu
 
 @dataclass
 class DaKernel:
-    """One DA layer's adder graph (one kernel instance) and what it costs."""
+    """One instance of a DA layer's adder graphs (EinsumDense: all its kernels) and what it costs."""
 
     estimate: DaEstimate
+    outputs: int  # outputs of one instance (all its kernels)
     cost: float  # da4ml's own cost of the solution
     recorded_cost: float | None  # the cost hls4ml recorded when it wrote the C++
 
@@ -64,11 +65,9 @@ def kernel(layer) -> DaKernel | None:
     for one in kept:
         comb = solve(one)
         cost += float(comb.cost)
-        c = count(to_pipeline(comb, DEFAULT_CUTOFF, verbose=False))
-        for name in ('adder_bits', 'adder_out_bits', 'adders', 'logic_bits', 'other_ops', 'reg_bits', 'da4ml_cost'):
-            setattr(counts, name, getattr(counts, name) + getattr(c, name))
-        counts.stages = max(counts.stages, c.stages)
+        counts = counts.beside(count(to_pipeline(comb, DEFAULT_CUTOFF, verbose=False)))
+    outputs = sum(int(one['weight'].shape[-1]) for one in kept)
     recorded = layer.get_attr('da_kernel_cost')
-    result = DaKernel(figures(counts), cost, None if recorded is None else float(recorded))
+    result = DaKernel(figures(counts), outputs, cost, None if recorded is None else float(recorded))
     layer.set_attr('fpgaml_da_kernel_figures', result)
     return result

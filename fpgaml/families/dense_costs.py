@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpgaml.convert.passes.da_kernels import DA as DA_STRATEGY
 from fpgaml.estimate import arith
 from fpgaml.estimate.costs import generic
 from fpgaml.estimate.primitives import (
@@ -41,9 +42,6 @@ def _stream_reads(ctx: Context, layer) -> int:
     return 0 if reads == 1 else reads + 1  # reads + write
 
 
-DA_STRATEGY = 'distributed_arithmetic'
-
-
 def distributed_arithmetic(ctx: Context, layer) -> LayerCost:
     """``Strategy: distributed_arithmetic``: hls4ml's adder graphs of the kernels (:mod:`fpgaml.estimate.da_hls`), no
     DSP; once per row (Dense, EinsumDense) or output pixel (Conv) in io_parallel, one instance over the pixels in
@@ -55,8 +53,7 @@ def distributed_arithmetic(ctx: Context, layer) -> LayerCost:
         c = generic(ctx, layer)
         c.flags.append('distributed arithmetic without the kernel hls4ml solved: generic estimate')
         return c
-    n_out = sum(int(np.shape(one['weight'])[-1]) for one in layer.get_attr('fpgaml_da_weights'))
-    rows = max(1, size_of(layer.get_output_variable()) // max(1, n_out))  # Dense rows, Conv pixels, Einsum free
+    rows = max(1, size_of(layer.get_output_variable()) // max(1, k.outputs))  # Dense rows, Conv pixels, Einsum free
     inst = 1 if ctx.stream else rows
     c = LayerCost(
         latency_cycles=k.estimate.cycles + (rows - 1 if ctx.stream else 0),
